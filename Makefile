@@ -1,0 +1,78 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# The harness of our IOMMUFD: build Linux 6.12 with our iommufd in place of
+# the in-tree one, boot it under QEMU with emulated VT-d, run the tests.
+# IMPL=intree does the same with the unmodified in-tree implementation.
+
+IMPL ?= ours
+export IMPL
+
+HARNESS := harness
+LOGS = build/$(IMPL)/logs
+
+.PHONY: help deps kernel tests initramfs check check-mock check-device run \
+	patches lint clean-room clean distclean
+
+help:
+	@echo 'Targets (IMPL=ours, the default, or IMPL=intree for the peer):'
+	@echo '  make check       install what is missing, build, boot, run every'
+	@echo '                   suite, report (the test command; .ci/run calls it)'
+	@echo '  make run         build, boot and show /dev/iommu doing real DMA with'
+	@echo '                   the edu device; a shell when run from a terminal'
+	@echo '  make check-mock  only the mock-driver boot (our uAPI tests and the'
+	@echo '                   base tree conformance suites)'
+	@echo '  make check-device only the real-device boot (edu on emulated VT-d)'
+	@echo '  make kernel      build the kernel and modules (build/$$IMPL/)'
+	@echo '  make tests       build the guest test programs'
+	@echo '  make initramfs   pack the guest initramfs'
+	@echo '  make deps        install the Debian packages the harness needs'
+	@echo '  make lint        checkpatch --strict and a W=1 build of our sources'
+	@echo '  make clean-room  compare our sources with the in-tree implementation'
+	@echo '  make patches     write our work as a git format-patch series against'
+	@echo '                   the pristine base tree (build/patches/)'
+	@echo '  make clean       remove build/$$IMPL; distclean: all of build/'
+
+deps:
+	@$(HARNESS)/install-deps
+
+kernel: deps
+	@$(HARNESS)/build-kernel
+
+tests: kernel
+	@$(HARNESS)/build-tests
+
+initramfs: tests
+	@$(HARNESS)/mkinitramfs
+
+check: initramfs
+	@$(HARNESS)/boot check-mock
+	@$(HARNESS)/boot check-device
+	@$(HARNESS)/report $(IMPL) $(LOGS) check-mock check-device
+
+check-mock: initramfs
+	@$(HARNESS)/boot check-mock
+	@$(HARNESS)/report $(IMPL) $(LOGS) check-mock
+
+check-device: initramfs
+	@$(HARNESS)/boot check-device
+	@$(HARNESS)/report $(IMPL) $(LOGS) check-device
+
+run: initramfs
+	@$(HARNESS)/boot run
+	@[ ! -e $(LOGS)/run.console ] || \
+		sed -n '/^edu-demo/p;/not available/p' $(LOGS)/run.console
+
+lint: kernel
+	@$(HARNESS)/lint
+
+clean-room:
+	@../shared/tools/clean-room-check .
+
+patches: deps
+	@$(HARNESS)/make-patches
+
+clean:
+	rm -rf build/$(IMPL)
+
+distclean:
+	rm -rf build

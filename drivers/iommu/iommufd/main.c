@@ -1,0 +1,293 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * iommufd.ko: the /dev/iommu character device, its contexts and the ioctl
+ * dispatcher.
+ *
+ * Every /dev/iommu command takes a size-prefixed struct.  The dispatcher
+ * applies the extensibility rules once, for all of them: a size below the
+ * struct's first release is EINVAL, a tail beyond what this kernel knows
+ * must be zero (else E2BIG), a shorter struct is zero-extended, and the
+ * reply is written back up to the user's size.  Command numbers below the
+ * iommufd range belong to the VFIO container emulation.
+ */
+#define pr_fmt(fmt) "iommufd: " fmt
+
+#include <linux/capability.h>
+#include <linux/file.h>
+#include <linux/fs.h>
+#include <linux/iommufd.h>
+#include <linux/miscdevice.h>
+#include <linux/module.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <linux/vfio.h>
+#include <uapi/linux/iommufd.h>
+
+#include "iommufd_private.h"
+#include "iommufd_test.h"
+
+static struct miscdevice iommu_misc_dev;
+static struct miscdevice vfio_misc_dev;
+
+static int iommufd_fops_open(struct inode *inode, struct file *filp)
+{
+	struct iommufd_ctx *ictx;
+
+	ictx = kzalloc(sizeof(*ictx), GFP_KERNEL_ACCOUNT);
+	if (!ictx)
+		return -ENOMEM;
+
+	/* misc_open() leaves the miscdevice in private_data */
+	ictx->opened_as_vfio = filp->private_data == &vfio_misc_dev;
+	if (capable(CAP_IPC_LOCK))
+		ictx->account_mode = IOMMUFD_ACCOUNT_NONE;
+	else if (ictx->opened_as_vfio)
+		ictx->account_mode = IOMMUFD_ACCOUNT_MM;
+	else
+		ictx->account_mode = IOMMUFD_ACCOUNT_USER;
+	if (ictx->opened_as_vfio)
+		pr_info_once("IOMMUFD is providing /dev/vfio/vfio, not VFIO\n");
+
+	xa_init_flags(&ictx->objects, XA_FLAGS_ALLOC1 | XA_FLAGS_ACCOUNT);
+	ictx->file = filp;
+	filp->private_data = ictx;
+	return 0;
+}
+
+static int iommufd_fops_release(struct inode *inode, struct file *filp)
+{
+	struct iommufd_ctx *ictx = filp->private_data;
+
+	/* No object type exists yet, so the table is necessarily empty. */
+	WARN_ON(!xa_empty(&ictx->objects));
+	xa_destroy(&ictx->objects);
+	kfree(ictx);
+	return 0;
+}
+
+/**
+ * iommufd_ucmd_respond() - copy a command's reply back to the user
+ * @ucmd: the command
+ * @cmd_len: the kernel size of the command's struct
+ *
+ * Writes at most the user's size: a user with an older, shorter struct
+ * gets the fields it knows of.
+ *
+ * Context: Process context, from an ioctl handler.
+ * Return: 0, or -EFAULT.
+ */
+int iommufd_ucmd_respond(struct iommufd_ucmd *ucmd, size_t cmd_len)
+{
+	if (copy_to_user(ucmd->ubuffer, ucmd->cmd,
+			 min_t(size_t, ucmd->user_size, cmd_len)))
+		return -EFAULT;
+	return 0;
+}
+
+static int iommufd_destroy(struct iommufd_ucmd *ucmd)
+{
+	/* No object type can be created yet, so no id names an object. */
+	return -ENOENT;
+}
+
+/**
+ * struct iommufd_cmd - how to run one /dev/iommu command
+ * @handler: executes it; NULL for a command this kernel lacks
+ * @size: sizeof the kernel's struct
+ * @first_size: the struct's size in its first release; a user size below
+ *	it is EINVAL
+ */
+struct iommufd_cmd {
+	int (*handler)(struct iommufd_ucmd *ucmd);
+	u16 size;
+	u16 first_size;
+};
+
+/* The largest command struct; command buffers live on the stack */
+#define IOMMUFD_CMD_MAX_SIZE 128
+
+#define IOMMUFD_CMD(_nr, _handler, _type, _first_member)                    \
+	[_nr - IOMMUFD_CMD_BASE] = {                                          \
+		.handler = _handler,                                          \
+		.size = sizeof(_type) +                                       \
+			BUILD_BUG_ON_ZERO(sizeof(_type) > IOMMUFD_CMD_MAX_SIZE), \
+		.first_size = offsetofend(_type, _first_member),              \
+	}
+
+static const struct iommufd_cmd iommufd_cmds[] = {
+	IOMMUFD_CMD(IOMMUFD_CMD_DESTROY, iommufd_destroy,
+		    struct iommu_destroy, id),
+#ifdef CONFIG_IOMMUFD_TEST
+	IOMMUFD_CMD(IOMMUFD_CMD_BASE + 32, iommufd_test,
+		    struct iommu_test_cmd, last),
+#endif
+};
+
+static long iommufd_fops_ioctl(struct file *filp, unsigned int cmd,
+			       unsigned long arg)
+{
+	u64 buf[IOMMUFD_CMD_MAX_SIZE / sizeof(u64)];
+	struct iommufd_ucmd ucmd = {
+		.ictx = filp->private_data,
+		.ubuffer = (void __user *)arg,
+		.cmd = buf,
+	};
+	const struct iommufd_cmd *op;
+	unsigned int nr = _IOC_NR(cmd);
+	int ret;
+
+	if (_IOC_TYPE(cmd) != IOMMUFD_TYPE || nr < IOMMUFD_CMD_BASE)
+		return iommufd_vfio_ioctl(ucmd.ictx, cmd, arg);
+	if (nr - IOMMUFD_CMD_BASE >= ARRAY_SIZE(iommufd_cmds) ||
+	    cmd != _IO(IOMMUFD_TYPE, nr))
+		return -ENOTTY;
+	op = &iommufd_cmds[nr - IOMMUFD_CMD_BASE];
+	if (!op->handler)
+		return -ENOTTY;
+
+	if (get_user(ucmd.user_size, (u32 __user *)ucmd.ubuffer))
+		return -EFAULT;
+	if (ucmd.user_size < op->first_size)
+		return -EINVAL;
+	ret = copy_struct_from_user(buf, op->size, ucmd.ubuffer,
+				    ucmd.user_size);
+	if (ret)
+		return ret;
+	return op->handler(&ucmd);
+}
+
+static const struct file_operations iommufd_fops = {
+	.owner = THIS_MODULE,
+	.open = iommufd_fops_open,
+	.release = iommufd_fops_release,
+	.unlocked_ioctl = iommufd_fops_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+};
+
+/**
+ * iommufd_ctx_get() - take a reference on a context
+ * @ictx: the context
+ *
+ * The reference keeps the context's file, and so the context, alive.
+ *
+ * Context: Any context.
+ */
+void iommufd_ctx_get(struct iommufd_ctx *ictx)
+{
+	get_file(ictx->file);
+}
+EXPORT_SYMBOL_NS_GPL(iommufd_ctx_get, IOMMUFD);
+
+/**
+ * iommufd_ctx_from_file() - the context behind a /dev/iommu file
+ * @file: a file the caller holds
+ *
+ * Context: Any context.
+ * Return: the context with a reference the caller drops with
+ * iommufd_ctx_put(), or ERR_PTR(-EBADFD) if @file is not an iommufd.
+ */
+struct iommufd_ctx *iommufd_ctx_from_file(struct file *file)
+{
+	struct iommufd_ctx *ictx;
+
+	if (file->f_op != &iommufd_fops)
+		return ERR_PTR(-EBADFD);
+	ictx = file->private_data;
+	iommufd_ctx_get(ictx);
+	return ictx;
+}
+EXPORT_SYMBOL_NS_GPL(iommufd_ctx_from_file, IOMMUFD);
+
+/**
+ * iommufd_ctx_from_fd() - the context behind a /dev/iommu file descriptor
+ * @fd: a file descriptor of the calling process
+ *
+ * Context: Process context.
+ * Return: the context with a reference the caller drops with
+ * iommufd_ctx_put(), ERR_PTR(-EBADF) for a bad descriptor, or
+ * ERR_PTR(-EBADFD) if it is not an iommufd.
+ */
+struct iommufd_ctx *iommufd_ctx_from_fd(int fd)
+{
+	struct iommufd_ctx *ictx;
+	struct file *file;
+
+	file = fget(fd);
+	if (!file)
+		return ERR_PTR(-EBADF);
+	ictx = iommufd_ctx_from_file(file);
+	fput(file);
+	return ictx;
+}
+EXPORT_SYMBOL_NS_GPL(iommufd_ctx_from_fd, IOMMUFD);
+
+/**
+ * iommufd_ctx_put() - drop a reference taken on a context
+ * @ictx: the context
+ *
+ * Context: Process context; the last reference releases the file.
+ */
+void iommufd_ctx_put(struct iommufd_ctx *ictx)
+{
+	fput(ictx->file);
+}
+EXPORT_SYMBOL_NS_GPL(iommufd_ctx_put, IOMMUFD);
+
+static struct miscdevice iommu_misc_dev = {
+	.minor = MISC_DYNAMIC_MINOR,
+	.name = "iommu",
+	.fops = &iommufd_fops,
+	.nodename = "iommu",
+	.mode = 0660,
+};
+
+static struct miscdevice vfio_misc_dev = {
+	.minor = VFIO_MINOR,
+	.name = "vfio",
+	.fops = &iommufd_fops,
+	.nodename = "vfio/vfio",
+	.mode = 0666,
+};
+
+static int __init iommufd_init(void)
+{
+	int ret;
+
+	ret = misc_register(&iommu_misc_dev);
+	if (ret)
+		return ret;
+	if (IS_ENABLED(CONFIG_IOMMUFD_VFIO_CONTAINER)) {
+		ret = misc_register(&vfio_misc_dev);
+		if (ret)
+			goto err_deregister_iommu;
+	}
+	ret = iommufd_test_init();
+	if (ret)
+		goto err_deregister_vfio;
+	return 0;
+
+err_deregister_vfio:
+	if (IS_ENABLED(CONFIG_IOMMUFD_VFIO_CONTAINER))
+		misc_deregister(&vfio_misc_dev);
+err_deregister_iommu:
+	misc_deregister(&iommu_misc_dev);
+	return ret;
+}
+
+static void __exit iommufd_exit(void)
+{
+	iommufd_test_exit();
+	if (IS_ENABLED(CONFIG_IOMMUFD_VFIO_CONTAINER))
+		misc_deregister(&vfio_misc_dev);
+	misc_deregister(&iommu_misc_dev);
+}
+
+module_init(iommufd_init);
+module_exit(iommufd_exit);
+
+#if IS_ENABLED(CONFIG_IOMMUFD_VFIO_CONTAINER)
+MODULE_ALIAS_MISCDEV(VFIO_MINOR);
+MODULE_ALIAS("devname:vfio/vfio");
+#endif
+MODULE_DESCRIPTION("I/O address space management for passthrough devices");
+MODULE_LICENSE("GPL");

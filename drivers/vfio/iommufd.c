@@ -1,0 +1,301 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * VFIO devices on iommufd: the bind/attach callbacks that VFIO drivers put
+ * in their vfio_device_ops, for physical devices (an iommufd_device) and
+ * for emulated ones (an iommufd_access).
+ *
+ * Locking: every entry point runs under the device set's lock,
+ * vdev->dev_set->lock, which also covers vdev->iommufd_device,
+ * vdev->iommufd_access and vdev->iommufd_attached.
+ */
+#include <linux/iommu.h>
+#include <linux/iommufd.h>
+#include <linux/lockdep.h>
+#include <linux/vfio.h>
+#include <linux/vfio_pci_core.h>
+
+#include "vfio.h"
+
+MODULE_IMPORT_NS(IOMMUFD);
+MODULE_IMPORT_NS(IOMMUFD_VFIO);
+
+bool vfio_iommufd_device_has_compat_ioas(struct vfio_device *vdev,
+					 struct iommufd_ctx *ictx)
+{
+	u32 ioas_id;
+
+	return iommufd_vfio_compat_ioas_get_id(ictx, &ioas_id) == 0;
+}
+
+/* Called at first open, with df->iommufd set, from the cdev and group paths */
+int vfio_df_iommufd_bind(struct vfio_device_file *df)
+{
+	struct vfio_device *vdev = df->device;
+
+	lockdep_assert_held(&vdev->dev_set->lock);
+
+	/* A no-IOMMU device has nothing to bind; the group path allows it */
+	if (vfio_device_is_noiommu(vdev))
+		return 0;
+	return vdev->ops->bind_iommufd(vdev, df->iommufd, &df->devid);
+}
+
+void vfio_df_iommufd_unbind(struct vfio_device_file *df)
+{
+	struct vfio_device *vdev = df->device;
+
+	lockdep_assert_held(&vdev->dev_set->lock);
+
+	if (vfio_device_is_noiommu(vdev))
+		return;
+	if (vdev->ops->unbind_iommufd)
+		vdev->ops->unbind_iommufd(vdev);
+}
+
+/* The group path: attach a newly opened device to the container's IOAS */
+int vfio_iommufd_compat_attach_ioas(struct vfio_device *vdev,
+				    struct iommufd_ctx *ictx)
+{
+	u32 ioas_id;
+	int ret;
+
+	lockdep_assert_held(&vdev->dev_set->lock);
+
+	if (vfio_device_is_noiommu(vdev))
+		return 0;
+	ret = iommufd_vfio_compat_ioas_get_id(ictx, &ioas_id);
+	if (ret)
+		return ret;
+	return vdev->ops->attach_ioas(vdev, &ioas_id);
+}
+
+/**
+ * vfio_iommufd_device_ictx() - the iommufd a physical device is bound to
+ * @vdev: the device
+ *
+ * Context: Under vdev->dev_set->lock.
+ * Return: the context, or NULL if @vdev is not bound as a physical device.
+ */
+struct iommufd_ctx *vfio_iommufd_device_ictx(struct vfio_device *vdev)
+{
+	if (!vdev->iommufd_device)
+		return NULL;
+	return iommufd_device_to_ictx(vdev->iommufd_device);
+}
+EXPORT_SYMBOL_GPL(vfio_iommufd_device_ictx);
+
+/**
+ * vfio_iommufd_get_dev_id() - the device's id in an iommufd, for hot reset
+ * @vdev: the device
+ * @ictx: the iommufd of the caller
+ *
+ * Context: Under vdev->dev_set->lock.
+ * Return: the device's object id if it is bound to @ictx; -ENOENT if it is
+ * not bound but its IOMMU group is owned by @ictx (another device of the
+ * group is bound there); -ENODEV or -EINVAL otherwise.
+ */
+int vfio_iommufd_get_dev_id(struct vfio_device *vdev, struct iommufd_ctx *ictx)
+{
+	struct iommu_group *group;
+	bool owned;
+
+	if (!ictx)
+		return -EINVAL;
+	if (vfio_iommufd_device_ictx(vdev) == ictx)
+		return iommufd_device_to_id(vdev->iommufd_device);
+
+	group = iommu_group_get(vdev->dev);
+	if (!group)
+		return -ENODEV;
+	owned = iommufd_ctx_has_group(ictx, group);
+	iommu_group_put(group);
+	return owned ? -ENOENT : -ENODEV;
+}
+EXPORT_SYMBOL_GPL(vfio_iommufd_get_dev_id);
+
+/**
+ * vfio_iommufd_physical_bind() - bind_iommufd for a device behind an IOMMU
+ * @vdev: the device
+ * @ictx: the iommufd to bind to
+ * @out_device_id: output: the device's object id in @ictx
+ *
+ * Context: Under vdev->dev_set->lock.
+ * Return: 0 or a negative errno of iommufd_device_bind().
+ */
+int vfio_iommufd_physical_bind(struct vfio_device *vdev,
+			       struct iommufd_ctx *ictx, u32 *out_device_id)
+{
+	struct iommufd_device *idev;
+
+	lockdep_assert_held(&vdev->dev_set->lock);
+
+	idev = iommufd_device_bind(ictx, vdev->dev, out_device_id);
+	if (IS_ERR(idev))
+		return PTR_ERR(idev);
+	vdev->iommufd_device = idev;
+	return 0;
+}
+EXPORT_SYMBOL_GPL(vfio_iommufd_physical_bind);
+
+/**
+ * vfio_iommufd_physical_unbind() - undo vfio_iommufd_physical_bind()
+ * @vdev: the device; detached first if attached
+ *
+ * Context: Under vdev->dev_set->lock.
+ */
+void vfio_iommufd_physical_unbind(struct vfio_device *vdev)
+{
+	lockdep_assert_held(&vdev->dev_set->lock);
+
+	vfio_iommufd_physical_detach_ioas(vdev);
+	iommufd_device_unbind(vdev->iommufd_device);
+	vdev->iommufd_device = NULL;
+}
+EXPORT_SYMBOL_GPL(vfio_iommufd_physical_unbind);
+
+/**
+ * vfio_iommufd_physical_attach_ioas() - attach, or move, to an IOAS or HWPT
+ * @vdev: a bound device
+ * @pt_id: in: the IOAS or HWPT; out: the HWPT now in use
+ *
+ * A device already attached is moved with iommufd_device_replace(), so its
+ * DMA keeps working throughout.
+ *
+ * Context: Under vdev->dev_set->lock.
+ * Return: 0 or a negative errno; on error the old attachment stays.
+ */
+int vfio_iommufd_physical_attach_ioas(struct vfio_device *vdev, u32 *pt_id)
+{
+	int ret;
+
+	lockdep_assert_held(&vdev->dev_set->lock);
+
+	if (WARN_ON(!vdev->iommufd_device))
+		return -EINVAL;
+	if (vdev->iommufd_attached)
+		ret = iommufd_device_replace(vdev->iommufd_device, pt_id);
+	else
+		ret = iommufd_device_attach(vdev->iommufd_device, pt_id);
+	if (!ret)
+		vdev->iommufd_attached = true;
+	return ret;
+}
+EXPORT_SYMBOL_GPL(vfio_iommufd_physical_attach_ioas);
+
+/**
+ * vfio_iommufd_physical_detach_ioas() - detach from the IOAS or HWPT
+ * @vdev: the device; nothing happens if it is not attached
+ *
+ * Context: Under vdev->dev_set->lock.
+ */
+void vfio_iommufd_physical_detach_ioas(struct vfio_device *vdev)
+{
+	lockdep_assert_held(&vdev->dev_set->lock);
+
+	if (!vdev->iommufd_device || !vdev->iommufd_attached)
+		return;
+	iommufd_device_detach(vdev->iommufd_device);
+	vdev->iommufd_attached = false;
+}
+EXPORT_SYMBOL_GPL(vfio_iommufd_physical_detach_ioas);
+
+/* iommufd tells an emulated device that an IOVA range goes away */
+static void vfio_emulated_unmap(void *data, unsigned long iova,
+				unsigned long length)
+{
+	struct vfio_device *vdev = data;
+
+	if (vdev->ops->dma_unmap)
+		vdev->ops->dma_unmap(vdev, iova, length);
+}
+
+static const struct iommufd_access_ops vfio_emulated_access_ops = {
+	.needs_pin_pages = 1,
+	.unmap = vfio_emulated_unmap,
+};
+
+/**
+ * vfio_iommufd_emulated_bind() - bind_iommufd for an emulated device
+ * @vdev: the device; it reaches memory through vfio_pin_pages/vfio_dma_rw
+ * @ictx: the iommufd to bind to
+ * @out_device_id: output: the id of the device's access object
+ *
+ * Context: Under vdev->dev_set->lock.
+ * Return: 0 or a negative errno of iommufd_access_create().
+ */
+int vfio_iommufd_emulated_bind(struct vfio_device *vdev,
+			       struct iommufd_ctx *ictx, u32 *out_device_id)
+{
+	struct iommufd_access *access;
+
+	lockdep_assert_held(&vdev->dev_set->lock);
+
+	access = iommufd_access_create(ictx, &vfio_emulated_access_ops, vdev,
+				       out_device_id);
+	if (IS_ERR(access))
+		return PTR_ERR(access);
+	vdev->iommufd_access = access;
+	return 0;
+}
+EXPORT_SYMBOL_GPL(vfio_iommufd_emulated_bind);
+
+/**
+ * vfio_iommufd_emulated_unbind() - undo vfio_iommufd_emulated_bind()
+ * @vdev: the device
+ *
+ * Context: Under vdev->dev_set->lock.
+ */
+void vfio_iommufd_emulated_unbind(struct vfio_device *vdev)
+{
+	lockdep_assert_held(&vdev->dev_set->lock);
+
+	if (!vdev->iommufd_access)
+		return;
+	iommufd_access_destroy(vdev->iommufd_access);
+	vdev->iommufd_access = NULL;
+	vdev->iommufd_attached = false;
+}
+EXPORT_SYMBOL_GPL(vfio_iommufd_emulated_unbind);
+
+/**
+ * vfio_iommufd_emulated_attach_ioas() - attach, or move, an emulated device
+ * @vdev: a bound emulated device
+ * @pt_id: the IOAS (a HWPT is not usable without an IOMMU)
+ *
+ * Context: Under vdev->dev_set->lock.
+ * Return: 0 or a negative errno; on error the old attachment stays.
+ */
+int vfio_iommufd_emulated_attach_ioas(struct vfio_device *vdev, u32 *pt_id)
+{
+	int ret;
+
+	lockdep_assert_held(&vdev->dev_set->lock);
+
+	if (WARN_ON(!vdev->iommufd_access))
+		return -EINVAL;
+	if (vdev->iommufd_attached)
+		ret = iommufd_access_replace(vdev->iommufd_access, *pt_id);
+	else
+		ret = iommufd_access_attach(vdev->iommufd_access, *pt_id);
+	if (!ret)
+		vdev->iommufd_attached = true;
+	return ret;
+}
+EXPORT_SYMBOL_GPL(vfio_iommufd_emulated_attach_ioas);
+
+/**
+ * vfio_iommufd_emulated_detach_ioas() - detach an emulated device
+ * @vdev: the device; nothing happens if it is not attached
+ *
+ * Context: Under vdev->dev_set->lock.
+ */
+void vfio_iommufd_emulated_detach_ioas(struct vfio_device *vdev)
+{
+	lockdep_assert_held(&vdev->dev_set->lock);
+
+	if (!vdev->iommufd_access || !vdev->iommufd_attached)
+		return;
+	iommufd_access_detach(vdev->iommufd_access);
+	vdev->iommufd_attached = false;
+}
+EXPORT_SYMBOL_GPL(vfio_iommufd_emulated_detach_ioas);

@@ -1,0 +1,50 @@
+# SPDX-License-Identifier: GPL-2.0
+# Shared settings for the harness scripts.  Source it; do not run it.
+
+set -euo pipefail
+
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+IMPL=${IMPL:-ours}
+case "$IMPL" in
+ours|intree) ;;
+*) echo "harness: IMPL must be 'ours' or 'intree', not '$IMPL'" >&2; exit 2 ;;
+esac
+
+KERNEL_TARBALL=${KERNEL_TARBALL:-/usr/src/linux-source-6.12.tar.xz}
+BUILD=${BUILD:-$TOP/build}
+BASE=$BUILD/base			# the pristine base tree, extracted once
+SRC=$BUILD/$IMPL/src			# the tree we build (ours swapped in)
+OBJ=$BUILD/$IMPL/obj			# O= object tree
+ROOTFS=$BUILD/$IMPL/rootfs		# staging area of the initramfs
+CONFORMANCE=tools/testing/selftests/iommu-base	# base-tree tests, in $SRC
+export CCACHE_DIR=${CCACHE_DIR:-$HOME/.cache/iommufd-ccache}
+export CCACHE_BASEDIR=$BUILD/$IMPL
+export CCACHE_NOHASHDIR=1
+export CCACHE_MAXSIZE=${CCACHE_MAXSIZE:-8G}
+export KBUILD_BUILD_TIMESTAMP='Thu Jan  1 00:00:00 UTC 2026'
+export KBUILD_BUILD_USER=iommufd KBUILD_BUILD_HOST=harness
+JOBS=${JOBS:-$(nproc)}
+
+# The in-tree files our repository replaces.  Nothing below these paths may
+# survive in $SRC unless it is byte-identical to our copy.
+REPLACED_PATHS="drivers/iommu/iommufd
+drivers/vfio/iommufd.c
+drivers/vfio/device_cdev.c
+include/linux/iommufd.h
+include/linux/iova_bitmap.h
+include/uapi/linux/iommufd.h
+tools/testing/selftests/iommu
+Documentation/userspace-api/iommufd.rst"
+
+# Files of drivers/vfio we own beyond the glue (Kconfig/Makefile lines).
+OWNED_EXTRA="drivers/vfio/Kconfig drivers/vfio/Makefile"
+
+log() { printf '[harness] %s\n' "$*" >&2; }
+die() { printf '[harness] error: %s\n' "$*" >&2; exit 1; }
+
+# Serialise kernel builds: the machine has two cores.
+build_lock() {
+	mkdir -p "$BUILD"
+	exec 9>"$BUILD/.build.lock"
+	flock 9
+}

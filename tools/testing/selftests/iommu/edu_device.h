@@ -1,0 +1,136 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Helpers for tests that use QEMU's "edu" PCI device (1234:11e8) through
+ * VFIO: finding it, handing it to vfio-pci and opening its cdev.
+ */
+#ifndef __SELFTEST_IOMMU_EDU_DEVICE_H
+#define __SELFTEST_IOMMU_EDU_DEVICE_H
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#define EDU_VENDOR 0x1234
+#define EDU_DEVICE 0x11e8
+#define EDU_REG_ID 0x00
+#define EDU_REG_DMA_SRC 0x80
+#define EDU_REG_DMA_DST 0x88
+#define EDU_REG_DMA_COUNT 0x90
+#define EDU_REG_DMA_CMD 0x98
+#define EDU_DMA_START 0x1
+#define EDU_DMA_TO_RAM 0x2
+#define EDU_BUFFER 0x40000
+#define EDU_BUFFER_SIZE 4096
+
+static inline int edu_read_hex(const char *dir, const char *file,
+			       unsigned int *val)
+{
+	char path[1024];
+	FILE *f;
+	int ret;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	ret = fscanf(f, "%x", val) == 1 ? 0 : -1;
+	fclose(f);
+	return ret;
+}
+
+static inline int edu_write(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = write(fd, val, strlen(val));
+	close(fd);
+	return n == (ssize_t)strlen(val) ? 0 : -1;
+}
+
+/* Find the @nth edu device; its PCI address goes to @bdf. */
+static inline int edu_find(int nth, char *bdf, size_t len)
+{
+	const char *base = "/sys/bus/pci/devices";
+	struct dirent *d;
+	DIR *dir = opendir(base);
+	int found = -1;
+
+	if (!dir)
+		return -1;
+	while ((d = readdir(dir))) {
+		unsigned int vendor, device;
+		char path[512];
+
+		if (d->d_name[0] == '.' || strlen(d->d_name) >= len)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", base, d->d_name);
+		if (edu_read_hex(path, "vendor", &vendor) ||
+		    edu_read_hex(path, "device", &device))
+			continue;
+		if (vendor != EDU_VENDOR || device != EDU_DEVICE)
+			continue;
+		/* readdir order is stable enough; keep the lowest address */
+		if (nth-- == 0) {
+			memcpy(bdf, d->d_name, strlen(d->d_name) + 1);
+			found = 0;
+			break;
+		}
+	}
+	closedir(dir);
+	return found;
+}
+
+/* Give the device to vfio-pci.  Idempotent. */
+static inline int edu_bind_vfio_pci(const char *bdf)
+{
+	char path[512], link[512];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver", bdf);
+	n = readlink(path, link, sizeof(link) - 1);
+	if (n > 0) {
+		link[n] = 0;
+		if (strstr(link, "/vfio-pci"))
+			return 0;
+		snprintf(path, sizeof(path),
+			 "/sys/bus/pci/devices/%s/driver/unbind", bdf);
+		if (edu_write(path, bdf))
+			return -1;
+	}
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver_override",
+		 bdf);
+	if (edu_write(path, "vfio-pci"))
+		return -1;
+	return edu_write("/sys/bus/pci/drivers_probe", bdf);
+}
+
+/* Open /dev/vfio/devices/vfioN of the device. */
+static inline int edu_open_cdev(const char *bdf)
+{
+	char path[1024];
+	struct dirent *d;
+	DIR *dir;
+	int fd = -1;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/vfio-dev", bdf);
+	dir = opendir(path);
+	if (!dir)
+		return -1;
+	while ((d = readdir(dir))) {
+		if (strncmp(d->d_name, "vfio", 4))
+			continue;
+		snprintf(path, sizeof(path), "/dev/vfio/devices/%s",
+			 d->d_name);
+		fd = open(path, O_RDWR);
+		break;
+	}
+	closedir(dir);
+	return fd;
+}
+#endif
