@@ -45,6 +45,12 @@ static int reg_read(int fd, unsigned int reg, uint64_t *val)
 	return pread(fd, val, 8, bar0 + reg) == 8 ? 0 : -1;
 }
 
+/* Registers below 0x80 take 4-byte accesses only */
+static int reg_read32(int fd, unsigned int reg, uint32_t *val)
+{
+	return pread(fd, val, 4, bar0 + reg) == 4 ? 0 : -1;
+}
+
 /* One edu DMA command; returns when the engine is idle again */
 static int edu_dma(int fd, uint64_t src, uint64_t dst, uint64_t cmd)
 {
@@ -53,7 +59,7 @@ static int edu_dma(int fd, uint64_t src, uint64_t dst, uint64_t cmd)
 
 	if (reg_write(fd, EDU_REG_DMA_SRC, src) ||
 	    reg_write(fd, EDU_REG_DMA_DST, dst) ||
-	    reg_write(fd, EDU_REG_DMA_COUNT, EDU_BUFFER_SIZE) ||
+	    reg_write(fd, EDU_REG_DMA_COUNT, EDU_DMA_MAX) ||
 	    reg_write(fd, EDU_REG_DMA_CMD, cmd | EDU_DMA_START))
 		return -1;
 	for (i = 0; i != 1000; i++) {
@@ -80,7 +86,7 @@ int main(void)
 	struct iommu_ioas_map map = { .size = sizeof(map) };
 	unsigned char *buf;
 	char bdf[64], what[160];
-	uint64_t id;
+	uint32_t id;
 	int devfd, iommufd, i;
 
 	say("find the edu device", edu_find(0, bdf, sizeof(bdf)) == 0);
@@ -99,18 +105,18 @@ int main(void)
 	say("VFIO_DEVICE_ATTACH_IOMMUFD_PT to the IOAS",
 	    !ioctl(devfd, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &attach));
 
-	buf = mmap(NULL, 2 * EDU_BUFFER_SIZE, PROT_READ | PROT_WRITE,
+	buf = mmap(NULL, 2 * EDU_DMA_MAX, PROT_READ | PROT_WRITE,
 		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	say("allocate a user buffer", buf != MAP_FAILED);
-	for (i = 0; i != EDU_BUFFER_SIZE; i++) {
+	for (i = 0; i != EDU_DMA_MAX; i++) {
 		buf[i] = (unsigned char)(i * 7 + 3);
-		buf[EDU_BUFFER_SIZE + i] = 0;
+		buf[EDU_DMA_MAX + i] = 0;
 	}
 	map.flags = IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE |
 		    IOMMU_IOAS_MAP_WRITEABLE;
 	map.ioas_id = alloc.out_ioas_id;
 	map.user_va = (uintptr_t)buf;
-	map.length = 2 * EDU_BUFFER_SIZE;
+	map.length = 2 * EDU_DMA_MAX;
 	map.iova = DEMO_IOVA;
 	say("IOMMU_IOAS_MAP the buffer at IOVA 0x100000",
 	    !ioctl(iommufd, IOMMU_IOAS_MAP, &map));
@@ -118,18 +124,22 @@ int main(void)
 	region.index = VFIO_PCI_BAR0_REGION_INDEX;
 	say("find BAR0", !ioctl(devfd, VFIO_DEVICE_GET_REGION_INFO, &region));
 	bar0 = region.offset;
-	say("read the edu id register", !reg_read(devfd, EDU_REG_ID, &id));
-	printf("edu-demo: edu id register: 0x%08x\n", (unsigned int)id);
+	say("enable bus mastering", !edu_enable_bus_master(devfd));
+	say("read the edu id register", !reg_read32(devfd, EDU_REG_ID, &id));
+	printf("edu-demo: edu id register: 0x%08x\n", id);
 
-	say("DMA 4096 bytes from IOVA 0x100000 into the device",
+	say("DMA 2048 bytes from IOVA 0x100000 into the device",
 	    !edu_dma(devfd, DEMO_IOVA, EDU_BUFFER, 0));
-	say("DMA 4096 bytes from the device to IOVA 0x101000",
-	    !edu_dma(devfd, EDU_BUFFER, DEMO_IOVA + EDU_BUFFER_SIZE,
+	say("DMA 2048 bytes from the device to IOVA 0x100800",
+	    !edu_dma(devfd, EDU_BUFFER, DEMO_IOVA + EDU_DMA_MAX,
 		     EDU_DMA_TO_RAM));
+	printf("edu-demo: sent %02x %02x %02x %02x, got back %02x %02x %02x %02x\n",
+	       buf[0], buf[1], buf[2], buf[3], buf[EDU_DMA_MAX],
+	       buf[EDU_DMA_MAX + 1], buf[EDU_DMA_MAX + 2], buf[EDU_DMA_MAX + 3]);
 	errno = EIO;
 	say("verify the bytes that came back",
-	    !memcmp(buf, buf + EDU_BUFFER_SIZE, EDU_BUFFER_SIZE));
+	    !memcmp(buf, buf + EDU_DMA_MAX, EDU_DMA_MAX));
 	printf("edu-demo: IOVA 0x%lx: %d bytes to the device and %d bytes back, verified\n",
-	       DEMO_IOVA, EDU_BUFFER_SIZE, EDU_BUFFER_SIZE);
+	       DEMO_IOVA, EDU_DMA_MAX, EDU_DMA_MAX);
 	return 0;
 }

@@ -160,6 +160,7 @@ struct iommu_test_cmd {
 	};
 	__u32 last;
 };
+
 #define IOMMU_TEST_CMD _IO(IOMMUFD_TYPE, IOMMUFD_CMD_BASE + 32)
 
 /* Width of the PASID space of a MOCK_FLAGS_DEVICE_PASID device */
@@ -187,7 +188,7 @@ struct iommu_hwpt_selftest {
 #define IOMMU_HWPT_INVALIDATE_DATA_SELFTEST_INVALID 0xdadbeef
 
 struct iommu_hwpt_invalidate_selftest {
-#define IOMMU_TEST_INVALIDATE_FLAG_ALL (1 << 0)
+#define IOMMU_TEST_INVALIDATE_FLAG_ALL 0x1
 	__u32 flags;
 	__u32 iotlb_id;
 };

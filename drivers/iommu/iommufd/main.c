@@ -107,7 +107,7 @@ struct iommufd_cmd {
 #define IOMMUFD_CMD_MAX_SIZE 128
 
 #define IOMMUFD_CMD(_nr, _handler, _type, _first_member)                    \
-	[_nr - IOMMUFD_CMD_BASE] = {                                          \
+	[(_nr) - IOMMUFD_CMD_BASE] = {                                          \
 		.handler = _handler,                                          \
 		.size = sizeof(_type) +                                       \
 			BUILD_BUG_ON_ZERO(sizeof(_type) > IOMMUFD_CMD_MAX_SIZE), \

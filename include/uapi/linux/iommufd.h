@@ -57,6 +57,7 @@ struct iommu_destroy {
 	__u32 size;
 	__u32 id;
 };
+
 #define IOMMU_DESTROY _IO(IOMMUFD_TYPE, IOMMUFD_CMD_DESTROY)
 
 /**
@@ -70,6 +71,7 @@ struct iommu_ioas_alloc {
 	__u32 flags;
 	__u32 out_ioas_id;
 };
+
 #define IOMMU_IOAS_ALLOC _IO(IOMMUFD_TYPE, IOMMUFD_CMD_IOAS_ALLOC)
 
 /**
@@ -105,6 +107,7 @@ struct iommu_ioas_iova_ranges {
 	__aligned_u64 allowed_iovas;
 	__aligned_u64 out_iova_alignment;
 };
+
 #define IOMMU_IOAS_IOVA_RANGES _IO(IOMMUFD_TYPE, IOMMUFD_CMD_IOAS_IOVA_RANGES)
 
 /**
@@ -126,6 +129,7 @@ struct iommu_ioas_allow_iovas {
 	__u32 __reserved;
 	__aligned_u64 allowed_iovas;
 };
+
 #define IOMMU_IOAS_ALLOW_IOVAS _IO(IOMMUFD_TYPE, IOMMUFD_CMD_IOAS_ALLOW_IOVAS)
 
 /**
@@ -162,6 +166,7 @@ struct iommu_ioas_map {
 	__aligned_u64 length;
 	__aligned_u64 iova;
 };
+
 #define IOMMU_IOAS_MAP _IO(IOMMUFD_TYPE, IOMMUFD_CMD_IOAS_MAP)
 
 /**
@@ -186,6 +191,7 @@ struct iommu_ioas_copy {
 	__aligned_u64 dst_iova;
 	__aligned_u64 src_iova;
 };
+
 #define IOMMU_IOAS_COPY _IO(IOMMUFD_TYPE, IOMMUFD_CMD_IOAS_COPY)
 
 /**
@@ -205,6 +211,7 @@ struct iommu_ioas_unmap {
 	__aligned_u64 iova;
 	__aligned_u64 length;
 };
+
 #define IOMMU_IOAS_UNMAP _IO(IOMMUFD_TYPE, IOMMUFD_CMD_IOAS_UNMAP)
 
 /**
@@ -248,6 +255,7 @@ struct iommu_option {
 	__u32 object_id;
 	__aligned_u64 val64;
 };
+
 #define IOMMU_OPTION _IO(IOMMUFD_TYPE, IOMMUFD_CMD_OPTION)
 
 /**
@@ -278,6 +286,7 @@ struct iommu_vfio_ioas {
 	__u16 op;
 	__u16 __reserved;
 };
+
 #define IOMMU_VFIO_IOAS _IO(IOMMUFD_TYPE, IOMMUFD_CMD_VFIO_IOAS)
 
 /**
@@ -360,6 +369,7 @@ struct iommu_hwpt_alloc {
 	__u32 fault_id;
 	__u32 __reserved2;
 };
+
 #define IOMMU_HWPT_ALLOC _IO(IOMMUFD_TYPE, IOMMUFD_CMD_HWPT_ALLOC)
 
 /**
@@ -446,6 +456,7 @@ struct iommu_hw_info {
 	__u8 __reserved[3];
 	__aligned_u64 out_capabilities;
 };
+
 #define IOMMU_GET_HW_INFO _IO(IOMMUFD_TYPE, IOMMUFD_CMD_GET_HW_INFO)
 
 /**
@@ -469,6 +480,7 @@ struct iommu_hwpt_set_dirty_tracking {
 	__u32 hwpt_id;
 	__u32 __reserved;
 };
+
 #define IOMMU_HWPT_SET_DIRTY_TRACKING _IO(IOMMUFD_TYPE, \
 					  IOMMUFD_CMD_HWPT_SET_DIRTY_TRACKING)
 
@@ -502,6 +514,7 @@ struct iommu_hwpt_get_dirty_bitmap {
 	__aligned_u64 page_size;
 	__aligned_u64 data;
 };
+
 #define IOMMU_HWPT_GET_DIRTY_BITMAP _IO(IOMMUFD_TYPE, \
 					IOMMUFD_CMD_HWPT_GET_DIRTY_BITMAP)
 
@@ -555,6 +568,7 @@ struct iommu_hwpt_invalidate {
 	__u32 entry_num;
 	__u32 __reserved;
 };
+
 #define IOMMU_HWPT_INVALIDATE _IO(IOMMUFD_TYPE, IOMMUFD_CMD_HWPT_INVALIDATE)
 
 /**
@@ -638,6 +652,7 @@ struct iommu_fault_alloc {
 	__u32 out_fault_id;
 	__u32 out_fault_fd;
 };
+
 #define IOMMU_FAULT_QUEUE_ALLOC _IO(IOMMUFD_TYPE, IOMMUFD_CMD_FAULT_QUEUE_ALLOC)
 
 #endif

@@ -147,7 +147,7 @@ TEST_F(iommufd_file, destroy_of_an_unknown_id_is_enoent)
 	__u32 ids[] = { 0, 1, 2, 0x7fffffff, 0xffffffff };
 	unsigned int i;
 
-	for (i = 0; i != sizeof(ids) / sizeof(ids[0]); i++) {
+	for (i = 0; i != ARRAY_SIZE(ids); i++) {
 		cmd.id = ids[i];
 		EXPECT_EQ(-1, ioctl(self->fd, IOMMU_DESTROY, &cmd));
 		EXPECT_EQ(ENOENT, errno);
