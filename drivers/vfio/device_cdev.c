@@ -20,11 +20,29 @@
 
 static dev_t vfio_cdev_devt;
 
+static char *vfio_device_devnode(const struct device *dev, umode_t *mode)
+{
+	return kasprintf(GFP_KERNEL, "vfio/devices/%s", dev_name(dev));
+}
+
+int vfio_cdev_init(struct class *device_class)
+{
+	device_class->devnode = vfio_device_devnode;
+	return alloc_chrdev_region(&vfio_cdev_devt, 0, MINORMASK + 1,
+				   "vfio-dev");
+}
+
+void vfio_cdev_cleanup(void)
+{
+	unregister_chrdev_region(vfio_cdev_devt, MINORMASK + 1);
+}
+
 void vfio_init_device_cdev(struct vfio_device *device)
 {
-	device->device.devt = MKDEV(MAJOR(vfio_cdev_devt), device->index);
 	cdev_init(&device->cdev, &vfio_device_fops);
 	device->cdev.owner = THIS_MODULE;
+	/* One minor per device, by its VFIO index */
+	device->device.devt = MKDEV(MAJOR(vfio_cdev_devt), device->index);
 }
 
 int vfio_device_fops_cdev_open(struct inode *inode, struct file *filep)
@@ -38,13 +56,76 @@ int vfio_device_fops_cdev_open(struct inode *inode, struct file *filep)
 		return -ENODEV;
 
 	df = vfio_allocate_device_file(device);
-	if (IS_ERR(df)) {
-		vfio_device_put_registration(device);
-		return PTR_ERR(df);
+	if (!IS_ERR(df)) {
+		filep->private_data = df;
+		/* The driver zaps user mmaps of the device through it */
+		filep->f_mapping = device->inode->i_mapping;
+		return 0;
 	}
-	filep->private_data = df;
-	/* Lets the driver zap user mmaps of the device on reset or removal */
-	filep->f_mapping = device->inode->i_mapping;
+	vfio_device_put_registration(device);
+	return PTR_ERR(df);
+}
+
+/*
+ * Read the argument of a cdev ioctl.  Each begins with argsz and flags; the
+ * user's argsz must cover the @minsz bytes this kernel reads, and no flag
+ * is defined for any of them.
+ */
+static int vfio_cdev_get_arg(void *karg, const void __user *uarg,
+			     size_t minsz)
+{
+	const struct vfio_device_detach_iommufd_pt *head = karg;
+
+	BUILD_BUG_ON(sizeof(*head) != 2 * sizeof(u32));
+	if (copy_from_user(karg, uarg, minsz))
+		return -EFAULT;
+	return head->argsz < minsz || head->flags ? -EINVAL : 0;
+}
+
+/* Drop what binding took: the iommufd and the KVM reference */
+static void vfio_df_drop_iommufd(struct vfio_device_file *df)
+{
+	lockdep_assert_held(&df->device->dev_set->lock);
+
+	vfio_device_put_kvm(df->device);
+	iommufd_ctx_put(df->iommufd);
+	df->iommufd = NULL;
+}
+
+/* Bind @df to the iommufd behind @fd and open the device */
+static int vfio_df_bind_locked(struct vfio_device_file *df, int fd,
+			       u32 __user *out_devid)
+{
+	struct vfio_device *device = df->device;
+	struct iommufd_ctx *ictx;
+	int ret;
+
+	lockdep_assert_held(&device->dev_set->lock);
+
+	if (df->access_granted)
+		return -EINVAL;		/* a file binds once */
+	ictx = iommufd_ctx_from_fd(fd);
+	if (IS_ERR(ictx))
+		return PTR_ERR(ictx);
+
+	/* The KVM reference taken here is held until the device is closed */
+	spin_lock(&df->kvm_ref_lock);
+	vfio_device_get_kvm_safe(device, df->kvm);
+	spin_unlock(&df->kvm_ref_lock);
+
+	df->iommufd = ictx;
+	ret = vfio_df_open(df);
+	if (!ret && put_user(df->devid, out_devid)) {
+		vfio_df_close(df);
+		ret = -EFAULT;
+	}
+	if (ret) {
+		vfio_df_drop_iommufd(df);
+		return ret;
+	}
+	device->cdev_opened = true;
+	/* Pairs with smp_load_acquire() in the device file's ioctl/mmap */
+	smp_store_release(&df->access_granted, true);
 	return 0;
 }
 
@@ -55,65 +136,26 @@ long vfio_df_ioctl_bind_iommufd(struct vfio_device_file *df,
 					 out_devid);
 	struct vfio_device *device = df->device;
 	struct vfio_device_bind_iommufd bind;
-	struct iommufd_ctx *ictx;
 	int ret;
 
 	static_assert(__same_type(arg->out_devid, df->devid));
 
-	if (copy_from_user(&bind, arg, minsz))
-		return -EFAULT;
-	if (bind.argsz < minsz || bind.flags || bind.iommufd < 0)
-		return -EINVAL;
+	ret = vfio_cdev_get_arg(&bind, arg, minsz);
+	if (ret)
+		return ret;
 	/* A file from VFIO_GROUP_GET_DEVICE_FD uses the group's container */
-	if (df->group)
+	if (bind.iommufd < 0 || df->group)
 		return -EINVAL;
 
 	/* While bound through the cdev, the group cannot be used */
 	ret = vfio_device_block_group(device);
 	if (ret)
 		return ret;
-
 	mutex_lock(&device->dev_set->lock);
-	if (df->access_granted) {
-		ret = -EINVAL;
-		goto err_unlock;
-	}
-	ictx = iommufd_ctx_from_fd(bind.iommufd);
-	if (IS_ERR(ictx)) {
-		ret = PTR_ERR(ictx);
-		goto err_unlock;
-	}
-
-	/* The KVM reference taken here is held until the device is closed */
-	spin_lock(&df->kvm_ref_lock);
-	vfio_device_get_kvm_safe(device, df->kvm);
-	spin_unlock(&df->kvm_ref_lock);
-
-	df->iommufd = ictx;
-	ret = vfio_df_open(df);
+	ret = vfio_df_bind_locked(df, bind.iommufd, &arg->out_devid);
+	mutex_unlock(&device->dev_set->lock);
 	if (ret)
-		goto err_put_ictx;
-
-	if (copy_to_user(&arg->out_devid, &df->devid, sizeof(df->devid))) {
-		ret = -EFAULT;
-		goto err_close;
-	}
-
-	device->cdev_opened = true;
-	/* Pairs with smp_load_acquire() in the device file's ioctl/mmap */
-	smp_store_release(&df->access_granted, true);
-	mutex_unlock(&device->dev_set->lock);
-	return 0;
-
-err_close:
-	vfio_df_close(df);
-err_put_ictx:
-	df->iommufd = NULL;
-	vfio_device_put_kvm(device);
-	iommufd_ctx_put(ictx);
-err_unlock:
-	mutex_unlock(&device->dev_set->lock);
-	vfio_device_unblock_group(device);
+		vfio_device_unblock_group(device);
 	return ret;
 }
 
@@ -122,17 +164,14 @@ void vfio_df_unbind_iommufd(struct vfio_device_file *df)
 {
 	struct vfio_device *device = df->device;
 
-	/* Never bound: there is nothing to undo */
 	if (!df->access_granted)
-		return;
+		return;		/* never bound: nothing to undo */
 
-	mutex_lock(&device->dev_set->lock);
-	vfio_df_close(df);
-	vfio_device_put_kvm(device);
-	iommufd_ctx_put(df->iommufd);
-	df->iommufd = NULL;
-	device->cdev_opened = false;
-	mutex_unlock(&device->dev_set->lock);
+	scoped_guard(mutex, &device->dev_set->lock) {
+		vfio_df_close(df);
+		vfio_df_drop_iommufd(df);
+		device->cdev_opened = false;
+	}
 	vfio_device_unblock_group(device);
 }
 
@@ -145,10 +184,9 @@ int vfio_df_ioctl_attach_pt(struct vfio_device_file *df,
 	struct vfio_device_attach_iommufd_pt attach;
 	int ret;
 
-	if (copy_from_user(&attach, arg, minsz))
-		return -EFAULT;
-	if (attach.argsz < minsz || attach.flags)
-		return -EINVAL;
+	ret = vfio_cdev_get_arg(&attach, arg, minsz);
+	if (ret)
+		return ret;
 
 	mutex_lock(&device->dev_set->lock);
 	ret = device->ops->attach_ioas(device, &attach.pt_id);
@@ -168,31 +206,12 @@ int vfio_df_ioctl_detach_pt(struct vfio_device_file *df,
 					 flags);
 	struct vfio_device *device = df->device;
 	struct vfio_device_detach_iommufd_pt detach;
+	int ret = vfio_cdev_get_arg(&detach, arg, minsz);
 
-	if (copy_from_user(&detach, arg, minsz))
-		return -EFAULT;
-	if (detach.argsz < minsz || detach.flags)
-		return -EINVAL;
-
-	mutex_lock(&device->dev_set->lock);
-	device->ops->detach_ioas(device);
-	mutex_unlock(&device->dev_set->lock);
-	return 0;
-}
-
-static char *vfio_device_devnode(const struct device *dev, umode_t *mode)
-{
-	return kasprintf(GFP_KERNEL, "vfio/devices/%s", dev_name(dev));
-}
-
-int vfio_cdev_init(struct class *device_class)
-{
-	device_class->devnode = vfio_device_devnode;
-	return alloc_chrdev_region(&vfio_cdev_devt, 0, MINORMASK + 1,
-				   "vfio-dev");
-}
-
-void vfio_cdev_cleanup(void)
-{
-	unregister_chrdev_region(vfio_cdev_devt, MINORMASK + 1);
+	if (!ret) {
+		mutex_lock(&device->dev_set->lock);
+		device->ops->detach_ioas(device);
+		mutex_unlock(&device->dev_set->lock);
+	}
+	return ret;
 }

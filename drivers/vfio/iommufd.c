@@ -19,6 +19,21 @@
 MODULE_IMPORT_NS(IOMMUFD);
 MODULE_IMPORT_NS(IOMMUFD_VFIO);
 
+/* iommufd tells an emulated device that an IOVA range goes away */
+static void vfio_emulated_unmap(void *data, unsigned long iova,
+				unsigned long length)
+{
+	const struct vfio_device_ops *ops = ((struct vfio_device *)data)->ops;
+
+	if (ops->dma_unmap)
+		ops->dma_unmap(data, iova, length);
+}
+
+static const struct iommufd_access_ops vfio_emulated_access_ops = {
+	.needs_pin_pages = 1,
+	.unmap = vfio_emulated_unmap,
+};
+
 bool vfio_iommufd_device_has_compat_ioas(struct vfio_device *vdev,
 					 struct iommufd_ctx *ictx)
 {
@@ -27,15 +42,22 @@ bool vfio_iommufd_device_has_compat_ioas(struct vfio_device *vdev,
 	return iommufd_vfio_compat_ioas_get_id(ictx, &ioas_id) == 0;
 }
 
+/*
+ * A no-IOMMU device has nothing to bind or attach; only the group path
+ * opens one, and it passes through.
+ */
+static bool vfio_iommufd_passthrough(struct vfio_device *vdev)
+{
+	lockdep_assert_held(&vdev->dev_set->lock);
+	return vfio_device_is_noiommu(vdev);
+}
+
 /* Called at first open, with df->iommufd set, from the cdev and group paths */
 int vfio_df_iommufd_bind(struct vfio_device_file *df)
 {
 	struct vfio_device *vdev = df->device;
 
-	lockdep_assert_held(&vdev->dev_set->lock);
-
-	/* A no-IOMMU device has nothing to bind; the group path allows it */
-	if (vfio_device_is_noiommu(vdev))
+	if (vfio_iommufd_passthrough(vdev))
 		return 0;
 	return vdev->ops->bind_iommufd(vdev, df->iommufd, &df->devid);
 }
@@ -44,11 +66,7 @@ void vfio_df_iommufd_unbind(struct vfio_device_file *df)
 {
 	struct vfio_device *vdev = df->device;
 
-	lockdep_assert_held(&vdev->dev_set->lock);
-
-	if (vfio_device_is_noiommu(vdev))
-		return;
-	if (vdev->ops->unbind_iommufd)
+	if (!vfio_iommufd_passthrough(vdev) && vdev->ops->unbind_iommufd)
 		vdev->ops->unbind_iommufd(vdev);
 }
 
@@ -59,14 +77,10 @@ int vfio_iommufd_compat_attach_ioas(struct vfio_device *vdev,
 	u32 ioas_id;
 	int ret;
 
-	lockdep_assert_held(&vdev->dev_set->lock);
-
-	if (vfio_device_is_noiommu(vdev))
+	if (vfio_iommufd_passthrough(vdev))
 		return 0;
 	ret = iommufd_vfio_compat_ioas_get_id(ictx, &ioas_id);
-	if (ret)
-		return ret;
-	return vdev->ops->attach_ioas(vdev, &ioas_id);
+	return ret ?: vdev->ops->attach_ioas(vdev, &ioas_id);
 }
 
 /**
@@ -78,9 +92,9 @@ int vfio_iommufd_compat_attach_ioas(struct vfio_device *vdev,
  */
 struct iommufd_ctx *vfio_iommufd_device_ictx(struct vfio_device *vdev)
 {
-	if (!vdev->iommufd_device)
-		return NULL;
-	return iommufd_device_to_ictx(vdev->iommufd_device);
+	struct iommufd_device *idev = vdev->iommufd_device;
+
+	return idev ? iommufd_device_to_ictx(idev) : NULL;
 }
 EXPORT_SYMBOL_GPL(vfio_iommufd_device_ictx);
 
@@ -130,10 +144,9 @@ int vfio_iommufd_physical_bind(struct vfio_device *vdev,
 	lockdep_assert_held(&vdev->dev_set->lock);
 
 	idev = iommufd_device_bind(ictx, vdev->dev, out_device_id);
-	if (IS_ERR(idev))
-		return PTR_ERR(idev);
-	vdev->iommufd_device = idev;
-	return 0;
+	if (!IS_ERR(idev))
+		vdev->iommufd_device = idev;
+	return PTR_ERR_OR_ZERO(idev);
 }
 EXPORT_SYMBOL_GPL(vfio_iommufd_physical_bind);
 
@@ -166,18 +179,16 @@ EXPORT_SYMBOL_GPL(vfio_iommufd_physical_unbind);
  */
 int vfio_iommufd_physical_attach_ioas(struct vfio_device *vdev, u32 *pt_id)
 {
+	struct iommufd_device *idev = vdev->iommufd_device;
 	int ret;
 
 	lockdep_assert_held(&vdev->dev_set->lock);
 
-	if (WARN_ON(!vdev->iommufd_device))
+	if (WARN_ON(!idev))
 		return -EINVAL;
-	if (vdev->iommufd_attached)
-		ret = iommufd_device_replace(vdev->iommufd_device, pt_id);
-	else
-		ret = iommufd_device_attach(vdev->iommufd_device, pt_id);
-	if (!ret)
-		vdev->iommufd_attached = true;
+	ret = vdev->iommufd_attached ? iommufd_device_replace(idev, pt_id) :
+				       iommufd_device_attach(idev, pt_id);
+	vdev->iommufd_attached |= !ret;
 	return ret;
 }
 EXPORT_SYMBOL_GPL(vfio_iommufd_physical_attach_ioas);
@@ -192,27 +203,11 @@ void vfio_iommufd_physical_detach_ioas(struct vfio_device *vdev)
 {
 	lockdep_assert_held(&vdev->dev_set->lock);
 
-	if (!vdev->iommufd_device || !vdev->iommufd_attached)
-		return;
-	iommufd_device_detach(vdev->iommufd_device);
+	if (vdev->iommufd_device && vdev->iommufd_attached)
+		iommufd_device_detach(vdev->iommufd_device);
 	vdev->iommufd_attached = false;
 }
 EXPORT_SYMBOL_GPL(vfio_iommufd_physical_detach_ioas);
-
-/* iommufd tells an emulated device that an IOVA range goes away */
-static void vfio_emulated_unmap(void *data, unsigned long iova,
-				unsigned long length)
-{
-	struct vfio_device *vdev = data;
-
-	if (vdev->ops->dma_unmap)
-		vdev->ops->dma_unmap(vdev, iova, length);
-}
-
-static const struct iommufd_access_ops vfio_emulated_access_ops = {
-	.needs_pin_pages = 1,
-	.unmap = vfio_emulated_unmap,
-};
 
 /**
  * vfio_iommufd_emulated_bind() - bind_iommufd for an emulated device
@@ -232,10 +227,9 @@ int vfio_iommufd_emulated_bind(struct vfio_device *vdev,
 
 	access = iommufd_access_create(ictx, &vfio_emulated_access_ops, vdev,
 				       out_device_id);
-	if (IS_ERR(access))
-		return PTR_ERR(access);
-	vdev->iommufd_access = access;
-	return 0;
+	if (!IS_ERR(access))
+		vdev->iommufd_access = access;
+	return PTR_ERR_OR_ZERO(access);
 }
 EXPORT_SYMBOL_GPL(vfio_iommufd_emulated_bind);
 
@@ -249,11 +243,10 @@ void vfio_iommufd_emulated_unbind(struct vfio_device *vdev)
 {
 	lockdep_assert_held(&vdev->dev_set->lock);
 
-	if (!vdev->iommufd_access)
-		return;
-	iommufd_access_destroy(vdev->iommufd_access);
+	vfio_iommufd_emulated_detach_ioas(vdev);
+	if (vdev->iommufd_access)
+		iommufd_access_destroy(vdev->iommufd_access);
 	vdev->iommufd_access = NULL;
-	vdev->iommufd_attached = false;
 }
 EXPORT_SYMBOL_GPL(vfio_iommufd_emulated_unbind);
 
@@ -267,18 +260,16 @@ EXPORT_SYMBOL_GPL(vfio_iommufd_emulated_unbind);
  */
 int vfio_iommufd_emulated_attach_ioas(struct vfio_device *vdev, u32 *pt_id)
 {
+	struct iommufd_access *access = vdev->iommufd_access;
 	int ret;
 
 	lockdep_assert_held(&vdev->dev_set->lock);
 
-	if (WARN_ON(!vdev->iommufd_access))
+	if (WARN_ON(!access))
 		return -EINVAL;
-	if (vdev->iommufd_attached)
-		ret = iommufd_access_replace(vdev->iommufd_access, *pt_id);
-	else
-		ret = iommufd_access_attach(vdev->iommufd_access, *pt_id);
-	if (!ret)
-		vdev->iommufd_attached = true;
+	ret = vdev->iommufd_attached ? iommufd_access_replace(access, *pt_id) :
+				       iommufd_access_attach(access, *pt_id);
+	vdev->iommufd_attached |= !ret;
 	return ret;
 }
 EXPORT_SYMBOL_GPL(vfio_iommufd_emulated_attach_ioas);
@@ -293,9 +284,8 @@ void vfio_iommufd_emulated_detach_ioas(struct vfio_device *vdev)
 {
 	lockdep_assert_held(&vdev->dev_set->lock);
 
-	if (!vdev->iommufd_access || !vdev->iommufd_attached)
-		return;
-	iommufd_access_detach(vdev->iommufd_access);
+	if (vdev->iommufd_access && vdev->iommufd_attached)
+		iommufd_access_detach(vdev->iommufd_access);
 	vdev->iommufd_attached = false;
 }
 EXPORT_SYMBOL_GPL(vfio_iommufd_emulated_detach_ioas);

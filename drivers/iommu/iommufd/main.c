@@ -26,8 +26,7 @@
 #include "iommufd_private.h"
 #include "iommufd_test.h"
 
-static struct miscdevice iommu_misc_dev;
-static struct miscdevice vfio_misc_dev;
+static struct miscdevice iommufd_misc[];
 
 static int iommufd_fops_open(struct inode *inode, struct file *filp)
 {
@@ -38,7 +37,7 @@ static int iommufd_fops_open(struct inode *inode, struct file *filp)
 		return -ENOMEM;
 
 	/* misc_open() leaves the miscdevice in private_data */
-	ictx->opened_as_vfio = filp->private_data == &vfio_misc_dev;
+	ictx->opened_as_vfio = filp->private_data != &iommufd_misc[0];
 	if (capable(CAP_IPC_LOCK))
 		ictx->account_mode = IOMMUFD_ACCOUNT_NONE;
 	else if (ictx->opened_as_vfio)
@@ -164,6 +163,12 @@ static const struct file_operations iommufd_fops = {
 	.compat_ioctl = compat_ptr_ioctl,
 };
 
+/* The context behind @file, or NULL if @file is not an iommufd */
+static struct iommufd_ctx *iommufd_file_ctx(struct file *file)
+{
+	return file->f_op == &iommufd_fops ? file->private_data : NULL;
+}
+
 /**
  * iommufd_ctx_get() - take a reference on a context
  * @ictx: the context
@@ -188,11 +193,10 @@ EXPORT_SYMBOL_NS_GPL(iommufd_ctx_get, IOMMUFD);
  */
 struct iommufd_ctx *iommufd_ctx_from_file(struct file *file)
 {
-	struct iommufd_ctx *ictx;
+	struct iommufd_ctx *ictx = iommufd_file_ctx(file);
 
-	if (file->f_op != &iommufd_fops)
+	if (!ictx)
 		return ERR_PTR(-EBADFD);
-	ictx = file->private_data;
 	iommufd_ctx_get(ictx);
 	return ictx;
 }
@@ -209,15 +213,9 @@ EXPORT_SYMBOL_NS_GPL(iommufd_ctx_from_file, IOMMUFD);
  */
 struct iommufd_ctx *iommufd_ctx_from_fd(int fd)
 {
-	struct iommufd_ctx *ictx;
-	struct file *file;
+	CLASS(fd, f)(fd);
 
-	file = fget(fd);
-	if (!file)
-		return ERR_PTR(-EBADF);
-	ictx = iommufd_ctx_from_file(file);
-	fput(file);
-	return ictx;
+	return fd_empty(f) ? ERR_PTR(-EBADF) : iommufd_ctx_from_file(fd_file(f));
 }
 EXPORT_SYMBOL_NS_GPL(iommufd_ctx_from_fd, IOMMUFD);
 
@@ -233,61 +231,57 @@ void iommufd_ctx_put(struct iommufd_ctx *ictx)
 }
 EXPORT_SYMBOL_NS_GPL(iommufd_ctx_put, IOMMUFD);
 
-static struct miscdevice iommu_misc_dev = {
-	.minor = MISC_DYNAMIC_MINOR,
-	.name = "iommu",
-	.fops = &iommufd_fops,
-	.nodename = "iommu",
-	.mode = 0660,
-};
-
-static struct miscdevice vfio_misc_dev = {
-	.minor = VFIO_MINOR,
-	.name = "vfio",
-	.fops = &iommufd_fops,
-	.nodename = "vfio/vfio",
-	.mode = 0666,
+/* The character devices of iommufd; the first is /dev/iommu. */
+static struct miscdevice iommufd_misc[] = {
+	{
+		.minor = MISC_DYNAMIC_MINOR, .name = "iommu",
+		.nodename = "iommu", .mode = 0660, .fops = &iommufd_fops,
+	},
+#if IS_ENABLED(CONFIG_IOMMUFD_VFIO_CONTAINER)
+	{
+		.minor = VFIO_MINOR, .name = "vfio",
+		.nodename = "vfio/vfio", .mode = 0666, .fops = &iommufd_fops,
+	},
+#endif
 };
 
 static int __init iommufd_init(void)
 {
-	int ret;
+	unsigned int i;
+	int ret = 0;
 
-	ret = misc_register(&iommu_misc_dev);
-	if (ret)
-		return ret;
-	if (IS_ENABLED(CONFIG_IOMMUFD_VFIO_CONTAINER)) {
-		ret = misc_register(&vfio_misc_dev);
-		if (ret)
-			goto err_deregister_iommu;
+	for (i = 0; i != ARRAY_SIZE(iommufd_misc) && !ret; i++)
+		ret = misc_register(&iommufd_misc[i]);
+	if (ret) {
+		i--;		/* the one that failed is not registered */
+		goto err_deregister;
 	}
 	ret = iommufd_test_init();
 	if (ret)
-		goto err_deregister_vfio;
+		goto err_deregister;
 	return 0;
 
-err_deregister_vfio:
-	if (IS_ENABLED(CONFIG_IOMMUFD_VFIO_CONTAINER))
-		misc_deregister(&vfio_misc_dev);
-err_deregister_iommu:
-	misc_deregister(&iommu_misc_dev);
+err_deregister:
+	while (i--)
+		misc_deregister(&iommufd_misc[i]);
 	return ret;
 }
+module_init(iommufd_init);
 
 static void __exit iommufd_exit(void)
 {
-	iommufd_test_exit();
-	if (IS_ENABLED(CONFIG_IOMMUFD_VFIO_CONTAINER))
-		misc_deregister(&vfio_misc_dev);
-	misc_deregister(&iommu_misc_dev);
-}
+	unsigned int i = ARRAY_SIZE(iommufd_misc);
 
-module_init(iommufd_init);
+	iommufd_test_exit();
+	while (i--)
+		misc_deregister(&iommufd_misc[i]);
+}
 module_exit(iommufd_exit);
 
-#if IS_ENABLED(CONFIG_IOMMUFD_VFIO_CONTAINER)
-MODULE_ALIAS_MISCDEV(VFIO_MINOR);
-MODULE_ALIAS("devname:vfio/vfio");
-#endif
 MODULE_DESCRIPTION("I/O address space management for passthrough devices");
 MODULE_LICENSE("GPL");
+#if IS_ENABLED(CONFIG_IOMMUFD_VFIO_CONTAINER)
+/* Loaded on first open of /dev/vfio/vfio */
+MODULE_ALIAS("devname:vfio/vfio");
+MODULE_ALIAS_MISCDEV(VFIO_MINOR);
+#endif
