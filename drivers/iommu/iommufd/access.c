@@ -1,132 +1,574 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * In-kernel accesses to an IOAS, for emulated devices (mdev) that read and
- * pin the IO address space in software instead of through an IOMMU.
+ * In-kernel accesses to an IOAS, for emulated devices (mdev) that reach the
+ * IO address space in software instead of through an IOMMU.
  *
- * Not implemented yet: creating an access fails with -EOPNOTSUPP, so no
- * access can exist and the other entry points have nothing to act on.
+ * An access is an object of the context, created for a kernel owner (it
+ * carries the owner's reference, see object.c) and attached to one IOAS.
+ * It can read and write through IOVA (iommufd_access_rw()) and, if its ops
+ * say needs_pin_pages, pin the pages behind a range of IOVA.
+ *
+ * Each pin is recorded as an IOVA range in access->pins, holding a page
+ * store user per area it crosses and counting in area->num_accesses, so the
+ * area cannot go away under it.  An unmap that meets such an area calls the
+ * ops->unmap callback of the IOAS's accesses, which must unpin, and retries.
+ *
+ * Locking: access->lock covers access->ioas and access->pins; it nests
+ * outside the io_pagetable locks.  The unmap callback is called with no
+ * io_pagetable lock held.
  */
+#include <linux/highmem.h>
+#include <linux/iommu.h>
 #include <linux/iommufd.h>
 #include <linux/module.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+
+#include "iommufd_private.h"
+
+/**
+ * struct iommufd_access - an in-kernel user of an IOAS
+ * @obj: the object
+ * @ictx: the context, referenced for the access's lifetime
+ * @ops: the owner's callbacks
+ * @data: passed to @ops
+ * @lock: protects @ioas, @iopt_index and @pins
+ * @ioas: the attached IOAS, held; NULL when detached
+ * @iopt_index: the access's index in @ioas->iopt.accesses
+ * @pins: struct iommufd_access_pin by IOVA
+ */
+struct iommufd_access {
+	struct iommufd_object obj;
+	struct iommufd_ctx *ictx;
+	const struct iommufd_access_ops *ops;
+	void *data;
+	struct mutex lock;		/* see above */
+	struct iommufd_ioas *ioas;
+	u32 iopt_index;
+	struct rb_root_cached pins;
+};
+
+/* One iommufd_access_pin_pages() call: a page store user per area */
+struct iommufd_access_pin {
+	struct interval_tree_node node;
+	unsigned int nsegs;
+	struct {
+		struct iopt_area *area;
+		struct iopt_pages_user user;
+	} segs[] __counted_by(nsegs);
+};
+
+static void iommufd_access_unpin(struct iommufd_access_pin *pin)
+{
+	unsigned int i;
+
+	for (i = 0; i != pin->nsegs; i++) {
+		iopt_pages_remove_user(pin->segs[i].area->pages,
+				       &pin->segs[i].user);
+		pin->segs[i].area->num_accesses--;
+	}
+	kfree(pin);
+}
+
+/* Detach from the IOAS, releasing pins the owner failed to release */
+static void iommufd_access_detach_locked(struct iommufd_access *access)
+{
+	struct iommufd_ioas *ioas = access->ioas;
+	struct interval_tree_node *node;
+
+	lockdep_assert_held(&access->lock);
+	if (!ioas)
+		return;
+	down_write(&ioas->iopt.iova_rwsem);
+	while ((node = interval_tree_iter_first(&access->pins, 0, ULONG_MAX))) {
+		WARN_ON_ONCE(1);	/* the owner must unpin before detach */
+		interval_tree_remove(node, &access->pins);
+		iommufd_access_unpin(container_of(node,
+						  struct iommufd_access_pin,
+						  node));
+	}
+	up_write(&ioas->iopt.iova_rwsem);
+	iopt_remove_access(&ioas->iopt, access->iopt_index,
+			   access->ops->needs_pin_pages);
+	access->ioas = NULL;
+	iommufd_put_object(access->ictx, &ioas->obj);
+}
+
+static void iommufd_access_destroy_object(struct iommufd_object *obj)
+{
+	struct iommufd_access *access =
+		container_of(obj, struct iommufd_access, obj);
+
+	mutex_lock(&access->lock);
+	iommufd_access_detach_locked(access);
+	mutex_unlock(&access->lock);
+	mutex_destroy(&access->lock);
+}
+
+static const struct iommufd_object_ops iommufd_access_ops = {
+	.destroy = iommufd_access_destroy_object,
+};
+
+void iommufd_access_init(void)
+{
+	iommufd_object_register_type(IOMMUFD_OBJ_ACCESS, &iommufd_access_ops);
+}
 
 /**
  * iommufd_access_create() - create an in-kernel access
  * @ictx: the context
- * @ops: the access's callbacks
+ * @ops: the access's callbacks; an access that pins pages must provide
+ *	@ops->unmap and unpin from it
  * @data: passed to @ops
  * @id: output: the access's object id
  *
  * Context: Process context.
- * Return: ERR_PTR(-EOPNOTSUPP) until accesses are supported.
+ * Return: the access, or an ERR_PTR().
  */
 struct iommufd_access *
 iommufd_access_create(struct iommufd_ctx *ictx,
 		      const struct iommufd_access_ops *ops, void *data, u32 *id)
 {
-	return ERR_PTR(-EOPNOTSUPP);
+	struct iommufd_access *access;
+
+	if (WARN_ON(ops->needs_pin_pages && !ops->unmap))
+		return ERR_PTR(-EINVAL);
+	access = iommufd_object_alloc(ictx, struct iommufd_access,
+				      IOMMUFD_OBJ_ACCESS);
+	if (IS_ERR(access))
+		return access;
+	access->ictx = ictx;
+	access->ops = ops;
+	access->data = data;
+	mutex_init(&access->lock);
+	access->pins = RB_ROOT_CACHED;
+	iommufd_ctx_get(ictx);
+	/* The owner's reference, next to the table's */
+	refcount_inc(&access->obj.users);
+	*id = access->obj.id;
+	iommufd_object_publish(ictx, &access->obj);
+	return access;
 }
 EXPORT_SYMBOL_NS_GPL(iommufd_access_create, IOMMUFD);
 
 /**
  * iommufd_access_destroy() - undo iommufd_access_create()
- * @access: an access; none can exist yet
+ * @access: the access; its owner must have unpinned everything
  *
- * Context: Process context.
+ * Context: Process context; sleeps.
  */
 void iommufd_access_destroy(struct iommufd_access *access)
 {
-	WARN_ON_ONCE(access);
+	struct iommufd_ctx *ictx = access->ictx;
+
+	iommufd_object_remove(ictx, &access->obj);
+	iommufd_ctx_put(ictx);
 }
 EXPORT_SYMBOL_NS_GPL(iommufd_access_destroy, IOMMUFD);
 
+static int iommufd_access_attach_locked(struct iommufd_access *access,
+					u32 ioas_id)
+{
+	struct iommufd_ioas *ioas;
+	int ret;
+
+	lockdep_assert_held(&access->lock);
+	ioas = iommufd_get_ioas(access->ictx, ioas_id);
+	if (IS_ERR(ioas))
+		return PTR_ERR(ioas);
+	ret = iopt_add_access(&ioas->iopt, access,
+			      access->ops->needs_pin_pages,
+			      &access->iopt_index);
+	if (ret) {
+		iommufd_put_object(access->ictx, &ioas->obj);
+		return ret;
+	}
+	/* The lookup's hold becomes the attachment's */
+	access->ioas = ioas;
+	return 0;
+}
+
 /**
  * iommufd_access_attach() - attach an access to an IOAS
- * @access: the access
+ * @access: the access, not attached
  * @ioas_id: the IOAS
  *
  * Context: Process context.
- * Return: -EOPNOTSUPP until accesses are supported.
+ * Return: 0; -EINVAL if already attached; -ENOENT if @ioas_id is not an
+ * IOAS; -EADDRINUSE if the access pins pages and the IOAS has mappings
+ * that are not page aligned.
  */
 int iommufd_access_attach(struct iommufd_access *access, u32 ioas_id)
 {
-	return -EOPNOTSUPP;
+	int ret;
+
+	mutex_lock(&access->lock);
+	ret = access->ioas ? -EINVAL :
+			     iommufd_access_attach_locked(access, ioas_id);
+	mutex_unlock(&access->lock);
+	return ret;
 }
 EXPORT_SYMBOL_NS_GPL(iommufd_access_attach, IOMMUFD);
 
 /**
  * iommufd_access_replace() - move an access to another IOAS
- * @access: the access
+ * @access: the access, attached
  * @ioas_id: the new IOAS
  *
  * Context: Process context.
- * Return: -EOPNOTSUPP until accesses are supported.
+ * Return: 0; -EINVAL if not attached; -EBUSY while pages are pinned; or
+ * as iommufd_access_attach().  On error the old attachment stays.
  */
 int iommufd_access_replace(struct iommufd_access *access, u32 ioas_id)
 {
-	return -EOPNOTSUPP;
+	struct iommufd_ioas *old;
+	u32 old_index;
+	int ret;
+
+	mutex_lock(&access->lock);
+	old = access->ioas;
+	old_index = access->iopt_index;
+	if (!old) {
+		ret = -EINVAL;
+	} else if (!RB_EMPTY_ROOT(&access->pins.rb_root)) {
+		ret = -EBUSY;
+	} else if (old->obj.id == ioas_id) {
+		ret = 0;
+	} else {
+		ret = iommufd_access_attach_locked(access, ioas_id);
+		if (!ret) {
+			iopt_remove_access(&old->iopt, old_index,
+					   access->ops->needs_pin_pages);
+			iommufd_put_object(access->ictx, &old->obj);
+		} else {
+			access->ioas = old;
+		}
+	}
+	mutex_unlock(&access->lock);
+	return ret;
 }
 EXPORT_SYMBOL_NS_GPL(iommufd_access_replace, IOMMUFD);
 
 /**
  * iommufd_access_detach() - undo iommufd_access_attach()
- * @access: the access
+ * @access: the access; its owner must have unpinned everything
  *
- * Context: Process context.
+ * Context: Process context; sleeps.
  */
 void iommufd_access_detach(struct iommufd_access *access)
 {
-	WARN_ON_ONCE(access);
+	mutex_lock(&access->lock);
+	iommufd_access_detach_locked(access);
+	mutex_unlock(&access->lock);
 }
 EXPORT_SYMBOL_NS_GPL(iommufd_access_detach, IOMMUFD);
 
 /**
- * iommufd_access_pin_pages() - pin the pages behind a range of IOVA
- * @access: the access
- * @iova: first IOVA
- * @length: bytes
- * @out_pages: output: one page pointer per PAGE_SIZE of the range
- * @flags: IOMMUFD_ACCESS_RW_*
+ * iommufd_access_notify_unmap() - ask accesses to release a range
+ * @iopt: the IO address space being unmapped
+ * @start: first IOVA
+ * @last: last IOVA
  *
- * Context: Process context.
- * Return: -EOPNOTSUPP until accesses are supported.
+ * Calls the unmap callback of every attached access, with no io_pagetable
+ * lock held; each must unpin what it pinned in the range.
+ *
+ * Context: Process context; sleeps.
+ */
+void iommufd_access_notify_unmap(struct io_pagetable *iopt,
+				 unsigned long start, unsigned long last)
+{
+	struct iommufd_access *access;
+	unsigned long index = 0;
+
+	for (;;) {
+		/* Hold the next access so it outlives the unlocked callback */
+		down_read(&iopt->domains_rwsem);
+		access = xa_find(&iopt->accesses, &index, ULONG_MAX,
+				 XA_PRESENT);
+		if (access)
+			refcount_inc(&access->obj.users);
+		up_read(&iopt->domains_rwsem);
+		if (!access)
+			return;
+		if (access->ops->unmap)
+			access->ops->unmap(access->data, start,
+					   last - start + 1);
+		iommufd_put_object(access->ictx, &access->obj);
+		index++;
+	}
+}
+
+/* The areas that map [iova, last] without a hole, or NULL */
+static struct iopt_area *iommufd_access_first_area(struct io_pagetable *iopt,
+						   unsigned long iova,
+						   unsigned long last,
+						   unsigned int *nareas)
+{
+	struct interval_tree_node *node, *first;
+	unsigned long expect = iova;
+
+	lockdep_assert_held(&iopt->iova_rwsem);
+	*nareas = 0;
+	first = interval_tree_iter_first(&iopt->area_itree, iova, last);
+	for (node = first; node;
+	     node = interval_tree_iter_next(node, iova, last)) {
+		if (node->start > expect)
+			return NULL;
+		(*nareas)++;
+		if (node->last >= last)
+			return container_of(first, struct iopt_area, node);
+		expect = node->last + 1;
+	}
+	return NULL;
+}
+
+static struct iopt_area *iommufd_next_area(struct iopt_area *area,
+					   unsigned long iova,
+					   unsigned long last)
+{
+	struct interval_tree_node *node;
+
+	node = interval_tree_iter_next(&area->node, iova, last);
+	return container_of(node, struct iopt_area, node);
+}
+
+/* Page store index of the page holding @iova of @area */
+static unsigned long iommufd_area_index(struct iopt_area *area,
+					unsigned long iova)
+{
+	return (area->pages_offset + (iova - iopt_area_iova(area))) >>
+	       PAGE_SHIFT;
+}
+
+/**
+ * iommufd_access_pin_pages() - pin the pages behind a range of IOVA
+ * @access: the access; its ops must say needs_pin_pages
+ * @iova: first IOVA; page aligned
+ * @length: bytes; a multiple of PAGE_SIZE, not 0
+ * @out_pages: output: one page per PAGE_SIZE of the range
+ * @flags: IOMMUFD_ACCESS_RW_WRITE if the pages will be written
+ *
+ * The pages stay pinned, and the range mapped, until
+ * iommufd_access_unpin_pages() with the same range; an unmap of the range
+ * calls the access's unmap callback first.
+ *
+ * Context: Process context; sleeps.
+ * Return: 0; -EINVAL for a bad range or an access that may not pin;
+ * -ENOENT if the range is not fully mapped; -EPERM for a write to a
+ * read-only mapping; or an error of pinning.
  */
 int iommufd_access_pin_pages(struct iommufd_access *access, unsigned long iova,
 			     unsigned long length, struct page **out_pages,
 			     unsigned int flags)
 {
-	return -EOPNOTSUPP;
+	struct iommufd_access_pin *pin;
+	struct iopt_area *area;
+	struct io_pagetable *iopt;
+	unsigned int nareas, i;
+	unsigned long last;
+	int ret;
+
+	if (!access->ops->needs_pin_pages || !length ||
+	    !PAGE_ALIGNED(iova) || !PAGE_ALIGNED(length) ||
+	    check_add_overflow(iova, length - 1, &last))
+		return -EINVAL;
+
+	mutex_lock(&access->lock);
+	if (!access->ioas) {
+		ret = -EINVAL;
+		goto out_unlock;
+	}
+	iopt = &access->ioas->iopt;
+	down_write(&iopt->iova_rwsem);
+	area = iommufd_access_first_area(iopt, iova, last, &nareas);
+	if (!area) {
+		ret = -ENOENT;
+		goto out_unlock_iova;
+	}
+	pin = kzalloc(struct_size(pin, segs, nareas), GFP_KERNEL_ACCOUNT);
+	if (!pin) {
+		ret = -ENOMEM;
+		goto out_unlock_iova;
+	}
+	pin->node.start = iova;
+	pin->node.last = last;
+
+	for (i = 0; i != nareas; i++) {
+		unsigned long from = max(iova, iopt_area_iova(area));
+		unsigned long to = min(last, iopt_area_last_iova(area));
+		unsigned long index, first_index = iommufd_area_index(area,
+								      from);
+
+		if ((flags & IOMMUFD_ACCESS_RW_WRITE) &&
+		    !(area->iommu_prot & IOMMU_WRITE)) {
+			ret = -EPERM;
+			goto err_unpin;
+		}
+		ret = iopt_pages_add_user(area->pages, &pin->segs[i].user,
+					  first_index,
+					  iommufd_area_index(area, to));
+		if (ret)
+			goto err_unpin;
+		pin->segs[i].area = area;
+		pin->nsegs++;
+		area->num_accesses++;
+		for (index = first_index;
+		     index <= iommufd_area_index(area, to); index++)
+			*out_pages++ = pfn_to_page(area->pages->pfns[index]);
+		if (i + 1 != nareas)
+			area = iommufd_next_area(area, iova, last);
+	}
+	interval_tree_insert(&pin->node, &access->pins);
+	up_write(&iopt->iova_rwsem);
+	mutex_unlock(&access->lock);
+	return 0;
+
+err_unpin:
+	iommufd_access_unpin(pin);
+out_unlock_iova:
+	up_write(&iopt->iova_rwsem);
+out_unlock:
+	mutex_unlock(&access->lock);
+	return ret;
 }
 EXPORT_SYMBOL_NS_GPL(iommufd_access_pin_pages, IOMMUFD);
 
 /**
  * iommufd_access_unpin_pages() - undo iommufd_access_pin_pages()
  * @access: the access
- * @iova: first IOVA, as pinned
- * @length: bytes, as pinned
+ * @iova: first IOVA, exactly as pinned
+ * @length: bytes, exactly as pinned
  *
- * Context: Process context.
+ * Context: Process context; sleeps.
  */
 void iommufd_access_unpin_pages(struct iommufd_access *access,
 				unsigned long iova, unsigned long length)
 {
-	WARN_ON_ONCE(access);
+	struct interval_tree_node *node;
+	struct io_pagetable *iopt;
+	unsigned long last;
+
+	if (WARN_ON(!length || check_add_overflow(iova, length - 1, &last)))
+		return;
+	mutex_lock(&access->lock);
+	if (WARN_ON(!access->ioas))
+		goto out_unlock;
+	iopt = &access->ioas->iopt;
+	down_write(&iopt->iova_rwsem);
+	for (node = interval_tree_iter_first(&access->pins, iova, last); node;
+	     node = interval_tree_iter_next(node, iova, last)) {
+		if (node->start == iova && node->last == last)
+			break;
+	}
+	if (!WARN_ON(!node)) {
+		interval_tree_remove(node, &access->pins);
+		iommufd_access_unpin(container_of(node,
+						  struct iommufd_access_pin,
+						  node));
+	}
+	up_write(&iopt->iova_rwsem);
+out_unlock:
+	mutex_unlock(&access->lock);
 }
 EXPORT_SYMBOL_NS_GPL(iommufd_access_unpin_pages, IOMMUFD);
+
+/* Copy through pages pinned for the duration of the copy */
+static int iommufd_access_rw_pinned(struct iopt_area *area,
+				    unsigned long iova, void *data, size_t len,
+				    bool write)
+{
+	struct iopt_pages *pages = area->pages;
+	unsigned long offset = area->pages_offset + (iova - iopt_area_iova(area));
+	struct iopt_pages_user user;
+	int ret;
+
+	ret = iopt_pages_add_user(pages, &user, offset >> PAGE_SHIFT,
+				  (offset + len - 1) >> PAGE_SHIFT);
+	if (ret)
+		return ret;
+	while (len) {
+		size_t chunk = min_t(size_t, len,
+				     PAGE_SIZE - offset_in_page(offset));
+		struct page *page = pfn_to_page(pages->pfns[offset >> PAGE_SHIFT]);
+
+		if (write)
+			memcpy_to_page(page, offset_in_page(offset), data,
+				       chunk);
+		else
+			memcpy_from_page(data, page, offset_in_page(offset),
+					 chunk);
+		data += chunk;
+		offset += chunk;
+		len -= chunk;
+	}
+	iopt_pages_remove_user(pages, &user);
+	return 0;
+}
 
 /**
  * iommufd_access_rw() - read or write through a range of IOVA
  * @access: the access
- * @iova: first IOVA
+ * @iova: first IOVA; any alignment
  * @data: kernel buffer
- * @len: bytes
- * @flags: IOMMUFD_ACCESS_RW_*
+ * @len: bytes; not 0
+ * @flags: IOMMUFD_ACCESS_RW_WRITE to write; IOMMUFD_ACCESS_RW_KTHREAD when
+ *	not called from the process that owns the memory
  *
- * Context: Process context.
- * Return: -EOPNOTSUPP until accesses are supported.
+ * Context: Process context; sleeps.
+ * Return: 0; -EINVAL; -ENOENT if the range is not fully mapped; -EPERM for
+ * a write to a read-only mapping; -EFAULT if the memory is gone.
  */
 int iommufd_access_rw(struct iommufd_access *access, unsigned long iova,
 		      void *data, size_t len, unsigned int flags)
 {
-	return -EOPNOTSUPP;
+	bool write = flags & IOMMUFD_ACCESS_RW_WRITE;
+	struct io_pagetable *iopt;
+	struct iopt_area *area;
+	unsigned int nareas, i;
+	unsigned long last;
+	int ret = 0;
+
+	if (!len || check_add_overflow(iova, len - 1, &last))
+		return -EINVAL;
+	mutex_lock(&access->lock);
+	if (!access->ioas) {
+		mutex_unlock(&access->lock);
+		return -EINVAL;
+	}
+	iopt = &access->ioas->iopt;
+	down_read(&iopt->iova_rwsem);
+	area = iommufd_access_first_area(iopt, iova, last, &nareas);
+	if (!area)
+		ret = -ENOENT;
+	for (i = 0; area && i != nareas && !ret; i++) {
+		unsigned long from = max(iova, iopt_area_iova(area));
+		unsigned long to = min(last, iopt_area_last_iova(area));
+		size_t n = to - from + 1;
+		unsigned long uaddr = area->pages->uptr + area->pages_offset +
+				      (from - iopt_area_iova(area));
+		void __user *uptr = (void __user *)uaddr;
+
+		if (write && !(area->iommu_prot & IOMMU_WRITE)) {
+			ret = -EPERM;
+			break;
+		}
+		if (!(flags & (IOMMUFD_ACCESS_RW_KTHREAD |
+			       __IOMMUFD_ACCESS_RW_SLOW_PATH)) &&
+		    current->mm == area->pages->source_mm) {
+			/* The owner's own memory: copy directly */
+			if (write ? copy_to_user(uptr, data, n) :
+				    copy_from_user(data, uptr, n))
+				ret = -EFAULT;
+		} else {
+			ret = iommufd_access_rw_pinned(area, from, data, n,
+						       write);
+		}
+		data += n;
+		if (i + 1 != nareas)
+			area = iommufd_next_area(area, iova, last);
+	}
+	up_read(&iopt->iova_rwsem);
+	mutex_unlock(&access->lock);
+	return ret;
 }
 EXPORT_SYMBOL_NS_GPL(iommufd_access_rw, IOMMUFD);

@@ -5,24 +5,28 @@
  * Lifetimes, stated once:
  *  - An iommufd_ctx lives exactly as long as its struct file.  Kernel users
  *    (VFIO) hold the file with iommufd_ctx_get() / iommufd_ctx_put().
- *  - Every object the context owns is in ctx->objects under its id; an
- *    object is inserted only once fully built, and all of them are
- *    destroyed when the file is released.
+ *  - Every object the context owns is in ctx->objects under its id; the
+ *    rules of the object table are at the top of object.c.
  */
 #ifndef __IOMMUFD_PRIVATE_H
 #define __IOMMUFD_PRIVATE_H
 
 #include <linux/fault-inject.h>
+#include <linux/mutex.h>
+#include <linux/refcount.h>
 #include <linux/types.h>
+#include <linux/wait.h>
 #include <linux/xarray.h>
+
+#include "io_pagetable.h"
 
 struct file;
 
 /**
  * enum iommufd_account_mode - how pinned pages are charged
- * @IOMMUFD_ACCOUNT_NONE: not charged (CAP_IPC_LOCK)
+ * @IOMMUFD_ACCOUNT_NONE: not charged (the pinning process has CAP_IPC_LOCK)
  * @IOMMUFD_ACCOUNT_USER: the user's locked_vm, against RLIMIT_MEMLOCK
- * @IOMMUFD_ACCOUNT_MM: the process's pinned_vm, like VFIO type1
+ * @IOMMUFD_ACCOUNT_MM: the process's locked_vm, like VFIO type1
  */
 enum iommufd_account_mode {
 	IOMMUFD_ACCOUNT_NONE,
@@ -34,14 +38,18 @@ enum iommufd_account_mode {
  * struct iommufd_ctx - the state behind one open /dev/iommu
  * @file: the file; the context's lifetime is the file's
  * @objects: id -> object; the xarray's own lock protects it
- * @account_mode: enum iommufd_account_mode; set before anything is pinned
- * @opened_as_vfio: opened through /dev/vfio/vfio
+ * @remove_wait: where iommufd_object_remove() waits for ioctls to finish
+ * @lock: protects @vfio_ioas
+ * @vfio_ioas: the IOAS the VFIO container ioctls use, not held
+ * @account_mode: enum iommufd_account_mode for new mappings
  */
 struct iommufd_ctx {
 	struct file *file;
 	struct xarray objects;
+	wait_queue_head_t remove_wait;
+	struct mutex lock;		/* protects vfio_ioas */
+	struct iommufd_ioas *vfio_ioas;
 	u8 account_mode;
-	bool opened_as_vfio;
 };
 
 /**
@@ -60,16 +68,129 @@ struct iommufd_ucmd {
 
 int iommufd_ucmd_respond(struct iommufd_ucmd *ucmd, size_t cmd_len);
 
+/* object.c: the object table */
+enum iommufd_object_type {
+	IOMMUFD_OBJ_NONE,
+	IOMMUFD_OBJ_ANY = IOMMUFD_OBJ_NONE,
+	IOMMUFD_OBJ_IOAS,
+	IOMMUFD_OBJ_DEVICE,
+	IOMMUFD_OBJ_HWPT_PAGING,
+	IOMMUFD_OBJ_ACCESS,
+	IOMMUFD_OBJ_SELFTEST,
+	IOMMUFD_OBJ_MAX,
+};
+
+/**
+ * struct iommufd_object - the part every object starts with
+ * @users: holders; see object.c
+ * @id: the object's id in its context
+ * @type: enum iommufd_object_type
+ */
+struct iommufd_object {
+	refcount_t users;
+	u32 id;
+	u8 type;
+};
+
+/**
+ * struct iommufd_object_ops - what differs between object types
+ * @destroy: release everything the object holds, but not the object's
+ *	memory; must cope with an object discarded half built
+ */
+struct iommufd_object_ops {
+	void (*destroy)(struct iommufd_object *obj);
+};
+
+void iommufd_object_register_type(enum iommufd_object_type type,
+				  const struct iommufd_object_ops *ops);
+struct iommufd_object *_iommufd_object_alloc(struct iommufd_ctx *ictx,
+					     size_t size,
+					     enum iommufd_object_type type);
+void iommufd_object_publish(struct iommufd_ctx *ictx,
+			    struct iommufd_object *obj);
+void iommufd_object_discard(struct iommufd_ctx *ictx,
+			    struct iommufd_object *obj);
+struct iommufd_object *iommufd_get_object(struct iommufd_ctx *ictx, u32 id,
+					  enum iommufd_object_type type);
+void iommufd_put_object(struct iommufd_ctx *ictx, struct iommufd_object *obj);
+int iommufd_object_destroy_user(struct iommufd_ctx *ictx, u32 id);
+void iommufd_object_remove(struct iommufd_ctx *ictx,
+			   struct iommufd_object *obj);
+void iommufd_object_destroy_all(struct iommufd_ctx *ictx);
+
+/* Allocate a struct @type whose first member, obj, is the object */
+#define iommufd_object_alloc(ictx, type, objtype)                            \
+	({                                                                    \
+		static_assert(offsetof(type, obj) == 0);                      \
+		(type *)_iommufd_object_alloc(ictx, sizeof(type), objtype);   \
+	})
+
+/**
+ * struct iommufd_ioas - an IO address space object
+ * @obj: the object
+ * @iopt: the address space
+ * @ictx: the context, not held (the IOAS cannot outlive it)
+ */
+struct iommufd_ioas {
+	struct iommufd_object obj;
+	struct io_pagetable iopt;
+	struct iommufd_ctx *ictx;
+};
+
+static inline struct iommufd_ioas *iommufd_get_ioas(struct iommufd_ctx *ictx,
+						    u32 id)
+{
+	struct iommufd_object *obj = iommufd_get_object(ictx, id,
+							IOMMUFD_OBJ_IOAS);
+
+	return IS_ERR(obj) ? ERR_CAST(obj) :
+			     container_of(obj, struct iommufd_ioas, obj);
+}
+
+/* ioas.c */
+void iommufd_ioas_init(void);
+struct iommufd_ioas *iommufd_ioas_create(struct iommufd_ctx *ictx);
+int iommufd_ioas_alloc_ioctl(struct iommufd_ucmd *ucmd);
+int iommufd_ioas_map(struct iommufd_ucmd *ucmd);
+int iommufd_ioas_copy(struct iommufd_ucmd *ucmd);
+int iommufd_ioas_unmap(struct iommufd_ucmd *ucmd);
+int iommufd_ioas_iova_ranges(struct iommufd_ucmd *ucmd);
+int iommufd_ioas_allow_iovas(struct iommufd_ucmd *ucmd);
+struct iommufd_ioas *iommufd_vfio_compat_ioas_get(struct iommufd_ctx *ictx);
+int iommufd_option(struct iommufd_ucmd *ucmd);
+int iommufd_vfio_ioas(struct iommufd_ucmd *ucmd);
+
+/* access.c */
+void iommufd_access_init(void);
+void iommufd_access_notify_unmap(struct io_pagetable *iopt,
+				 unsigned long start, unsigned long last);
+
+/* device.c and hw_pagetable.c: commands about devices and HWPTs */
+int iommufd_get_hw_info(struct iommufd_ucmd *ucmd);
+int iommufd_hwpt_alloc(struct iommufd_ucmd *ucmd);
+int iommufd_hwpt_invalidate(struct iommufd_ucmd *ucmd);
+int iommufd_hwpt_set_dirty_tracking(struct iommufd_ucmd *ucmd);
+int iommufd_hwpt_get_dirty_bitmap(struct iommufd_ucmd *ucmd);
+int iommufd_fault_alloc(struct iommufd_ucmd *ucmd);
+
 /* vfio_compat.c: the VFIO container ioctls, on /dev/vfio/vfio and /dev/iommu */
 long iommufd_vfio_ioctl(struct iommufd_ctx *ictx, unsigned int cmd,
 			unsigned long arg);
 
 #ifdef CONFIG_IOMMUFD_TEST
 /* selftest.c */
+extern unsigned int iommufd_test_memory_limit;
 int iommufd_test(struct iommufd_ucmd *ucmd);
 int iommufd_test_init(void);
 void iommufd_test_exit(void);
 bool iommufd_should_fail(void);
+
+/* Pages pinned per GUP call; the tests shrink it to exercise batching */
+static inline unsigned long iommufd_pin_batch(void)
+{
+	return min_t(unsigned long, PAGE_SIZE / sizeof(void *),
+		     max(iommufd_test_memory_limit, 1U));
+}
 #else
 static inline int iommufd_test_init(void)
 {
@@ -83,6 +204,11 @@ static inline void iommufd_test_exit(void)
 static inline bool iommufd_should_fail(void)
 {
 	return false;
+}
+
+static inline unsigned long iommufd_pin_batch(void)
+{
+	return PAGE_SIZE / sizeof(void *);
 }
 #endif
 #endif

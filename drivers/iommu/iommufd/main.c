@@ -12,7 +12,6 @@
  */
 #define pr_fmt(fmt) "iommufd: " fmt
 
-#include <linux/capability.h>
 #include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/iommufd.h>
@@ -37,17 +36,17 @@ static int iommufd_fops_open(struct inode *inode, struct file *filp)
 		return -ENOMEM;
 
 	/* misc_open() leaves the miscdevice in private_data */
-	ictx->opened_as_vfio = filp->private_data != &iommufd_misc[0];
-	if (capable(CAP_IPC_LOCK))
-		ictx->account_mode = IOMMUFD_ACCOUNT_NONE;
-	else if (ictx->opened_as_vfio)
+	if (filp->private_data != &iommufd_misc[0]) {
+		/* /dev/vfio/vfio: charge pins like VFIO type1 does */
 		ictx->account_mode = IOMMUFD_ACCOUNT_MM;
-	else
-		ictx->account_mode = IOMMUFD_ACCOUNT_USER;
-	if (ictx->opened_as_vfio)
 		pr_info_once("IOMMUFD is providing /dev/vfio/vfio, not VFIO\n");
+	} else {
+		ictx->account_mode = IOMMUFD_ACCOUNT_USER;
+	}
 
 	xa_init_flags(&ictx->objects, XA_FLAGS_ALLOC1 | XA_FLAGS_ACCOUNT);
+	init_waitqueue_head(&ictx->remove_wait);
+	mutex_init(&ictx->lock);
 	ictx->file = filp;
 	filp->private_data = ictx;
 	return 0;
@@ -57,9 +56,9 @@ static int iommufd_fops_release(struct inode *inode, struct file *filp)
 {
 	struct iommufd_ctx *ictx = filp->private_data;
 
-	/* No object type exists yet, so the table is necessarily empty. */
-	WARN_ON(!xa_empty(&ictx->objects));
+	iommufd_object_destroy_all(ictx);
 	xa_destroy(&ictx->objects);
+	mutex_destroy(&ictx->lock);
 	kfree(ictx);
 	return 0;
 }
@@ -85,8 +84,9 @@ int iommufd_ucmd_respond(struct iommufd_ucmd *ucmd, size_t cmd_len)
 
 static int iommufd_destroy(struct iommufd_ucmd *ucmd)
 {
-	/* No object type can be created yet, so no id names an object. */
-	return -ENOENT;
+	struct iommu_destroy *cmd = ucmd->cmd;
+
+	return iommufd_object_destroy_user(ucmd->ictx, cmd->id);
 }
 
 /**
@@ -116,6 +116,34 @@ struct iommufd_cmd {
 static const struct iommufd_cmd iommufd_cmds[] = {
 	IOMMUFD_CMD(IOMMUFD_CMD_DESTROY, iommufd_destroy,
 		    struct iommu_destroy, id),
+	IOMMUFD_CMD(IOMMUFD_CMD_IOAS_ALLOC, iommufd_ioas_alloc_ioctl,
+		    struct iommu_ioas_alloc, out_ioas_id),
+	IOMMUFD_CMD(IOMMUFD_CMD_IOAS_ALLOW_IOVAS, iommufd_ioas_allow_iovas,
+		    struct iommu_ioas_allow_iovas, allowed_iovas),
+	IOMMUFD_CMD(IOMMUFD_CMD_IOAS_COPY, iommufd_ioas_copy,
+		    struct iommu_ioas_copy, src_iova),
+	IOMMUFD_CMD(IOMMUFD_CMD_IOAS_IOVA_RANGES, iommufd_ioas_iova_ranges,
+		    struct iommu_ioas_iova_ranges, out_iova_alignment),
+	IOMMUFD_CMD(IOMMUFD_CMD_IOAS_MAP, iommufd_ioas_map,
+		    struct iommu_ioas_map, iova),
+	IOMMUFD_CMD(IOMMUFD_CMD_IOAS_UNMAP, iommufd_ioas_unmap,
+		    struct iommu_ioas_unmap, length),
+	IOMMUFD_CMD(IOMMUFD_CMD_OPTION, iommufd_option,
+		    struct iommu_option, val64),
+	IOMMUFD_CMD(IOMMUFD_CMD_VFIO_IOAS, iommufd_vfio_ioas,
+		    struct iommu_vfio_ioas, __reserved),
+	IOMMUFD_CMD(IOMMUFD_CMD_HWPT_ALLOC, iommufd_hwpt_alloc,
+		    struct iommu_hwpt_alloc, __reserved),
+	IOMMUFD_CMD(IOMMUFD_CMD_GET_HW_INFO, iommufd_get_hw_info,
+		    struct iommu_hw_info, __reserved),
+	IOMMUFD_CMD(IOMMUFD_CMD_HWPT_SET_DIRTY_TRACKING,
+		    iommufd_hwpt_set_dirty_tracking,
+		    struct iommu_hwpt_set_dirty_tracking, __reserved),
+	IOMMUFD_CMD(IOMMUFD_CMD_HWPT_GET_DIRTY_BITMAP,
+		    iommufd_hwpt_get_dirty_bitmap,
+		    struct iommu_hwpt_get_dirty_bitmap, data),
+	IOMMUFD_CMD(IOMMUFD_CMD_HWPT_INVALIDATE, iommufd_hwpt_invalidate,
+		    struct iommu_hwpt_invalidate, __reserved),
 #ifdef CONFIG_IOMMUFD_TEST
 	IOMMUFD_CMD(IOMMUFD_CMD_BASE + 32, iommufd_test,
 		    struct iommu_test_cmd, last),
@@ -256,6 +284,8 @@ static int __init iommufd_init(void)
 		i--;		/* the one that failed is not registered */
 		goto err_deregister;
 	}
+	iommufd_ioas_init();
+	iommufd_access_init();
 	ret = iommufd_test_init();
 	if (ret)
 		goto err_deregister;

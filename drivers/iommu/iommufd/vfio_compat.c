@@ -2,9 +2,10 @@
 /*
  * The VFIO container, /dev/vfio/vfio, emulated on an iommufd context.
  *
- * So far only the API version is answered: no IOMMU type is offered, so
- * VFIO_CHECK_EXTENSION reports none and a legacy program stops at
- * VFIO_SET_IOMMU with a clear error instead of misbehaving later.
+ * So far the container answers only the API version and offers no IOMMU
+ * type: VFIO_CHECK_EXTENSION reports none, so a legacy program stops at
+ * VFIO_SET_IOMMU with a clear error instead of misbehaving later.  The
+ * compat IOAS that the VFIO group path attaches devices to is real.
  */
 #include <linux/iommufd.h>
 #include <linux/module.h>
@@ -18,11 +19,19 @@
  * @out_ioas_id: output: its id
  *
  * Context: Process context.
- * Return: -ENODEV: no compat IOAS can exist yet.
+ * Return: 0, or -ENODEV when there is no compat IOAS.
  */
 int iommufd_vfio_compat_ioas_get_id(struct iommufd_ctx *ictx, u32 *out_ioas_id)
 {
-	return -ENODEV;
+	int ret = -ENODEV;
+
+	mutex_lock(&ictx->lock);
+	if (ictx->vfio_ioas) {
+		*out_ioas_id = ictx->vfio_ioas->obj.id;
+		ret = 0;
+	}
+	mutex_unlock(&ictx->lock);
+	return ret;
 }
 EXPORT_SYMBOL_NS_GPL(iommufd_vfio_compat_ioas_get_id, IOMMUFD_VFIO);
 
@@ -31,11 +40,16 @@ EXPORT_SYMBOL_NS_GPL(iommufd_vfio_compat_ioas_get_id, IOMMUFD_VFIO);
  * @ictx: the context
  *
  * Context: Process context.
- * Return: -EOPNOTSUPP until IOASes are supported.
+ * Return: 0, or -ENOMEM.
  */
 int iommufd_vfio_compat_ioas_create(struct iommufd_ctx *ictx)
 {
-	return -EOPNOTSUPP;
+	struct iommufd_ioas *ioas = iommufd_vfio_compat_ioas_get(ictx);
+
+	if (IS_ERR(ioas))
+		return PTR_ERR(ioas);
+	iommufd_put_object(ictx, &ioas->obj);
+	return 0;
 }
 EXPORT_SYMBOL_NS_GPL(iommufd_vfio_compat_ioas_create, IOMMUFD_VFIO);
 

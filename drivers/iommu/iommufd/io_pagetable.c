@@ -1,0 +1,825 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The io_pagetable: areas of IOVA over page stores, kept in every attached
+ * IOMMU domain.  The locking rules and invariants are in io_pagetable.h.
+ *
+ * Mapping into a domain walks the page store's PFNs and hands each run of
+ * physically contiguous pages to iommu_map() in one call, so huge pages and
+ * contiguous memory become large IOPTEs.  Unmapping needs no PFNs at all:
+ * the page store knows what to unpin.
+ */
+#include <linux/iommu.h>
+#include <linux/log2.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+
+#include "io_pagetable.h"
+#include "iommufd_private.h"
+
+void iopt_init(struct io_pagetable *iopt)
+{
+	init_rwsem(&iopt->domains_rwsem);
+	init_rwsem(&iopt->iova_rwsem);
+	xa_init_flags(&iopt->domains, XA_FLAGS_ACCOUNT);
+	xa_init_flags(&iopt->accesses, XA_FLAGS_ALLOC | XA_FLAGS_ACCOUNT);
+	iopt->area_itree = RB_ROOT_CACHED;
+	iopt->allowed_itree = RB_ROOT_CACHED;
+	iopt->reserved_itree = RB_ROOT_CACHED;
+	iopt->iova_alignment = 1;
+}
+
+static struct iopt_area *iopt_area_first(struct io_pagetable *iopt,
+					 unsigned long start,
+					 unsigned long last)
+{
+	struct interval_tree_node *node;
+
+	node = interval_tree_iter_first(&iopt->area_itree, start, last);
+	return node ? container_of(node, struct iopt_area, node) : NULL;
+}
+
+static struct iopt_area *iopt_area_next(struct iopt_area *area,
+					unsigned long start,
+					unsigned long last)
+{
+	struct interval_tree_node *node;
+
+	node = interval_tree_iter_next(&area->node, start, last);
+	return node ? container_of(node, struct iopt_area, node) : NULL;
+}
+
+/* Page index range of the page store that @area maps */
+static unsigned long iopt_area_first_index(struct iopt_area *area)
+{
+	return area->pages_offset >> PAGE_SHIFT;
+}
+
+static unsigned long iopt_area_last_index(struct iopt_area *area)
+{
+	return (area->pages_offset + iopt_area_length(area) - 1) >> PAGE_SHIFT;
+}
+
+/* Map a populated area into @domain, coalescing contiguous PFNs. */
+static int iopt_area_map_domain(struct iopt_area *area,
+				struct iommu_domain *domain)
+{
+	unsigned long *pfns = area->pages->pfns;
+	unsigned long offset = area->pages_offset;
+	unsigned long end = offset + iopt_area_length(area);
+	unsigned long iova = iopt_area_iova(area);
+	int ret;
+
+	while (offset != end) {
+		unsigned long index = offset >> PAGE_SHIFT;
+		unsigned long len = PAGE_SIZE - offset_in_page(offset);
+		phys_addr_t phys = PFN_PHYS(pfns[index]) + offset_in_page(offset);
+
+		if (!area->iopt->disable_large_pages) {
+			while (offset + len < end &&
+			       pfns[index + 1] == pfns[index] + 1) {
+				index++;
+				len += PAGE_SIZE;
+			}
+		}
+		len = min(len, end - offset);
+		ret = iommu_map(domain, iova, phys, len, area->iommu_prot,
+				GFP_KERNEL_ACCOUNT);
+		if (ret)
+			goto err_unmap;
+		iova += len;
+		offset += len;
+	}
+	return 0;
+
+err_unmap:
+	if (iova != iopt_area_iova(area))
+		iommu_unmap(domain, iopt_area_iova(area),
+			    iova - iopt_area_iova(area));
+	return ret;
+}
+
+static void iopt_area_unmap_domain(struct iopt_area *area,
+				   struct iommu_domain *domain)
+{
+	size_t done = iommu_unmap(domain, iopt_area_iova(area),
+				  iopt_area_length(area));
+
+	WARN_ON(done != iopt_area_length(area));
+}
+
+/* Pin the area's pages and map them into every domain. */
+static int iopt_area_populate(struct iopt_area *area)
+{
+	struct io_pagetable *iopt = area->iopt;
+	struct iommu_domain *domain;
+	unsigned long index, failed;
+	int ret;
+
+	lockdep_assert_held(&iopt->domains_rwsem);
+	ret = iopt_pages_add_user(area->pages, &area->pin,
+				  iopt_area_first_index(area),
+				  iopt_area_last_index(area));
+	if (ret)
+		return ret;
+	xa_for_each(&iopt->domains, index, domain) {
+		ret = iopt_area_map_domain(area, domain);
+		if (ret)
+			goto err_unmap;
+	}
+	area->populated = true;
+	return 0;
+
+err_unmap:
+	failed = index;
+	xa_for_each_range(&iopt->domains, index, domain, 0, failed - 1)
+		iopt_area_unmap_domain(area, domain);
+	iopt_pages_remove_user(area->pages, &area->pin);
+	return ret;
+}
+
+static void iopt_area_depopulate(struct iopt_area *area)
+{
+	struct iommu_domain *domain;
+	unsigned long index;
+
+	if (!area->populated)
+		return;
+	xa_for_each(&area->iopt->domains, index, domain)
+		iopt_area_unmap_domain(area, domain);
+	iopt_pages_remove_user(area->pages, &area->pin);
+	area->populated = false;
+}
+
+static void iopt_area_free(struct iopt_area *area)
+{
+	iopt_area_depopulate(area);
+	interval_tree_remove(&area->node, &area->iopt->area_itree);
+	iopt_pages_put(area->pages);
+	kfree(area);
+}
+
+/* Is [start, last] clear of areas and reservations? */
+static int iopt_check_free(struct io_pagetable *iopt, unsigned long start,
+			   unsigned long last)
+{
+	if (interval_tree_iter_first(&iopt->reserved_itree, start, last))
+		return -EADDRINUSE;
+	if (iopt_area_first(iopt, start, last))
+		return -EEXIST;
+	return 0;
+}
+
+/* The smallest x >= @start with x % @align == @phase; false on overflow */
+static bool iopt_align_up(unsigned long start, unsigned long align,
+			  unsigned long phase, unsigned long *x)
+{
+	unsigned long base = start - (start & (align - 1));
+
+	if (check_add_overflow(base, phase, x))
+		return false;
+	if (*x < start && check_add_overflow(*x, align, x))
+		return false;
+	return true;
+}
+
+/* First fit of @length at @align/@phase inside [lo, hi] */
+static bool iopt_find_hole(struct io_pagetable *iopt, unsigned long lo,
+			   unsigned long hi, unsigned long length,
+			   unsigned long align, unsigned long phase,
+			   unsigned long *iova)
+{
+	unsigned long start = lo, last;
+
+	for (;;) {
+		struct interval_tree_node *block;
+
+		if (!iopt_align_up(start, align, phase, &start) ||
+		    check_add_overflow(start, length - 1, &last) || last > hi)
+			return false;
+		block = interval_tree_iter_first(&iopt->reserved_itree, start,
+						 last);
+		if (!block)
+			block = interval_tree_iter_first(&iopt->area_itree,
+							 start, last);
+		if (!block) {
+			*iova = start;
+			return true;
+		}
+		if (block->last == ULONG_MAX)
+			return false;
+		start = block->last + 1;
+	}
+}
+
+/*
+ * Choose an IOVA for @length bytes whose first byte sits at user address
+ * (or page store address) @uptr.  The IOVA keeps @uptr's offset within a
+ * page, so any IOMMU page size up to PAGE_SIZE can map it, and is aligned
+ * like @length and @uptr allow, so large IOPTEs can be used.  Allowed ranges
+ * are honoured when set.
+ */
+static int iopt_alloc_iova(struct io_pagetable *iopt, unsigned long *iova,
+			   unsigned long uptr, unsigned long length)
+{
+	unsigned long sub = offset_in_page(uptr);
+	unsigned long min_align = max(iopt->iova_alignment, sub ? PAGE_SIZE : 1);
+	unsigned long align = min_align;
+	struct interval_tree_node *allowed;
+
+	lockdep_assert_held(&iopt->iova_rwsem);
+	if (sub & (iopt->iova_alignment - 1))
+		return -EINVAL;
+	if (!sub) {
+		align = 1UL << __ffs(length);
+		if (uptr)
+			align = min(align, 1UL << __ffs(uptr));
+		align = max(align, min_align);
+	}
+
+	for (; align >= min_align; align /= 2) {
+		unsigned long phase = sub & (align - 1);
+
+		if (RB_EMPTY_ROOT(&iopt->allowed_itree.rb_root)) {
+			if (iopt_find_hole(iopt, 0, ULONG_MAX, length, align,
+					   phase, iova))
+				return 0;
+			continue;
+		}
+		for (allowed = interval_tree_iter_first(&iopt->allowed_itree, 0,
+							ULONG_MAX);
+		     allowed;
+		     allowed = interval_tree_iter_next(allowed, 0, ULONG_MAX)) {
+			if (iopt_find_hole(iopt, allowed->start, allowed->last,
+					   length, align, phase, iova))
+				return 0;
+		}
+	}
+	return -ENOSPC;
+}
+
+/* Validate a fixed IOVA range, or choose one */
+static int iopt_place(struct io_pagetable *iopt, unsigned long *iova,
+		      unsigned long uptr, unsigned long length, bool fixed)
+{
+	unsigned long last;
+
+	if (!fixed)
+		return iopt_alloc_iova(iopt, iova, uptr, length);
+	if ((*iova | length) & (iopt->iova_alignment - 1))
+		return -EINVAL;
+	if ((*iova ^ uptr) & (iopt->iova_alignment - 1))
+		return -EINVAL;
+	if (check_add_overflow(*iova, length - 1, &last))
+		return -EOVERFLOW;
+	return iopt_check_free(iopt, *iova, last);
+}
+
+/* One piece of a mapping: @length bytes of @pages from byte @offset */
+struct iopt_piece {
+	struct iopt_pages *pages;
+	unsigned long offset;
+	unsigned long length;
+};
+
+/*
+ * Insert areas for @pieces, back to back from *@iova (chosen when not
+ * @fixed), and populate them if the IOAS has domains.  Takes a reference
+ * on each piece's pages for its area.
+ */
+static int iopt_insert_pieces(struct io_pagetable *iopt,
+			      struct iopt_piece *pieces, unsigned int npieces,
+			      unsigned long *iova, int iommu_prot, bool fixed)
+{
+	unsigned long total = 0, start, next;
+	struct iopt_area **areas;
+	unsigned int i;
+	int ret;
+
+	for (i = 0; i != npieces; i++)
+		total += pieces[i].length;
+	areas = kcalloc(npieces, sizeof(*areas), GFP_KERNEL_ACCOUNT);
+	if (!areas)
+		return -ENOMEM;
+	for (i = 0; i != npieces; i++) {
+		areas[i] = kzalloc(sizeof(*areas[i]), GFP_KERNEL_ACCOUNT);
+		if (!areas[i] || iommufd_should_fail()) {
+			ret = -ENOMEM;
+			goto err_free;
+		}
+	}
+
+	down_read(&iopt->domains_rwsem);
+	down_write(&iopt->iova_rwsem);
+	for (i = 0; i != npieces; i++) {
+		if ((iommu_prot & IOMMU_WRITE) && !pieces[i].pages->writable) {
+			ret = -EPERM;
+			goto err_unlock;
+		}
+	}
+	ret = iopt_place(iopt, iova, pieces[0].pages->uptr + pieces[0].offset,
+			 total, fixed);
+	if (ret)
+		goto err_unlock;
+
+	start = *iova;
+	for (i = 0; i != npieces; i++, start = next) {
+		struct iopt_area *area = areas[i];
+
+		next = start + pieces[i].length;
+		area->iopt = iopt;
+		area->pages = pieces[i].pages;
+		area->pages_offset = pieces[i].offset;
+		area->iommu_prot = iommu_prot;
+		area->node.start = start;
+		area->node.last = next - 1;
+		kref_get(&area->pages->kref);
+		interval_tree_insert(&area->node, &iopt->area_itree);
+		areas[i] = NULL;
+		if (!xa_empty(&iopt->domains)) {
+			ret = iopt_area_populate(area);
+			if (ret)
+				goto err_remove;
+		}
+	}
+	up_write(&iopt->iova_rwsem);
+	up_read(&iopt->domains_rwsem);
+	kfree(areas);
+	return 0;
+
+err_remove:
+	/* Remove the areas this call inserted, the failed one included */
+	while (true) {
+		struct iopt_area *area = iopt_area_first(iopt, *iova, next - 1);
+
+		if (!area)
+			break;
+		iopt_area_free(area);
+	}
+err_unlock:
+	up_write(&iopt->iova_rwsem);
+	up_read(&iopt->domains_rwsem);
+err_free:
+	for (i = 0; i != npieces; i++)
+		kfree(areas[i]);
+	kfree(areas);
+	return ret;
+}
+
+/**
+ * iopt_map_user() - map a range of the calling process's memory
+ * @iopt: the IO address space
+ * @iova: in: the IOVA when @fixed_iova; out: the IOVA used
+ * @uptr: user address
+ * @length: bytes; not 0
+ * @iommu_prot: IOMMU_READ and/or IOMMU_WRITE
+ * @fixed_iova: use *@iova instead of choosing one
+ * @account_mode: enum iommufd_account_mode for the pins
+ *
+ * Context: Process context of the memory's owner; sleeps.
+ * Return: 0, or -EINVAL (alignment), -EOVERFLOW, -EEXIST (overlaps an
+ * area), -EADDRINUSE (overlaps a reservation), -ENOSPC (no free IOVA),
+ * -ENOMEM, or an error of pinning when the IOAS has domains.
+ */
+int iopt_map_user(struct io_pagetable *iopt, unsigned long *iova,
+		  void __user *uptr, unsigned long length, int iommu_prot,
+		  bool fixed_iova, u8 account_mode)
+{
+	struct iopt_piece piece = { .length = length };
+	unsigned long end;
+	int ret;
+
+	if (!length)
+		return -EINVAL;
+	if (check_add_overflow((unsigned long)uptr, length, &end))
+		return -EOVERFLOW;
+	piece.pages = iopt_pages_alloc((unsigned long)uptr, length,
+				       iommu_prot & IOMMU_WRITE, account_mode);
+	if (IS_ERR(piece.pages))
+		return PTR_ERR(piece.pages);
+	piece.offset = offset_in_page(uptr);
+	ret = iopt_insert_pieces(iopt, &piece, 1, iova, iommu_prot,
+				 fixed_iova);
+	iopt_pages_put(piece.pages);
+	return ret;
+}
+
+/**
+ * iopt_copy() - map in @dst the pages that @src maps at a range of IOVA
+ * @dst: the IOAS to map into
+ * @src: the IOAS whose areas supply the pages; may be @dst
+ * @src_iova: start of the source range, which must be fully mapped
+ * @length: bytes; not 0
+ * @dst_iova: in: the IOVA when @fixed_iova; out: the IOVA used
+ * @iommu_prot: IOMMU_READ and/or IOMMU_WRITE
+ * @fixed_iova: use *@dst_iova instead of choosing one
+ *
+ * The pages are shared, never pinned or charged a second time.
+ *
+ * Context: Process context; sleeps.
+ * Return: 0; -ENOENT if the source range has a hole; -EPERM for write
+ * access to pages pinned read-only; or as iopt_map_user().
+ */
+int iopt_copy(struct io_pagetable *dst, struct io_pagetable *src,
+	      unsigned long src_iova, unsigned long length,
+	      unsigned long *dst_iova, int iommu_prot, bool fixed_iova)
+{
+	unsigned long last, expect = src_iova;
+	struct iopt_piece *pieces = NULL;
+	unsigned int npieces = 0, i;
+	struct iopt_area *area;
+	int ret = 0;
+
+	if (!length)
+		return -EINVAL;
+	if (check_add_overflow(src_iova, length - 1, &last))
+		return -EOVERFLOW;
+
+	down_read(&src->iova_rwsem);
+	for (area = iopt_area_first(src, src_iova, last); area;
+	     area = iopt_area_next(area, src_iova, last))
+		npieces++;
+	if (npieces)
+		pieces = kcalloc(npieces, sizeof(*pieces), GFP_KERNEL_ACCOUNT);
+	if (npieces && !pieces) {
+		up_read(&src->iova_rwsem);
+		return -ENOMEM;
+	}
+	i = 0;
+	for (area = iopt_area_first(src, src_iova, last); area;
+	     area = iopt_area_next(area, src_iova, last), i++) {
+		unsigned long from = max(src_iova, iopt_area_iova(area));
+		unsigned long to = min(last, iopt_area_last_iova(area));
+
+		if (from != expect)
+			break;		/* a hole */
+		pieces[i].pages = area->pages;
+		kref_get(&area->pages->kref);
+		pieces[i].offset = area->pages_offset +
+				   (from - iopt_area_iova(area));
+		pieces[i].length = to - from + 1;
+		expect = to + 1;
+	}
+	up_read(&src->iova_rwsem);
+	npieces = i;
+
+	if (!npieces || expect != last + 1)
+		ret = -ENOENT;
+	else
+		ret = iopt_insert_pieces(dst, pieces, npieces, dst_iova,
+					 iommu_prot, fixed_iova);
+	for (i = 0; i != npieces; i++)
+		iopt_pages_put(pieces[i].pages);
+	kfree(pieces);
+	return ret;
+}
+
+static int iopt_unmap_range_locked(struct io_pagetable *iopt,
+				   unsigned long start, unsigned long last,
+				   unsigned long *unmapped, bool allow_empty)
+{
+	struct iopt_area *area;
+	unsigned long done = 0;
+
+	lockdep_assert_held(&iopt->domains_rwsem);
+	lockdep_assert_held_write(&iopt->iova_rwsem);
+	for (area = iopt_area_first(iopt, start, last); area;
+	     area = iopt_area_next(area, start, last)) {
+		if (iopt_area_iova(area) < start ||
+		    iopt_area_last_iova(area) > last)
+			return -ENOENT;
+		if (area->num_accesses)
+			return -EBUSY;
+	}
+	while ((area = iopt_area_first(iopt, start, last))) {
+		done += iopt_area_length(area);
+		iopt_area_free(area);
+	}
+	if (unmapped)
+		*unmapped = done;
+	return done || allow_empty ? 0 : -ENOENT;
+}
+
+/**
+ * iopt_unmap_range() - unmap every area inside [@start, @last]
+ * @iopt: the IO address space
+ * @start: first IOVA
+ * @last: last IOVA
+ * @unmapped: output: bytes unmapped; may be NULL
+ * @allow_empty: finding nothing to unmap is success, not -ENOENT
+ *
+ * Areas are never split: one that crosses either end fails the whole call
+ * and nothing is unmapped.  iopt_unmap_range(iopt, 0, ULONG_MAX, x, true)
+ * empties the address space.
+ *
+ * Context: Process context; sleeps.
+ * Return: 0; -ENOENT when nothing is mapped there (unless @allow_empty) or
+ * an area would be split; -EBUSY while an access holds pages of an area.
+ */
+int iopt_unmap_range(struct io_pagetable *iopt, unsigned long start,
+		     unsigned long last, unsigned long *unmapped,
+		     bool allow_empty)
+{
+	bool notified = false;
+	int ret;
+
+	if (unmapped)
+		*unmapped = 0;
+	for (;;) {
+		down_read(&iopt->domains_rwsem);
+		down_write(&iopt->iova_rwsem);
+		ret = iopt_unmap_range_locked(iopt, start, last, unmapped,
+					      allow_empty);
+		up_write(&iopt->iova_rwsem);
+		up_read(&iopt->domains_rwsem);
+		/*
+		 * Accesses hold pages in the range: ask them to let go, then
+		 * try once more.  Still busy means a new pin raced in (or an
+		 * access broke its contract): the user sees -EBUSY.
+		 */
+		if (ret != -EBUSY || notified)
+			break;
+		iommufd_access_notify_unmap(iopt, start, last);
+		notified = true;
+	}
+	return ret;
+}
+
+/**
+ * iopt_set_allowed() - replace the allowed ranges
+ * @iopt: the IO address space
+ * @allowed: a tree of struct iopt_reserved nodes (owner unused); on
+ *	success its nodes move into @iopt and the old ones into @allowed, for
+ *	the caller to free
+ *
+ * Context: Process context.
+ * Return: 0, or -EADDRINUSE if a new range intersects a reservation.
+ */
+int iopt_set_allowed(struct io_pagetable *iopt, struct rb_root_cached *allowed)
+{
+	struct interval_tree_node *node;
+	struct rb_root_cached old;
+
+	down_write(&iopt->iova_rwsem);
+	for (node = interval_tree_iter_first(allowed, 0, ULONG_MAX); node;
+	     node = interval_tree_iter_next(node, 0, ULONG_MAX)) {
+		if (interval_tree_iter_first(&iopt->reserved_itree,
+					     node->start, node->last)) {
+			up_write(&iopt->iova_rwsem);
+			return -EADDRINUSE;
+		}
+	}
+	old = iopt->allowed_itree;
+	iopt->allowed_itree = *allowed;
+	*allowed = old;
+	up_write(&iopt->iova_rwsem);
+	return 0;
+}
+
+/**
+ * iopt_reserve() - forbid mapping a range of IOVA
+ * @iopt: the IO address space
+ * @start: first IOVA
+ * @last: last IOVA
+ * @owner: identifies the reservation for iopt_unreserve()
+ *
+ * Context: Process context.
+ * Return: 0; -EADDRINUSE if an area or an allowed range is in the way;
+ * -ENOMEM.
+ */
+int iopt_reserve(struct io_pagetable *iopt, unsigned long start,
+		 unsigned long last, void *owner)
+{
+	struct iopt_reserved *res;
+	int ret = 0;
+
+	res = kzalloc(sizeof(*res), GFP_KERNEL_ACCOUNT);
+	if (!res)
+		return -ENOMEM;
+	res->node.start = start;
+	res->node.last = last;
+	res->owner = owner;
+
+	down_write(&iopt->iova_rwsem);
+	if (iopt_area_first(iopt, start, last) ||
+	    interval_tree_iter_first(&iopt->allowed_itree, start, last))
+		ret = -EADDRINUSE;
+	else
+		interval_tree_insert(&res->node, &iopt->reserved_itree);
+	up_write(&iopt->iova_rwsem);
+	if (ret)
+		kfree(res);
+	return ret;
+}
+
+/**
+ * iopt_unreserve() - remove every reservation of an owner
+ * @iopt: the IO address space
+ * @owner: as given to iopt_reserve()
+ *
+ * Context: Process context.
+ */
+void iopt_unreserve(struct io_pagetable *iopt, void *owner)
+{
+	struct interval_tree_node *node, *next;
+
+	down_write(&iopt->iova_rwsem);
+	for (node = interval_tree_iter_first(&iopt->reserved_itree, 0,
+					     ULONG_MAX);
+	     node; node = next) {
+		struct iopt_reserved *res =
+			container_of(node, struct iopt_reserved, node);
+
+		next = interval_tree_iter_next(node, 0, ULONG_MAX);
+		if (res->owner != owner)
+			continue;
+		interval_tree_remove(node, &iopt->reserved_itree);
+		kfree(res);
+	}
+	up_write(&iopt->iova_rwsem);
+}
+
+/* Report one usable range; counts it even when there is no room left */
+static int iopt_report_range(struct iommu_iova_range __user *ranges,
+			     u32 room, u32 *count, unsigned long start,
+			     unsigned long last)
+{
+	struct iommu_iova_range range = { .start = start, .last = last };
+
+	if (*count < room &&
+	    copy_to_user(&ranges[*count], &range, sizeof(range)))
+		return -EFAULT;
+	(*count)++;
+	return 0;
+}
+
+/**
+ * iopt_usable_ranges() - report the IOVA that mappings may use
+ * @iopt: the IO address space
+ * @ranges: user array
+ * @num_ranges: in: room in @ranges; out: how many ranges there are
+ *
+ * The usable IOVA is the allowed ranges (all of it when none are set) less
+ * every reservation, domain apertures included.  As many ranges as fit are
+ * written.
+ *
+ * Context: Process context.
+ * Return: 0; -EMSGSIZE when not all ranges fit; -EFAULT.
+ */
+int iopt_usable_ranges(struct io_pagetable *iopt,
+		       struct iommu_iova_range __user *ranges, u32 *num_ranges)
+{
+	struct interval_tree_node whole = { .start = 0, .last = ULONG_MAX };
+	struct interval_tree_node *allowed;
+	u32 room = *num_ranges, count = 0;
+	int ret = 0;
+
+	down_read(&iopt->iova_rwsem);
+	allowed = interval_tree_iter_first(&iopt->allowed_itree, 0, ULONG_MAX);
+	if (!allowed)
+		allowed = &whole;
+	while (allowed && !ret) {
+		struct interval_tree_span_iter span;
+
+		interval_tree_for_each_span(&span, &iopt->reserved_itree,
+					    allowed->start, allowed->last) {
+			if (!span.is_hole)
+				continue;
+			ret = iopt_report_range(ranges, room, &count,
+						span.start_hole,
+						span.last_hole);
+			if (ret)
+				break;
+		}
+		allowed = allowed == &whole ? NULL :
+			  interval_tree_iter_next(allowed, 0, ULONG_MAX);
+	}
+	up_read(&iopt->iova_rwsem);
+	*num_ranges = count;
+	if (!ret && count > room)
+		ret = -EMSGSIZE;
+	return ret;
+}
+
+/**
+ * iopt_set_large_pages() - allow or forbid large IOPTEs in the domains
+ * @iopt: the IO address space
+ * @enable: allow them (the default)
+ *
+ * Takes effect for what is mapped afterwards.
+ *
+ * Context: Process context.
+ * Return: 0.
+ */
+int iopt_set_large_pages(struct io_pagetable *iopt, bool enable)
+{
+	down_write(&iopt->domains_rwsem);
+	iopt->disable_large_pages = !enable;
+	up_write(&iopt->domains_rwsem);
+	return 0;
+}
+
+/**
+ * iopt_free_ranges() - free a tree of struct iopt_reserved nodes
+ * @root: the tree; left empty
+ *
+ * Context: Any context that may free.
+ */
+void iopt_free_ranges(struct rb_root_cached *root)
+{
+	struct interval_tree_node *node;
+
+	while ((node = interval_tree_iter_first(root, 0, ULONG_MAX))) {
+		interval_tree_remove(node, root);
+		kfree(container_of(node, struct iopt_reserved, node));
+	}
+}
+
+/**
+ * iopt_destroy() - tear down an IO address space
+ * @iopt: the IO address space; no domain may be attached
+ *
+ * Context: Process context; sleeps.  Never fails.
+ */
+void iopt_destroy(struct io_pagetable *iopt)
+{
+	WARN_ON(!xa_empty(&iopt->domains));
+	iopt_unmap_range(iopt, 0, ULONG_MAX, NULL, true);
+	iopt_free_ranges(&iopt->allowed_itree);
+	iopt_free_ranges(&iopt->reserved_itree);
+	WARN_ON(!xa_empty(&iopt->accesses));
+	xa_destroy(&iopt->domains);
+	xa_destroy(&iopt->accesses);
+}
+
+/* The alignment the attached domains and accesses need */
+static void iopt_update_alignment(struct io_pagetable *iopt)
+{
+	lockdep_assert_held_write(&iopt->domains_rwsem);
+	lockdep_assert_held_write(&iopt->iova_rwsem);
+	iopt->iova_alignment = iopt->page_accesses ? PAGE_SIZE : 1;
+}
+
+/**
+ * iopt_add_access() - attach an in-kernel access
+ * @iopt: the IO address space
+ * @access: the access
+ * @pins_pages: the access pins pages, so every area must be page aligned
+ * @index: output: the access's index, for iopt_remove_access()
+ *
+ * Context: Process context.
+ * Return: 0; -EADDRINUSE if @pins_pages and an area is not page aligned;
+ * -ENOMEM.
+ */
+int iopt_add_access(struct io_pagetable *iopt, struct iommufd_access *access,
+		    bool pins_pages, u32 *index)
+{
+	struct iopt_area *area;
+	int ret = 0;
+
+	down_write(&iopt->domains_rwsem);
+	down_write(&iopt->iova_rwsem);
+	if (pins_pages) {
+		for (area = iopt_area_first(iopt, 0, ULONG_MAX); area;
+		     area = iopt_area_next(area, 0, ULONG_MAX)) {
+			if (!PAGE_ALIGNED(iopt_area_iova(area)) ||
+			    !PAGE_ALIGNED(iopt_area_length(area)) ||
+			    !PAGE_ALIGNED(area->pages_offset)) {
+				ret = -EADDRINUSE;
+				goto out_unlock;
+			}
+		}
+	}
+	ret = xa_alloc(&iopt->accesses, index, access, xa_limit_32b,
+		       GFP_KERNEL_ACCOUNT);
+	if (ret)
+		goto out_unlock;
+	if (pins_pages) {
+		iopt->page_accesses++;
+		iopt_update_alignment(iopt);
+	}
+out_unlock:
+	up_write(&iopt->iova_rwsem);
+	up_write(&iopt->domains_rwsem);
+	return ret;
+}
+
+/**
+ * iopt_remove_access() - undo iopt_add_access()
+ * @iopt: the IO address space
+ * @index: from iopt_add_access()
+ * @pins_pages: as given to iopt_add_access()
+ *
+ * Context: Process context.
+ */
+void iopt_remove_access(struct io_pagetable *iopt, u32 index, bool pins_pages)
+{
+	down_write(&iopt->domains_rwsem);
+	down_write(&iopt->iova_rwsem);
+	WARN_ON(!xa_erase(&iopt->accesses, index));
+	if (pins_pages) {
+		iopt->page_accesses--;
+		iopt_update_alignment(iopt);
+	}
+	up_write(&iopt->iova_rwsem);
+	up_write(&iopt->domains_rwsem);
+}

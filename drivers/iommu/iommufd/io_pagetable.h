@@ -1,0 +1,194 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The io_pagetable: an IO address space built of areas, each mapping a
+ * range of a page store (struct iopt_pages) at an IOVA.
+ *
+ * Locking, outermost first:
+ *   iopt->domains_rwsem  the set of attached domains and accesses; held for
+ *                        read while mapping so that no domain comes or goes
+ *   iopt->iova_rwsem     the area, allowed and reserved interval trees
+ *   pages->mutex         a page store's pins and its users tree
+ *
+ * Invariants:
+ *  - Areas never overlap each other or a reserved range, and lie inside the
+ *    allowed ranges when any are set.
+ *  - An area is "populated" exactly while the IOAS has a domain or an access
+ *    needs it: then its pages are pinned (it is a user of its page store)
+ *    and it is mapped in every attached domain.
+ *  - A page of a store is pinned exactly once, whatever number of areas,
+ *    IOASes and accesses use it, and is unpinned when its last user goes.
+ */
+#ifndef __IO_PAGETABLE_H
+#define __IO_PAGETABLE_H
+
+#include <linux/interval_tree.h>
+#include <linux/kref.h>
+#include <linux/mutex.h>
+#include <linux/rwsem.h>
+#include <linux/xarray.h>
+#include <uapi/linux/iommufd.h>
+
+struct iommu_domain;
+struct mm_struct;
+struct task_struct;
+struct user_struct;
+
+/**
+ * struct iopt_pages - pinned user memory shared by areas and accesses
+ * @kref: areas (and copies of them) holding the store
+ * @mutex: protects @users, @pfns and @npinned
+ * @uptr: page-aligned user address of page index 0
+ * @npages: pages the store spans
+ * @writable: pinned for write
+ * @account_mode: enum iommufd_account_mode of the pins
+ * @source_mm: the process memory the pages come from (mmgrab'ed)
+ * @source_task: its group leader, for RLIMIT_MEMLOCK (referenced)
+ * @source_user: the user charged in IOMMUFD_ACCOUNT_USER mode (referenced)
+ * @users: index ranges that need the pages pinned (struct iopt_pages_user)
+ * @pfns: the PFN of every pinned page, 0 where not pinned; one word per
+ *	page is all the store keeps
+ * @npinned: pinned pages
+ */
+struct iopt_pages {
+	struct kref kref;
+	struct mutex mutex;
+	unsigned long uptr;
+	unsigned long npages;
+	bool writable;
+	u8 account_mode;
+	struct mm_struct *source_mm;
+	struct task_struct *source_task;
+	struct user_struct *source_user;
+	struct rb_root_cached users;
+	unsigned long *pfns;
+	unsigned long npinned;
+};
+
+/* A range of page indexes [node.start, node.last] that must stay pinned */
+struct iopt_pages_user {
+	struct interval_tree_node node;
+};
+
+/**
+ * struct iopt_area - a range of IOVA mapping a range of a page store
+ * @node: [start, last] IOVA, in iopt->area_itree
+ * @iopt: the io_pagetable
+ * @pages: the page store
+ * @pages_offset: byte offset of the area's first byte from @pages->uptr
+ * @pin: the area's page index range, a user of @pages while populated
+ * @iommu_prot: IOMMU_READ / IOMMU_WRITE
+ * @populated: pinned and mapped into every domain of @iopt
+ * @num_accesses: access pins through this area; the area cannot be
+ *	unmapped while an access has not released them
+ */
+struct iopt_area {
+	struct interval_tree_node node;
+	struct io_pagetable *iopt;
+	struct iopt_pages *pages;
+	unsigned long pages_offset;
+	struct iopt_pages_user pin;
+	int iommu_prot;
+	bool populated;
+	unsigned int num_accesses;
+};
+
+/**
+ * struct io_pagetable - an IO address space
+ * @domains_rwsem: see the locking rules above
+ * @iova_rwsem: see the locking rules above
+ * @domains: the attached iommu_domains, by index
+ * @next_domain_index: the index @domains gives the next domain
+ * @area_itree: struct iopt_area by IOVA
+ * @allowed_itree: ranges automatic IOVA may use; empty means everything
+ * @reserved_itree: ranges nothing may map (struct iopt_reserved)
+ * @iova_alignment: every area's IOVA and length are aligned to it
+ * @disable_large_pages: map domains with PAGE_SIZE entries only
+ * @accesses: the attached in-kernel accesses, under @domains_rwsem
+ * @page_accesses: attached accesses that pin pages: they need PAGE_SIZE
+ *	alignment
+ */
+struct io_pagetable {
+	struct rw_semaphore domains_rwsem;
+	struct rw_semaphore iova_rwsem;
+	struct xarray domains;
+	struct xarray accesses;
+	unsigned int page_accesses;
+	unsigned int next_domain_index;
+	struct rb_root_cached area_itree;
+	struct rb_root_cached allowed_itree;
+	struct rb_root_cached reserved_itree;
+	unsigned long iova_alignment;
+	bool disable_large_pages;
+};
+
+/**
+ * struct iopt_reserved - a range of IOVA nothing may map
+ * @node: [start, last]
+ * @owner: who reserved it (a device, a domain aperture, the test suite);
+ *	a reservation is removed by its owner
+ */
+struct iopt_reserved {
+	struct interval_tree_node node;
+	void *owner;
+};
+
+static inline unsigned long iopt_area_iova(struct iopt_area *area)
+{
+	return area->node.start;
+}
+
+static inline unsigned long iopt_area_last_iova(struct iopt_area *area)
+{
+	return area->node.last;
+}
+
+static inline unsigned long iopt_area_length(struct iopt_area *area)
+{
+	return area->node.last - area->node.start + 1;
+}
+
+/* pages.c: the page store */
+struct iopt_pages *iopt_pages_alloc(unsigned long uptr, unsigned long length,
+				    bool writable, u8 account_mode);
+void iopt_pages_release(struct kref *kref);
+
+static inline void iopt_pages_put(struct iopt_pages *pages)
+{
+	kref_put(&pages->kref, iopt_pages_release);
+}
+
+int iopt_pages_add_user(struct iopt_pages *pages,
+			struct iopt_pages_user *user, unsigned long first,
+			unsigned long last);
+void iopt_pages_remove_user(struct iopt_pages *pages,
+			    struct iopt_pages_user *user);
+
+/* io_pagetable.c */
+void iopt_init(struct io_pagetable *iopt);
+void iopt_destroy(struct io_pagetable *iopt);
+int iopt_map_user(struct io_pagetable *iopt, unsigned long *iova,
+		  void __user *uptr, unsigned long length, int iommu_prot,
+		  bool fixed_iova, u8 account_mode);
+int iopt_copy(struct io_pagetable *dst, struct io_pagetable *src,
+	      unsigned long src_iova, unsigned long length,
+	      unsigned long *dst_iova, int iommu_prot, bool fixed_iova);
+int iopt_unmap_range(struct io_pagetable *iopt, unsigned long start,
+		     unsigned long last, unsigned long *unmapped,
+		     bool allow_empty);
+int iopt_set_allowed(struct io_pagetable *iopt,
+		     struct rb_root_cached *allowed);
+int iopt_reserve(struct io_pagetable *iopt, unsigned long start,
+		 unsigned long last, void *owner);
+void iopt_unreserve(struct io_pagetable *iopt, void *owner);
+int iopt_usable_ranges(struct io_pagetable *iopt,
+		       struct iommu_iova_range __user *ranges,
+		       u32 *num_ranges);
+int iopt_set_large_pages(struct io_pagetable *iopt, bool enable);
+void iopt_free_ranges(struct rb_root_cached *root);
+
+struct iommufd_access;
+int iopt_add_access(struct io_pagetable *iopt, struct iommufd_access *access,
+		    bool pins_pages, u32 *index);
+void iopt_remove_access(struct io_pagetable *iopt, u32 index,
+			bool pins_pages);
+#endif
