@@ -215,8 +215,11 @@ EXPORT_SYMBOL_NS_GPL(iommufd_access_attach, IOMMUFD);
  * @access: the access, attached
  * @ioas_id: the new IOAS
  *
- * Context: Process context.
- * Return: 0; -EINVAL if not attached; -EBUSY while pages are pinned; or
+ * The access's pins belong to the old IOAS: its unmap callback is asked to
+ * release all of them first.
+ *
+ * Context: Process context; sleeps.
+ * Return: 0; -EINVAL if not attached; -EBUSY if the owner kept pins; or
  * as iommufd_access_attach().  On error the old attachment stays.
  */
 int iommufd_access_replace(struct iommufd_access *access, u32 ioas_id)
@@ -226,6 +229,16 @@ int iommufd_access_replace(struct iommufd_access *access, u32 ioas_id)
 	int ret;
 
 	mutex_lock(&access->lock);
+	if (access->ioas && access->ioas->obj.id != ioas_id &&
+	    !RB_EMPTY_ROOT(&access->pins.rb_root)) {
+		/*
+		 * Moving invalidates every IOVA the access pinned: have its
+		 * owner release them, with no lock held, as for an unmap.
+		 */
+		mutex_unlock(&access->lock);
+		access->ops->unmap(access->data, 0, ULONG_MAX);
+		mutex_lock(&access->lock);
+	}
 	old = access->ioas;
 	old_index = access->iopt_index;
 	if (!old) {

@@ -1,108 +1,219 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Binding physical devices to an iommufd context and attaching them to IO
- * page tables.
+ * Physical devices: binding to a context and attaching to IO page tables.
  *
- * Not implemented yet: every entry point refuses with -EOPNOTSUPP, so VFIO
- * builds and runs against this module and reports a clear error to user
- * space when it tries to bind a device.
+ * Binding claims the device's DMA ownership for the context, so no kernel
+ * driver can use it, and joins it to the context's iommufd_group for its
+ * IOMMU group.  The IOMMU attaches whole groups, so every device of a group
+ * must use the same HWPT: the group holds the attachment, its devices count
+ * in it.  Each attached device reserves its IOMMU reserved regions in the
+ * HWPT's IOAS, and holds a reference on the HWPT.
+ *
+ * Attaching to an IOAS uses an automatic paging HWPT: one the IOAS already
+ * has, if the device's IOMMU accepts its domain, else a new one.  An
+ * automatic HWPT is destroyed when its last device detaches.
+ *
+ * Locking, outermost first: ioas->mutex (the IOAS's automatic HWPTs and
+ * every HWPT's attachment count), igroup->lock (the group's attachment).
  */
+#include <linux/iommu.h>
 #include <linux/iommufd.h>
+#include <linux/log2.h>
 #include <linux/module.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <uapi/linux/iommufd.h>
 
-/**
- * iommufd_device_bind() - bind a physical device to a context
- * @ictx: the context
- * @dev: the device; the caller's driver must own it
- * @id: output: the device's object id in @ictx
- *
- * Context: Process context.
- * Return: the binding, or ERR_PTR(-EOPNOTSUPP) until binding is supported.
- */
-struct iommufd_device *iommufd_device_bind(struct iommufd_ctx *ictx,
-					   struct device *dev, u32 *id)
-{
-	return ERR_PTR(-EOPNOTSUPP);
-}
-EXPORT_SYMBOL_NS_GPL(iommufd_device_bind, IOMMUFD);
+#include "../iommu-priv.h"
+#include "iommufd_private.h"
 
-/**
- * iommufd_device_unbind() - undo iommufd_device_bind()
- * @idev: a binding; none can exist yet
- *
- * Context: Process context.
- */
-void iommufd_device_unbind(struct iommufd_device *idev)
-{
-	WARN_ON_ONCE(idev);
-}
-EXPORT_SYMBOL_NS_GPL(iommufd_device_unbind, IOMMUFD);
+static bool allow_unsafe_interrupts;
+module_param(allow_unsafe_interrupts, bool, 0644);
+MODULE_PARM_DESC(allow_unsafe_interrupts,
+		 "Allow devices whose MSIs are not isolated by interrupt remapping; lets such a device attack the system through interrupts");
 
-/**
- * iommufd_device_attach() - attach a bound device to an IOAS or HWPT
- * @idev: the binding
- * @pt_id: in: an IOAS or HWPT id; out: the HWPT attached
- *
- * Context: Process context.
- * Return: -EOPNOTSUPP until binding is supported.
- */
-int iommufd_device_attach(struct iommufd_device *idev, u32 *pt_id)
+static void iommufd_group_release(struct kref *kref)
 {
-	return -EOPNOTSUPP;
-}
-EXPORT_SYMBOL_NS_GPL(iommufd_device_attach, IOMMUFD);
+	struct iommufd_group *igroup =
+		container_of(kref, struct iommufd_group, ref);
 
-/**
- * iommufd_device_replace() - move an attached device to another IOAS or HWPT
- * @idev: the binding
- * @pt_id: in: an IOAS or HWPT id; out: the HWPT attached
- *
- * Context: Process context.
- * Return: -EOPNOTSUPP until binding is supported.
- */
-int iommufd_device_replace(struct iommufd_device *idev, u32 *pt_id)
-{
-	return -EOPNOTSUPP;
+	WARN_ON(igroup->hwpt || !list_empty(&igroup->devices));
+	xa_erase(&igroup->ictx->groups, iommu_group_id(igroup->group));
+	iommu_group_put(igroup->group);
+	mutex_destroy(&igroup->lock);
+	kfree(igroup);
 }
-EXPORT_SYMBOL_NS_GPL(iommufd_device_replace, IOMMUFD);
 
-/**
- * iommufd_device_detach() - undo iommufd_device_attach()
- * @idev: the binding
- *
- * Context: Process context.
- */
-void iommufd_device_detach(struct iommufd_device *idev)
+static void iommufd_group_put(struct iommufd_group *igroup)
 {
-	WARN_ON_ONCE(idev);
+	struct iommufd_ctx *ictx = igroup->ictx;
+
+	/* Under the lock, so a lookup never finds a group being freed */
+	mutex_lock(&ictx->lock);
+	kref_put(&igroup->ref, iommufd_group_release);
+	mutex_unlock(&ictx->lock);
 }
-EXPORT_SYMBOL_NS_GPL(iommufd_device_detach, IOMMUFD);
+
+/* The context's iommufd_group of @group, created if needed; referenced */
+static struct iommufd_group *iommufd_group_get(struct iommufd_ctx *ictx,
+					       struct iommu_group *group)
+{
+	struct iommufd_group *igroup;
+	int ret;
+
+	mutex_lock(&ictx->lock);
+	igroup = xa_load(&ictx->groups, iommu_group_id(group));
+	if (igroup) {
+		kref_get(&igroup->ref);
+		goto out_unlock;
+	}
+	igroup = kzalloc(sizeof(*igroup), GFP_KERNEL_ACCOUNT);
+	if (!igroup) {
+		igroup = ERR_PTR(-ENOMEM);
+		goto out_unlock;
+	}
+	kref_init(&igroup->ref);
+	mutex_init(&igroup->lock);
+	INIT_LIST_HEAD(&igroup->devices);
+	igroup->ictx = ictx;
+	igroup->group = group;
+	ret = xa_insert(&ictx->groups, iommu_group_id(group), igroup,
+			GFP_KERNEL_ACCOUNT);
+	if (ret) {
+		mutex_destroy(&igroup->lock);
+		kfree(igroup);
+		igroup = ERR_PTR(ret);
+		goto out_unlock;
+	}
+	iommu_group_ref_get(group);
+out_unlock:
+	mutex_unlock(&ictx->lock);
+	return igroup;
+}
+
+static void iommufd_device_destroy(struct iommufd_object *obj)
+{
+	struct iommufd_device *idev =
+		container_of(obj, struct iommufd_device, obj);
+
+	if (idev->igroup) {
+		mutex_lock(&idev->igroup->lock);
+		list_del(&idev->group_item);
+		mutex_unlock(&idev->igroup->lock);
+		iommufd_group_put(idev->igroup);
+	}
+	/* Set only once bind claimed the device's DMA ownership */
+	if (idev->dev)
+		iommu_device_release_dma_owner(idev->dev);
+}
+
+static const struct iommufd_object_ops iommufd_device_ops = {
+	.destroy = iommufd_device_destroy,
+};
+
+void iommufd_device_init(void)
+{
+	iommufd_object_register_type(IOMMUFD_OBJ_DEVICE, &iommufd_device_ops);
+}
 
 /**
  * iommufd_device_to_ictx() - the context a device is bound to
  * @idev: the binding
  *
  * Context: Any context.
- * Return: the context, NULL while no binding can exist.
+ * Return: the context.
  */
 struct iommufd_ctx *iommufd_device_to_ictx(struct iommufd_device *idev)
 {
-	return NULL;
+	return idev->ictx;
 }
 EXPORT_SYMBOL_NS_GPL(iommufd_device_to_ictx, IOMMUFD);
 
 /**
- * iommufd_device_to_id() - the object id of a binding
- * @idev: the binding
+ * iommufd_device_bind() - bind a physical device to a context
+ * @ictx: the context
+ * @dev: the device; the caller's driver owns it and keeps it alive while
+ *	bound
+ * @id: output: the device's object id in @ictx
  *
- * Context: Any context.
- * Return: the id, 0 while no binding can exist.
+ * Claims the device's DMA ownership: from now on only the context decides
+ * where it can DMA.  A device whose MSIs are not isolated by the platform
+ * is refused unless the allow_unsafe_interrupts parameter is set.
+ *
+ * Context: Process context.
+ * Return: the binding, or ERR_PTR(): -ENODEV without an IOMMU group,
+ * -EPERM for unisolated MSIs, -EBUSY if a kernel driver uses DMA of the
+ * group, -ENOMEM.
  */
-u32 iommufd_device_to_id(struct iommufd_device *idev)
+struct iommufd_device *iommufd_device_bind(struct iommufd_ctx *ictx,
+					   struct device *dev, u32 *id)
 {
-	return 0;
+	struct iommufd_device *idev;
+	struct iommu_group *group;
+	int ret;
+
+	group = iommu_group_get(dev);
+	if (!group)
+		return ERR_PTR(-ENODEV);
+	if (!allow_unsafe_interrupts && !iommufd_selftest_is_mock_dev(dev) &&
+	    !iommu_group_has_isolated_msi(group)) {
+		dev_warn(dev, "iommufd: MSIs of this device are not isolated; refusing to bind (see allow_unsafe_interrupts)\n");
+		ret = -EPERM;
+		goto err_put_group;
+	}
+	ret = iommu_device_claim_dma_owner(dev, ictx);
+	if (ret)
+		goto err_put_group;
+
+	idev = iommufd_object_alloc(ictx, struct iommufd_device,
+				    IOMMUFD_OBJ_DEVICE);
+	if (IS_ERR(idev)) {
+		ret = PTR_ERR(idev);
+		goto err_release_owner;
+	}
+	idev->ictx = ictx;
+	idev->dev = dev;
+	idev->enforce_cache_coherency =
+		device_iommu_capable(dev, IOMMU_CAP_ENFORCE_CACHE_COHERENCY);
+	idev->igroup = iommufd_group_get(ictx, group);
+	if (IS_ERR(idev->igroup)) {
+		ret = PTR_ERR(idev->igroup);
+		idev->igroup = NULL;
+		/* Discarding the device releases its DMA ownership */
+		iommufd_object_discard(ictx, &idev->obj);
+		goto err_put_group;
+	}
+	iommu_group_put(group);
+	mutex_lock(&idev->igroup->lock);
+	list_add_tail(&idev->group_item, &idev->igroup->devices);
+	mutex_unlock(&idev->igroup->lock);
+
+	/* The owner's reference, next to the table's */
+	refcount_inc(&idev->obj.users);
+	*id = idev->obj.id;
+	iommufd_object_publish(ictx, &idev->obj);
+	return idev;
+
+err_release_owner:
+	iommu_device_release_dma_owner(dev);
+err_put_group:
+	iommu_group_put(group);
+	return ERR_PTR(ret);
 }
-EXPORT_SYMBOL_NS_GPL(iommufd_device_to_id, IOMMUFD);
+EXPORT_SYMBOL_NS_GPL(iommufd_device_bind, IOMMUFD);
+
+/**
+ * iommufd_device_unbind() - undo iommufd_device_bind()
+ * @idev: the binding; detached first if still attached
+ *
+ * Context: Process context; sleeps until ioctls using the device finish.
+ */
+void iommufd_device_unbind(struct iommufd_device *idev)
+{
+	iommufd_device_detach(idev);
+	iommufd_object_remove(idev->ictx, &idev->obj);
+}
+EXPORT_SYMBOL_NS_GPL(iommufd_device_unbind, IOMMUFD);
 
 /**
  * iommufd_ctx_has_group() - is any device of @group bound to @ictx
@@ -110,10 +221,478 @@ EXPORT_SYMBOL_NS_GPL(iommufd_device_to_id, IOMMUFD);
  * @group: the IOMMU group
  *
  * Context: Process context.
- * Return: false while no binding can exist.
+ * Return: true if a device of the group is bound to the context.
  */
 bool iommufd_ctx_has_group(struct iommufd_ctx *ictx, struct iommu_group *group)
 {
-	return false;
+	struct iommufd_group *igroup;
+	bool ret = false;
+
+	if (!ictx || !group)
+		return false;
+	mutex_lock(&ictx->lock);
+	igroup = xa_load(&ictx->groups, iommu_group_id(group));
+	if (igroup) {
+		mutex_lock(&igroup->lock);
+		ret = !list_empty(&igroup->devices);
+		mutex_unlock(&igroup->lock);
+	}
+	mutex_unlock(&ictx->lock);
+	return ret;
 }
 EXPORT_SYMBOL_NS_GPL(iommufd_ctx_has_group, IOMMUFD);
+
+/* Reserve the device's IOMMU reserved regions in @iopt, owned by @idev */
+static int iommufd_device_reserve(struct iommufd_device *idev,
+				  struct io_pagetable *iopt)
+{
+	struct iommu_resv_region *resv;
+	LIST_HEAD(regions);
+	int ret = 0;
+
+	iommu_get_resv_regions(idev->dev, &regions);
+	list_for_each_entry(resv, &regions, list) {
+		if (!resv->length)
+			continue;
+		ret = iopt_reserve(iopt, resv->start,
+				   resv->start + resv->length - 1, idev);
+		if (ret)
+			break;
+	}
+	iommu_put_resv_regions(idev->dev, &regions);
+	if (ret)
+		iopt_unreserve(iopt, idev);
+	return ret;
+}
+
+/* Add @n attachments of devices to @hwpt; the caller holds ioas->mutex */
+static void iommufd_hwpt_add_attachments(struct iommufd_hwpt_paging *hwpt,
+					 unsigned int n)
+{
+	lockdep_assert_held(&hwpt->ioas->mutex);
+	hwpt->nattached += n;
+	while (n--)
+		refcount_inc(&hwpt->obj.users);
+}
+
+/*
+ * Drop one device's attachment to @hwpt, under ioas->mutex.  An automatic
+ * HWPT goes with its last attachment: it is unlisted here and returned,
+ * for the caller to remove once it has dropped ioas->mutex (removal waits
+ * for ioctls holding the HWPT, which may be waiting for that mutex).
+ */
+static struct iommufd_hwpt_paging *
+iommufd_hwpt_drop_attachment(struct iommufd_hwpt_paging *hwpt)
+{
+	lockdep_assert_held(&hwpt->ioas->mutex);
+	if (--hwpt->nattached == 0 && hwpt->auto_domain) {
+		list_del(&hwpt->auto_item);
+		return hwpt;
+	}
+	iommufd_put_object(hwpt->ictx, &hwpt->obj);
+	return NULL;
+}
+
+static void iommufd_hwpt_remove_auto(struct iommufd_hwpt_paging *hwpt)
+{
+	if (hwpt)
+		iommufd_object_remove(hwpt->ictx, &hwpt->obj);
+}
+
+/* Attach @idev to @hwpt; the caller holds hwpt->ioas->mutex */
+static int iommufd_device_attach_hwpt(struct iommufd_device *idev,
+				      struct iommufd_hwpt_paging *hwpt)
+{
+	struct iommufd_group *igroup = idev->igroup;
+	int ret;
+
+	lockdep_assert_held(&hwpt->ioas->mutex);
+	mutex_lock(&igroup->lock);
+	if (idev->attached || (igroup->hwpt && igroup->hwpt != hwpt)) {
+		ret = -EINVAL;
+		goto out_unlock;
+	}
+	if (hwpt->enforce_cache_coherency && !idev->enforce_cache_coherency) {
+		ret = -EINVAL;
+		goto out_unlock;
+	}
+	ret = iommufd_device_reserve(idev, &hwpt->ioas->iopt);
+	if (ret)
+		goto out_unlock;
+	if (!igroup->hwpt) {
+		ret = iommu_attach_group(hwpt->domain, igroup->group);
+		if (ret) {
+			iopt_unreserve(&hwpt->ioas->iopt, idev);
+			goto out_unlock;
+		}
+		igroup->hwpt = hwpt;
+	}
+	igroup->nattached++;
+	idev->attached = true;
+	iommufd_hwpt_add_attachments(hwpt, 1);
+out_unlock:
+	mutex_unlock(&igroup->lock);
+	return ret;
+}
+
+/* Attach to an automatic HWPT of @ioas, reusing one when the IOMMU agrees */
+static int iommufd_device_attach_ioas(struct iommufd_device *idev,
+				      struct iommufd_ioas *ioas, u32 *pt_id)
+{
+	struct iommufd_hwpt_paging *hwpt;
+	int ret;
+
+	mutex_lock(&ioas->mutex);
+	list_for_each_entry(hwpt, &ioas->auto_hwpts, auto_item) {
+		ret = iommufd_device_attach_hwpt(idev, hwpt);
+		if (!ret)
+			goto out_found;
+		if (ret != -EINVAL)
+			goto out_unlock;	/* a real failure, not a mismatch */
+	}
+	hwpt = iommufd_hwpt_paging_create(idev->ictx, ioas, idev, 0, true);
+	if (IS_ERR(hwpt)) {
+		ret = PTR_ERR(hwpt);
+		goto out_unlock;
+	}
+	ret = iommufd_device_attach_hwpt(idev, hwpt);
+	if (ret) {
+		iommufd_object_discard(idev->ictx, &hwpt->obj);
+		goto out_unlock;
+	}
+	list_add_tail(&hwpt->auto_item, &ioas->auto_hwpts);
+	iommufd_object_publish(idev->ictx, &hwpt->obj);
+out_found:
+	*pt_id = hwpt->obj.id;
+out_unlock:
+	mutex_unlock(&ioas->mutex);
+	return ret;
+}
+
+/**
+ * iommufd_device_attach() - attach a bound device to an IOAS or HWPT
+ * @idev: the binding, not attached
+ * @pt_id: in: an IOAS or a paging HWPT id; out: the HWPT attached
+ *
+ * Context: Process context.
+ * Return: 0; -ENOENT if @pt_id names neither; -EINVAL if the device is
+ * attached already, its group uses another HWPT, or the IOMMU cannot use
+ * the HWPT's domain for it; -EADDRINUSE if a reserved region of the device
+ * is mapped in the IOAS.
+ */
+int iommufd_device_attach(struct iommufd_device *idev, u32 *pt_id)
+{
+	struct iommufd_object *pt;
+	int ret;
+
+	pt = iommufd_get_object(idev->ictx, *pt_id, IOMMUFD_OBJ_ANY);
+	if (IS_ERR(pt))
+		return PTR_ERR(pt);
+	switch (pt->type) {
+	case IOMMUFD_OBJ_IOAS: {
+		struct iommufd_ioas *ioas =
+			container_of(pt, struct iommufd_ioas, obj);
+
+		ret = iommufd_device_attach_ioas(idev, ioas, pt_id);
+		break;
+	}
+	case IOMMUFD_OBJ_HWPT_PAGING: {
+		struct iommufd_hwpt_paging *hwpt =
+			container_of(pt, struct iommufd_hwpt_paging, obj);
+
+		mutex_lock(&hwpt->ioas->mutex);
+		ret = iommufd_device_attach_hwpt(idev, hwpt);
+		mutex_unlock(&hwpt->ioas->mutex);
+		break;
+	}
+	default:
+		ret = -EINVAL;
+		break;
+	}
+	iommufd_put_object(idev->ictx, pt);
+	return ret;
+}
+EXPORT_SYMBOL_NS_GPL(iommufd_device_attach, IOMMUFD);
+
+/**
+ * iommufd_device_detach() - undo iommufd_device_attach()
+ * @idev: the binding; nothing happens if it is not attached
+ *
+ * The last device of a group to detach moves the group to the blocking
+ * domain.
+ *
+ * Context: Process context; sleeps.
+ */
+void iommufd_device_detach(struct iommufd_device *idev)
+{
+	struct iommufd_group *igroup = idev->igroup;
+	struct iommufd_hwpt_paging *hwpt, *gone;
+	struct iommufd_ioas *ioas;
+
+	mutex_lock(&igroup->lock);
+	hwpt = idev->attached ? igroup->hwpt : NULL;
+	mutex_unlock(&igroup->lock);
+	if (!hwpt)
+		return;
+
+	ioas = hwpt->ioas;
+	mutex_lock(&ioas->mutex);
+	mutex_lock(&igroup->lock);
+	idev->attached = false;
+	iopt_unreserve(&ioas->iopt, idev);
+	if (--igroup->nattached == 0) {
+		iommu_detach_group(hwpt->domain, igroup->group);
+		igroup->hwpt = NULL;
+	}
+	mutex_unlock(&igroup->lock);
+	gone = iommufd_hwpt_drop_attachment(hwpt);
+	mutex_unlock(&ioas->mutex);
+	iommufd_hwpt_remove_auto(gone);
+}
+EXPORT_SYMBOL_NS_GPL(iommufd_device_detach, IOMMUFD);
+
+/**
+ * iommufd_device_to_id() - the object id of a binding
+ * @idev: the binding
+ *
+ * Context: Any context.
+ * Return: the id.
+ */
+u32 iommufd_device_to_id(struct iommufd_device *idev)
+{
+	return idev->obj.id;
+}
+EXPORT_SYMBOL_NS_GPL(iommufd_device_to_id, IOMMUFD);
+
+/*
+ * Move @idev's group from its HWPT to @new; both IOAS mutexes held.  An
+ * automatic HWPT left without devices is returned in @gone for removal.
+ */
+static int iommufd_group_replace(struct iommufd_device *idev,
+				 struct iommufd_hwpt_paging *new,
+				 struct iommufd_hwpt_paging **gone)
+{
+	struct iommufd_group *igroup = idev->igroup;
+	struct iommufd_hwpt_paging *old = igroup->hwpt;
+	struct iommufd_device *cur;
+	unsigned int moved = 0;
+	int ret;
+
+	lockdep_assert_held(&igroup->lock);
+	if (new->enforce_cache_coherency && !idev->enforce_cache_coherency)
+		return -EINVAL;
+	if (old->ioas != new->ioas) {
+		list_for_each_entry(cur, &igroup->devices, group_item) {
+			if (!cur->attached)
+				continue;
+			ret = iommufd_device_reserve(cur, &new->ioas->iopt);
+			if (ret)
+				goto err_unreserve;
+		}
+	}
+	ret = iommu_group_replace_domain(igroup->group, new->domain);
+	if (ret)
+		goto err_unreserve;
+	list_for_each_entry(cur, &igroup->devices, group_item) {
+		if (!cur->attached)
+			continue;
+		if (old->ioas != new->ioas)
+			iopt_unreserve(&old->ioas->iopt, cur);
+		moved++;
+	}
+	igroup->hwpt = new;
+	iommufd_hwpt_add_attachments(new, moved);
+	while (moved--)
+		*gone = iommufd_hwpt_drop_attachment(old);
+	return 0;
+
+err_unreserve:
+	if (old->ioas != new->ioas) {
+		list_for_each_entry(cur, &igroup->devices, group_item)
+			iopt_unreserve(&new->ioas->iopt, cur);
+	}
+	return ret;
+}
+
+static void iommufd_lock_two(struct mutex *a, struct mutex *b)
+{
+	if (a == b) {
+		mutex_lock(a);
+	} else if (a < b) {
+		mutex_lock(a);
+		mutex_lock_nested(b, SINGLE_DEPTH_NESTING);
+	} else {
+		mutex_lock(b);
+		mutex_lock_nested(a, SINGLE_DEPTH_NESTING);
+	}
+}
+
+static void iommufd_unlock_two(struct mutex *a, struct mutex *b)
+{
+	if (a != b)
+		mutex_unlock(b);
+	mutex_unlock(a);
+}
+
+/**
+ * iommufd_device_replace() - move an attached device to another IOAS or HWPT
+ * @idev: the binding, attached
+ * @pt_id: in: an IOAS or paging HWPT id; out: the HWPT now attached
+ *
+ * The IOMMU switches the group's translation in one step, so DMA to IOVA
+ * that both tables map keeps working throughout.  Every device of the
+ * group moves.
+ *
+ * Context: Process context.
+ * Return: 0; -EINVAL if not attached or the IOMMU cannot use the new
+ * domain; -ENOENT; -EADDRINUSE.  On error the old attachment stays.
+ */
+int iommufd_device_replace(struct iommufd_device *idev, u32 *pt_id)
+{
+	struct iommufd_group *igroup = idev->igroup;
+	struct iommufd_hwpt_paging *old, *new = NULL, *gone = NULL;
+	struct iommufd_ioas *new_ioas;
+	struct iommufd_object *pt;
+	bool created = false;
+	int ret;
+
+	pt = iommufd_get_object(idev->ictx, *pt_id, IOMMUFD_OBJ_ANY);
+	if (IS_ERR(pt))
+		return PTR_ERR(pt);
+	if (pt->type == IOMMUFD_OBJ_IOAS) {
+		new_ioas = container_of(pt, struct iommufd_ioas, obj);
+	} else if (pt->type == IOMMUFD_OBJ_HWPT_PAGING) {
+		new = container_of(pt, struct iommufd_hwpt_paging, obj);
+		new_ioas = new->ioas;
+	} else {
+		ret = -EINVAL;
+		goto out_put;
+	}
+
+	mutex_lock(&igroup->lock);
+	old = idev->attached ? igroup->hwpt : NULL;
+	mutex_unlock(&igroup->lock);
+	if (!old) {
+		ret = -EINVAL;
+		goto out_put;
+	}
+
+	iommufd_lock_two(&old->ioas->mutex, &new_ioas->mutex);
+	mutex_lock(&igroup->lock);
+	if (!new) {
+		/* To an IOAS: its current automatic HWPT if it is ours */
+		list_for_each_entry(new, &new_ioas->auto_hwpts, auto_item) {
+			if (new == old)
+				break;
+		}
+		if (&new->auto_item == &new_ioas->auto_hwpts) {
+			new = iommufd_hwpt_paging_create(idev->ictx, new_ioas,
+							 idev, 0, true);
+			created = true;
+		}
+	}
+	if (IS_ERR(new)) {
+		ret = PTR_ERR(new);
+	} else if (new == old) {
+		ret = 0;
+	} else {
+		ret = iommufd_group_replace(idev, new, &gone);
+		if (created && ret) {
+			iommufd_object_discard(idev->ictx, &new->obj);
+		} else if (created) {
+			list_add_tail(&new->auto_item, &new_ioas->auto_hwpts);
+			iommufd_object_publish(idev->ictx, &new->obj);
+		}
+	}
+	if (!ret)
+		*pt_id = new->obj.id;
+	mutex_unlock(&igroup->lock);
+	iommufd_unlock_two(&old->ioas->mutex, &new_ioas->mutex);
+	iommufd_hwpt_remove_auto(gone);
+out_put:
+	iommufd_put_object(idev->ictx, pt);
+	return ret;
+}
+EXPORT_SYMBOL_NS_GPL(iommufd_device_replace, IOMMUFD);
+
+static struct iommufd_device *iommufd_get_device(struct iommufd_ucmd *ucmd,
+						 u32 id)
+{
+	struct iommufd_object *obj = iommufd_get_object(ucmd->ictx, id,
+							IOMMUFD_OBJ_DEVICE);
+
+	return IS_ERR(obj) ? ERR_CAST(obj) :
+			     container_of(obj, struct iommufd_device, obj);
+}
+
+/* Copy the driver's blob, zero the rest of the user's buffer */
+static int iommufd_copy_hw_info(struct iommu_hw_info *cmd, void *data,
+				u32 len)
+{
+	void __user *uptr = u64_to_user_ptr(cmd->data_uptr);
+	u32 copy = min(len, cmd->data_len);
+
+	if (copy && copy_to_user(uptr, data, copy))
+		return -EFAULT;
+	if (cmd->data_len > copy && clear_user(uptr + copy,
+					       cmd->data_len - copy))
+		return -EFAULT;
+	cmd->data_len = len;
+	return 0;
+}
+
+/* The capability fields of IOMMU_GET_HW_INFO */
+static void iommufd_fill_hw_caps(struct iommu_hw_info *cmd, struct device *dev)
+{
+	u32 max_pasids = dev->iommu ? dev->iommu->max_pasids : 0;
+
+	cmd->out_capabilities =
+		device_iommu_capable(dev, IOMMU_CAP_DIRTY_TRACKING) ?
+			IOMMU_HW_CAP_DIRTY_TRACKING : 0;
+	cmd->out_max_pasid_log2 = max_pasids ? ilog2(max_pasids) : 0;
+}
+
+int iommufd_get_hw_info(struct iommufd_ucmd *ucmd)
+{
+	struct iommu_hw_info *cmd = ucmd->cmd;
+	u32 want = IOMMU_HW_INFO_TYPE_DEFAULT, type = IOMMU_HW_INFO_TYPE_NONE;
+	const struct iommu_ops *ops;
+	struct iommufd_device *idev;
+	void *data = NULL;
+	u32 len = 0;
+	int ret;
+
+	if ((cmd->flags & ~IOMMU_HW_INFO_FLAG_INPUT_TYPE) ||
+	    cmd->__reserved[0] || cmd->__reserved[1] || cmd->__reserved[2])
+		return -EOPNOTSUPP;
+	if (cmd->flags & IOMMU_HW_INFO_FLAG_INPUT_TYPE)
+		want = cmd->in_data_type;
+	idev = iommufd_get_device(ucmd, cmd->dev_id);
+	if (IS_ERR(idev))
+		return PTR_ERR(idev);
+
+	ops = dev_iommu_ops(idev->dev);
+	if (ops->hw_info) {
+		data = ops->hw_info(idev->dev, &len, &type);
+		if (IS_ERR(data)) {
+			ret = PTR_ERR(data);
+			data = NULL;
+			goto out_put;
+		}
+	}
+	if (want != IOMMU_HW_INFO_TYPE_DEFAULT && want != type) {
+		ret = -EOPNOTSUPP;
+		goto out_free;
+	}
+	ret = iommufd_copy_hw_info(cmd, data, len);
+	if (!ret) {
+		cmd->out_data_type = type;
+		iommufd_fill_hw_caps(cmd, idev->dev);
+		ret = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
+	}
+out_free:
+	kfree(data);
+out_put:
+	iommufd_put_object(ucmd->ictx, &idev->obj);
+	return ret;
+}

@@ -20,7 +20,7 @@ void iopt_init(struct io_pagetable *iopt)
 {
 	init_rwsem(&iopt->domains_rwsem);
 	init_rwsem(&iopt->iova_rwsem);
-	xa_init_flags(&iopt->domains, XA_FLAGS_ACCOUNT);
+	xa_init_flags(&iopt->domains, XA_FLAGS_ALLOC | XA_FLAGS_ACCOUNT);
 	xa_init_flags(&iopt->accesses, XA_FLAGS_ALLOC | XA_FLAGS_ACCOUNT);
 	iopt->area_itree = RB_ROOT_CACHED;
 	iopt->allowed_itree = RB_ROOT_CACHED;
@@ -130,11 +130,22 @@ static int iopt_area_populate(struct iopt_area *area)
 	return 0;
 
 err_unmap:
+	/* Unmap the domains mapped before the one that failed */
 	failed = index;
-	xa_for_each_range(&iopt->domains, index, domain, 0, failed - 1)
+	xa_for_each(&iopt->domains, index, domain) {
+		if (index == failed)
+			break;
 		iopt_area_unmap_domain(area, domain);
+	}
 	iopt_pages_remove_user(area->pages, &area->pin);
 	return ret;
+}
+
+/* Drop the area's pins; every domain was already unmapped */
+static void iopt_area_unpin(struct iopt_area *area)
+{
+	iopt_pages_remove_user(area->pages, &area->pin);
+	area->populated = false;
 }
 
 static void iopt_area_depopulate(struct iopt_area *area)
@@ -167,6 +178,46 @@ static int iopt_check_free(struct io_pagetable *iopt, unsigned long start,
 	if (iopt_area_first(iopt, start, last))
 		return -EEXIST;
 	return 0;
+}
+
+/* The alignment a domain needs: its smallest IO page */
+static unsigned long iopt_domain_alignment(struct iommu_domain *domain)
+{
+	return 1UL << __ffs(domain->pgsize_bitmap);
+}
+
+/* The alignment the attached domains and accesses need */
+static void iopt_update_alignment(struct io_pagetable *iopt)
+{
+	struct iommu_domain *domain;
+	unsigned long index, align;
+
+	lockdep_assert_held_write(&iopt->domains_rwsem);
+	lockdep_assert_held_write(&iopt->iova_rwsem);
+	align = iopt->page_accesses || iopt->disable_large_pages ? PAGE_SIZE : 1;
+	xa_for_each(&iopt->domains, index, domain)
+		align = max(align, iopt_domain_alignment(domain));
+	iopt->iova_alignment = align;
+}
+
+/* Is every area aligned to @align, and its pages congruent? */
+static bool iopt_areas_aligned(struct io_pagetable *iopt, unsigned long align)
+{
+	struct iopt_area *area;
+
+	lockdep_assert_held(&iopt->iova_rwsem);
+	for (area = iopt_area_first(iopt, 0, ULONG_MAX); area;
+	     area = iopt_area_next(area, 0, ULONG_MAX)) {
+		unsigned long uaddr = area->pages->uptr + area->pages_offset;
+
+		if ((iopt_area_iova(area) | iopt_area_length(area)) &
+		    (align - 1))
+			return false;
+		if ((iopt_area_iova(area) ^ uaddr) & (align - 1) &
+		    (PAGE_SIZE - 1))
+			return false;
+	}
+	return true;
 }
 
 /* The smallest x >= @start with x % @align == @phase; false on overflow */
@@ -575,6 +626,25 @@ int iopt_set_allowed(struct io_pagetable *iopt, struct rb_root_cached *allowed)
 	return 0;
 }
 
+static int iopt_reserve_locked(struct io_pagetable *iopt, unsigned long start,
+			       unsigned long last, void *owner)
+{
+	struct iopt_reserved *res;
+
+	lockdep_assert_held_write(&iopt->iova_rwsem);
+	if (iopt_area_first(iopt, start, last) ||
+	    interval_tree_iter_first(&iopt->allowed_itree, start, last))
+		return -EADDRINUSE;
+	res = kzalloc(sizeof(*res), GFP_KERNEL_ACCOUNT);
+	if (!res)
+		return -ENOMEM;
+	res->node.start = start;
+	res->node.last = last;
+	res->owner = owner;
+	interval_tree_insert(&res->node, &iopt->reserved_itree);
+	return 0;
+}
+
 /**
  * iopt_reserve() - forbid mapping a range of IOVA
  * @iopt: the IO address space
@@ -589,40 +659,19 @@ int iopt_set_allowed(struct io_pagetable *iopt, struct rb_root_cached *allowed)
 int iopt_reserve(struct io_pagetable *iopt, unsigned long start,
 		 unsigned long last, void *owner)
 {
-	struct iopt_reserved *res;
-	int ret = 0;
-
-	res = kzalloc(sizeof(*res), GFP_KERNEL_ACCOUNT);
-	if (!res)
-		return -ENOMEM;
-	res->node.start = start;
-	res->node.last = last;
-	res->owner = owner;
+	int ret;
 
 	down_write(&iopt->iova_rwsem);
-	if (iopt_area_first(iopt, start, last) ||
-	    interval_tree_iter_first(&iopt->allowed_itree, start, last))
-		ret = -EADDRINUSE;
-	else
-		interval_tree_insert(&res->node, &iopt->reserved_itree);
+	ret = iopt_reserve_locked(iopt, start, last, owner);
 	up_write(&iopt->iova_rwsem);
-	if (ret)
-		kfree(res);
 	return ret;
 }
 
-/**
- * iopt_unreserve() - remove every reservation of an owner
- * @iopt: the IO address space
- * @owner: as given to iopt_reserve()
- *
- * Context: Process context.
- */
-void iopt_unreserve(struct io_pagetable *iopt, void *owner)
+static void iopt_unreserve_locked(struct io_pagetable *iopt, void *owner)
 {
 	struct interval_tree_node *node, *next;
 
-	down_write(&iopt->iova_rwsem);
+	lockdep_assert_held_write(&iopt->iova_rwsem);
 	for (node = interval_tree_iter_first(&iopt->reserved_itree, 0,
 					     ULONG_MAX);
 	     node; node = next) {
@@ -635,7 +684,35 @@ void iopt_unreserve(struct io_pagetable *iopt, void *owner)
 		interval_tree_remove(node, &iopt->reserved_itree);
 		kfree(res);
 	}
+}
+
+/**
+ * iopt_unreserve() - remove every reservation of an owner
+ * @iopt: the IO address space
+ * @owner: as given to iopt_reserve()
+ *
+ * Context: Process context.
+ */
+void iopt_unreserve(struct io_pagetable *iopt, void *owner)
+{
+	down_write(&iopt->iova_rwsem);
+	iopt_unreserve_locked(iopt, owner);
 	up_write(&iopt->iova_rwsem);
+}
+
+/* Reserve all IOVA outside [start, last] for @owner */
+static int iopt_reserve_outside(struct io_pagetable *iopt, void *owner,
+				unsigned long start, unsigned long last)
+{
+	int ret = 0;
+
+	if (start)
+		ret = iopt_reserve_locked(iopt, 0, start - 1, owner);
+	if (!ret && last != ULONG_MAX)
+		ret = iopt_reserve_locked(iopt, last + 1, ULONG_MAX, owner);
+	if (ret)
+		iopt_unreserve_locked(iopt, owner);
+	return ret;
 }
 
 /* Report one usable range; counts it even when there is no room left */
@@ -705,17 +782,33 @@ int iopt_usable_ranges(struct io_pagetable *iopt,
  * @iopt: the IO address space
  * @enable: allow them (the default)
  *
- * Takes effect for what is mapped afterwards.
+ * Forbidding them (VFIO type1 v1 semantics) also makes PAGE_SIZE the
+ * smallest alignment of every mapping.
  *
  * Context: Process context.
- * Return: 0.
+ * Return: 0; -EADDRINUSE if an area is not page aligned; -EBUSY when
+ * domains already map areas (their IOPTEs cannot be split now).
  */
 int iopt_set_large_pages(struct io_pagetable *iopt, bool enable)
 {
+	int ret = 0;
+
 	down_write(&iopt->domains_rwsem);
-	iopt->disable_large_pages = !enable;
+	down_write(&iopt->iova_rwsem);
+	if (!enable && !iopt->disable_large_pages) {
+		if (!iopt_areas_aligned(iopt, PAGE_SIZE))
+			ret = -EADDRINUSE;
+		else if (!xa_empty(&iopt->domains) &&
+			 iopt_area_first(iopt, 0, ULONG_MAX))
+			ret = -EBUSY;
+	}
+	if (!ret) {
+		iopt->disable_large_pages = !enable;
+		iopt_update_alignment(iopt);
+	}
+	up_write(&iopt->iova_rwsem);
 	up_write(&iopt->domains_rwsem);
-	return 0;
+	return ret;
 }
 
 /**
@@ -751,12 +844,123 @@ void iopt_destroy(struct io_pagetable *iopt)
 	xa_destroy(&iopt->accesses);
 }
 
-/* The alignment the attached domains and accesses need */
-static void iopt_update_alignment(struct io_pagetable *iopt)
+/**
+ * iopt_add_domain() - make a domain mirror the IO address space
+ * @iopt: the IO address space
+ * @domain: a paging domain, not yet in any io_pagetable
+ *
+ * Reserves the IOVA outside the domain's aperture, then maps every area
+ * into the domain, pinning the areas that were not populated yet.  On
+ * failure everything is as before.
+ *
+ * Context: Process context; sleeps.
+ * Return: 0; -EADDRINUSE when an area lies outside the aperture or is not
+ * aligned for the domain's page sizes; -ENOMEM; or an error of pinning.
+ */
+int iopt_add_domain(struct io_pagetable *iopt, struct iommu_domain *domain)
 {
-	lockdep_assert_held_write(&iopt->domains_rwsem);
-	lockdep_assert_held_write(&iopt->iova_rwsem);
-	iopt->iova_alignment = iopt->page_accesses ? PAGE_SIZE : 1;
+	const struct iommu_domain_geometry *geo = &domain->geometry;
+	struct iopt_area *area, *failed = NULL;
+	bool only;
+	u32 index;
+	int ret;
+
+	down_write(&iopt->domains_rwsem);
+	down_write(&iopt->iova_rwsem);
+	/* Areas are populated exactly when some domain exists */
+	only = xa_empty(&iopt->domains);
+	if (!iopt_areas_aligned(iopt, iopt_domain_alignment(domain))) {
+		ret = -EADDRINUSE;
+		goto out_unlock;
+	}
+	if (geo->force_aperture) {
+		if ((geo->aperture_start &&
+		     iopt_area_first(iopt, 0, geo->aperture_start - 1)) ||
+		    (geo->aperture_end != ULONG_MAX &&
+		     iopt_area_first(iopt, geo->aperture_end + 1, ULONG_MAX))) {
+			ret = -EADDRINUSE;
+			goto out_unlock;
+		}
+	}
+	ret = xa_alloc(&iopt->domains, &index, domain, xa_limit_32b,
+		       GFP_KERNEL_ACCOUNT);
+	if (ret)
+		goto out_unlock;
+
+	for (area = iopt_area_first(iopt, 0, ULONG_MAX); area;
+	     area = iopt_area_next(area, 0, ULONG_MAX)) {
+		if (only)
+			ret = iopt_area_populate(area);
+		else
+			ret = iopt_area_map_domain(area, domain);
+		if (ret) {
+			failed = area;
+			goto err_unfill;
+		}
+	}
+	if (geo->force_aperture) {
+		ret = iopt_reserve_outside(iopt, domain, geo->aperture_start,
+					   geo->aperture_end);
+		if (ret)
+			goto err_unfill;
+	}
+	iopt_update_alignment(iopt);
+	goto out_unlock;
+
+err_unfill:
+	for (area = iopt_area_first(iopt, 0, ULONG_MAX); area != failed;
+	     area = iopt_area_next(area, 0, ULONG_MAX)) {
+		iopt_area_unmap_domain(area, domain);
+		if (only)
+			iopt_area_unpin(area);
+	}
+	xa_erase(&iopt->domains, index);
+out_unlock:
+	up_write(&iopt->iova_rwsem);
+	up_write(&iopt->domains_rwsem);
+	return ret;
+}
+
+/**
+ * iopt_remove_domain() - undo iopt_add_domain()
+ * @iopt: the IO address space
+ * @domain: the domain
+ *
+ * Unmaps every area from the domain; when it was the last domain, the
+ * areas' pages are unpinned.
+ *
+ * Context: Process context; sleeps.  Never fails.
+ */
+void iopt_remove_domain(struct io_pagetable *iopt, struct iommu_domain *domain)
+{
+	struct iommu_domain *cur;
+	struct iopt_area *area;
+	unsigned long index;
+	bool last;
+
+	down_write(&iopt->domains_rwsem);
+	down_write(&iopt->iova_rwsem);
+	xa_for_each(&iopt->domains, index, cur) {
+		if (cur == domain)
+			break;
+	}
+	if (WARN_ON(cur != domain))
+		goto out_unlock;
+	xa_erase(&iopt->domains, index);
+	last = xa_empty(&iopt->domains);
+	for (area = iopt_area_first(iopt, 0, ULONG_MAX); area;
+	     area = iopt_area_next(area, 0, ULONG_MAX)) {
+		if (!area->populated)
+			continue;
+		iopt_area_unmap_domain(area, domain);
+		if (last)
+			iopt_area_unpin(area);
+	}
+	iopt_unreserve_locked(iopt, domain);
+	iopt_update_alignment(iopt);
+out_unlock:
+	up_write(&iopt->iova_rwsem);
+	up_write(&iopt->domains_rwsem);
 }
 
 /**

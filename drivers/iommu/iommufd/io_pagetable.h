@@ -51,7 +51,7 @@ struct user_struct;
  */
 struct iopt_pages {
 	struct kref kref;
-	struct mutex mutex;
+	struct mutex mutex;		/* see above */
 	unsigned long uptr;
 	unsigned long npages;
 	bool writable;
@@ -185,6 +185,9 @@ int iopt_usable_ranges(struct io_pagetable *iopt,
 		       u32 *num_ranges);
 int iopt_set_large_pages(struct io_pagetable *iopt, bool enable);
 void iopt_free_ranges(struct rb_root_cached *root);
+int iopt_add_domain(struct io_pagetable *iopt, struct iommu_domain *domain);
+void iopt_remove_domain(struct io_pagetable *iopt,
+			struct iommu_domain *domain);
 
 struct iommufd_access;
 int iopt_add_access(struct io_pagetable *iopt, struct iommufd_access *access,

@@ -28,6 +28,7 @@ static void iommufd_ioas_destroy(struct iommufd_object *obj)
 		ictx->vfio_ioas = NULL;
 	mutex_unlock(&ictx->lock);
 	iopt_destroy(&ioas->iopt);
+	mutex_destroy(&ioas->mutex);
 }
 
 static const struct iommufd_object_ops iommufd_ioas_ops = {
@@ -56,6 +57,8 @@ struct iommufd_ioas *iommufd_ioas_create(struct iommufd_ctx *ictx)
 		return ioas;
 	iopt_init(&ioas->iopt);
 	ioas->ictx = ictx;
+	mutex_init(&ioas->mutex);
+	INIT_LIST_HEAD(&ioas->auto_hwpts);
 	return ioas;
 }
 

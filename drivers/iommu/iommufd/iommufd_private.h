@@ -12,6 +12,8 @@
 #define __IOMMUFD_PRIVATE_H
 
 #include <linux/fault-inject.h>
+#include <linux/kref.h>
+#include <linux/list.h>
 #include <linux/mutex.h>
 #include <linux/refcount.h>
 #include <linux/types.h>
@@ -39,16 +41,18 @@ enum iommufd_account_mode {
  * @file: the file; the context's lifetime is the file's
  * @objects: id -> object; the xarray's own lock protects it
  * @remove_wait: where iommufd_object_remove() waits for ioctls to finish
- * @lock: protects @vfio_ioas
+ * @lock: protects @vfio_ioas and @groups
  * @vfio_ioas: the IOAS the VFIO container ioctls use, not held
+ * @groups: struct iommufd_group by IOMMU group id
  * @account_mode: enum iommufd_account_mode for new mappings
  */
 struct iommufd_ctx {
 	struct file *file;
 	struct xarray objects;
 	wait_queue_head_t remove_wait;
-	struct mutex lock;		/* protects vfio_ioas */
+	struct mutex lock;		/* see above */
 	struct iommufd_ioas *vfio_ioas;
+	struct xarray groups;
 	u8 account_mode;
 };
 
@@ -130,12 +134,90 @@ void iommufd_object_destroy_all(struct iommufd_ctx *ictx);
  * @obj: the object
  * @iopt: the address space
  * @ictx: the context, not held (the IOAS cannot outlive it)
+ * @mutex: serializes attachments to the IOAS's HWPTs: protects
+ *	@auto_hwpts and every such HWPT's nattached
+ * @auto_hwpts: automatic paging HWPTs, by auto_item
  */
 struct iommufd_ioas {
 	struct iommufd_object obj;
 	struct io_pagetable iopt;
 	struct iommufd_ctx *ictx;
+	struct mutex mutex;		/* see above */
+	struct list_head auto_hwpts;
 };
+
+/**
+ * struct iommufd_hwpt_paging - a paging HWPT object
+ * @obj: the object
+ * @ictx: the context
+ * @domain: the IOMMU domain
+ * @ioas: the IOAS it mirrors, held
+ * @auto_item: in @ioas->auto_hwpts when @auto_domain
+ * @nattached: devices attached, under @ioas->mutex; each holds @obj
+ * @auto_domain: made by an attach to the IOAS, gone with its last device
+ * @in_iopt: @domain is in @ioas's io_pagetable
+ * @enforce_cache_coherency: the domain enforces coherent DMA
+ * @nest_parent: may parent nested HWPTs
+ */
+struct iommufd_hwpt_paging {
+	struct iommufd_object obj;
+	struct iommufd_ctx *ictx;
+	struct iommu_domain *domain;
+	struct iommufd_ioas *ioas;
+	struct list_head auto_item;
+	unsigned int nattached;
+	bool auto_domain;
+	bool in_iopt;
+	bool enforce_cache_coherency;
+	bool nest_parent;
+};
+
+/**
+ * struct iommufd_group - a context's view of an IOMMU group
+ * @ref: bound devices (each holds one)
+ * @lock: protects @hwpt, @devices and @nattached
+ * @ictx: the context
+ * @group: the IOMMU group, referenced
+ * @hwpt: the HWPT the group is attached to, or NULL
+ * @devices: the bound devices of the group
+ * @nattached: devices of the group attached to @hwpt
+ */
+struct iommufd_group {
+	struct kref ref;
+	struct mutex lock;		/* see above */
+	struct iommufd_ctx *ictx;
+	struct iommu_group *group;
+	struct iommufd_hwpt_paging *hwpt;
+	struct list_head devices;
+	unsigned int nattached;
+};
+
+/**
+ * struct iommufd_device - a bound physical device
+ * @obj: the object
+ * @dev: the device
+ * @attached: counted in @igroup->nattached, under @igroup->lock
+ * @enforce_cache_coherency: its IOMMU can enforce coherent DMA
+ * @group_item: in @igroup->devices
+ * @igroup: its group
+ * @ictx: the context
+ */
+struct iommufd_device {
+	struct iommufd_object obj;
+	struct device *dev;
+	u8 attached : 1;
+	u8 enforce_cache_coherency : 1;
+	struct list_head group_item;
+	struct iommufd_group *igroup;
+	struct iommufd_ctx *ictx;
+};
+
+void iommufd_device_init(void);
+void iommufd_hwpt_init(void);
+struct iommufd_hwpt_paging *
+iommufd_hwpt_paging_create(struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
+			   struct iommufd_device *idev, u32 flags,
+			   bool auto_domain);
 
 static inline struct iommufd_ioas *iommufd_get_ioas(struct iommufd_ctx *ictx,
 						    u32 id)
@@ -184,6 +266,7 @@ int iommufd_test(struct iommufd_ucmd *ucmd);
 int iommufd_test_init(void);
 void iommufd_test_exit(void);
 bool iommufd_should_fail(void);
+bool iommufd_selftest_is_mock_dev(struct device *dev);
 
 /* Pages pinned per GUP call; the tests shrink it to exercise batching */
 static inline unsigned long iommufd_pin_batch(void)
@@ -202,6 +285,11 @@ static inline void iommufd_test_exit(void)
 }
 
 static inline bool iommufd_should_fail(void)
+{
+	return false;
+}
+
+static inline bool iommufd_selftest_is_mock_dev(struct device *dev)
 {
 	return false;
 }

@@ -46,6 +46,7 @@ static int iommufd_fops_open(struct inode *inode, struct file *filp)
 
 	xa_init_flags(&ictx->objects, XA_FLAGS_ALLOC1 | XA_FLAGS_ACCOUNT);
 	init_waitqueue_head(&ictx->remove_wait);
+	xa_init(&ictx->groups);
 	mutex_init(&ictx->lock);
 	ictx->file = filp;
 	filp->private_data = ictx;
@@ -58,6 +59,8 @@ static int iommufd_fops_release(struct inode *inode, struct file *filp)
 
 	iommufd_object_destroy_all(ictx);
 	xa_destroy(&ictx->objects);
+	WARN_ON(!xa_empty(&ictx->groups));
+	xa_destroy(&ictx->groups);
 	mutex_destroy(&ictx->lock);
 	kfree(ictx);
 	return 0;
@@ -286,6 +289,8 @@ static int __init iommufd_init(void)
 	}
 	iommufd_ioas_init();
 	iommufd_access_init();
+	iommufd_device_init();
+	iommufd_hwpt_init();
 	ret = iommufd_test_init();
 	if (ret)
 		goto err_deregister;
@@ -309,6 +314,7 @@ static void __exit iommufd_exit(void)
 module_exit(iommufd_exit);
 
 MODULE_DESCRIPTION("I/O address space management for passthrough devices");
+MODULE_IMPORT_NS(IOMMUFD_INTERNAL);
 MODULE_LICENSE("GPL");
 #if IS_ENABLED(CONFIG_IOMMUFD_VFIO_CONTAINER)
 /* Loaded on first open of /dev/vfio/vfio */

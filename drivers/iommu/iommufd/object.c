@@ -88,7 +88,7 @@ void iommufd_object_publish(struct iommufd_ctx *ictx,
 
 	old = xa_store(&ictx->objects, obj->id, obj, GFP_KERNEL);
 	/* Storing over a reserved entry needs no memory */
-	WARN_ON(old != NULL);
+	WARN_ON(old);
 }
 
 static void iommufd_object_free(struct iommufd_object *obj)

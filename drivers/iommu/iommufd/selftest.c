@@ -3,10 +3,15 @@
  * CONFIG_IOMMUFD_TEST: IOMMU_TEST_CMD and the fail_iommufd fault injection
  * point that the kselftests drive.
  *
- * Implemented so far: the operations that need no mock IOMMU driver:
- * reservations, pin reference checks, the pinning batch limit, and mock
- * in-kernel accesses.  The mock driver's operations answer -EOPNOTSUPP
- * until it exists.
+ * The mock IOMMU driver: a bus of its own ("iommufd_mock") registered with
+ * the IOMMU core, mock devices created on request, and a paging domain
+ * whose IO page size is half a CPU page and whose page table is an xarray
+ * of frame numbers (in MOCK_IO_PAGE_SIZE units), so tests can read back
+ * exactly what iommufd mapped.  Each IOMMU_TEST_OP_MOCK_DOMAIN makes a
+ * selftest object owning one mock device, bound and attached.
+ *
+ * Not implemented yet: dirty tracking, nested domains, IO page faults
+ * and PASID attachment of the mock (their operations give -EOPNOTSUPP).
  *
  * A mock access lives in an anonymous file (IOMMU_TEST_OP_CREATE_ACCESS
  * returns its descriptor) that holds the context; closing it unpins what
@@ -15,6 +20,9 @@
  * as an emulated device driver must.
  */
 #include <linux/anon_inodes.h>
+#include <linux/device.h>
+#include <linux/iommu.h>
+#include <linux/property.h>
 #include <linux/debugfs.h>
 #include <linux/fault-inject.h>
 #include <linux/file.h>
@@ -24,8 +32,14 @@
 #include <linux/uaccess.h>
 #include <linux/vmalloc.h>
 
+#include "../iommu-priv.h"
 #include "iommufd_private.h"
 #include "iommufd_test.h"
+
+#define MOCK_IO_PAGE_SIZE (PAGE_SIZE / 2)
+#define MOCK_DEV_FLAGS                                                       \
+	(MOCK_FLAGS_DEVICE_NO_DIRTY | MOCK_FLAGS_DEVICE_HUGE_IOVA |           \
+	 MOCK_FLAGS_DEVICE_PASID)
 
 static DECLARE_FAULT_ATTR(fail_iommufd);
 static struct dentry *fail_iommufd_dir;
@@ -93,6 +107,391 @@ static int iommufd_test_check_refs(struct iommu_test_cmd *cmd)
 	}
 	return 0;
 }
+
+/* The mock IOMMU driver */
+
+static const struct bus_type iommufd_mock_bus_type = {
+	.name = "iommufd_mock",
+};
+
+static struct iommu_device mock_iommu;
+static struct notifier_block mock_iommu_nb;
+static DEFINE_IDA(mock_dev_ida);
+static const struct iommu_domain_ops mock_domain_ops;
+
+struct mock_dev {
+	struct device dev;
+	unsigned long flags;
+	int id;
+};
+
+struct mock_domain {
+	struct iommu_domain domain;
+	struct xarray pfns;		/* IO page index -> frame, as values */
+};
+
+static struct mock_domain *to_mock_domain(struct iommu_domain *domain)
+{
+	return container_of(domain, struct mock_domain, domain);
+}
+
+static struct mock_dev *to_mock_dev(struct device *dev)
+{
+	return container_of(dev, struct mock_dev, dev);
+}
+
+bool iommufd_selftest_is_mock_dev(struct device *dev)
+{
+	return dev->bus == &iommufd_mock_bus_type;
+}
+
+static int mock_attach_nop(struct iommu_domain *domain, struct device *dev)
+{
+	return 0;
+}
+
+static const struct iommu_domain_ops mock_blocking_ops = {
+	.attach_dev = mock_attach_nop,
+};
+
+static struct iommu_domain mock_blocking_domain = {
+	.type = IOMMU_DOMAIN_BLOCKED,
+	.ops = &mock_blocking_ops,
+};
+
+static struct iommu_domain *mock_domain_new(void)
+{
+	struct mock_domain *mock = kzalloc(sizeof(*mock), GFP_KERNEL);
+
+	if (!mock)
+		return ERR_PTR(-ENOMEM);
+	xa_init(&mock->pfns);
+	mock->domain.type = IOMMU_DOMAIN_UNMANAGED;
+	mock->domain.ops = &mock_domain_ops;
+	mock->domain.pgsize_bitmap = MOCK_IO_PAGE_SIZE;
+	mock->domain.geometry.aperture_start = MOCK_APERTURE_START;
+	mock->domain.geometry.aperture_end = MOCK_APERTURE_LAST;
+	mock->domain.geometry.force_aperture = true;
+	return &mock->domain;
+}
+
+static struct iommu_domain *mock_domain_alloc_paging(struct device *dev)
+{
+	return mock_domain_new();
+}
+
+static struct iommu_domain *
+mock_domain_alloc_user(struct device *dev, u32 flags,
+		       struct iommu_domain *parent,
+		       const struct iommu_user_data *user_data)
+{
+	if (parent || user_data || (flags & ~IOMMU_HWPT_ALLOC_NEST_PARENT))
+		return ERR_PTR(-EOPNOTSUPP);
+	return mock_domain_new();
+}
+
+static void mock_domain_free(struct iommu_domain *domain)
+{
+	struct mock_domain *mock = to_mock_domain(domain);
+
+	WARN_ON(!xa_empty(&mock->pfns));
+	xa_destroy(&mock->pfns);
+	kfree(mock);
+}
+
+static size_t mock_domain_unmap_pages(struct iommu_domain *domain,
+				      unsigned long iova, size_t pgsize,
+				      size_t pgcount,
+				      struct iommu_iotlb_gather *gather)
+{
+	struct mock_domain *mock = to_mock_domain(domain);
+	unsigned long first = iova / MOCK_IO_PAGE_SIZE;
+	unsigned long n = pgsize * pgcount / MOCK_IO_PAGE_SIZE, i;
+
+	for (i = 0; i != n; i++)
+		WARN_ON(!xa_erase(&mock->pfns, first + i));
+	return pgsize * pgcount;
+}
+
+static int mock_domain_map_pages(struct iommu_domain *domain,
+				 unsigned long iova, phys_addr_t paddr,
+				 size_t pgsize, size_t pgcount, int prot,
+				 gfp_t gfp, size_t *mapped)
+{
+	struct mock_domain *mock = to_mock_domain(domain);
+	unsigned long first = iova / MOCK_IO_PAGE_SIZE;
+	unsigned long n = pgsize * pgcount / MOCK_IO_PAGE_SIZE, i;
+
+	for (i = 0; i != n; i++) {
+		void *old = xa_store(&mock->pfns, first + i,
+				     xa_mk_value(paddr / MOCK_IO_PAGE_SIZE + i),
+				     gfp);
+
+		if (xa_is_err(old)) {
+			while (i--)
+				xa_erase(&mock->pfns, first + i);
+			return xa_err(old);
+		}
+		/* iommufd never maps over a mapping */
+		WARN_ON(old);
+	}
+	*mapped = pgsize * pgcount;
+	return 0;
+}
+
+static phys_addr_t mock_domain_iova_to_phys(struct iommu_domain *domain,
+					    dma_addr_t iova)
+{
+	void *ent = xa_load(&to_mock_domain(domain)->pfns,
+			    iova / MOCK_IO_PAGE_SIZE);
+
+	return ent ? xa_to_value(ent) * MOCK_IO_PAGE_SIZE +
+			     iova % MOCK_IO_PAGE_SIZE : 0;
+}
+
+static const struct iommu_domain_ops mock_domain_ops = {
+	.free = mock_domain_free,
+	.attach_dev = mock_attach_nop,
+	.map_pages = mock_domain_map_pages,
+	.unmap_pages = mock_domain_unmap_pages,
+	.iova_to_phys = mock_domain_iova_to_phys,
+};
+
+static void *mock_hw_info(struct device *dev, u32 *length, u32 *type)
+{
+	struct iommu_test_hw_info *info = kzalloc(sizeof(*info), GFP_KERNEL);
+
+	if (!info)
+		return ERR_PTR(-ENOMEM);
+	info->test_reg = IOMMU_HW_INFO_SELFTEST_REGVAL;
+	*length = sizeof(*info);
+	*type = IOMMU_HW_INFO_TYPE_SELFTEST;
+	return info;
+}
+
+static bool mock_capable(struct device *dev, enum iommu_cap cap)
+{
+	return cap == IOMMU_CAP_CACHE_COHERENCY;
+}
+
+static struct iommu_device *mock_probe_device(struct device *dev)
+{
+	if (dev->bus != &iommufd_mock_bus_type)
+		return ERR_PTR(-ENODEV);
+	return &mock_iommu;
+}
+
+static const struct iommu_ops mock_ops = {
+	.owner = THIS_MODULE,
+	.default_domain = &mock_blocking_domain,
+	.blocked_domain = &mock_blocking_domain,
+	.pgsize_bitmap = MOCK_IO_PAGE_SIZE,
+	.hw_info = mock_hw_info,
+	.capable = mock_capable,
+	.domain_alloc_paging = mock_domain_alloc_paging,
+	.domain_alloc_user = mock_domain_alloc_user,
+	.probe_device = mock_probe_device,
+	.device_group = generic_device_group,
+	.default_domain_ops = &mock_domain_ops,
+};
+
+static void mock_dev_release(struct device *dev)
+{
+	struct mock_dev *mdev = to_mock_dev(dev);
+
+	ida_free(&mock_dev_ida, mdev->id);
+	kfree(mdev);
+}
+
+static struct mock_dev *mock_dev_create(unsigned long dev_flags)
+{
+	struct property_entry pasid_props[] = {
+		PROPERTY_ENTRY_U32("pasid-num-bits", MOCK_PASID_WIDTH),
+		{},
+	};
+	struct mock_dev *mdev;
+	int ret;
+
+	if (dev_flags & ~MOCK_DEV_FLAGS)
+		return ERR_PTR(-EINVAL);
+	mdev = kzalloc(sizeof(*mdev), GFP_KERNEL);
+	if (!mdev)
+		return ERR_PTR(-ENOMEM);
+	device_initialize(&mdev->dev);
+	mdev->flags = dev_flags;
+	mdev->dev.release = mock_dev_release;
+	mdev->dev.bus = &iommufd_mock_bus_type;
+	ret = ida_alloc(&mock_dev_ida, GFP_KERNEL);
+	if (ret < 0) {
+		kfree(mdev);	/* not yet released through the device */
+		return ERR_PTR(ret);
+	}
+	mdev->id = ret;
+	ret = dev_set_name(&mdev->dev, "iommufd_mock%u", mdev->id);
+	if (!ret && (dev_flags & MOCK_FLAGS_DEVICE_PASID))
+		ret = device_create_managed_software_node(&mdev->dev,
+							  pasid_props, NULL);
+	if (!ret)
+		ret = device_add(&mdev->dev);
+	if (ret) {
+		put_device(&mdev->dev);
+		return ERR_PTR(ret);
+	}
+	return mdev;
+}
+
+static void mock_dev_destroy(struct mock_dev *mdev)
+{
+	device_unregister(&mdev->dev);
+}
+
+/* A mock device bound to a context: IOMMU_TEST_OP_MOCK_DOMAIN's object */
+struct selftest_obj {
+	struct iommufd_object obj;
+	struct iommufd_ctx *ictx;
+	struct iommufd_device *idev;
+	struct mock_dev *mdev;
+};
+
+static void selftest_obj_destroy(struct iommufd_object *obj)
+{
+	struct selftest_obj *sobj = container_of(obj, struct selftest_obj, obj);
+
+	if (sobj->idev)
+		iommufd_device_unbind(sobj->idev);
+	if (sobj->mdev)
+		mock_dev_destroy(sobj->mdev);
+}
+
+static const struct iommufd_object_ops selftest_obj_ops = {
+	.destroy = selftest_obj_destroy,
+};
+
+static int iommufd_test_mock_domain(struct iommufd_ucmd *ucmd,
+				    struct iommu_test_cmd *cmd)
+{
+	u32 dev_flags = cmd->op == IOMMU_TEST_OP_MOCK_DOMAIN_FLAGS ?
+				cmd->mock_domain_flags.dev_flags : 0;
+	struct selftest_obj *sobj;
+	u32 pt_id = cmd->id, idev_id;
+	int ret;
+
+	if (dev_flags & ~MOCK_DEV_FLAGS)
+		return -EINVAL;
+	sobj = iommufd_object_alloc(ucmd->ictx, struct selftest_obj,
+				    IOMMUFD_OBJ_SELFTEST);
+	if (IS_ERR(sobj))
+		return PTR_ERR(sobj);
+	sobj->ictx = ucmd->ictx;
+	sobj->mdev = mock_dev_create(dev_flags);
+	if (IS_ERR(sobj->mdev)) {
+		ret = PTR_ERR(sobj->mdev);
+		sobj->mdev = NULL;
+		goto err_discard;
+	}
+	sobj->idev = iommufd_device_bind(ucmd->ictx, &sobj->mdev->dev,
+					 &idev_id);
+	if (IS_ERR(sobj->idev)) {
+		ret = PTR_ERR(sobj->idev);
+		sobj->idev = NULL;
+		goto err_discard;
+	}
+	ret = iommufd_device_attach(sobj->idev, &pt_id);
+	if (ret)
+		goto err_discard;
+
+	/* The two layouts agree on the three outputs */
+	cmd->mock_domain.out_stdev_id = sobj->obj.id;
+	cmd->mock_domain.out_hwpt_id = pt_id;
+	cmd->mock_domain.out_idev_id = idev_id;
+	ret = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
+	if (ret)
+		goto err_discard;
+	iommufd_object_publish(ucmd->ictx, &sobj->obj);
+	return 0;
+
+err_discard:
+	iommufd_object_discard(ucmd->ictx, &sobj->obj);
+	return ret;
+}
+
+static struct selftest_obj *iommufd_test_get_sobj(struct iommufd_ucmd *ucmd,
+						  u32 id)
+{
+	struct iommufd_object *obj = iommufd_get_object(ucmd->ictx, id,
+							IOMMUFD_OBJ_SELFTEST);
+
+	return IS_ERR(obj) ? ERR_CAST(obj) :
+			     container_of(obj, struct selftest_obj, obj);
+}
+
+static int iommufd_test_mock_domain_replace(struct iommufd_ucmd *ucmd,
+					    struct iommu_test_cmd *cmd)
+{
+	u32 pt_id = cmd->mock_domain_replace.pt_id;
+	struct selftest_obj *sobj;
+	int ret;
+
+	sobj = iommufd_test_get_sobj(ucmd, cmd->id);
+	if (IS_ERR(sobj))
+		return PTR_ERR(sobj);
+	ret = iommufd_device_replace(sobj->idev, &pt_id);
+	if (!ret) {
+		cmd->mock_domain_replace.pt_id = pt_id;
+		ret = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
+	}
+	iommufd_put_object(ucmd->ictx, &sobj->obj);
+	return ret;
+}
+
+/* Does the mock HWPT @id map [iova, iova + length) to the user's memory? */
+static int iommufd_test_md_check_map(struct iommufd_ucmd *ucmd,
+				     struct iommu_test_cmd *cmd)
+{
+	unsigned long iova = cmd->check_map.iova;
+	unsigned long uptr = cmd->check_map.uptr;
+	unsigned long length = cmd->check_map.length;
+	struct iommufd_hwpt_paging *hwpt;
+	struct iommufd_object *obj;
+	struct mock_domain *mock;
+	int ret = 0;
+
+	if ((iova | uptr | length) % MOCK_IO_PAGE_SIZE)
+		return -EINVAL;
+	obj = iommufd_get_object(ucmd->ictx, cmd->id, IOMMUFD_OBJ_HWPT_PAGING);
+	if (IS_ERR(obj))
+		return PTR_ERR(obj);
+	hwpt = container_of(obj, struct iommufd_hwpt_paging, obj);
+	if (hwpt->domain->ops != &mock_domain_ops) {
+		ret = -EINVAL;
+		goto out_put;
+	}
+	mock = to_mock_domain(hwpt->domain);
+	for (; length; length -= MOCK_IO_PAGE_SIZE, iova += MOCK_IO_PAGE_SIZE,
+	     uptr += MOCK_IO_PAGE_SIZE) {
+		struct page *page;
+		phys_addr_t want;
+		void *ent;
+
+		if (get_user_pages_fast(PAGE_ALIGN_DOWN(uptr), 1, 0, &page) !=
+		    1) {
+			ret = -EFAULT;
+			break;
+		}
+		want = page_to_phys(page) + offset_in_page(uptr);
+		put_page(page);
+		ent = xa_load(&mock->pfns, iova / MOCK_IO_PAGE_SIZE);
+		if (!ent || xa_to_value(ent) * MOCK_IO_PAGE_SIZE != want) {
+			ret = -EINVAL;
+			break;
+		}
+	}
+out_put:
+	iommufd_put_object(ucmd->ictx, obj);
+	return ret;
+}
+
+/* Mock in-kernel accesses */
 
 struct selftest_access {
 	struct iommufd_access *access;
@@ -417,6 +816,13 @@ int iommufd_test(struct iommufd_ucmd *ucmd)
 	case IOMMU_TEST_OP_SET_TEMP_MEMORY_LIMIT:
 		iommufd_test_memory_limit = cmd->memory_limit.limit;
 		return 0;
+	case IOMMU_TEST_OP_MOCK_DOMAIN:
+	case IOMMU_TEST_OP_MOCK_DOMAIN_FLAGS:
+		return iommufd_test_mock_domain(ucmd, cmd);
+	case IOMMU_TEST_OP_MOCK_DOMAIN_REPLACE:
+		return iommufd_test_mock_domain_replace(ucmd, cmd);
+	case IOMMU_TEST_OP_MD_CHECK_MAP:
+		return iommufd_test_md_check_map(ucmd, cmd);
 	case IOMMU_TEST_OP_CREATE_ACCESS:
 		return iommufd_test_create_access(ucmd, cmd);
 	case IOMMU_TEST_OP_ACCESS_PAGES:
@@ -434,12 +840,42 @@ int iommufd_test(struct iommufd_ucmd *ucmd)
 
 int iommufd_test_init(void)
 {
+	int ret;
+
+	iommufd_object_register_type(IOMMUFD_OBJ_SELFTEST, &selftest_obj_ops);
 	fail_iommufd_dir = fault_create_debugfs_attr("fail_iommufd", NULL,
 						     &fail_iommufd);
-	return PTR_ERR_OR_ZERO(fail_iommufd_dir);
+	if (IS_ERR(fail_iommufd_dir))
+		return PTR_ERR(fail_iommufd_dir);
+	ret = bus_register(&iommufd_mock_bus_type);
+	if (ret)
+		goto err_debugfs;
+	/* The core links every probed device into its IOMMU's sysfs node */
+	ret = iommu_device_sysfs_add(&mock_iommu, NULL, NULL, "%s",
+				     "iommufd_mock");
+	if (ret)
+		goto err_bus;
+	mock_iommu.max_pasids = 1U << MOCK_PASID_WIDTH;
+	ret = iommu_device_register_bus(&mock_iommu, &mock_ops,
+					&iommufd_mock_bus_type, &mock_iommu_nb);
+	if (ret)
+		goto err_sysfs;
+	return 0;
+
+err_sysfs:
+	iommu_device_sysfs_remove(&mock_iommu);
+err_bus:
+	bus_unregister(&iommufd_mock_bus_type);
+err_debugfs:
+	debugfs_remove_recursive(fail_iommufd_dir);
+	return ret;
 }
 
 void iommufd_test_exit(void)
 {
+	iommu_device_unregister_bus(&mock_iommu, &iommufd_mock_bus_type,
+				    &mock_iommu_nb);
+	iommu_device_sysfs_remove(&mock_iommu);
+	bus_unregister(&iommufd_mock_bus_type);
 	debugfs_remove_recursive(fail_iommufd_dir);
 }
