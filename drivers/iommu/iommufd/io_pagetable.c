@@ -174,7 +174,7 @@ static int iopt_check_free(struct io_pagetable *iopt, unsigned long start,
 			   unsigned long last)
 {
 	if (interval_tree_iter_first(&iopt->reserved_itree, start, last))
-		return -EADDRINUSE;
+		return -EINVAL;
 	if (iopt_area_first(iopt, start, last))
 		return -EEXIST;
 	return 0;
@@ -427,8 +427,8 @@ err_free:
  * @account_mode: enum iommufd_account_mode for the pins
  *
  * Context: Process context of the memory's owner; sleeps.
- * Return: 0, or -EINVAL (alignment), -EOVERFLOW, -EEXIST (overlaps an
- * area), -EADDRINUSE (overlaps a reservation), -ENOSPC (no free IOVA),
+ * Return: 0, or -EINVAL (alignment, or a fixed IOVA over a reservation),
+ * -EOVERFLOW, -EEXIST (overlaps an area), -ENOSPC (no free IOVA),
  * -ENOMEM, or an error of pinning when the IOAS has domains.
  */
 int iopt_map_user(struct io_pagetable *iopt, unsigned long *iova,
@@ -735,9 +735,10 @@ static int iopt_report_range(struct iommu_iova_range __user *ranges,
  * @ranges: user array
  * @num_ranges: in: room in @ranges; out: how many ranges there are
  *
- * The usable IOVA is the allowed ranges (all of it when none are set) less
- * every reservation, domain apertures included.  As many ranges as fit are
- * written.
+ * The usable IOVA is all of it less every reservation: the attached
+ * domains' apertures and the devices' reserved regions.  Allowed ranges
+ * only steer automatic IOVA and are not reflected.  As many ranges as fit
+ * are written.
  *
  * Context: Process context.
  * Return: 0; -EMSGSIZE when not all ranges fit; -EFAULT.
@@ -745,30 +746,19 @@ static int iopt_report_range(struct iommu_iova_range __user *ranges,
 int iopt_usable_ranges(struct io_pagetable *iopt,
 		       struct iommu_iova_range __user *ranges, u32 *num_ranges)
 {
-	struct interval_tree_node whole = { .start = 0, .last = ULONG_MAX };
-	struct interval_tree_node *allowed;
+	struct interval_tree_span_iter span;
 	u32 room = *num_ranges, count = 0;
 	int ret = 0;
 
 	down_read(&iopt->iova_rwsem);
-	allowed = interval_tree_iter_first(&iopt->allowed_itree, 0, ULONG_MAX);
-	if (!allowed)
-		allowed = &whole;
-	while (allowed && !ret) {
-		struct interval_tree_span_iter span;
-
-		interval_tree_for_each_span(&span, &iopt->reserved_itree,
-					    allowed->start, allowed->last) {
-			if (!span.is_hole)
-				continue;
-			ret = iopt_report_range(ranges, room, &count,
-						span.start_hole,
-						span.last_hole);
-			if (ret)
-				break;
-		}
-		allowed = allowed == &whole ? NULL :
-			  interval_tree_iter_next(allowed, 0, ULONG_MAX);
+	interval_tree_for_each_span(&span, &iopt->reserved_itree, 0,
+				    ULONG_MAX) {
+		if (!span.is_hole)
+			continue;
+		ret = iopt_report_range(ranges, room, &count, span.start_hole,
+					span.last_hole);
+		if (ret)
+			break;
 	}
 	up_read(&iopt->iova_rwsem);
 	*num_ranges = count;

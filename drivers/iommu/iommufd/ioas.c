@@ -337,13 +337,16 @@ int iommufd_option(struct iommufd_ucmd *ucmd)
 }
 
 /**
- * iommufd_vfio_compat_ioas_get() - the compat IOAS, created if needed
+ * iommufd_vfio_compat_ioas_get() - the compat IOAS, optionally created
  * @ictx: the context
+ * @create: create it when there is none
  *
  * Context: Process context.
- * Return: the IOAS, held (iommufd_put_object()), or an ERR_PTR().
+ * Return: the IOAS, held (iommufd_put_object()), ERR_PTR(-ENODEV) when
+ * there is none and !@create, or another ERR_PTR().
  */
-struct iommufd_ioas *iommufd_vfio_compat_ioas_get(struct iommufd_ctx *ictx)
+struct iommufd_ioas *iommufd_vfio_compat_ioas_get(struct iommufd_ctx *ictx,
+						  bool create)
 {
 	struct iommufd_ioas *ioas;
 
@@ -351,6 +354,10 @@ struct iommufd_ioas *iommufd_vfio_compat_ioas_get(struct iommufd_ctx *ictx)
 	if (ictx->vfio_ioas) {
 		/* Still valid: its destroy clears the pointer under the lock */
 		ioas = iommufd_get_ioas(ictx, ictx->vfio_ioas->obj.id);
+		goto out_unlock;
+	}
+	if (!create) {
+		ioas = ERR_PTR(-ENODEV);
 		goto out_unlock;
 	}
 	ioas = iommufd_ioas_create(ictx);
@@ -376,7 +383,7 @@ int iommufd_vfio_ioas(struct iommufd_ucmd *ucmd)
 		return -EOPNOTSUPP;
 	switch (cmd->op) {
 	case IOMMU_VFIO_IOAS_GET:
-		ioas = iommufd_vfio_compat_ioas_get(ictx);
+		ioas = iommufd_vfio_compat_ioas_get(ictx, false);
 		if (IS_ERR(ioas))
 			return PTR_ERR(ioas);
 		cmd->ioas_id = ioas->obj.id;

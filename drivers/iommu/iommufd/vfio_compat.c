@@ -44,7 +44,7 @@ EXPORT_SYMBOL_NS_GPL(iommufd_vfio_compat_ioas_get_id, IOMMUFD_VFIO);
  */
 int iommufd_vfio_compat_ioas_create(struct iommufd_ctx *ictx)
 {
-	struct iommufd_ioas *ioas = iommufd_vfio_compat_ioas_get(ictx);
+	struct iommufd_ioas *ioas = iommufd_vfio_compat_ioas_get(ictx, true);
 
 	if (IS_ERR(ioas))
 		return PTR_ERR(ioas);

@@ -1,12 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * The VFIO device cdev on a real device behind emulated VT-d (QEMU's edu):
- * the rules that hold before and around VFIO_DEVICE_BIND_IOMMUFD.
+ * the rules around VFIO_DEVICE_BIND_IOMMUFD, and real DMA through IOAS
+ * mappings, automatic and user-allocated HWPTs, replace and unmap.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
+#include <time.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <linux/iommufd.h>
 #include <linux/vfio.h>
@@ -144,6 +147,277 @@ TEST_F(edu_cdev, bind_with_unreadable_argument_is_efault)
 {
 	EXPECT_EQ(-1, ioctl(self->devfd, VFIO_DEVICE_BIND_IOMMUFD, NULL));
 	EXPECT_EQ(EFAULT, errno);
+}
+
+#define DMA_IOVA 0x200000UL
+#define BUF_SIZE 0x4000UL
+
+/* An edu device bound to /dev/iommu and attached to an IOAS */
+FIXTURE(edu_dma) {
+	int devfd;
+	int iommufd;
+	__u32 dev_id;
+	__u32 ioas_id;
+	__u32 hwpt_id;
+	__u64 bar0;
+	unsigned char *buf;
+};
+
+static int edu_reg_write(int devfd, __u64 bar0, unsigned int reg, __u64 val)
+{
+	return pwrite(devfd, &val, 8, bar0 + reg) == 8 ? 0 : -1;
+}
+
+/* One DMA of @len bytes; 0 once the engine reports it done */
+static int edu_run_dma(int devfd, __u64 bar0, __u64 src, __u64 dst,
+		       __u64 len, __u64 cmd)
+{
+	struct timespec ts = { 0, 10 * 1000 * 1000 };
+	__u64 status;
+	int i;
+
+	if (edu_reg_write(devfd, bar0, EDU_REG_DMA_SRC, src) ||
+	    edu_reg_write(devfd, bar0, EDU_REG_DMA_DST, dst) ||
+	    edu_reg_write(devfd, bar0, EDU_REG_DMA_COUNT, len) ||
+	    edu_reg_write(devfd, bar0, EDU_REG_DMA_CMD, cmd | EDU_DMA_START))
+		return -1;
+	for (i = 0; i != 1000; i++) {
+		if (pread(devfd, &status, 8, bar0 + EDU_REG_DMA_CMD) != 8)
+			return -1;
+		if (!(status & EDU_DMA_START))
+			return 0;
+		nanosleep(&ts, NULL);
+	}
+	return -1;
+}
+
+static int ioas_map_fixed(int iommufd, __u32 ioas_id, void *va, __u64 len,
+			  __u64 iova)
+{
+	struct iommu_ioas_map map = {
+		.size = sizeof(map),
+		.flags = IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE |
+			 IOMMU_IOAS_MAP_WRITEABLE,
+		.ioas_id = ioas_id,
+		.user_va = (uintptr_t)va,
+		.length = len,
+		.iova = iova,
+	};
+
+	return ioctl(iommufd, IOMMU_IOAS_MAP, &map);
+}
+
+static int attach_pt(int devfd, __u32 *pt_id)
+{
+	struct vfio_device_attach_iommufd_pt attach = {
+		.argsz = sizeof(attach), .pt_id = *pt_id,
+	};
+	int ret = ioctl(devfd, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &attach);
+
+	*pt_id = attach.pt_id;
+	return ret;
+}
+
+static void kernel_log_marker(const char *text)
+{
+	int fd = open("/dev/kmsg", O_WRONLY);
+
+	if (fd >= 0) {
+		if (write(fd, text, strlen(text)) < 0)
+			perror("/dev/kmsg");
+		close(fd);
+	}
+}
+
+FIXTURE_SETUP(edu_dma)
+{
+	struct vfio_region_info region = {
+		.argsz = sizeof(region), .index = VFIO_PCI_BAR0_REGION_INDEX,
+	};
+	struct vfio_device_bind_iommufd bind = { .argsz = sizeof(bind) };
+	struct iommu_ioas_alloc alloc = { .size = sizeof(alloc) };
+	char bdf[64];
+
+	ASSERT_EQ(0, edu_find(0, bdf, sizeof(bdf)));
+	ASSERT_EQ(0, edu_bind_vfio_pci(bdf));
+	self->devfd = edu_open_cdev(bdf);
+	ASSERT_LE(0, self->devfd);
+	self->iommufd = open("/dev/iommu", O_RDWR);
+	ASSERT_LE(0, self->iommufd);
+	bind.iommufd = self->iommufd;
+	ASSERT_EQ(0, ioctl(self->devfd, VFIO_DEVICE_BIND_IOMMUFD, &bind));
+	self->dev_id = bind.out_devid;
+	ASSERT_EQ(0, ioctl(self->iommufd, IOMMU_IOAS_ALLOC, &alloc));
+	self->ioas_id = alloc.out_ioas_id;
+	self->hwpt_id = self->ioas_id;
+	ASSERT_EQ(0, attach_pt(self->devfd, &self->hwpt_id));
+	ASSERT_NE(self->ioas_id, self->hwpt_id);
+	ASSERT_EQ(0, edu_enable_bus_master(self->devfd));
+	ASSERT_EQ(0, ioctl(self->devfd, VFIO_DEVICE_GET_REGION_INFO, &region));
+	self->bar0 = region.offset;
+	self->buf = mmap(NULL, BUF_SIZE, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, self->buf);
+}
+
+FIXTURE_TEARDOWN(edu_dma)
+{
+	munmap(self->buf, BUF_SIZE);
+	close(self->devfd);
+	close(self->iommufd);
+}
+
+/* Send the first half of @buf through the device into its second half */
+static int round_trip(struct _test_data_edu_dma *self, __u64 iova)
+{
+	unsigned int i;
+
+	for (i = 0; i != EDU_DMA_MAX; i++) {
+		self->buf[i] = (unsigned char)(i * 13 + 7);
+		self->buf[EDU_DMA_MAX + i] = 0;
+	}
+	if (edu_run_dma(self->devfd, self->bar0, iova, EDU_BUFFER,
+			EDU_DMA_MAX, 0) ||
+	    edu_run_dma(self->devfd, self->bar0, EDU_BUFFER,
+			iova + EDU_DMA_MAX, EDU_DMA_MAX, EDU_DMA_TO_RAM))
+		return -1;
+	return memcmp(self->buf, self->buf + EDU_DMA_MAX, EDU_DMA_MAX) ? 1 : 0;
+}
+
+TEST_F(edu_dma, dma_round_trip_through_an_automatic_hwpt)
+{
+	ASSERT_EQ(0, ioas_map_fixed(self->iommufd, self->ioas_id, self->buf,
+				    BUF_SIZE, DMA_IOVA));
+	EXPECT_EQ(0, round_trip(self, DMA_IOVA));
+}
+
+TEST_F(edu_dma, dma_round_trip_through_a_user_allocated_hwpt)
+{
+	struct iommu_hwpt_alloc alloc = {
+		.size = sizeof(alloc), .dev_id = self->dev_id,
+		.pt_id = self->ioas_id,
+	};
+	__u32 pt_id;
+
+	ASSERT_EQ(0, ioctl(self->iommufd, IOMMU_HWPT_ALLOC, &alloc));
+	pt_id = alloc.out_hwpt_id;
+	ASSERT_EQ(0, attach_pt(self->devfd, &pt_id));
+	EXPECT_EQ(alloc.out_hwpt_id, pt_id);
+	ASSERT_EQ(0, ioas_map_fixed(self->iommufd, self->ioas_id, self->buf,
+				    BUF_SIZE, DMA_IOVA));
+	EXPECT_EQ(0, round_trip(self, DMA_IOVA));
+}
+
+TEST_F(edu_dma, dma_to_an_unmapped_iova_faults_and_writes_nothing)
+{
+	struct iommu_ioas_unmap unmap = {
+		.size = sizeof(unmap), .ioas_id = self->ioas_id,
+		.iova = DMA_IOVA, .length = BUF_SIZE,
+	};
+	struct timespec settle = { 1, 0 };
+	unsigned int i;
+
+	ASSERT_EQ(0, ioas_map_fixed(self->iommufd, self->ioas_id, self->buf,
+				    BUF_SIZE, DMA_IOVA));
+	ASSERT_EQ(0, round_trip(self, DMA_IOVA));
+	ASSERT_EQ(0, ioctl(self->iommufd, IOMMU_IOAS_UNMAP, &unmap));
+	memset(self->buf + EDU_DMA_MAX, 0x5a, EDU_DMA_MAX);
+
+	/* The device's write must be blocked by VT-d, which reports it */
+	kernel_log_marker("harness: expect-fault begin\n");
+	ASSERT_EQ(0, edu_run_dma(self->devfd, self->bar0, EDU_BUFFER,
+				 DMA_IOVA + EDU_DMA_MAX, EDU_DMA_MAX,
+				 EDU_DMA_TO_RAM));
+	nanosleep(&settle, NULL);
+	kernel_log_marker("harness: expect-fault end\n");
+	for (i = 0; i != EDU_DMA_MAX; i++)
+		ASSERT_EQ(0x5a, self->buf[EDU_DMA_MAX + i]);
+}
+
+TEST_F(edu_dma, replace_moves_dma_to_the_new_ioas)
+{
+	struct iommu_ioas_alloc alloc = { .size = sizeof(alloc) };
+	unsigned char *other;
+	__u32 pt_id;
+
+	other = mmap(NULL, BUF_SIZE, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, other);
+	memset(other, 0, BUF_SIZE);
+	ASSERT_EQ(0, ioas_map_fixed(self->iommufd, self->ioas_id, self->buf,
+				    BUF_SIZE, DMA_IOVA));
+	ASSERT_EQ(0, ioctl(self->iommufd, IOMMU_IOAS_ALLOC, &alloc));
+	ASSERT_EQ(0, ioas_map_fixed(self->iommufd, alloc.out_ioas_id, other,
+				    BUF_SIZE, DMA_IOVA));
+	ASSERT_EQ(0, round_trip(self, DMA_IOVA));
+
+	/* A second attach replaces: the same IOVA now reaches @other */
+	pt_id = alloc.out_ioas_id;
+	ASSERT_EQ(0, attach_pt(self->devfd, &pt_id));
+	memset(self->buf + EDU_DMA_MAX, 0, EDU_DMA_MAX);
+	ASSERT_EQ(0, edu_run_dma(self->devfd, self->bar0, EDU_BUFFER,
+				 DMA_IOVA + EDU_DMA_MAX, EDU_DMA_MAX,
+				 EDU_DMA_TO_RAM));
+	EXPECT_EQ(0, memcmp(self->buf, other + EDU_DMA_MAX, EDU_DMA_MAX));
+	EXPECT_EQ(0, self->buf[EDU_DMA_MAX]);
+	munmap(other, BUF_SIZE);
+}
+
+TEST_F(edu_dma, an_ioas_with_an_attached_device_cannot_be_destroyed)
+{
+	struct iommu_destroy destroy = {
+		.size = sizeof(destroy), .id = self->ioas_id,
+	};
+
+	EXPECT_EQ(-1, ioctl(self->iommufd, IOMMU_DESTROY, &destroy));
+	EXPECT_EQ(EBUSY, errno);
+}
+
+TEST_F(edu_dma, a_detached_device_lets_its_ioas_go)
+{
+	struct vfio_device_detach_iommufd_pt detach = {
+		.argsz = sizeof(detach),
+	};
+	struct iommu_destroy destroy = {
+		.size = sizeof(destroy), .id = self->ioas_id,
+	};
+
+	ASSERT_EQ(0, ioctl(self->devfd, VFIO_DEVICE_DETACH_IOMMUFD_PT,
+			   &detach));
+	EXPECT_EQ(0, ioctl(self->iommufd, IOMMU_DESTROY, &destroy));
+}
+
+TEST_F(edu_dma, hw_info_reports_intel_vtd)
+{
+	struct iommu_hw_info_vtd vtd;
+	struct iommu_hw_info info = {
+		.size = sizeof(info), .dev_id = self->dev_id,
+		.data_len = sizeof(vtd), .data_uptr = (uintptr_t)&vtd,
+	};
+
+	ASSERT_EQ(0, ioctl(self->iommufd, IOMMU_GET_HW_INFO, &info));
+	EXPECT_EQ(IOMMU_HW_INFO_TYPE_INTEL_VTD, info.out_data_type);
+	EXPECT_EQ(sizeof(vtd), info.data_len);
+	EXPECT_NE(0, vtd.cap_reg);
+}
+
+TEST_F(edu_dma, a_second_device_shares_the_automatic_hwpt)
+{
+	struct vfio_device_bind_iommufd bind = {
+		.argsz = sizeof(bind), .iommufd = self->iommufd,
+	};
+	__u32 pt_id = self->ioas_id;
+	char bdf[64];
+	int devfd;
+
+	ASSERT_EQ(0, edu_find(1, bdf, sizeof(bdf)));
+	ASSERT_EQ(0, edu_bind_vfio_pci(bdf));
+	devfd = edu_open_cdev(bdf);
+	ASSERT_LE(0, devfd);
+	ASSERT_EQ(0, ioctl(devfd, VFIO_DEVICE_BIND_IOMMUFD, &bind));
+	ASSERT_EQ(0, attach_pt(devfd, &pt_id));
+	EXPECT_EQ(self->hwpt_id, pt_id);
+	close(devfd);
 }
 
 TEST_HARNESS_MAIN
