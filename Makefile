@@ -11,7 +11,7 @@ HARNESS := harness
 LOGS = build/$(IMPL)/logs
 
 .PHONY: help deps kernel tests initramfs check check-mock check-device run \
-	patches lint clean-room clean distclean
+	bench-quick patches lint clean-room clean distclean
 
 help:
 	@echo 'Targets (IMPL=ours, the default, or IMPL=intree for the peer):'
@@ -22,6 +22,8 @@ help:
 	@echo '  make check-mock  only the mock-driver boot (our uAPI tests and the'
 	@echo '                   base tree conformance suites)'
 	@echo '  make check-device only the real-device boot (edu on emulated VT-d)'
+	@echo '  make bench-quick time IOAS_MAP/UNMAP on a VT-d domain, ours against'
+	@echo '                   the in-tree code, and print the ratios'
 	@echo '  make kernel      build the kernel and modules (build/$$IMPL/)'
 	@echo '  make tests       build the guest test programs'
 	@echo '  make initramfs   pack the guest initramfs'
@@ -62,6 +64,15 @@ run: initramfs
 	@$(HARNESS)/boot run
 	@[ ! -e $(LOGS)/run.console ] || \
 		grep '^edu-demo' $(LOGS)/run.console
+
+# A first measurement, ours against the in-tree code, on a VT-d domain
+bench-quick:
+	@IMPL=ours $(MAKE) --no-print-directory initramfs
+	@IMPL=intree $(MAKE) --no-print-directory initramfs
+	@IMPL=ours $(HARNESS)/boot bench
+	@IMPL=intree $(HARNESS)/boot bench
+	@$(HARNESS)/bench-table build/ours/logs/bench.results \
+		build/intree/logs/bench.results
 
 lint: kernel
 	@$(HARNESS)/lint
