@@ -10,6 +10,8 @@
  */
 #include <linux/iommu.h>
 #include <linux/log2.h>
+#include <linux/scatterlist.h>
+#include <linux/sizes.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 
@@ -59,42 +61,114 @@ static unsigned long iopt_area_last_index(struct iopt_area *area)
 	return (area->pages_offset + iopt_area_length(area) - 1) >> PAGE_SHIFT;
 }
 
-/* Map a populated area into @domain, coalescing contiguous PFNs. */
+/* Runs handed to iommu_map_sg() at once: one IOTLB sync per batch */
+#define IOPT_MAP_STACK_BATCH 8
+#define IOPT_MAP_BATCH 256
+/* The longest run one scatterlist entry describes */
+#define IOPT_MAP_MAX_RUN SZ_1G
+
+/*
+ * The next run of the area from byte @offset: bytes that are physically
+ * contiguous (one page only when large pages are disabled), ending no
+ * later than @end.
+ */
+static unsigned long iopt_area_run(struct iopt_area *area,
+				   unsigned long offset, unsigned long end)
+{
+	unsigned long *pfns = area->pages->pfns;
+	unsigned long index = offset >> PAGE_SHIFT;
+	unsigned long len = PAGE_SIZE - offset_in_page(offset);
+
+	if (!area->iopt->disable_large_pages) {
+		while (offset + len < end && len < IOPT_MAP_MAX_RUN &&
+		       pfns[index + 1] == pfns[index] + 1) {
+			index++;
+			len += PAGE_SIZE;
+		}
+	}
+	return min(len, end - offset);
+}
+
+/*
+ * Map a populated area into @domain.  Physically contiguous pages become
+ * one run, so huge pages and contiguous memory get large IOPTEs, and the
+ * runs go to the IOMMU in batches with one IOTLB sync each instead of one
+ * per run.  Small areas use a batch on the stack; a larger batch is
+ * allocated only when an area has more runs (and its allocation failing
+ * only means smaller batches).  With large pages disabled every page is
+ * mapped on its own: iommu_map_sg() would merge contiguous entries.
+ */
 static int iopt_area_map_domain(struct iopt_area *area,
 				struct iommu_domain *domain)
 {
-	unsigned long *pfns = area->pages->pfns;
+	struct scatterlist stack_sgl[IOPT_MAP_STACK_BATCH];
+	struct scatterlist *sgl = stack_sgl, *heap_sgl = NULL;
+	unsigned int cap = ARRAY_SIZE(stack_sgl);
 	unsigned long offset = area->pages_offset;
 	unsigned long end = offset + iopt_area_length(area);
 	unsigned long iova = iopt_area_iova(area);
-	int ret;
+	unsigned long *pfns = area->pages->pfns;
+	int ret = 0;
 
 	while (offset != end) {
-		unsigned long index = offset >> PAGE_SHIFT;
-		unsigned long len = PAGE_SIZE - offset_in_page(offset);
-		phys_addr_t phys = PFN_PHYS(pfns[index]) + offset_in_page(offset);
+		unsigned long batch = 0;
+		unsigned int n = 0;
+		ssize_t mapped;
 
-		if (!area->iopt->disable_large_pages) {
-			while (offset + len < end &&
-			       pfns[index + 1] == pfns[index] + 1) {
-				index++;
-				len += PAGE_SIZE;
+		if (area->iopt->disable_large_pages) {
+			batch = iopt_area_run(area, offset, end);
+			ret = iommu_map(domain, iova,
+					PFN_PHYS(pfns[offset >> PAGE_SHIFT]) +
+						offset_in_page(offset),
+					batch, area->iommu_prot,
+					GFP_KERNEL_ACCOUNT);
+			if (ret)
+				goto err_unmap;
+			offset += batch;
+			iova += batch;
+			continue;
+		}
+		if (sgl == stack_sgl && offset != area->pages_offset) {
+			/* No more entries than pages left to map */
+			unsigned int want = min_t(unsigned long, IOPT_MAP_BATCH,
+						  DIV_ROUND_UP(end - offset,
+							       PAGE_SIZE) + 1);
+
+			heap_sgl = kmalloc_array(want, sizeof(*sgl),
+						 GFP_KERNEL_ACCOUNT |
+							 __GFP_NOWARN);
+			if (heap_sgl) {
+				sgl = heap_sgl;
+				cap = want;
 			}
 		}
-		len = min(len, end - offset);
-		ret = iommu_map(domain, iova, phys, len, area->iommu_prot,
-				GFP_KERNEL_ACCOUNT);
-		if (ret)
+		sg_init_table(sgl, cap);
+		while (offset != end && n != cap) {
+			unsigned long len = iopt_area_run(area, offset, end);
+			struct page *page = pfn_to_page(pfns[offset >> PAGE_SHIFT]);
+
+			sg_set_page(&sgl[n++], page, len, offset_in_page(offset));
+			offset += len;
+			batch += len;
+		}
+		sg_mark_end(&sgl[n - 1]);
+		mapped = iommu_map_sg(domain, iova, sgl, n, area->iommu_prot,
+				      GFP_KERNEL_ACCOUNT);
+		if (mapped != batch) {
+			/* iommu_map_sg() undid its own part already */
+			ret = mapped < 0 ? mapped : -ENOMEM;
 			goto err_unmap;
-		iova += len;
-		offset += len;
+		}
+		iova += batch;
 	}
+	kfree(heap_sgl);
 	return 0;
 
 err_unmap:
 	if (iova != iopt_area_iova(area))
 		iommu_unmap(domain, iopt_area_iova(area),
 			    iova - iopt_area_iova(area));
+	kfree(heap_sgl);
 	return ret;
 }
 

@@ -1,0 +1,133 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Pinned memory is charged, and RLIMIT_MEMLOCK bounds it: a process
+ * without CAP_IPC_LOCK cannot make a device reach more of its memory than
+ * its limit, and a refused pin leaves nothing pinned or charged.
+ *
+ * Each test opens /dev/iommu as root, attaches a mock device (pins happen
+ * only when something can DMA), then forks a child that drops to an
+ * unprivileged user, sets its limit and maps.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <linux/iommufd.h>
+
+#include "kselftest_harness.h"
+#include "../../../../drivers/iommu/iommufd/iommufd_test.h"
+
+#define NOBODY 65534
+#define LIMIT (256 * 1024)
+
+FIXTURE(pinned) {
+	int fd;
+	__u32 ioas_id;
+};
+
+FIXTURE_SETUP(pinned)
+{
+	struct iommu_ioas_alloc alloc = { .size = sizeof(alloc) };
+	struct iommu_test_cmd mock = {
+		.size = sizeof(mock), .op = IOMMU_TEST_OP_MOCK_DOMAIN,
+	};
+
+	self->fd = open("/dev/iommu", O_RDWR);
+	ASSERT_LE(0, self->fd);
+	ASSERT_EQ(0, ioctl(self->fd, IOMMU_IOAS_ALLOC, &alloc));
+	self->ioas_id = alloc.out_ioas_id;
+	mock.id = self->ioas_id;
+	if (ioctl(self->fd, IOMMU_TEST_CMD, &mock))
+		SKIP(return, "no mock IOMMU driver (CONFIG_IOMMUFD_TEST=n)");
+}
+
+FIXTURE_TEARDOWN(pinned)
+{
+	close(self->fd);
+}
+
+/* The process's VmPin in KiB, -1 if unreadable */
+static long vm_pinned_kib(void)
+{
+	char line[256];
+	long kib = -1;
+	FILE *f = fopen("/proc/self/status", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmPin: %ld kB", &kib) == 1)
+			break;
+	fclose(f);
+	return kib;
+}
+
+static int map(int fd, __u32 ioas_id, void *va, size_t len)
+{
+	struct iommu_ioas_map cmd = {
+		.size = sizeof(cmd),
+		.flags = IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_WRITEABLE,
+		.ioas_id = ioas_id, .user_va = (uintptr_t)va, .length = len,
+	};
+
+	return ioctl(fd, IOMMU_IOAS_MAP, &cmd) ? -errno : 0;
+}
+
+/*
+ * In a child: become an unprivileged user with RLIMIT_MEMLOCK = LIMIT,
+ * map @len bytes, and exit with 0 if the map's result is @want and VmPin
+ * is then @want_pinned_kib.
+ */
+static int child_maps(int fd, __u32 ioas_id, size_t len, int want,
+		      long want_pinned_kib)
+{
+	struct rlimit lim = { LIMIT, LIMIT };
+	int status;
+	pid_t pid;
+
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (!pid) {
+		void *va = mmap(NULL, len, PROT_READ | PROT_WRITE,
+				MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE,
+				-1, 0);
+
+		if (va == MAP_FAILED || setrlimit(RLIMIT_MEMLOCK, &lim) ||
+		    setresgid(NOBODY, NOBODY, NOBODY) ||
+		    setresuid(NOBODY, NOBODY, NOBODY))
+			_exit(2);
+		if (map(fd, ioas_id, va, len) != want)
+			_exit(3);
+		_exit(vm_pinned_kib() == want_pinned_kib ? 0 : 4);
+	}
+	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+		return -1;
+	return WEXITSTATUS(status);
+}
+
+TEST_F(pinned, pinning_within_rlimit_memlock_is_charged)
+{
+	EXPECT_EQ(0, child_maps(self->fd, self->ioas_id, LIMIT / 2, 0,
+				LIMIT / 2 / 1024));
+}
+
+TEST_F(pinned, pinning_beyond_rlimit_memlock_is_enomem_and_pins_nothing)
+{
+	EXPECT_EQ(0, child_maps(self->fd, self->ioas_id, 2 * LIMIT, -ENOMEM,
+				0));
+}
+
+TEST_F(pinned, pinning_exactly_rlimit_memlock_is_allowed)
+{
+	EXPECT_EQ(0, child_maps(self->fd, self->ioas_id, LIMIT, 0,
+				LIMIT / 1024));
+}
+
+TEST_HARNESS_MAIN
