@@ -615,16 +615,6 @@ out_put:
 }
 EXPORT_SYMBOL_NS_GPL(iommufd_device_replace, IOMMUFD);
 
-static struct iommufd_device *iommufd_get_device(struct iommufd_ucmd *ucmd,
-						 u32 id)
-{
-	struct iommufd_object *obj = iommufd_get_object(ucmd->ictx, id,
-							IOMMUFD_OBJ_DEVICE);
-
-	return IS_ERR(obj) ? ERR_CAST(obj) :
-			     container_of(obj, struct iommufd_device, obj);
-}
-
 /* Copy the driver's blob, zero the rest of the user's buffer */
 static int iommufd_copy_hw_info(struct iommu_hw_info *cmd, void *data,
 				u32 len)
@@ -667,7 +657,8 @@ int iommufd_get_hw_info(struct iommufd_ucmd *ucmd)
 		return -EOPNOTSUPP;
 	if (cmd->flags & IOMMU_HW_INFO_FLAG_INPUT_TYPE)
 		want = cmd->in_data_type;
-	idev = iommufd_get_device(ucmd, cmd->dev_id);
+	idev = iommufd_get_typed(ucmd->ictx, cmd->dev_id, IOMMUFD_OBJ_DEVICE,
+				 struct iommufd_device);
 	if (IS_ERR(idev))
 		return PTR_ERR(idev);
 

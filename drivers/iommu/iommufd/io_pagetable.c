@@ -789,30 +789,65 @@ static int iopt_reserve_outside(struct io_pagetable *iopt, void *owner,
 	return ret;
 }
 
+/**
+ * iopt_walk_usable() - call @fn for each usable range of IOVA
+ * @iopt: the IO address space
+ * @fn: called with each range, in order; a non-zero return stops the walk
+ * @arg: passed to @fn
+ *
+ * The usable IOVA is all of it less every reservation: the attached
+ * domains' apertures and the devices' reserved regions.  Allowed ranges
+ * only steer automatic IOVA and are not reflected.
+ *
+ * Context: Process context; @fn runs under iova_rwsem held for read.
+ * Return: 0, or what @fn returned to stop.
+ */
+int iopt_walk_usable(struct io_pagetable *iopt, iopt_range_fn_t fn,
+		     void *arg)
+{
+	struct interval_tree_span_iter span;
+	int ret = 0;
+
+	down_read(&iopt->iova_rwsem);
+	interval_tree_for_each_span(&span, &iopt->reserved_itree, 0, ULONG_MAX) {
+		if (!span.is_hole)
+			continue;
+		ret = fn(span.start_hole, span.last_hole, arg);
+		if (ret)
+			break;
+	}
+	up_read(&iopt->iova_rwsem);
+	return ret;
+}
+
+struct iopt_range_report {
+	struct iommu_iova_range __user *ranges;
+	u32 room;
+	u32 count;
+};
+
 /* Report one usable range; counts it even when there is no room left */
-static int iopt_report_range(struct iommu_iova_range __user *ranges,
-			     u32 room, u32 *count, unsigned long start,
-			     unsigned long last)
+static int iopt_report_range(unsigned long start, unsigned long last,
+			     void *arg)
 {
 	struct iommu_iova_range range = { .start = start, .last = last };
+	struct iopt_range_report *report = arg;
 
-	if (*count < room &&
-	    copy_to_user(&ranges[*count], &range, sizeof(range)))
+	if (report->count < report->room &&
+	    copy_to_user(&report->ranges[report->count], &range,
+			 sizeof(range)))
 		return -EFAULT;
-	(*count)++;
+	report->count++;
 	return 0;
 }
 
 /**
- * iopt_usable_ranges() - report the IOVA that mappings may use
+ * iopt_usable_ranges() - report the usable IOVA to user space
  * @iopt: the IO address space
  * @ranges: user array
  * @num_ranges: in: room in @ranges; out: how many ranges there are
  *
- * The usable IOVA is all of it less every reservation: the attached
- * domains' apertures and the devices' reserved regions.  Allowed ranges
- * only steer automatic IOVA and are not reflected.  As many ranges as fit
- * are written.
+ * As many ranges as fit are written; see iopt_walk_usable().
  *
  * Context: Process context.
  * Return: 0; -EMSGSIZE when not all ranges fit; -EFAULT.
@@ -820,25 +855,60 @@ static int iopt_report_range(struct iommu_iova_range __user *ranges,
 int iopt_usable_ranges(struct io_pagetable *iopt,
 		       struct iommu_iova_range __user *ranges, u32 *num_ranges)
 {
-	struct interval_tree_span_iter span;
-	u32 room = *num_ranges, count = 0;
-	int ret = 0;
+	struct iopt_range_report report = {
+		.ranges = ranges, .room = *num_ranges,
+	};
+	int ret;
 
-	down_read(&iopt->iova_rwsem);
-	interval_tree_for_each_span(&span, &iopt->reserved_itree, 0,
-				    ULONG_MAX) {
-		if (!span.is_hole)
-			continue;
-		ret = iopt_report_range(ranges, room, &count, span.start_hole,
-					span.last_hole);
-		if (ret)
-			break;
-	}
-	up_read(&iopt->iova_rwsem);
-	*num_ranges = count;
-	if (!ret && count > room)
+	ret = iopt_walk_usable(iopt, iopt_report_range, &report);
+	*num_ranges = report.count;
+	if (!ret && report.count > report.room)
 		ret = -EMSGSIZE;
 	return ret;
+}
+
+/**
+ * iopt_page_sizes() - the IO page sizes every attached domain offers
+ * @iopt: the IO address space
+ *
+ * Context: Process context.
+ * Return: a bitmap of sizes; PAGE_SIZE and up when nothing is attached;
+ * only the smallest when large pages are disabled.
+ */
+unsigned long iopt_page_sizes(struct io_pagetable *iopt)
+{
+	unsigned long sizes = ULONG_MAX, index;
+	struct iommu_domain *domain;
+
+	down_read(&iopt->domains_rwsem);
+	xa_for_each(&iopt->domains, index, domain)
+		sizes &= domain->pgsize_bitmap;
+	if (xa_empty(&iopt->domains))
+		sizes = PAGE_MASK;
+	if (iopt->disable_large_pages && sizes)
+		sizes &= -sizes;
+	up_read(&iopt->domains_rwsem);
+	return sizes;
+}
+
+/**
+ * iopt_count_areas() - how many mappings the IO address space holds
+ * @iopt: the IO address space
+ *
+ * Context: Process context.
+ * Return: the number of areas.
+ */
+unsigned long iopt_count_areas(struct io_pagetable *iopt)
+{
+	unsigned long n = 0;
+	struct iopt_area *area;
+
+	down_read(&iopt->iova_rwsem);
+	for (area = iopt_area_first(iopt, 0, ULONG_MAX); area;
+	     area = iopt_area_next(area, 0, ULONG_MAX))
+		n++;
+	up_read(&iopt->iova_rwsem);
+	return n;
 }
 
 /**

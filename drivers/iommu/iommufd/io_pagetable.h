@@ -183,6 +183,12 @@ void iopt_unreserve(struct io_pagetable *iopt, void *owner);
 int iopt_usable_ranges(struct io_pagetable *iopt,
 		       struct iommu_iova_range __user *ranges,
 		       u32 *num_ranges);
+typedef int (*iopt_range_fn_t)(unsigned long start, unsigned long last,
+			       void *arg);
+int iopt_walk_usable(struct io_pagetable *iopt, iopt_range_fn_t fn,
+		     void *arg);
+unsigned long iopt_page_sizes(struct io_pagetable *iopt);
+unsigned long iopt_count_areas(struct io_pagetable *iopt);
 int iopt_set_large_pages(struct io_pagetable *iopt, bool enable);
 void iopt_free_ranges(struct rb_root_cached *root);
 int iopt_add_domain(struct io_pagetable *iopt, struct iommu_domain *domain);

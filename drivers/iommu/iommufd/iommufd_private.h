@@ -122,6 +122,18 @@ void iommufd_object_remove(struct iommufd_ctx *ictx,
 			   struct iommufd_object *obj);
 void iommufd_object_destroy_all(struct iommufd_ctx *ictx);
 
+/*
+ * Look up object @id of type @objtype, embedded as "obj" in a struct
+ * @type; the result is held, or an ERR_PTR().
+ */
+#define iommufd_get_typed(ictx, id, objtype, type)                           \
+	({                                                                    \
+		struct iommufd_object *__obj =                                \
+			iommufd_get_object(ictx, id, objtype);                \
+		IS_ERR(__obj) ? ERR_CAST(__obj) :                             \
+				container_of(__obj, type, obj);               \
+	})
+
 /* Allocate a struct @type whose first member, obj, is the object */
 #define iommufd_object_alloc(ictx, type, objtype)                            \
 	({                                                                    \
@@ -222,11 +234,8 @@ iommufd_hwpt_paging_create(struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
 static inline struct iommufd_ioas *iommufd_get_ioas(struct iommufd_ctx *ictx,
 						    u32 id)
 {
-	struct iommufd_object *obj = iommufd_get_object(ictx, id,
-							IOMMUFD_OBJ_IOAS);
-
-	return IS_ERR(obj) ? ERR_CAST(obj) :
-			     container_of(obj, struct iommufd_ioas, obj);
+	return iommufd_get_typed(ictx, id, IOMMUFD_OBJ_IOAS,
+				 struct iommufd_ioas);
 }
 
 /* ioas.c */

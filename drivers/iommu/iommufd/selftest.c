@@ -415,16 +415,6 @@ err_discard:
 	return ret;
 }
 
-static struct selftest_obj *iommufd_test_get_sobj(struct iommufd_ucmd *ucmd,
-						  u32 id)
-{
-	struct iommufd_object *obj = iommufd_get_object(ucmd->ictx, id,
-							IOMMUFD_OBJ_SELFTEST);
-
-	return IS_ERR(obj) ? ERR_CAST(obj) :
-			     container_of(obj, struct selftest_obj, obj);
-}
-
 static int iommufd_test_mock_domain_replace(struct iommufd_ucmd *ucmd,
 					    struct iommu_test_cmd *cmd)
 {
@@ -432,7 +422,8 @@ static int iommufd_test_mock_domain_replace(struct iommufd_ucmd *ucmd,
 	struct selftest_obj *sobj;
 	int ret;
 
-	sobj = iommufd_test_get_sobj(ucmd, cmd->id);
+	sobj = iommufd_get_typed(ucmd->ictx, cmd->id, IOMMUFD_OBJ_SELFTEST,
+				 struct selftest_obj);
 	if (IS_ERR(sobj))
 		return PTR_ERR(sobj);
 	ret = iommufd_device_replace(sobj->idev, &pt_id);

@@ -2,16 +2,24 @@
 /*
  * The VFIO container, /dev/vfio/vfio, emulated on an iommufd context.
  *
- * So far the container answers only the API version and offers no IOMMU
- * type: VFIO_CHECK_EXTENSION reports none, so a legacy program stops at
- * VFIO_SET_IOMMU with a clear error instead of misbehaving later.  The
- * compat IOAS that the VFIO group path attaches devices to is real.
+ * The container's IO address space is the context's compat IOAS: the VFIO
+ * group path attaches devices to it, and the type1 ioctls map and unmap in
+ * it.  VFIO_SET_IOMMU with VFIO_TYPE1_IOMMU (v1) restricts the IOMMU to
+ * PAGE_SIZE entries, as type1 v1 does.
+ *
+ * Not emulated yet: type1 v1's cutting of mappings on unmap, dirty page
+ * tracking, VFIO_DMA_MAP_FLAG_VADDR and no-IOMMU mode.
  */
 #include <linux/iommufd.h>
 #include <linux/module.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
 #include <linux/vfio.h>
 
 #include "iommufd_private.h"
+
+/* type1's default limit of mappings per container */
+#define IOMMUFD_VFIO_DMA_ENTRY_LIMIT 65535
 
 /**
  * iommufd_vfio_compat_ioas_get_id() - the IOAS the container ioctls use
@@ -66,6 +74,199 @@ int iommufd_vfio_compat_set_no_iommu(struct iommufd_ctx *ictx)
 }
 EXPORT_SYMBOL_NS_GPL(iommufd_vfio_compat_set_no_iommu, IOMMUFD_VFIO);
 
+static int iommufd_vfio_check_extension(unsigned long type)
+{
+	switch (type) {
+	case VFIO_TYPE1_IOMMU:
+	case VFIO_TYPE1v2_IOMMU:
+	case VFIO_UNMAP_ALL:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+static int iommufd_vfio_set_iommu(struct iommufd_ctx *ictx,
+				  unsigned long type)
+{
+	struct iommufd_ioas *ioas;
+	int ret = 0;
+
+	ioas = iommufd_vfio_compat_ioas_get(ictx, false);
+	if (IS_ERR(ioas))
+		return PTR_ERR(ioas);
+	switch (type) {
+	case VFIO_TYPE1v2_IOMMU:
+		break;
+	case VFIO_TYPE1_IOMMU:
+		/* v1 knows no large IOPTEs */
+		ret = iopt_set_large_pages(&ioas->iopt, false);
+		break;
+	default:
+		ret = -EINVAL;
+		break;
+	}
+	iommufd_put_object(ictx, &ioas->obj);
+	return ret;
+}
+
+static int iommufd_vfio_map_dma(struct iommufd_ctx *ictx, void __user *arg)
+{
+	const size_t minsz = offsetofend(struct vfio_iommu_type1_dma_map, size);
+	struct vfio_iommu_type1_dma_map map;
+	struct iommufd_ioas *ioas;
+	unsigned long iova;
+	int prot = 0, ret;
+
+	if (copy_from_user(&map, arg, minsz))
+		return -EFAULT;
+	if (map.argsz < minsz ||
+	    (map.flags & ~(VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE)))
+		return -EINVAL;
+	if (map.flags & VFIO_DMA_MAP_FLAG_READ)
+		prot |= IOMMU_READ;
+	if (map.flags & VFIO_DMA_MAP_FLAG_WRITE)
+		prot |= IOMMU_WRITE;
+	if (!prot || !map.size)
+		return -EINVAL;
+	if (map.iova >= ULONG_MAX || map.size >= ULONG_MAX)
+		return -EOVERFLOW;
+
+	ioas = iommufd_vfio_compat_ioas_get(ictx, false);
+	if (IS_ERR(ioas))
+		return PTR_ERR(ioas);
+	iova = map.iova;
+	ret = iopt_map_user(&ioas->iopt, &iova, u64_to_user_ptr(map.vaddr),
+			    map.size, prot, true, ictx->account_mode);
+	iommufd_put_object(ictx, &ioas->obj);
+	return ret;
+}
+
+static int iommufd_vfio_unmap_dma(struct iommufd_ctx *ictx, void __user *arg)
+{
+	const size_t minsz =
+		offsetofend(struct vfio_iommu_type1_dma_unmap, size);
+	struct vfio_iommu_type1_dma_unmap unmap;
+	unsigned long unmapped = 0, first = 0, last = ULONG_MAX;
+	struct iommufd_ioas *ioas;
+	int ret;
+
+	if (copy_from_user(&unmap, arg, minsz))
+		return -EFAULT;
+	if (unmap.argsz < minsz || (unmap.flags & ~VFIO_DMA_UNMAP_FLAG_ALL))
+		return -EINVAL;
+	if (unmap.flags & VFIO_DMA_UNMAP_FLAG_ALL) {
+		if (unmap.iova || unmap.size)
+			return -EINVAL;
+	} else {
+		if (!unmap.size || unmap.iova >= ULONG_MAX ||
+		    unmap.size >= ULONG_MAX ||
+		    check_add_overflow((unsigned long)unmap.iova,
+				       (unsigned long)unmap.size - 1, &last))
+			return -EINVAL;
+		first = unmap.iova;
+	}
+
+	ioas = iommufd_vfio_compat_ioas_get(ictx, false);
+	if (IS_ERR(ioas))
+		return PTR_ERR(ioas);
+	/* Unlike IOMMU_IOAS_UNMAP, type1 finds nothing to unmap a success */
+	ret = iopt_unmap_range(&ioas->iopt, first, last, &unmapped, true);
+	iommufd_put_object(ictx, &ioas->obj);
+	if (ret)
+		return ret;
+	unmap.size = unmapped;
+	return copy_to_user(arg + offsetof(typeof(unmap), size), &unmap.size,
+			    sizeof(unmap.size)) ? -EFAULT : 0;
+}
+
+/* The capability chain of VFIO_IOMMU_GET_INFO, built in a kernel buffer */
+struct iommufd_vfio_caps {
+	struct vfio_iommu_type1_info_cap_iova_range *ranges;
+	u32 nr;
+	u32 room;
+};
+
+static int iommufd_vfio_add_range(unsigned long start, unsigned long last,
+				  void *arg)
+{
+	struct iommufd_vfio_caps *caps = arg;
+
+	if (caps->nr < caps->room) {
+		caps->ranges->iova_ranges[caps->nr].start = start;
+		caps->ranges->iova_ranges[caps->nr].end = last;
+	}
+	caps->nr++;
+	return 0;
+}
+
+static int iommufd_vfio_get_info(struct iommufd_ctx *ictx, void __user *arg)
+{
+	const size_t minsz =
+		offsetofend(struct vfio_iommu_type1_info, iova_pgsizes);
+	struct vfio_iommu_type1_info_dma_avail *avail;
+	struct iommufd_vfio_caps caps = {};
+	struct vfio_iommu_type1_info info;
+	size_t ranges_len, total, user_len;
+	struct iommufd_ioas *ioas;
+	unsigned long nareas;
+	void *buf = NULL;
+	int ret = 0;
+
+	if (copy_from_user(&info, arg, minsz))
+		return -EFAULT;
+	if (info.argsz < minsz)
+		return -EINVAL;
+	user_len = info.argsz;
+	ioas = iommufd_vfio_compat_ioas_get(ictx, false);
+	if (IS_ERR(ioas))
+		return PTR_ERR(ioas);
+
+	/* Count the ranges, then fill them; they may change in between */
+	do {
+		caps.room = caps.nr;
+		caps.nr = 0;
+		kfree(buf);
+		ranges_len = struct_size(caps.ranges, iova_ranges, caps.room);
+		total = sizeof(info) + ranges_len + sizeof(*avail);
+		buf = kzalloc(total - sizeof(info), GFP_KERNEL_ACCOUNT);
+		if (!buf) {
+			ret = -ENOMEM;
+			goto out_put;
+		}
+		caps.ranges = buf;
+		iopt_walk_usable(&ioas->iopt, iommufd_vfio_add_range, &caps);
+	} while (caps.nr != caps.room);
+
+	caps.ranges->header.id = VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE;
+	caps.ranges->header.version = 1;
+	caps.ranges->header.next = sizeof(info) + ranges_len;
+	caps.ranges->nr_iovas = caps.nr;
+	avail = buf + ranges_len;
+	avail->header.id = VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL;
+	avail->header.version = 1;
+	nareas = iopt_count_areas(&ioas->iopt);
+	avail->avail = nareas < IOMMUFD_VFIO_DMA_ENTRY_LIMIT ?
+			       IOMMUFD_VFIO_DMA_ENTRY_LIMIT - nareas : 0;
+
+	info.flags = VFIO_IOMMU_INFO_PGSIZES | VFIO_IOMMU_INFO_CAPS;
+	info.iova_pgsizes = iopt_page_sizes(&ioas->iopt);
+	info.cap_offset = 0;
+	/* The chain goes out whole or not at all; argsz says what it needs */
+	if (user_len >= total) {
+		info.cap_offset = sizeof(info);
+		if (copy_to_user(arg + sizeof(info), buf, total - sizeof(info)))
+			ret = -EFAULT;
+	}
+	info.argsz = total;
+	if (!ret && copy_to_user(arg, &info, min(user_len, sizeof(info))))
+		ret = -EFAULT;
+	kfree(buf);
+out_put:
+	iommufd_put_object(ictx, &ioas->obj);
+	return ret;
+}
+
 /**
  * iommufd_vfio_ioctl() - a VFIO container ioctl on an iommufd file
  * @ictx: the context
@@ -73,16 +274,29 @@ EXPORT_SYMBOL_NS_GPL(iommufd_vfio_compat_set_no_iommu, IOMMUFD_VFIO);
  * @arg: its argument
  *
  * Context: Process context.
- * Return: the ioctl's result, -ENOTTY for what the emulation lacks.
+ * Every type1 ioctl checks its argument first (EINVAL), then needs a
+ * compat IOAS (ENODEV).
+ *
+ * Return: the ioctl's result; -ENOTTY for what the emulation lacks.
  */
 long iommufd_vfio_ioctl(struct iommufd_ctx *ictx, unsigned int cmd,
 			unsigned long arg)
 {
+	void __user *uarg = (void __user *)arg;
+
 	switch (cmd) {
 	case VFIO_GET_API_VERSION:
 		return VFIO_API_VERSION;
 	case VFIO_CHECK_EXTENSION:
-		return 0;
+		return iommufd_vfio_check_extension(arg);
+	case VFIO_SET_IOMMU:
+		return iommufd_vfio_set_iommu(ictx, arg);
+	case VFIO_IOMMU_GET_INFO:
+		return iommufd_vfio_get_info(ictx, uarg);
+	case VFIO_IOMMU_MAP_DMA:
+		return iommufd_vfio_map_dma(ictx, uarg);
+	case VFIO_IOMMU_UNMAP_DMA:
+		return iommufd_vfio_unmap_dma(ictx, uarg);
 	default:
 		return -ENOTTY;
 	}
