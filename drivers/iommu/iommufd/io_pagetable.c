@@ -598,15 +598,96 @@ int iopt_copy(struct io_pagetable *dst, struct io_pagetable *src,
 	return ret;
 }
 
+/*
+ * Cut @area in two at @iova, the first byte of the second part.  Both parts
+ * keep their pages pinned and mapped: only the bookkeeping changes, which
+ * is safe because cutting is only done with PAGE_SIZE IOPTEs (VFIO type1
+ * v1).  No page is unpinned on the way: the tail's user is added before
+ * the head's range shrinks, and a temporary user bridges the head's change.
+ */
+static int iopt_area_cut(struct iopt_area *area, unsigned long iova)
+{
+	struct io_pagetable *iopt = area->iopt;
+	struct iopt_pages_user bridge;
+	struct iopt_area *tail;
+	int ret;
+
+	lockdep_assert_held_write(&iopt->iova_rwsem);
+	if (area->num_accesses)
+		return -EBUSY;
+	if ((iova - iopt_area_iova(area)) & (iopt->iova_alignment - 1))
+		return -EINVAL;
+	tail = kzalloc(sizeof(*tail), GFP_KERNEL_ACCOUNT);
+	if (!tail)
+		return -ENOMEM;
+	tail->iopt = iopt;
+	tail->pages = area->pages;
+	tail->pages_offset = area->pages_offset + (iova - iopt_area_iova(area));
+	tail->iommu_prot = area->iommu_prot;
+	tail->node.start = iova;
+	tail->node.last = iopt_area_last_iova(area);
+
+	if (area->populated) {
+		ret = iopt_pages_add_user(tail->pages, &tail->pin,
+					  iopt_area_first_index(tail),
+					  iopt_area_last_index(tail));
+		if (ret)
+			goto err_free;
+		ret = iopt_pages_add_user(area->pages, &bridge,
+					  iopt_area_first_index(area),
+					  iopt_area_last_index(area));
+		if (ret)
+			goto err_remove_tail;
+		iopt_pages_remove_user(area->pages, &area->pin);
+		tail->populated = true;
+	}
+	interval_tree_remove(&area->node, &iopt->area_itree);
+	area->node.last = iova - 1;
+	interval_tree_insert(&area->node, &iopt->area_itree);
+	if (area->populated) {
+		/* Pins nothing: the bridge and the tail cover it all */
+		ret = iopt_pages_add_user(area->pages, &area->pin,
+					  iopt_area_first_index(area),
+					  iopt_area_last_index(area));
+		iopt_pages_remove_user(area->pages, &bridge);
+		if (WARN_ON(ret))
+			area->populated = false;
+	}
+	kref_get(&tail->pages->kref);
+	interval_tree_insert(&tail->node, &iopt->area_itree);
+	return 0;
+
+err_remove_tail:
+	iopt_pages_remove_user(tail->pages, &tail->pin);
+err_free:
+	kfree(tail);
+	return ret;
+}
+
 static int iopt_unmap_range_locked(struct io_pagetable *iopt,
 				   unsigned long start, unsigned long last,
-				   unsigned long *unmapped, bool allow_empty)
+				   unsigned long *unmapped, unsigned int flags)
 {
 	struct iopt_area *area;
 	unsigned long done = 0;
+	int ret;
 
 	lockdep_assert_held(&iopt->domains_rwsem);
 	lockdep_assert_held_write(&iopt->iova_rwsem);
+	if (flags & IOPT_UNMAP_CUT) {
+		area = iopt_area_first(iopt, start, start);
+		if (area && iopt_area_iova(area) < start) {
+			ret = iopt_area_cut(area, start);
+			if (ret)
+				return ret;
+		}
+		area = iopt_area_first(iopt, last, last);
+		if (area && iopt_area_last_iova(area) > last) {
+			ret = iopt_area_cut(area, last + 1);
+			if (ret)
+				return ret;
+		}
+	}
 	for (area = iopt_area_first(iopt, start, last); area;
 	     area = iopt_area_next(area, start, last)) {
 		if (iopt_area_iova(area) < start ||
@@ -621,7 +702,7 @@ static int iopt_unmap_range_locked(struct io_pagetable *iopt,
 	}
 	if (unmapped)
 		*unmapped = done;
-	return done || allow_empty ? 0 : -ENOENT;
+	return done || (flags & IOPT_UNMAP_ALLOW_EMPTY) ? 0 : -ENOENT;
 }
 
 /**
@@ -630,11 +711,13 @@ static int iopt_unmap_range_locked(struct io_pagetable *iopt,
  * @start: first IOVA
  * @last: last IOVA
  * @unmapped: output: bytes unmapped; may be NULL
- * @allow_empty: finding nothing to unmap is success, not -ENOENT
+ * @flags: IOPT_UNMAP_ALLOW_EMPTY: finding nothing to unmap is success, not
+ *	-ENOENT; IOPT_UNMAP_CUT: cut areas that cross either end (VFIO type1
+ *	v1, only with large pages disabled) instead of failing
  *
- * Areas are never split: one that crosses either end fails the whole call
- * and nothing is unmapped.  iopt_unmap_range(iopt, 0, ULONG_MAX, x, true)
- * empties the address space.
+ * Without IOPT_UNMAP_CUT an area that crosses either end fails the whole
+ * call and nothing is unmapped.  iopt_unmap_range(iopt, 0, ULONG_MAX, x,
+ * IOPT_UNMAP_ALLOW_EMPTY) empties the address space.
  *
  * Context: Process context; sleeps.
  * Return: 0; -ENOENT when nothing is mapped there (unless @allow_empty) or
@@ -642,7 +725,7 @@ static int iopt_unmap_range_locked(struct io_pagetable *iopt,
  */
 int iopt_unmap_range(struct io_pagetable *iopt, unsigned long start,
 		     unsigned long last, unsigned long *unmapped,
-		     bool allow_empty)
+		     unsigned int flags)
 {
 	bool notified = false;
 	int ret;
@@ -652,8 +735,11 @@ int iopt_unmap_range(struct io_pagetable *iopt, unsigned long start,
 	for (;;) {
 		down_read(&iopt->domains_rwsem);
 		down_write(&iopt->iova_rwsem);
-		ret = iopt_unmap_range_locked(iopt, start, last, unmapped,
-					      allow_empty);
+		if ((flags & IOPT_UNMAP_CUT) && !iopt->disable_large_pages)
+			ret = -EINVAL;	/* a large IOPTE cannot be cut */
+		else
+			ret = iopt_unmap_range_locked(iopt, start, last,
+						      unmapped, flags);
 		up_write(&iopt->iova_rwsem);
 		up_read(&iopt->domains_rwsem);
 		/*
@@ -970,7 +1056,7 @@ void iopt_free_ranges(struct rb_root_cached *root)
 void iopt_destroy(struct io_pagetable *iopt)
 {
 	WARN_ON(!xa_empty(&iopt->domains));
-	iopt_unmap_range(iopt, 0, ULONG_MAX, NULL, true);
+	iopt_unmap_range(iopt, 0, ULONG_MAX, NULL, IOPT_UNMAP_ALLOW_EMPTY);
 	iopt_free_ranges(&iopt->allowed_itree);
 	iopt_free_ranges(&iopt->reserved_itree);
 	WARN_ON(!xa_empty(&iopt->accesses));

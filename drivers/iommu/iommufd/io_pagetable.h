@@ -172,9 +172,14 @@ int iopt_map_user(struct io_pagetable *iopt, unsigned long *iova,
 int iopt_copy(struct io_pagetable *dst, struct io_pagetable *src,
 	      unsigned long src_iova, unsigned long length,
 	      unsigned long *dst_iova, int iommu_prot, bool fixed_iova);
+enum {
+	IOPT_UNMAP_ALLOW_EMPTY = 1 << 0,
+	IOPT_UNMAP_CUT = 1 << 1,
+};
+
 int iopt_unmap_range(struct io_pagetable *iopt, unsigned long start,
 		     unsigned long last, unsigned long *unmapped,
-		     bool allow_empty);
+		     unsigned int flags);
 int iopt_set_allowed(struct io_pagetable *iopt,
 		     struct rb_root_cached *allowed);
 int iopt_reserve(struct io_pagetable *iopt, unsigned long start,

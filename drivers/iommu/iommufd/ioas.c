@@ -122,7 +122,7 @@ int iommufd_ioas_map(struct iommufd_ucmd *ucmd)
 		ret = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
 		if (ret)
 			iopt_unmap_range(&ioas->iopt, iova,
-					 iova + cmd->length - 1, NULL, false);
+					 iova + cmd->length - 1, NULL, 0);
 	}
 	iommufd_put_object(ucmd->ictx, &ioas->obj);
 	return ret;
@@ -159,7 +159,7 @@ int iommufd_ioas_copy(struct iommufd_ucmd *ucmd)
 		ret = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
 		if (ret)
 			iopt_unmap_range(&dst->iopt, iova,
-					 iova + cmd->length - 1, NULL, false);
+					 iova + cmd->length - 1, NULL, 0);
 	}
 	iommufd_put_object(ucmd->ictx, &dst->obj);
 out_put_src:
@@ -179,7 +179,7 @@ int iommufd_ioas_unmap(struct iommufd_ucmd *ucmd)
 		return PTR_ERR(ioas);
 	if (cmd->iova == 0 && cmd->length == U64_MAX)
 		ret = iopt_unmap_range(&ioas->iopt, 0, ULONG_MAX, &unmapped,
-				       true);
+				       IOPT_UNMAP_ALLOW_EMPTY);
 	else if (!cmd->length)
 		ret = -EINVAL;
 	else if (cmd->iova >= ULONG_MAX || cmd->length >= ULONG_MAX ||
@@ -188,7 +188,7 @@ int iommufd_ioas_unmap(struct iommufd_ucmd *ucmd)
 	else
 		ret = iopt_unmap_range(&ioas->iopt, cmd->iova,
 				       cmd->iova + cmd->length - 1, &unmapped,
-				       false);
+				       0);
 	if (!ret) {
 		cmd->length = unmapped;
 		ret = iommufd_ucmd_respond(ucmd, sizeof(*cmd));

@@ -5,10 +5,11 @@
  * The container's IO address space is the context's compat IOAS: the VFIO
  * group path attaches devices to it, and the type1 ioctls map and unmap in
  * it.  VFIO_SET_IOMMU with VFIO_TYPE1_IOMMU (v1) restricts the IOMMU to
- * PAGE_SIZE entries, as type1 v1 does.
+ * PAGE_SIZE entries, as type1 v1 does, which lets an unmap cut mappings
+ * that cross its ends, as v1 allows.
  *
- * Not emulated yet: type1 v1's cutting of mappings on unmap, dirty page
- * tracking, VFIO_DMA_MAP_FLAG_VADDR and no-IOMMU mode.
+ * Not emulated yet: dirty page tracking, VFIO_DMA_MAP_FLAG_VADDR and
+ * no-IOMMU mode.
  */
 #include <linux/iommufd.h>
 #include <linux/module.h>
@@ -149,6 +150,7 @@ static int iommufd_vfio_unmap_dma(struct iommufd_ctx *ictx, void __user *arg)
 	struct vfio_iommu_type1_dma_unmap unmap;
 	unsigned long unmapped = 0, first = 0, last = ULONG_MAX;
 	struct iommufd_ioas *ioas;
+	unsigned int flags;
 	int ret;
 
 	if (copy_from_user(&unmap, arg, minsz))
@@ -170,8 +172,14 @@ static int iommufd_vfio_unmap_dma(struct iommufd_ctx *ictx, void __user *arg)
 	ioas = iommufd_vfio_compat_ioas_get(ictx, false);
 	if (IS_ERR(ioas))
 		return PTR_ERR(ioas);
-	/* Unlike IOMMU_IOAS_UNMAP, type1 finds nothing to unmap a success */
-	ret = iopt_unmap_range(&ioas->iopt, first, last, &unmapped, true);
+	/*
+	 * Unlike IOMMU_IOAS_UNMAP, type1 finds nothing to unmap a success, and
+	 * v1 cuts the mappings that cross either end.
+	 */
+	flags = IOPT_UNMAP_ALLOW_EMPTY;
+	if (ioas->iopt.disable_large_pages)
+		flags |= IOPT_UNMAP_CUT;
+	ret = iopt_unmap_range(&ioas->iopt, first, last, &unmapped, flags);
 	iommufd_put_object(ictx, &ioas->obj);
 	if (ret)
 		return ret;
