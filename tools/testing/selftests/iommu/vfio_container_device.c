@@ -1,0 +1,226 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The legacy VFIO flow, as QEMU 7.2 and DPDK use it, on a real device
+ * (QEMU's edu behind emulated VT-d) through the container that iommufd
+ * provides: /dev/vfio/vfio, the group, VFIO_SET_IOMMU, type1 maps, the
+ * device fd from the group, and DMA through the mappings.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <time.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <linux/vfio.h>
+
+#include "kselftest_harness.h"
+#include "edu_device.h"
+
+#define DMA_IOVA 0x300000UL
+#define BUF_SIZE 0x4000UL
+
+FIXTURE(container) {
+	int container;
+	int group;
+	int devfd;
+	__u64 bar0;
+	unsigned char *buf;
+};
+
+FIXTURE_VARIANT(container) {
+	unsigned long type;
+};
+
+FIXTURE_VARIANT_ADD(container, type1v2) {
+	.type = VFIO_TYPE1v2_IOMMU,
+};
+
+FIXTURE_VARIANT_ADD(container, type1) {
+	.type = VFIO_TYPE1_IOMMU,
+};
+
+/* Open /dev/vfio/GROUP of the device at @bdf */
+static int open_group(const char *bdf)
+{
+	char link[512], target[512], path[600];
+	ssize_t n;
+
+	snprintf(link, sizeof(link), "/sys/bus/pci/devices/%s/iommu_group",
+		 bdf);
+	n = readlink(link, target, sizeof(target) - 1);
+	if (n <= 0)
+		return -1;
+	target[n] = 0;
+	snprintf(path, sizeof(path), "/dev/vfio/%s", basename(target));
+	return open(path, O_RDWR);
+}
+
+static int dma_map(int container, void *va, __u64 len, __u64 iova)
+{
+	struct vfio_iommu_type1_dma_map map = {
+		.argsz = sizeof(map),
+		.flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE,
+		.vaddr = (uintptr_t)va, .iova = iova, .size = len,
+	};
+
+	return ioctl(container, VFIO_IOMMU_MAP_DMA, &map);
+}
+
+static int edu_copy(int devfd, __u64 bar0, __u64 src, __u64 dst, __u64 cmd)
+{
+	__u64 regs[][2] = {
+		{ EDU_REG_DMA_SRC, src }, { EDU_REG_DMA_DST, dst },
+		{ EDU_REG_DMA_COUNT, EDU_DMA_MAX },
+		{ EDU_REG_DMA_CMD, cmd | EDU_DMA_START },
+	};
+	struct timespec ts = { 0, 10 * 1000 * 1000 };
+	__u64 status;
+	int i;
+
+	for (i = 0; i != 4; i++)
+		if (pwrite(devfd, &regs[i][1], 8, bar0 + regs[i][0]) != 8)
+			return -1;
+	for (i = 0; i != 1000; i++) {
+		if (pread(devfd, &status, 8, bar0 + EDU_REG_DMA_CMD) != 8)
+			return -1;
+		if (!(status & EDU_DMA_START))
+			return 0;
+		nanosleep(&ts, NULL);
+	}
+	return -1;
+}
+
+FIXTURE_SETUP(container)
+{
+	struct vfio_group_status status = { .argsz = sizeof(status) };
+	struct vfio_region_info region = {
+		.argsz = sizeof(region), .index = VFIO_PCI_BAR0_REGION_INDEX,
+	};
+	char bdf[64];
+
+	ASSERT_EQ(0, edu_find(0, bdf, sizeof(bdf)));
+	ASSERT_EQ(0, edu_bind_vfio_pci(bdf));
+	self->container = open("/dev/vfio/vfio", O_RDWR);
+	ASSERT_LE(0, self->container);
+	self->group = open_group(bdf);
+	ASSERT_LE(0, self->group);
+	ASSERT_EQ(0, ioctl(self->group, VFIO_GROUP_GET_STATUS, &status));
+	ASSERT_TRUE(status.flags & VFIO_GROUP_FLAGS_VIABLE);
+	ASSERT_EQ(0, ioctl(self->group, VFIO_GROUP_SET_CONTAINER,
+			   &self->container));
+	ASSERT_EQ(0, ioctl(self->container, VFIO_SET_IOMMU, variant->type));
+	self->devfd = ioctl(self->group, VFIO_GROUP_GET_DEVICE_FD, bdf);
+	ASSERT_LE(0, self->devfd);
+	ASSERT_EQ(0, edu_enable_bus_master(self->devfd));
+	ASSERT_EQ(0, ioctl(self->devfd, VFIO_DEVICE_GET_REGION_INFO, &region));
+	self->bar0 = region.offset;
+	self->buf = mmap(NULL, BUF_SIZE, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, self->buf);
+}
+
+FIXTURE_TEARDOWN(container)
+{
+	munmap(self->buf, BUF_SIZE);
+	close(self->devfd);
+	close(self->group);
+	close(self->container);
+}
+
+TEST_F(container, advertises_type1_and_type1v2)
+{
+	EXPECT_EQ(VFIO_API_VERSION, ioctl(self->container,
+					  VFIO_GET_API_VERSION));
+	EXPECT_EQ(1, ioctl(self->container, VFIO_CHECK_EXTENSION,
+			   VFIO_TYPE1_IOMMU));
+	EXPECT_EQ(1, ioctl(self->container, VFIO_CHECK_EXTENSION,
+			   VFIO_TYPE1v2_IOMMU));
+}
+
+TEST_F(container, get_info_reports_page_sizes_and_the_iova_range_cap)
+{
+	struct vfio_iommu_type1_info *info;
+	struct vfio_info_cap_header *cap;
+	size_t len = sizeof(*info);
+	unsigned int found = 0;
+	__u32 next;
+
+	info = calloc(1, 4096);
+	ASSERT_NE(NULL, info);
+	info->argsz = len;
+	ASSERT_EQ(0, ioctl(self->container, VFIO_IOMMU_GET_INFO, info));
+	EXPECT_TRUE(info->flags & VFIO_IOMMU_INFO_PGSIZES);
+	EXPECT_TRUE(info->iova_pgsizes & 4096);
+	/* The caps did not fit: argsz now says how much room they need */
+	ASSERT_LT(len, info->argsz);
+	ASSERT_GE(4096, info->argsz);
+	len = info->argsz;
+	memset(info, 0, 4096);
+	info->argsz = len;
+	ASSERT_EQ(0, ioctl(self->container, VFIO_IOMMU_GET_INFO, info));
+	ASSERT_NE(0, info->cap_offset);
+	/* The chain has no set order: walk it for both capabilities */
+	for (next = info->cap_offset; next; next = cap->next) {
+		ASSERT_GE(len, next + sizeof(*cap));
+		cap = (struct vfio_info_cap_header *)((char *)info + next);
+		found |= 1u << cap->id;
+	}
+	EXPECT_TRUE(found & (1u << VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE));
+	EXPECT_TRUE(found & (1u << VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL));
+	free(info);
+}
+
+TEST_F(container, a_mapped_buffer_takes_dma_both_ways)
+{
+	unsigned int i;
+
+	for (i = 0; i != EDU_DMA_MAX; i++) {
+		self->buf[i] = (unsigned char)(i * 5 + 1);
+		self->buf[EDU_DMA_MAX + i] = 0;
+	}
+	ASSERT_EQ(0, dma_map(self->container, self->buf, BUF_SIZE, DMA_IOVA));
+	ASSERT_EQ(0, edu_copy(self->devfd, self->bar0, DMA_IOVA, EDU_BUFFER,
+			      0));
+	ASSERT_EQ(0, edu_copy(self->devfd, self->bar0, EDU_BUFFER,
+			      DMA_IOVA + EDU_DMA_MAX, EDU_DMA_TO_RAM));
+	EXPECT_EQ(0, memcmp(self->buf, self->buf + EDU_DMA_MAX, EDU_DMA_MAX));
+}
+
+TEST_F(container, unmap_returns_the_size_and_unmap_all_empties)
+{
+	struct vfio_iommu_type1_dma_unmap unmap = {
+		.argsz = sizeof(unmap), .iova = DMA_IOVA, .size = BUF_SIZE,
+	};
+
+	ASSERT_EQ(0, dma_map(self->container, self->buf, BUF_SIZE, DMA_IOVA));
+	ASSERT_EQ(0, ioctl(self->container, VFIO_IOMMU_UNMAP_DMA, &unmap));
+	EXPECT_EQ(BUF_SIZE, unmap.size);
+	ASSERT_EQ(0, dma_map(self->container, self->buf, BUF_SIZE, DMA_IOVA));
+	unmap.flags = VFIO_DMA_UNMAP_FLAG_ALL;
+	unmap.iova = 0;
+	unmap.size = 0;
+	ASSERT_EQ(0, ioctl(self->container, VFIO_IOMMU_UNMAP_DMA, &unmap));
+	EXPECT_EQ(BUF_SIZE, unmap.size);
+}
+
+TEST_F(container, type1_unmap_can_cut_a_mapping_type1v2_cannot)
+{
+	struct vfio_iommu_type1_dma_unmap unmap = {
+		.argsz = sizeof(unmap), .iova = DMA_IOVA, .size = 4096,
+	};
+	int ret;
+
+	ASSERT_EQ(0, dma_map(self->container, self->buf, BUF_SIZE, DMA_IOVA));
+	ret = ioctl(self->container, VFIO_IOMMU_UNMAP_DMA, &unmap);
+	if (variant->type == VFIO_TYPE1_IOMMU) {
+		ASSERT_EQ(0, ret);
+		EXPECT_EQ(4096, unmap.size);
+	} else {
+		ASSERT_EQ(-1, ret);
+		EXPECT_EQ(ENOENT, errno);
+	}
+}
+
+TEST_HARNESS_MAIN
