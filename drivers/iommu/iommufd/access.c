@@ -303,9 +303,11 @@ void iommufd_access_notify_unmap(struct io_pagetable *iopt,
 		up_read(&iopt->domains_rwsem);
 		if (!access)
 			return;
+		/* The whole space's length does not fit: stop a byte short */
 		if (access->ops->unmap)
 			access->ops->unmap(access->data, start,
-					   last - start + 1);
+					   last - start == ULONG_MAX ?
+						   ULONG_MAX : last - start + 1);
 		iommufd_put_object(access->ictx, &access->obj);
 		index++;
 	}
