@@ -67,31 +67,11 @@ static int unmap(__u64 iova, size_t len)
  */
 static int check_by_dma(unsigned char *va, __u64 iova)
 {
-	__u64 regs[][2] = {
-		{ EDU_REG_DMA_SRC, iova }, { EDU_REG_DMA_DST, EDU_BUFFER },
-		{ EDU_REG_DMA_COUNT, 8 }, { EDU_REG_DMA_CMD, EDU_DMA_START },
-	};
-	struct timespec ts = { 0, 5 * 1000 * 1000 };
-	__u64 status;
-	int i, pass;
-
 	memcpy(va, "iommufd!", 8);
 	memset(va + 64, 0, 8);
-	for (pass = 0; pass != 2; pass++) {
-		if (pass) {
-			regs[0][1] = EDU_BUFFER;
-			regs[1][1] = iova + 64;
-			regs[3][1] = EDU_DMA_START | EDU_DMA_TO_RAM;
-		}
-		for (i = 0; i != 4; i++)
-			if (pwrite(devfd, &regs[i][1], 8, bar0 + regs[i][0]) != 8)
-				return -1;
-		do {
-			nanosleep(&ts, NULL);
-			if (pread(devfd, &status, 8, bar0 + EDU_REG_DMA_CMD) != 8)
-				return -1;
-		} while (status & EDU_DMA_START);
-	}
+	if (edu_dma(devfd, bar0, iova, EDU_BUFFER, 8, 0) ||
+	    edu_dma(devfd, bar0, EDU_BUFFER, iova + 64, 8, EDU_DMA_TO_RAM))
+		return -1;
 	return memcmp(va + 64, "iommufd!", 8) ? -1 : 0;
 }
 

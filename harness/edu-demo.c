@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
-#include <time.h>
 #include <linux/iommufd.h>
 #include <linux/vfio.h>
 
@@ -35,44 +34,10 @@ static void say(const char *what, int ok)
 
 static uint64_t bar0;
 
-static int reg_write(int fd, unsigned int reg, uint64_t val)
-{
-	return pwrite(fd, &val, 8, bar0 + reg) == 8 ? 0 : -1;
-}
-
-static int reg_read(int fd, unsigned int reg, uint64_t *val)
-{
-	return pread(fd, val, 8, bar0 + reg) == 8 ? 0 : -1;
-}
-
 /* Registers below 0x80 take 4-byte accesses only */
 static int reg_read32(int fd, unsigned int reg, uint32_t *val)
 {
 	return pread(fd, val, 4, bar0 + reg) == 4 ? 0 : -1;
-}
-
-/* One edu DMA command; returns when the engine is idle again */
-static int edu_dma(int fd, uint64_t src, uint64_t dst, uint64_t cmd)
-{
-	uint64_t status;
-	int i;
-
-	if (reg_write(fd, EDU_REG_DMA_SRC, src) ||
-	    reg_write(fd, EDU_REG_DMA_DST, dst) ||
-	    reg_write(fd, EDU_REG_DMA_COUNT, EDU_DMA_MAX) ||
-	    reg_write(fd, EDU_REG_DMA_CMD, cmd | EDU_DMA_START))
-		return -1;
-	for (i = 0; i != 1000; i++) {
-		struct timespec ts = { 0, 10 * 1000 * 1000 };
-
-		if (reg_read(fd, EDU_REG_DMA_CMD, &status))
-			return -1;
-		if (!(status & EDU_DMA_START))
-			return 0;
-		nanosleep(&ts, NULL);
-	}
-	errno = ETIMEDOUT;
-	return -1;
 }
 
 int main(void)
@@ -129,10 +94,10 @@ int main(void)
 	printf("edu-demo: edu id register: 0x%08x\n", id);
 
 	say("DMA 2048 bytes from IOVA 0x100000 into the device",
-	    !edu_dma(devfd, DEMO_IOVA, EDU_BUFFER, 0));
+	    !edu_dma(devfd, bar0, DEMO_IOVA, EDU_BUFFER, EDU_DMA_MAX, 0));
 	say("DMA 2048 bytes from the device to IOVA 0x100800",
-	    !edu_dma(devfd, EDU_BUFFER, DEMO_IOVA + EDU_DMA_MAX,
-		     EDU_DMA_TO_RAM));
+	    !edu_dma(devfd, bar0, EDU_BUFFER, DEMO_IOVA + EDU_DMA_MAX,
+		     EDU_DMA_MAX, EDU_DMA_TO_RAM));
 	printf("edu-demo: sent %02x %02x %02x %02x, got back %02x %02x %02x %02x\n",
 	       buf[0], buf[1], buf[2], buf[3], buf[EDU_DMA_MAX],
 	       buf[EDU_DMA_MAX + 1], buf[EDU_DMA_MAX + 2], buf[EDU_DMA_MAX + 3]);

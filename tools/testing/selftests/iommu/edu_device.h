@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <sys/ioctl.h>
 #include <linux/vfio.h>
@@ -139,6 +140,36 @@ static inline int edu_open_cdev(const char *bdf)
 	}
 	closedir(dir);
 	return fd;
+}
+
+/*
+ * Run one DMA command of @len bytes (at most EDU_DMA_MAX) through the
+ * device's BAR0 at offset @bar0 of @devfd.  Return: 0 once the engine is
+ * idle again, -1 on an access error or after 10 s.
+ */
+static inline int edu_dma(int devfd, __u64 bar0, __u64 src, __u64 dst,
+			  __u64 len, __u64 cmd)
+{
+	const __u64 regs[][2] = {
+		{ EDU_REG_DMA_SRC, src }, { EDU_REG_DMA_DST, dst },
+		{ EDU_REG_DMA_COUNT, len },
+		{ EDU_REG_DMA_CMD, cmd | EDU_DMA_START },
+	};
+	struct timespec ts = { 0, 5 * 1000 * 1000 };
+	__u64 status;
+	int i;
+
+	for (i = 0; i != 4; i++)
+		if (pwrite(devfd, &regs[i][1], 8, bar0 + regs[i][0]) != 8)
+			return -1;
+	for (i = 0; i != 2000; i++) {
+		if (pread(devfd, &status, 8, bar0 + EDU_REG_DMA_CMD) != 8)
+			return -1;
+		if (!(status & EDU_DMA_START))
+			return 0;
+		nanosleep(&ts, NULL);
+	}
+	return -1;
 }
 
 /*

@@ -163,34 +163,6 @@ FIXTURE(edu_dma) {
 	unsigned char *buf;
 };
 
-static int edu_reg_write(int devfd, __u64 bar0, unsigned int reg, __u64 val)
-{
-	return pwrite(devfd, &val, 8, bar0 + reg) == 8 ? 0 : -1;
-}
-
-/* One DMA of @len bytes; 0 once the engine reports it done */
-static int edu_run_dma(int devfd, __u64 bar0, __u64 src, __u64 dst,
-		       __u64 len, __u64 cmd)
-{
-	struct timespec ts = { 0, 10 * 1000 * 1000 };
-	__u64 status;
-	int i;
-
-	if (edu_reg_write(devfd, bar0, EDU_REG_DMA_SRC, src) ||
-	    edu_reg_write(devfd, bar0, EDU_REG_DMA_DST, dst) ||
-	    edu_reg_write(devfd, bar0, EDU_REG_DMA_COUNT, len) ||
-	    edu_reg_write(devfd, bar0, EDU_REG_DMA_CMD, cmd | EDU_DMA_START))
-		return -1;
-	for (i = 0; i != 1000; i++) {
-		if (pread(devfd, &status, 8, bar0 + EDU_REG_DMA_CMD) != 8)
-			return -1;
-		if (!(status & EDU_DMA_START))
-			return 0;
-		nanosleep(&ts, NULL);
-	}
-	return -1;
-}
-
 static int ioas_map_fixed(int iommufd, __u32 ioas_id, void *va, __u64 len,
 			  __u64 iova)
 {
@@ -276,10 +248,10 @@ static int round_trip(struct _test_data_edu_dma *self, __u64 iova)
 		self->buf[i] = (unsigned char)(i * 13 + 7);
 		self->buf[EDU_DMA_MAX + i] = 0;
 	}
-	if (edu_run_dma(self->devfd, self->bar0, iova, EDU_BUFFER,
-			EDU_DMA_MAX, 0) ||
-	    edu_run_dma(self->devfd, self->bar0, EDU_BUFFER,
-			iova + EDU_DMA_MAX, EDU_DMA_MAX, EDU_DMA_TO_RAM))
+	if (edu_dma(self->devfd, self->bar0, iova, EDU_BUFFER, EDU_DMA_MAX,
+		    0) ||
+	    edu_dma(self->devfd, self->bar0, EDU_BUFFER, iova + EDU_DMA_MAX,
+		    EDU_DMA_MAX, EDU_DMA_TO_RAM))
 		return -1;
 	return memcmp(self->buf, self->buf + EDU_DMA_MAX, EDU_DMA_MAX) ? 1 : 0;
 }
@@ -325,9 +297,9 @@ TEST_F(edu_dma, dma_to_an_unmapped_iova_faults_and_writes_nothing)
 
 	/* The device's write must be blocked by VT-d, which reports it */
 	kernel_log_marker("harness: expect-fault begin\n");
-	ASSERT_EQ(0, edu_run_dma(self->devfd, self->bar0, EDU_BUFFER,
-				 DMA_IOVA + EDU_DMA_MAX, EDU_DMA_MAX,
-				 EDU_DMA_TO_RAM));
+	ASSERT_EQ(0, edu_dma(self->devfd, self->bar0, EDU_BUFFER,
+			     DMA_IOVA + EDU_DMA_MAX, EDU_DMA_MAX,
+			     EDU_DMA_TO_RAM));
 	nanosleep(&settle, NULL);
 	kernel_log_marker("harness: expect-fault end\n");
 	for (i = 0; i != EDU_DMA_MAX; i++)
@@ -355,9 +327,9 @@ TEST_F(edu_dma, replace_moves_dma_to_the_new_ioas)
 	pt_id = alloc.out_ioas_id;
 	ASSERT_EQ(0, attach_pt(self->devfd, &pt_id));
 	memset(self->buf + EDU_DMA_MAX, 0, EDU_DMA_MAX);
-	ASSERT_EQ(0, edu_run_dma(self->devfd, self->bar0, EDU_BUFFER,
-				 DMA_IOVA + EDU_DMA_MAX, EDU_DMA_MAX,
-				 EDU_DMA_TO_RAM));
+	ASSERT_EQ(0, edu_dma(self->devfd, self->bar0, EDU_BUFFER,
+			     DMA_IOVA + EDU_DMA_MAX, EDU_DMA_MAX,
+			     EDU_DMA_TO_RAM));
 	EXPECT_EQ(0, memcmp(self->buf, other + EDU_DMA_MAX, EDU_DMA_MAX));
 	EXPECT_EQ(0, self->buf[EDU_DMA_MAX]);
 	munmap(other, BUF_SIZE);

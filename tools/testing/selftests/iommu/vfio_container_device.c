@@ -68,30 +68,6 @@ static int dma_map(int container, void *va, __u64 len, __u64 iova)
 	return ioctl(container, VFIO_IOMMU_MAP_DMA, &map);
 }
 
-static int edu_copy(int devfd, __u64 bar0, __u64 src, __u64 dst, __u64 cmd)
-{
-	__u64 regs[][2] = {
-		{ EDU_REG_DMA_SRC, src }, { EDU_REG_DMA_DST, dst },
-		{ EDU_REG_DMA_COUNT, EDU_DMA_MAX },
-		{ EDU_REG_DMA_CMD, cmd | EDU_DMA_START },
-	};
-	struct timespec ts = { 0, 10 * 1000 * 1000 };
-	__u64 status;
-	int i;
-
-	for (i = 0; i != 4; i++)
-		if (pwrite(devfd, &regs[i][1], 8, bar0 + regs[i][0]) != 8)
-			return -1;
-	for (i = 0; i != 1000; i++) {
-		if (pread(devfd, &status, 8, bar0 + EDU_REG_DMA_CMD) != 8)
-			return -1;
-		if (!(status & EDU_DMA_START))
-			return 0;
-		nanosleep(&ts, NULL);
-	}
-	return -1;
-}
-
 FIXTURE_SETUP(container)
 {
 	struct vfio_group_status status = { .argsz = sizeof(status) };
@@ -181,10 +157,11 @@ TEST_F(container, a_mapped_buffer_takes_dma_both_ways)
 		self->buf[EDU_DMA_MAX + i] = 0;
 	}
 	ASSERT_EQ(0, dma_map(self->container, self->buf, BUF_SIZE, DMA_IOVA));
-	ASSERT_EQ(0, edu_copy(self->devfd, self->bar0, DMA_IOVA, EDU_BUFFER,
-			      0));
-	ASSERT_EQ(0, edu_copy(self->devfd, self->bar0, EDU_BUFFER,
-			      DMA_IOVA + EDU_DMA_MAX, EDU_DMA_TO_RAM));
+	ASSERT_EQ(0, edu_dma(self->devfd, self->bar0, DMA_IOVA, EDU_BUFFER,
+			     EDU_DMA_MAX, 0));
+	ASSERT_EQ(0, edu_dma(self->devfd, self->bar0, EDU_BUFFER,
+			     DMA_IOVA + EDU_DMA_MAX, EDU_DMA_MAX,
+			     EDU_DMA_TO_RAM));
 	EXPECT_EQ(0, memcmp(self->buf, self->buf + EDU_DMA_MAX, EDU_DMA_MAX));
 }
 
