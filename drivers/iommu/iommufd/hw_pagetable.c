@@ -134,9 +134,10 @@ int iommufd_hwpt_alloc(struct iommufd_ucmd *ucmd)
 				     IOMMUFD_OBJ_DEVICE);
 	if (IS_ERR(dev_obj))
 		return PTR_ERR(dev_obj);
+	/* As in 6.12: a pt_id that names no usable parent is EINVAL */
 	ioas = iommufd_get_ioas(ucmd->ictx, cmd->pt_id);
 	if (IS_ERR(ioas)) {
-		ret = PTR_ERR(ioas);
+		ret = -EINVAL;
 		goto out_put_dev;
 	}
 	idev = container_of(dev_obj, struct iommufd_device, obj);
