@@ -155,9 +155,6 @@ static void bench_small(size_t len, int count)
 
 int main(void)
 {
-	struct vfio_region_info region = {
-		.argsz = sizeof(region), .index = VFIO_PCI_BAR0_REGION_INDEX,
-	};
 	struct vfio_device_bind_iommufd bind = { .argsz = sizeof(bind) };
 	struct vfio_device_attach_iommufd_pt attach = {
 		.argsz = sizeof(attach),
@@ -178,10 +175,8 @@ int main(void)
 	ioas_id = alloc_cmd.out_ioas_id;
 	attach.pt_id = ioas_id;
 	if (ioctl(devfd, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &attach) ||
-	    edu_enable_bus_master(devfd) ||
-	    ioctl(devfd, VFIO_DEVICE_GET_REGION_INFO, &region))
+	    edu_prepare_dma(devfd, &bar0))
 		return printf("bench: attach failed: %s\n", strerror(errno)), 1;
-	bar0 = region.offset;
 
 	bench_case("4k", 256UL << 20);
 	bench_case("thp", 256UL << 20);

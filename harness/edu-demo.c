@@ -32,7 +32,7 @@ static void say(const char *what, int ok)
 		exit(1);
 }
 
-static uint64_t bar0;
+static __u64 bar0;
 
 /* Registers below 0x80 take 4-byte accesses only */
 static int reg_read32(int fd, unsigned int reg, uint32_t *val)
@@ -42,7 +42,6 @@ static int reg_read32(int fd, unsigned int reg, uint32_t *val)
 
 int main(void)
 {
-	struct vfio_region_info region = { .argsz = sizeof(region) };
 	struct vfio_device_bind_iommufd bind = { .argsz = sizeof(bind) };
 	struct vfio_device_attach_iommufd_pt attach = {
 		.argsz = sizeof(attach),
@@ -86,10 +85,8 @@ int main(void)
 	say("IOMMU_IOAS_MAP the buffer at IOVA 0x100000",
 	    !ioctl(iommufd, IOMMU_IOAS_MAP, &map));
 
-	region.index = VFIO_PCI_BAR0_REGION_INDEX;
-	say("find BAR0", !ioctl(devfd, VFIO_DEVICE_GET_REGION_INFO, &region));
-	bar0 = region.offset;
-	say("enable bus mastering", !edu_enable_bus_master(devfd));
+	say("enable bus mastering and find BAR0",
+	    !edu_prepare_dma(devfd, &bar0));
 	say("read the edu id register", !reg_read32(devfd, EDU_REG_ID, &id));
 	printf("edu-demo: edu id register: 0x%08x\n", id);
 

@@ -190,4 +190,18 @@ static inline int edu_enable_bus_master(int devfd)
 	cmd |= 0x4;	/* PCI_COMMAND_MASTER */
 	return pwrite(devfd, &cmd, 2, cfg.offset + 4) == 2 ? 0 : -1;
 }
+
+/* Ready the device for edu_dma(): bus mastering on, BAR0's offset found */
+static inline int edu_prepare_dma(int devfd, __u64 *bar0)
+{
+	struct vfio_region_info region = {
+		.argsz = sizeof(region), .index = VFIO_PCI_BAR0_REGION_INDEX,
+	};
+
+	if (edu_enable_bus_master(devfd) ||
+	    ioctl(devfd, VFIO_DEVICE_GET_REGION_INFO, &region))
+		return -1;
+	*bar0 = region.offset;
+	return 0;
+}
 #endif

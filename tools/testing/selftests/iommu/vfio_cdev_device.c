@@ -203,9 +203,6 @@ static void kernel_log_marker(const char *text)
 
 FIXTURE_SETUP(edu_dma)
 {
-	struct vfio_region_info region = {
-		.argsz = sizeof(region), .index = VFIO_PCI_BAR0_REGION_INDEX,
-	};
 	struct vfio_device_bind_iommufd bind = { .argsz = sizeof(bind) };
 	struct iommu_ioas_alloc alloc = { .size = sizeof(alloc) };
 	char bdf[64];
@@ -224,9 +221,7 @@ FIXTURE_SETUP(edu_dma)
 	self->hwpt_id = self->ioas_id;
 	ASSERT_EQ(0, attach_pt(self->devfd, &self->hwpt_id));
 	ASSERT_NE(self->ioas_id, self->hwpt_id);
-	ASSERT_EQ(0, edu_enable_bus_master(self->devfd));
-	ASSERT_EQ(0, ioctl(self->devfd, VFIO_DEVICE_GET_REGION_INFO, &region));
-	self->bar0 = region.offset;
+	ASSERT_EQ(0, edu_prepare_dma(self->devfd, &self->bar0));
 	self->buf = mmap(NULL, BUF_SIZE, PROT_READ | PROT_WRITE,
 			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	ASSERT_NE(MAP_FAILED, self->buf);

@@ -71,9 +71,6 @@ static int dma_map(int container, void *va, __u64 len, __u64 iova)
 FIXTURE_SETUP(container)
 {
 	struct vfio_group_status status = { .argsz = sizeof(status) };
-	struct vfio_region_info region = {
-		.argsz = sizeof(region), .index = VFIO_PCI_BAR0_REGION_INDEX,
-	};
 	char bdf[64];
 
 	ASSERT_EQ(0, edu_find(0, bdf, sizeof(bdf)));
@@ -89,9 +86,7 @@ FIXTURE_SETUP(container)
 	ASSERT_EQ(0, ioctl(self->container, VFIO_SET_IOMMU, variant->type));
 	self->devfd = ioctl(self->group, VFIO_GROUP_GET_DEVICE_FD, bdf);
 	ASSERT_LE(0, self->devfd);
-	ASSERT_EQ(0, edu_enable_bus_master(self->devfd));
-	ASSERT_EQ(0, ioctl(self->devfd, VFIO_DEVICE_GET_REGION_INFO, &region));
-	self->bar0 = region.offset;
+	ASSERT_EQ(0, edu_prepare_dma(self->devfd, &self->bar0));
 	self->buf = mmap(NULL, BUF_SIZE, PROT_READ | PROT_WRITE,
 			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	ASSERT_NE(MAP_FAILED, self->buf);
