@@ -266,11 +266,14 @@ static int iommufd_device_reserve(struct iommufd_device *idev,
 }
 
 /* Add @n attachments of devices to @hwpt; the caller holds ioas->mutex */
-static void iommufd_hwpt_add_attachments(struct iommufd_hwpt_paging *hwpt,
+static void iommufd_hwpt_add_attachments(struct iommufd_hwpt *hwpt,
 					 unsigned int n)
 {
-	lockdep_assert_held(&hwpt->ioas->mutex);
-	hwpt->nattached += n;
+	struct iommufd_hwpt_paging *paging = iommufd_hwpt_backing(hwpt);
+
+	lockdep_assert_held(&paging->ioas->mutex);
+	if (hwpt == &paging->common)
+		paging->nattached += n;
 	while (n--)
 		refcount_inc(&hwpt->obj.users);
 }
@@ -282,12 +285,15 @@ static void iommufd_hwpt_add_attachments(struct iommufd_hwpt_paging *hwpt,
  * for ioctls holding the HWPT, which may be waiting for that mutex).
  */
 static struct iommufd_hwpt_paging *
-iommufd_hwpt_drop_attachment(struct iommufd_hwpt_paging *hwpt)
+iommufd_hwpt_drop_attachment(struct iommufd_hwpt *hwpt)
 {
-	lockdep_assert_held(&hwpt->ioas->mutex);
-	if (--hwpt->nattached == 0 && hwpt->auto_domain) {
-		list_del(&hwpt->auto_item);
-		return hwpt;
+	struct iommufd_hwpt_paging *paging = iommufd_hwpt_backing(hwpt);
+
+	lockdep_assert_held(&paging->ioas->mutex);
+	if (hwpt == &paging->common && --paging->nattached == 0 &&
+	    paging->auto_domain) {
+		list_del(&paging->auto_item);
+		return paging;
 	}
 	iommufd_put_object(hwpt->ictx, &hwpt->obj);
 	return NULL;
@@ -296,40 +302,107 @@ iommufd_hwpt_drop_attachment(struct iommufd_hwpt_paging *hwpt)
 static void iommufd_hwpt_remove_auto(struct iommufd_hwpt_paging *hwpt)
 {
 	if (hwpt)
-		iommufd_object_remove(hwpt->ictx, &hwpt->obj);
+		iommufd_object_remove(hwpt->common.ictx, &hwpt->common.obj);
 }
 
-/* Attach @idev to @hwpt; the caller holds hwpt->ioas->mutex */
-static int iommufd_device_attach_hwpt(struct iommufd_device *idev,
-				      struct iommufd_hwpt_paging *hwpt)
+/*
+ * IO page faults are enabled on a device exactly while it is attached to
+ * a HWPT that has a fault object.
+ */
+static int iommufd_device_set_iopf(struct iommufd_device *idev, bool on)
 {
-	struct iommufd_group *igroup = idev->igroup;
 	int ret;
 
-	lockdep_assert_held(&hwpt->ioas->mutex);
+	lockdep_assert_held(&idev->igroup->lock);
+	if (on == idev->iopf_enabled)
+		return 0;
+	if (on) {
+		ret = iommu_dev_enable_feature(idev->dev, IOMMU_DEV_FEAT_IOPF);
+		if (ret)
+			return ret;
+	} else {
+		iommu_dev_disable_feature(idev->dev, IOMMU_DEV_FEAT_IOPF);
+	}
+	idev->iopf_enabled = on;
+	return 0;
+}
+
+/*
+ * The attach handle an attachment of @idev's group to @hwpt needs: one
+ * naming the fault object when @hwpt reports faults, else none (NULL).
+ */
+static struct iommufd_attach_handle *
+iommufd_attach_handle_new(struct iommufd_hwpt *hwpt,
+			  struct iommufd_device *idev)
+{
+	struct iommufd_attach_handle *handle;
+
+	if (!hwpt->fault)
+		return NULL;
+	handle = kzalloc(sizeof(*handle), GFP_KERNEL_ACCOUNT);
+	if (!handle)
+		return ERR_PTR(-ENOMEM);
+	handle->fault = hwpt->fault;
+	handle->dev_id = idev->obj.id;
+	handle->dev = idev->dev;
+	return handle;
+}
+
+static struct iommu_attach_handle *
+iommufd_core_handle(struct iommufd_attach_handle *handle)
+{
+	return handle ? &handle->handle : NULL;
+}
+
+/* Attach @idev to @hwpt; the caller holds the backing IOAS's mutex */
+static int iommufd_device_attach_hwpt(struct iommufd_device *idev,
+				      struct iommufd_hwpt *hwpt)
+{
+	struct iommufd_hwpt_paging *paging = iommufd_hwpt_backing(hwpt);
+	struct iommufd_group *igroup = idev->igroup;
+	struct iommufd_attach_handle *handle = NULL;
+	int ret;
+
+	lockdep_assert_held(&paging->ioas->mutex);
 	mutex_lock(&igroup->lock);
 	if (idev->attached || (igroup->hwpt && igroup->hwpt != hwpt)) {
 		ret = -EINVAL;
 		goto out_unlock;
 	}
-	if (hwpt->enforce_cache_coherency && !idev->enforce_cache_coherency) {
+	if (paging->enforce_cache_coherency && !idev->enforce_cache_coherency) {
 		ret = -EINVAL;
 		goto out_unlock;
 	}
-	ret = iommufd_device_reserve(idev, &hwpt->ioas->iopt);
+	ret = iommufd_device_set_iopf(idev, hwpt->fault);
 	if (ret)
 		goto out_unlock;
+	ret = iommufd_device_reserve(idev, &paging->ioas->iopt);
+	if (ret)
+		goto err_iopf;
 	if (!igroup->hwpt) {
-		ret = iommu_attach_group(hwpt->domain, igroup->group);
-		if (ret) {
-			iopt_unreserve(&hwpt->ioas->iopt, idev);
-			goto out_unlock;
+		handle = iommufd_attach_handle_new(hwpt, idev);
+		if (IS_ERR(handle)) {
+			ret = PTR_ERR(handle);
+			goto err_unreserve;
 		}
+		ret = iommu_attach_group_handle(hwpt->domain, igroup->group,
+						iommufd_core_handle(handle));
+		if (ret)
+			goto err_free_handle;
 		igroup->hwpt = hwpt;
+		igroup->handle = handle;
 	}
 	igroup->nattached++;
 	idev->attached = true;
 	iommufd_hwpt_add_attachments(hwpt, 1);
+	goto out_unlock;
+
+err_free_handle:
+	kfree(handle);
+err_unreserve:
+	iopt_unreserve(&paging->ioas->iopt, idev);
+err_iopf:
+	iommufd_device_set_iopf(idev, false);
 out_unlock:
 	mutex_unlock(&igroup->lock);
 	return ret;
@@ -344,7 +417,7 @@ static int iommufd_device_attach_ioas(struct iommufd_device *idev,
 
 	mutex_lock(&ioas->mutex);
 	list_for_each_entry(hwpt, &ioas->auto_hwpts, auto_item) {
-		ret = iommufd_device_attach_hwpt(idev, hwpt);
+		ret = iommufd_device_attach_hwpt(idev, &hwpt->common);
 		if (!ret)
 			goto out_found;
 		if (ret != -EINVAL)
@@ -355,15 +428,15 @@ static int iommufd_device_attach_ioas(struct iommufd_device *idev,
 		ret = PTR_ERR(hwpt);
 		goto out_unlock;
 	}
-	ret = iommufd_device_attach_hwpt(idev, hwpt);
+	ret = iommufd_device_attach_hwpt(idev, &hwpt->common);
 	if (ret) {
-		iommufd_object_discard(idev->ictx, &hwpt->obj);
+		iommufd_object_discard(idev->ictx, &hwpt->common.obj);
 		goto out_unlock;
 	}
 	list_add_tail(&hwpt->auto_item, &ioas->auto_hwpts);
-	iommufd_object_publish(idev->ictx, &hwpt->obj);
+	iommufd_object_publish(idev->ictx, &hwpt->common.obj);
 out_found:
-	*pt_id = hwpt->obj.id;
+	*pt_id = hwpt->common.obj.id;
 out_unlock:
 	mutex_unlock(&ioas->mutex);
 	return ret;
@@ -382,32 +455,27 @@ out_unlock:
  */
 int iommufd_device_attach(struct iommufd_device *idev, u32 *pt_id)
 {
+	struct iommufd_hwpt_paging *paging;
 	struct iommufd_object *pt;
+	struct iommufd_hwpt *hwpt;
 	int ret;
 
 	pt = iommufd_get_object(idev->ictx, *pt_id, IOMMUFD_OBJ_ANY);
 	if (IS_ERR(pt))
 		return PTR_ERR(pt);
-	switch (pt->type) {
-	case IOMMUFD_OBJ_IOAS: {
+	if (pt->type == IOMMUFD_OBJ_IOAS) {
 		struct iommufd_ioas *ioas =
 			container_of(pt, struct iommufd_ioas, obj);
 
 		ret = iommufd_device_attach_ioas(idev, ioas, pt_id);
-		break;
-	}
-	case IOMMUFD_OBJ_HWPT_PAGING: {
-		struct iommufd_hwpt_paging *hwpt =
-			container_of(pt, struct iommufd_hwpt_paging, obj);
-
-		mutex_lock(&hwpt->ioas->mutex);
+	} else if (iommufd_object_is_hwpt(pt)) {
+		hwpt = container_of(pt, struct iommufd_hwpt, obj);
+		paging = iommufd_hwpt_backing(hwpt);
+		mutex_lock(&paging->ioas->mutex);
 		ret = iommufd_device_attach_hwpt(idev, hwpt);
-		mutex_unlock(&hwpt->ioas->mutex);
-		break;
-	}
-	default:
+		mutex_unlock(&paging->ioas->mutex);
+	} else {
 		ret = -EINVAL;
-		break;
 	}
 	iommufd_put_object(idev->ictx, pt);
 	return ret;
@@ -426,7 +494,8 @@ EXPORT_SYMBOL_NS_GPL(iommufd_device_attach, IOMMUFD);
 void iommufd_device_detach(struct iommufd_device *idev)
 {
 	struct iommufd_group *igroup = idev->igroup;
-	struct iommufd_hwpt_paging *hwpt, *gone;
+	struct iommufd_hwpt_paging *gone;
+	struct iommufd_hwpt *hwpt;
 	struct iommufd_ioas *ioas;
 
 	mutex_lock(&igroup->lock);
@@ -435,15 +504,20 @@ void iommufd_device_detach(struct iommufd_device *idev)
 	if (!hwpt)
 		return;
 
-	ioas = hwpt->ioas;
+	ioas = iommufd_hwpt_backing(hwpt)->ioas;
 	mutex_lock(&ioas->mutex);
 	mutex_lock(&igroup->lock);
 	idev->attached = false;
 	iopt_unreserve(&ioas->iopt, idev);
 	if (--igroup->nattached == 0) {
-		iommu_detach_group(hwpt->domain, igroup->group);
+		iommu_detach_group_handle(hwpt->domain, igroup->group);
 		igroup->hwpt = NULL;
+		/* Answers the faults still outstanding on the old domain */
+		if (igroup->handle)
+			iommufd_fault_handle_retire(igroup->handle);
+		igroup->handle = NULL;
 	}
+	iommufd_device_set_iopf(idev, false);
 	mutex_unlock(&igroup->lock);
 	gone = iommufd_hwpt_drop_attachment(hwpt);
 	mutex_unlock(&ioas->mutex);
@@ -464,40 +538,76 @@ u32 iommufd_device_to_id(struct iommufd_device *idev)
 }
 EXPORT_SYMBOL_NS_GPL(iommufd_device_to_id, IOMMUFD);
 
+/* Turn IO page faults on or off for every attached device of a group */
+static int iommufd_group_set_iopf(struct iommufd_group *igroup, bool on)
+{
+	struct iommufd_device *cur;
+	int ret;
+
+	list_for_each_entry(cur, &igroup->devices, group_item) {
+		if (!cur->attached)
+			continue;
+		ret = iommufd_device_set_iopf(cur, on);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
 /*
  * Move @idev's group from its HWPT to @new; both IOAS mutexes held.  An
  * automatic HWPT left without devices is returned in @gone for removal.
  */
 static int iommufd_group_replace(struct iommufd_device *idev,
-				 struct iommufd_hwpt_paging *new,
+				 struct iommufd_hwpt *new,
 				 struct iommufd_hwpt_paging **gone)
 {
 	struct iommufd_group *igroup = idev->igroup;
-	struct iommufd_hwpt_paging *old = igroup->hwpt;
+	struct iommufd_hwpt *old = igroup->hwpt;
+	struct iommufd_ioas *old_ioas = iommufd_hwpt_backing(old)->ioas;
+	struct iommufd_hwpt_paging *new_paging = iommufd_hwpt_backing(new);
+	struct iommufd_ioas *new_ioas = new_paging->ioas;
+	struct iommufd_attach_handle *handle;
 	struct iommufd_device *cur;
 	unsigned int moved = 0;
 	int ret;
 
 	lockdep_assert_held(&igroup->lock);
-	if (new->enforce_cache_coherency && !idev->enforce_cache_coherency)
+	if (new_paging->enforce_cache_coherency &&
+	    !idev->enforce_cache_coherency)
 		return -EINVAL;
-	if (old->ioas != new->ioas) {
+	handle = iommufd_attach_handle_new(new, idev);
+	if (IS_ERR(handle))
+		return PTR_ERR(handle);
+	if (new->fault) {
+		ret = iommufd_group_set_iopf(igroup, true);
+		if (ret)
+			goto err_iopf;
+	}
+	if (old_ioas != new_ioas) {
 		list_for_each_entry(cur, &igroup->devices, group_item) {
 			if (!cur->attached)
 				continue;
-			ret = iommufd_device_reserve(cur, &new->ioas->iopt);
+			ret = iommufd_device_reserve(cur, &new_ioas->iopt);
 			if (ret)
 				goto err_unreserve;
 		}
 	}
-	ret = iommu_group_replace_domain(igroup->group, new->domain);
+	ret = iommu_replace_group_handle(igroup->group, new->domain,
+					 iommufd_core_handle(handle));
 	if (ret)
 		goto err_unreserve;
+
+	if (igroup->handle)
+		iommufd_fault_handle_retire(igroup->handle);
+	igroup->handle = handle;
+	if (!new->fault)
+		iommufd_group_set_iopf(igroup, false);
 	list_for_each_entry(cur, &igroup->devices, group_item) {
 		if (!cur->attached)
 			continue;
-		if (old->ioas != new->ioas)
-			iopt_unreserve(&old->ioas->iopt, cur);
+		if (old_ioas != new_ioas)
+			iopt_unreserve(&old_ioas->iopt, cur);
 		moved++;
 	}
 	igroup->hwpt = new;
@@ -507,10 +617,13 @@ static int iommufd_group_replace(struct iommufd_device *idev,
 	return 0;
 
 err_unreserve:
-	if (old->ioas != new->ioas) {
+	if (old_ioas != new_ioas) {
 		list_for_each_entry(cur, &igroup->devices, group_item)
-			iopt_unreserve(&new->ioas->iopt, cur);
+			iopt_unreserve(&new_ioas->iopt, cur);
 	}
+err_iopf:
+	iommufd_group_set_iopf(igroup, old->fault);
+	kfree(handle);
 	return ret;
 }
 
@@ -550,8 +663,9 @@ static void iommufd_unlock_two(struct mutex *a, struct mutex *b)
 int iommufd_device_replace(struct iommufd_device *idev, u32 *pt_id)
 {
 	struct iommufd_group *igroup = idev->igroup;
-	struct iommufd_hwpt_paging *old, *new = NULL, *gone = NULL;
-	struct iommufd_ioas *new_ioas;
+	struct iommufd_hwpt_paging *paging, *gone = NULL;
+	struct iommufd_hwpt *old, *new = NULL;
+	struct iommufd_ioas *old_ioas, *new_ioas;
 	struct iommufd_object *pt;
 	bool created = false;
 	int ret;
@@ -561,9 +675,9 @@ int iommufd_device_replace(struct iommufd_device *idev, u32 *pt_id)
 		return PTR_ERR(pt);
 	if (pt->type == IOMMUFD_OBJ_IOAS) {
 		new_ioas = container_of(pt, struct iommufd_ioas, obj);
-	} else if (pt->type == IOMMUFD_OBJ_HWPT_PAGING) {
-		new = container_of(pt, struct iommufd_hwpt_paging, obj);
-		new_ioas = new->ioas;
+	} else if (iommufd_object_is_hwpt(pt)) {
+		new = container_of(pt, struct iommufd_hwpt, obj);
+		new_ioas = iommufd_hwpt_backing(new)->ioas;
 	} else {
 		ret = -EINVAL;
 		goto out_put;
@@ -576,38 +690,45 @@ int iommufd_device_replace(struct iommufd_device *idev, u32 *pt_id)
 		ret = -EINVAL;
 		goto out_put;
 	}
+	old_ioas = iommufd_hwpt_backing(old)->ioas;
 
-	iommufd_lock_two(&old->ioas->mutex, &new_ioas->mutex);
+	iommufd_lock_two(&old_ioas->mutex, &new_ioas->mutex);
 	mutex_lock(&igroup->lock);
+	ret = 0;
 	if (!new) {
 		/* To an IOAS: its current automatic HWPT if it is ours */
-		list_for_each_entry(new, &new_ioas->auto_hwpts, auto_item) {
-			if (new == old)
+		list_for_each_entry(paging, &new_ioas->auto_hwpts, auto_item) {
+			if (&paging->common == old) {
+				new = old;
 				break;
+			}
 		}
-		if (&new->auto_item == &new_ioas->auto_hwpts) {
-			new = iommufd_hwpt_paging_create(idev->ictx, new_ioas,
-							 idev, 0, true);
+		if (!new) {
+			paging = iommufd_hwpt_paging_create(idev->ictx,
+							    new_ioas, idev, 0,
+							    true);
+			if (IS_ERR(paging))
+				ret = PTR_ERR(paging);
+			else
+				new = &paging->common;
 			created = true;
 		}
 	}
-	if (IS_ERR(new)) {
-		ret = PTR_ERR(new);
-	} else if (new == old) {
-		ret = 0;
-	} else {
+	if (!ret && new != old) {
 		ret = iommufd_group_replace(idev, new, &gone);
 		if (created && ret) {
 			iommufd_object_discard(idev->ictx, &new->obj);
 		} else if (created) {
-			list_add_tail(&new->auto_item, &new_ioas->auto_hwpts);
+			paging = iommufd_hwpt_backing(new);
+			list_add_tail(&paging->auto_item,
+				      &new_ioas->auto_hwpts);
 			iommufd_object_publish(idev->ictx, &new->obj);
 		}
 	}
 	if (!ret)
 		*pt_id = new->obj.id;
 	mutex_unlock(&igroup->lock);
-	iommufd_unlock_two(&old->ioas->mutex, &new_ioas->mutex);
+	iommufd_unlock_two(&old_ioas->mutex, &new_ioas->mutex);
 	iommufd_hwpt_remove_auto(gone);
 out_put:
 	iommufd_put_object(idev->ictx, pt);
@@ -658,7 +779,7 @@ int iommufd_get_hw_info(struct iommufd_ucmd *ucmd)
 	if (cmd->flags & IOMMU_HW_INFO_FLAG_INPUT_TYPE)
 		want = cmd->in_data_type;
 	idev = iommufd_get_typed(ucmd->ictx, cmd->dev_id, IOMMUFD_OBJ_DEVICE,
-				 struct iommufd_device);
+				 struct iommufd_device, obj);
 	if (IS_ERR(idev))
 		return PTR_ERR(idev);
 

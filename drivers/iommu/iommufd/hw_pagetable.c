@@ -6,10 +6,19 @@
  * added to the IOAS's io_pagetable, which fills it with every mapping and
  * keeps it in step, and it holds the IOAS.  Automatic HWPTs are made by
  * attaching a device to an IOAS (device.c); IOMMU_HWPT_ALLOC makes them on
- * request.
+ * request, optionally able to parent nested HWPTs or to track dirty IOVA.
  *
- * Nested HWPTs, dirty tracking and IO page fault reporting are not
- * implemented yet: their flags and data types give EOPNOTSUPP.
+ * A nested HWPT is a two-stage domain: user space owns the first stage (a
+ * guest's IO page table, described by driver data the IOMMU driver
+ * checks), and a nest-parent paging HWPT is the second.  It holds its
+ * parent; the parent's IOAS is where its devices' reserved regions go.
+ * User space keeps the first stage's caches coherent with
+ * IOMMU_HWPT_INVALIDATE.  A nested HWPT may name a fault object to which
+ * its IO page faults are delivered (fault.c).
+ *
+ * Dirty tracking is the domain driver's: IOMMU_HWPT_SET_DIRTY_TRACKING
+ * turns it on and off, IOMMU_HWPT_GET_DIRTY_BITMAP reads it into a user
+ * bitmap (io_pagetable.c walks the mapped areas).
  */
 #include <linux/iommu.h>
 #include <uapi/linux/iommufd.h>
@@ -17,27 +26,89 @@
 #include "../iommu-priv.h"
 #include "iommufd_private.h"
 
+static void iommufd_hwpt_release_common(struct iommufd_hwpt *hwpt)
+{
+	if (hwpt->domain)
+		iommu_domain_free(hwpt->domain);
+	if (hwpt->fault)
+		iommufd_put_object(hwpt->ictx, &hwpt->fault->obj);
+}
+
 static void iommufd_hwpt_paging_destroy(struct iommufd_object *obj)
 {
 	struct iommufd_hwpt_paging *hwpt =
-		container_of(obj, struct iommufd_hwpt_paging, obj);
+		container_of(obj, struct iommufd_hwpt_paging, common.obj);
 
 	if (hwpt->in_iopt)
-		iopt_remove_domain(&hwpt->ioas->iopt, hwpt->domain);
-	if (hwpt->domain)
-		iommu_domain_free(hwpt->domain);
+		iopt_remove_domain(&hwpt->ioas->iopt, hwpt->common.domain);
+	iommufd_hwpt_release_common(&hwpt->common);
 	if (hwpt->ioas)
-		iommufd_put_object(hwpt->ictx, &hwpt->ioas->obj);
+		iommufd_put_object(hwpt->common.ictx, &hwpt->ioas->obj);
+}
+
+static void iommufd_hwpt_nested_destroy(struct iommufd_object *obj)
+{
+	struct iommufd_hwpt_nested *hwpt =
+		container_of(obj, struct iommufd_hwpt_nested, common.obj);
+
+	iommufd_hwpt_release_common(&hwpt->common);
+	if (hwpt->parent)
+		iommufd_put_object(hwpt->common.ictx,
+				   &hwpt->parent->common.obj);
 }
 
 static const struct iommufd_object_ops iommufd_hwpt_paging_ops = {
 	.destroy = iommufd_hwpt_paging_destroy,
 };
 
+static const struct iommufd_object_ops iommufd_hwpt_nested_ops = {
+	.destroy = iommufd_hwpt_nested_destroy,
+};
+
 void iommufd_hwpt_init(void)
 {
 	iommufd_object_register_type(IOMMUFD_OBJ_HWPT_PAGING,
 				     &iommufd_hwpt_paging_ops);
+	iommufd_object_register_type(IOMMUFD_OBJ_HWPT_NESTED,
+				     &iommufd_hwpt_nested_ops);
+}
+
+/**
+ * iommufd_get_hwpt() - look up a HWPT of either kind
+ * @ictx: the context
+ * @id: the HWPT's id
+ *
+ * Context: Process context.
+ * Return: the HWPT, held (release with iommufd_put_object()), or
+ * ERR_PTR(-ENOENT) if @id names no HWPT.
+ */
+struct iommufd_hwpt *iommufd_get_hwpt(struct iommufd_ctx *ictx, u32 id)
+{
+	struct iommufd_object *obj;
+
+	obj = iommufd_get_object(ictx, id, IOMMUFD_OBJ_ANY);
+	if (IS_ERR(obj))
+		return ERR_CAST(obj);
+	if (!iommufd_object_is_hwpt(obj)) {
+		iommufd_put_object(ictx, obj);
+		return ERR_PTR(-ENOENT);
+	}
+	return container_of(obj, struct iommufd_hwpt, obj);
+}
+
+/**
+ * iommufd_get_hwpt_paging() - look up a paging HWPT
+ * @ictx: the context
+ * @id: the HWPT's id
+ *
+ * Context: Process context.
+ * Return: the HWPT, held, or ERR_PTR(-ENOENT).
+ */
+struct iommufd_hwpt_paging *iommufd_get_hwpt_paging(struct iommufd_ctx *ictx,
+						    u32 id)
+{
+	return iommufd_get_typed(ictx, id, IOMMUFD_OBJ_HWPT_PAGING,
+				 struct iommufd_hwpt_paging, common.obj);
 }
 
 /**
@@ -45,10 +116,11 @@ void iommufd_hwpt_init(void)
  * @ictx: the context
  * @ioas: the IOAS it mirrors
  * @idev: a device the domain must suit
- * @flags: IOMMU_HWPT_ALLOC_* flags for the IOMMU driver
+ * @flags: IOMMU_HWPT_ALLOC_NEST_PARENT and IOMMU_HWPT_ALLOC_DIRTY_TRACKING
  * @auto_domain: an automatic HWPT, destroyed with its last attachment
  *
  * The domain is filled with every mapping of @ioas before this returns.
+ * The caller holds @ioas->mutex.
  *
  * Context: Process context; sleeps.
  * Return: the HWPT, or an ERR_PTR(): -EOPNOTSUPP for flags the driver
@@ -62,14 +134,17 @@ iommufd_hwpt_paging_create(struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
 {
 	const struct iommu_ops *ops = dev_iommu_ops(idev->dev);
 	struct iommufd_hwpt_paging *hwpt;
+	struct iommufd_object *obj;
 	struct iommu_domain *domain;
 	int ret;
 
-	hwpt = iommufd_object_alloc(ictx, struct iommufd_hwpt_paging,
+	lockdep_assert_held(&ioas->mutex);
+	obj = _iommufd_object_alloc(ictx, sizeof(*hwpt),
 				    IOMMUFD_OBJ_HWPT_PAGING);
-	if (IS_ERR(hwpt))
-		return hwpt;
-	hwpt->ictx = ictx;
+	if (IS_ERR(obj))
+		return ERR_CAST(obj);
+	hwpt = container_of(obj, struct iommufd_hwpt_paging, common.obj);
+	hwpt->common.ictx = ictx;
 	hwpt->auto_domain = auto_domain;
 	hwpt->nest_parent = flags & IOMMU_HWPT_ALLOC_NEST_PARENT;
 	refcount_inc(&ioas->obj.users);
@@ -85,10 +160,14 @@ iommufd_hwpt_paging_create(struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
 		ret = domain ? PTR_ERR(domain) : -ENOMEM;
 		goto err_discard;
 	}
-	hwpt->domain = domain;
+	hwpt->common.domain = domain;
 	/* Domains made outside the core's allocator name no owner yet */
 	if (!domain->owner)
 		domain->owner = ops;
+	if ((flags & IOMMU_HWPT_ALLOC_DIRTY_TRACKING) && !domain->dirty_ops) {
+		ret = -EOPNOTSUPP;
+		goto err_discard;
+	}
 
 	if (idev->enforce_cache_coherency) {
 		hwpt->enforce_cache_coherency =
@@ -102,7 +181,65 @@ iommufd_hwpt_paging_create(struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
 	return hwpt;
 
 err_discard:
-	iommufd_object_discard(ictx, &hwpt->obj);
+	iommufd_object_discard(ictx, &hwpt->common.obj);
+	return ERR_PTR(ret);
+}
+
+/*
+ * Make an unpublished nested HWPT over @parent from the user's driver
+ * data; @fault, if any, receives its IO page faults.
+ */
+static struct iommufd_hwpt_nested *
+iommufd_hwpt_nested_create(struct iommufd_ctx *ictx,
+			   struct iommufd_hwpt_paging *parent,
+			   struct iommufd_device *idev, u32 flags,
+			   const struct iommu_user_data *user_data,
+			   struct iommufd_fault *fault)
+{
+	const struct iommu_ops *ops = dev_iommu_ops(idev->dev);
+	struct iommufd_hwpt_nested *hwpt;
+	struct iommufd_object *obj;
+	struct iommu_domain *domain;
+	int ret;
+
+	if (flags & ~IOMMU_HWPT_FAULT_ID_VALID)
+		return ERR_PTR(-EOPNOTSUPP);
+	if (!parent->nest_parent || user_data->type == IOMMU_HWPT_DATA_NONE)
+		return ERR_PTR(-EINVAL);
+	if (!ops->domain_alloc_user)
+		return ERR_PTR(-EOPNOTSUPP);
+
+	obj = _iommufd_object_alloc(ictx, sizeof(*hwpt),
+				    IOMMUFD_OBJ_HWPT_NESTED);
+	if (IS_ERR(obj))
+		return ERR_CAST(obj);
+	hwpt = container_of(obj, struct iommufd_hwpt_nested, common.obj);
+	hwpt->common.ictx = ictx;
+	refcount_inc(&parent->common.obj.users);
+	hwpt->parent = parent;
+
+	domain = ops->domain_alloc_user(idev->dev, 0, parent->common.domain,
+					user_data);
+	if (IS_ERR_OR_NULL(domain)) {
+		ret = domain ? PTR_ERR(domain) : -ENOMEM;
+		goto err_discard;
+	}
+	hwpt->common.domain = domain;
+	if (!domain->owner)
+		domain->owner = ops;
+	if (WARN_ON_ONCE(domain->type != IOMMU_DOMAIN_NESTED)) {
+		ret = -EINVAL;
+		goto err_discard;
+	}
+	if (fault) {
+		refcount_inc(&fault->obj.users);
+		hwpt->common.fault = fault;
+		domain->iopf_handler = iommufd_fault_iopf_handler;
+	}
+	return hwpt;
+
+err_discard:
+	iommufd_object_discard(ictx, &hwpt->common.obj);
 	return ERR_PTR(ret);
 }
 
@@ -110,13 +247,61 @@ err_discard:
 	(IOMMU_HWPT_ALLOC_NEST_PARENT | IOMMU_HWPT_ALLOC_DIRTY_TRACKING |     \
 	 IOMMU_HWPT_FAULT_ID_VALID)
 
-int iommufd_hwpt_alloc(struct iommufd_ucmd *ucmd)
+/* IOMMU_HWPT_ALLOC of a paging HWPT over @ioas */
+static struct iommufd_hwpt *
+iommufd_hwpt_alloc_paging(struct iommufd_ucmd *ucmd,
+			  struct iommufd_ioas *ioas, struct iommufd_device *idev)
 {
 	struct iommu_hwpt_alloc *cmd = ucmd->cmd;
 	struct iommufd_hwpt_paging *hwpt;
-	struct iommufd_object *dev_obj;
+
+	/* 6.12 delivers faults only from nested HWPTs, and takes no data */
+	if (cmd->flags & IOMMU_HWPT_FAULT_ID_VALID)
+		return ERR_PTR(-EOPNOTSUPP);
+	if (cmd->data_type != IOMMU_HWPT_DATA_NONE)
+		return ERR_PTR(-EOPNOTSUPP);
+	mutex_lock(&ioas->mutex);
+	hwpt = iommufd_hwpt_paging_create(ucmd->ictx, ioas, idev, cmd->flags,
+					  false);
+	mutex_unlock(&ioas->mutex);
+	return IS_ERR(hwpt) ? ERR_CAST(hwpt) : &hwpt->common;
+}
+
+/* IOMMU_HWPT_ALLOC of a nested HWPT over @parent */
+static struct iommufd_hwpt *
+iommufd_hwpt_alloc_nested(struct iommufd_ucmd *ucmd,
+			  struct iommufd_hwpt_paging *parent,
+			  struct iommufd_device *idev)
+{
+	struct iommu_hwpt_alloc *cmd = ucmd->cmd;
+	const struct iommu_user_data user_data = {
+		.type = cmd->data_type,
+		.uptr = u64_to_user_ptr(cmd->data_uptr),
+		.len = cmd->data_len,
+	};
+	struct iommufd_fault *fault = NULL;
+	struct iommufd_hwpt_nested *hwpt;
+
+	if (cmd->flags & IOMMU_HWPT_FAULT_ID_VALID) {
+		fault = iommufd_get_fault(ucmd->ictx, cmd->fault_id);
+		if (IS_ERR(fault))
+			return ERR_CAST(fault);
+	}
+	hwpt = iommufd_hwpt_nested_create(ucmd->ictx, parent, idev, cmd->flags,
+					  &user_data, fault);
+	if (fault)
+		iommufd_put_object(ucmd->ictx, &fault->obj);
+	return IS_ERR(hwpt) ? ERR_CAST(hwpt) : &hwpt->common;
+}
+
+int iommufd_hwpt_alloc(struct iommufd_ucmd *ucmd)
+{
+	struct iommu_hwpt_alloc *cmd = ucmd->cmd;
+	struct iommufd_hwpt_paging *parent;
+	struct iommufd_object *pt_obj;
 	struct iommufd_device *idev;
 	struct iommufd_ioas *ioas;
+	struct iommufd_hwpt *hwpt;
 	int ret;
 
 	if ((cmd->flags & ~IOMMUFD_HWPT_ALLOC_FLAGS) || cmd->__reserved ||
@@ -124,30 +309,34 @@ int iommufd_hwpt_alloc(struct iommufd_ucmd *ucmd)
 		return -EOPNOTSUPP;
 	if (!cmd->data_len && cmd->data_type != IOMMU_HWPT_DATA_NONE)
 		return -EINVAL;
-	/* Not yet: nested tables, dirty tracking, fault reporting */
-	if (cmd->data_type != IOMMU_HWPT_DATA_NONE ||
-	    (cmd->flags & (IOMMU_HWPT_ALLOC_DIRTY_TRACKING |
-			   IOMMU_HWPT_FAULT_ID_VALID)))
-		return -EOPNOTSUPP;
 
-	dev_obj = iommufd_get_object(ucmd->ictx, cmd->dev_id,
-				     IOMMUFD_OBJ_DEVICE);
-	if (IS_ERR(dev_obj))
-		return PTR_ERR(dev_obj);
+	idev = iommufd_get_typed(ucmd->ictx, cmd->dev_id, IOMMUFD_OBJ_DEVICE,
+				 struct iommufd_device, obj);
+	if (IS_ERR(idev))
+		return PTR_ERR(idev);
 	/* As in 6.12: a pt_id that names no usable parent is EINVAL */
-	ioas = iommufd_get_ioas(ucmd->ictx, cmd->pt_id);
-	if (IS_ERR(ioas)) {
+	pt_obj = iommufd_get_object(ucmd->ictx, cmd->pt_id, IOMMUFD_OBJ_ANY);
+	if (IS_ERR(pt_obj)) {
 		ret = -EINVAL;
 		goto out_put_dev;
 	}
-	idev = container_of(dev_obj, struct iommufd_device, obj);
-	mutex_lock(&ioas->mutex);
-	hwpt = iommufd_hwpt_paging_create(ucmd->ictx, ioas, idev, cmd->flags,
-					  false);
-	mutex_unlock(&ioas->mutex);
+	switch (pt_obj->type) {
+	case IOMMUFD_OBJ_IOAS:
+		ioas = container_of(pt_obj, struct iommufd_ioas, obj);
+		hwpt = iommufd_hwpt_alloc_paging(ucmd, ioas, idev);
+		break;
+	case IOMMUFD_OBJ_HWPT_PAGING:
+		parent = container_of(pt_obj, struct iommufd_hwpt_paging,
+				      common.obj);
+		hwpt = iommufd_hwpt_alloc_nested(ucmd, parent, idev);
+		break;
+	default:
+		hwpt = ERR_PTR(-EINVAL);
+		break;
+	}
 	if (IS_ERR(hwpt)) {
 		ret = PTR_ERR(hwpt);
-		goto out_put_ioas;
+		goto out_put_pt;
 	}
 	cmd->out_hwpt_id = hwpt->obj.id;
 	ret = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
@@ -155,49 +344,95 @@ int iommufd_hwpt_alloc(struct iommufd_ucmd *ucmd)
 		iommufd_object_discard(ucmd->ictx, &hwpt->obj);
 	else
 		iommufd_object_publish(ucmd->ictx, &hwpt->obj);
-out_put_ioas:
-	iommufd_put_object(ucmd->ictx, &ioas->obj);
+out_put_pt:
+	iommufd_put_object(ucmd->ictx, pt_obj);
 out_put_dev:
-	iommufd_put_object(ucmd->ictx, dev_obj);
+	iommufd_put_object(ucmd->ictx, &idev->obj);
 	return ret;
 }
 
-static int iommufd_hwpt_lookup_only(struct iommufd_ucmd *ucmd, u32 id)
-{
-	struct iommufd_object *obj;
-
-	obj = iommufd_get_object(ucmd->ictx, id, IOMMUFD_OBJ_HWPT_PAGING);
-	if (IS_ERR(obj))
-		return PTR_ERR(obj);
-	iommufd_put_object(ucmd->ictx, obj);
-	return -EOPNOTSUPP;
-}
-
+/*
+ * IOMMU_HWPT_INVALIDATE: entry_num goes back to the user as the number of
+ * entries the driver handled, on failure too, so that user space knows
+ * where to resume.
+ */
 int iommufd_hwpt_invalidate(struct iommufd_ucmd *ucmd)
 {
 	struct iommu_hwpt_invalidate *cmd = ucmd->cmd;
+	struct iommu_user_data_array data = {
+		.type = cmd->data_type,
+		.uptr = u64_to_user_ptr(cmd->data_uptr),
+		.entry_len = cmd->entry_len,
+		.entry_num = cmd->entry_num,
+	};
+	struct iommufd_hwpt_nested *hwpt;
+	struct iommu_domain *domain;
+	u32 done = 0;
+	int ret, rc;
 
-	if (cmd->__reserved)
-		return -EOPNOTSUPP;
-	/* Only nested HWPTs take invalidations, and none exist yet */
-	return iommufd_hwpt_lookup_only(ucmd, cmd->hwpt_id);
+	if (cmd->__reserved) {
+		ret = -EOPNOTSUPP;
+		goto out_respond;
+	}
+	if (cmd->entry_num && (!cmd->data_uptr || !cmd->entry_len)) {
+		ret = -EINVAL;
+		goto out_respond;
+	}
+	hwpt = iommufd_get_typed(ucmd->ictx, cmd->hwpt_id,
+				 IOMMUFD_OBJ_HWPT_NESTED,
+				 struct iommufd_hwpt_nested, common.obj);
+	if (IS_ERR(hwpt)) {
+		ret = PTR_ERR(hwpt);
+		goto out_respond;
+	}
+	domain = hwpt->common.domain;
+	if (domain->ops->cache_invalidate_user) {
+		ret = domain->ops->cache_invalidate_user(domain, &data);
+		done = data.entry_num;
+	} else {
+		ret = -EOPNOTSUPP;
+	}
+	iommufd_put_object(ucmd->ictx, &hwpt->common.obj);
+out_respond:
+	cmd->entry_num = done;
+	rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
+	return ret ?: rc;
 }
 
 int iommufd_hwpt_set_dirty_tracking(struct iommufd_ucmd *ucmd)
 {
 	struct iommu_hwpt_set_dirty_tracking *cmd = ucmd->cmd;
+	struct iommufd_hwpt_paging *hwpt;
+	int ret;
 
 	if ((cmd->flags & ~IOMMU_HWPT_DIRTY_TRACKING_ENABLE) || cmd->__reserved)
 		return -EOPNOTSUPP;
-	return iommufd_hwpt_lookup_only(ucmd, cmd->hwpt_id);
+	hwpt = iommufd_get_hwpt_paging(ucmd->ictx, cmd->hwpt_id);
+	if (IS_ERR(hwpt))
+		return PTR_ERR(hwpt);
+	ret = iopt_set_dirty_tracking(&hwpt->ioas->iopt, hwpt->common.domain,
+				      cmd->flags &
+					      IOMMU_HWPT_DIRTY_TRACKING_ENABLE);
+	iommufd_put_object(ucmd->ictx, &hwpt->common.obj);
+	return ret;
 }
 
 int iommufd_hwpt_get_dirty_bitmap(struct iommufd_ucmd *ucmd)
 {
 	struct iommu_hwpt_get_dirty_bitmap *cmd = ucmd->cmd;
+	struct iommufd_hwpt_paging *hwpt;
+	int ret;
 
 	if ((cmd->flags & ~IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR) ||
 	    cmd->__reserved)
 		return -EOPNOTSUPP;
-	return iommufd_hwpt_lookup_only(ucmd, cmd->hwpt_id);
+	hwpt = iommufd_get_hwpt_paging(ucmd->ictx, cmd->hwpt_id);
+	if (IS_ERR(hwpt))
+		return PTR_ERR(hwpt);
+	ret = iopt_read_and_clear_dirty(&hwpt->ioas->iopt, hwpt->common.domain,
+					cmd->flags, cmd->iova, cmd->length,
+					cmd->page_size,
+					u64_to_user_ptr(cmd->data));
+	iommufd_put_object(ucmd->ictx, &hwpt->common.obj);
+	return ret;
 }

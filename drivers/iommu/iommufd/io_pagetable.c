@@ -9,7 +9,9 @@
  * the page store knows what to unpin.
  */
 #include <linux/iommu.h>
+#include <linux/iova_bitmap.h>
 #include <linux/log2.h>
+#include <linux/overflow.h>
 #include <linux/scatterlist.h>
 #include <linux/sizes.h>
 #include <linux/slab.h>
@@ -1246,4 +1248,142 @@ void iopt_remove_access(struct io_pagetable *iopt, u32 index, bool pins_pages)
 	}
 	up_write(&iopt->iova_rwsem);
 	up_write(&iopt->domains_rwsem);
+}
+
+/*
+ * Dirty tracking.  The domain's driver keeps the dirty bits; these walk
+ * only the mapped areas, under iova_rwsem so that none is unmapped
+ * meanwhile, and flush the IOTLB for whatever bits they cleared.
+ */
+
+/* Read (and clear, unless @flags say not) the dirty bits of a range */
+static int iopt_read_dirty_range(struct io_pagetable *iopt,
+				 struct iommu_domain *domain,
+				 unsigned long flags, unsigned long start,
+				 unsigned long last, struct iova_bitmap *bitmap)
+{
+	struct iommu_iotlb_gather gather;
+	struct iommu_dirty_bitmap dirty;
+	unsigned long from = start;
+	struct iopt_area *area;
+	int ret = 0;
+
+	lockdep_assert_held(&iopt->iova_rwsem);
+	iommu_dirty_bitmap_init(&dirty, bitmap, &gather);
+	/* Only mapped IOVA has IOPTEs to read; holes are clean */
+	while (!ret && from <= last &&
+	       (area = iopt_area_first(iopt, from, last))) {
+		unsigned long to = min(last, iopt_area_last_iova(area));
+
+		from = max(from, iopt_area_iova(area));
+		ret = domain->dirty_ops->read_and_clear_dirty(domain, from,
+							      to - from + 1,
+							      flags, &dirty);
+		if (to == last)
+			break;
+		from = to + 1;
+	}
+	/* The cleared bits may be cached in the IOTLB */
+	iommu_iotlb_sync(domain, &gather);
+	return ret;
+}
+
+/**
+ * iopt_set_dirty_tracking() - start or stop dirty tracking of a domain
+ * @iopt: the IO address space @domain mirrors
+ * @domain: the domain
+ * @enable: start (true) or stop
+ *
+ * Starting first clears every dirty bit the domain still holds for the
+ * mapped IOVA, so that the first read reports only what was written since.
+ *
+ * Context: Process context; sleeps.
+ * Return: 0; -EOPNOTSUPP if the domain cannot track dirty IOVA; or the
+ * driver's error.
+ */
+int iopt_set_dirty_tracking(struct io_pagetable *iopt,
+			    struct iommu_domain *domain, bool enable)
+{
+	int ret;
+
+	if (!domain->dirty_ops)
+		return -EOPNOTSUPP;
+	down_read(&iopt->iova_rwsem);
+	/* Stale bits of an earlier tracking period go before it starts */
+	ret = enable ? iopt_read_dirty_range(iopt, domain, 0, 0, ULONG_MAX,
+					     NULL) : 0;
+	if (!ret)
+		ret = domain->dirty_ops->set_dirty_tracking(domain, enable);
+	up_read(&iopt->iova_rwsem);
+	return ret;
+}
+
+struct iopt_dirty_walk {
+	struct io_pagetable *iopt;
+	struct iommu_domain *domain;
+	unsigned long flags;
+};
+
+static int iopt_dirty_window(struct iova_bitmap *bitmap, unsigned long iova,
+			     size_t length, void *opaque)
+{
+	struct iopt_dirty_walk *walk = opaque;
+
+	return iopt_read_dirty_range(walk->iopt, walk->domain, walk->flags,
+				     iova, iova + length - 1, bitmap);
+}
+
+/**
+ * iopt_read_and_clear_dirty() - IOMMU_HWPT_GET_DIRTY_BITMAP's work
+ * @iopt: the IO address space @domain mirrors
+ * @domain: the domain
+ * @flags: IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR or 0
+ * @iova: first IOVA of the range
+ * @length: bytes of the range
+ * @page_size: the IOVA one bit of @data stands for
+ * @data: the user's bitmap; bits are set for dirty IOVA, never cleared
+ *
+ * Any amount of IOVA can be read at once: the user bitmap is pinned a
+ * window at a time (iova_bitmap), never copied whole.
+ *
+ * Context: Process context; sleeps.
+ * Return: 0; -EOPNOTSUPP if the domain cannot track dirty IOVA; -EINVAL
+ * for an empty range, a @page_size that is not a power of two, or a range
+ * not aligned to @page_size and to the IOAS's IOVA alignment; -EOVERFLOW
+ * if the range wraps; -EFAULT for a bad bitmap; or the driver's error.
+ */
+int iopt_read_and_clear_dirty(struct io_pagetable *iopt,
+			      struct iommu_domain *domain, u32 flags, u64 iova,
+			      u64 length, u64 page_size, u64 __user *data)
+{
+	struct iopt_dirty_walk walk = {
+		.iopt = iopt,
+		.domain = domain,
+		.flags = flags & IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR ?
+				 IOMMU_DIRTY_NO_CLEAR : 0,
+	};
+	struct iova_bitmap *bitmap;
+	u64 last;
+	int ret;
+
+	if (!domain->dirty_ops)
+		return -EOPNOTSUPP;
+	if (!length || !page_size || !is_power_of_2(page_size))
+		return -EINVAL;
+	if (check_add_overflow(iova, length - 1, &last) || last > ULONG_MAX)
+		return -EOVERFLOW;
+	if ((iova | length) & (page_size - 1))
+		return -EINVAL;
+
+	bitmap = iova_bitmap_alloc(iova, length, page_size, data);
+	if (IS_ERR(bitmap))
+		return PTR_ERR(bitmap);
+	down_read(&iopt->iova_rwsem);
+	if ((iova | length) & (iopt->iova_alignment - 1))
+		ret = -EINVAL;
+	else
+		ret = iova_bitmap_for_each(bitmap, &walk, iopt_dirty_window);
+	up_read(&iopt->iova_rwsem);
+	iova_bitmap_free(bitmap);
+	return ret;
 }

@@ -199,6 +199,11 @@ void iopt_free_ranges(struct rb_root_cached *root);
 int iopt_add_domain(struct io_pagetable *iopt, struct iommu_domain *domain);
 void iopt_remove_domain(struct io_pagetable *iopt,
 			struct iommu_domain *domain);
+int iopt_set_dirty_tracking(struct io_pagetable *iopt,
+			    struct iommu_domain *domain, bool enable);
+int iopt_read_and_clear_dirty(struct io_pagetable *iopt,
+			      struct iommu_domain *domain, u32 flags, u64 iova,
+			      u64 length, u64 page_size, u64 __user *data);
 
 struct iommufd_access;
 int iopt_add_access(struct io_pagetable *iopt, struct iommufd_access *access,

@@ -12,6 +12,7 @@
 #define __IOMMUFD_PRIVATE_H
 
 #include <linux/fault-inject.h>
+#include <linux/iommu.h>
 #include <linux/kref.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
@@ -79,7 +80,9 @@ enum iommufd_object_type {
 	IOMMUFD_OBJ_IOAS,
 	IOMMUFD_OBJ_DEVICE,
 	IOMMUFD_OBJ_HWPT_PAGING,
+	IOMMUFD_OBJ_HWPT_NESTED,
 	IOMMUFD_OBJ_ACCESS,
+	IOMMUFD_OBJ_FAULT,
 	IOMMUFD_OBJ_SELFTEST,
 	IOMMUFD_OBJ_MAX,
 };
@@ -123,15 +126,15 @@ void iommufd_object_remove(struct iommufd_ctx *ictx,
 void iommufd_object_destroy_all(struct iommufd_ctx *ictx);
 
 /*
- * Look up object @id of type @objtype, embedded as "obj" in a struct
+ * Look up object @id of type @objtype, embedded as @member in a struct
  * @type; the result is held, or an ERR_PTR().
  */
-#define iommufd_get_typed(ictx, id, objtype, type)                           \
+#define iommufd_get_typed(ictx, id, objtype, type, member)                   \
 	({                                                                    \
 		struct iommufd_object *__obj =                                \
 			iommufd_get_object(ictx, id, objtype);                \
 		IS_ERR(__obj) ? ERR_CAST(__obj) :                             \
-				container_of(__obj, type, obj);               \
+				container_of(__obj, type, member);            \
 	})
 
 /* Allocate a struct @type whose first member, obj, is the object */
@@ -158,23 +161,40 @@ struct iommufd_ioas {
 	struct list_head auto_hwpts;
 };
 
+struct iommufd_fault;
+
 /**
- * struct iommufd_hwpt_paging - a paging HWPT object
+ * struct iommufd_hwpt - what every HWPT object starts with
  * @obj: the object
  * @ictx: the context
- * @domain: the IOMMU domain
+ * @domain: the IOMMU domain devices attach to
+ * @fault: where the domain's IO page faults are delivered, held; or NULL
+ *
+ * Two kinds embed it: a paging HWPT (struct iommufd_hwpt_paging), whose
+ * domain the kernel fills from an IOAS, and a nested HWPT (struct
+ * iommufd_hwpt_nested), whose first stage user space owns and whose
+ * second stage is a paging HWPT, its parent.
+ */
+struct iommufd_hwpt {
+	struct iommufd_object obj;
+	struct iommufd_ctx *ictx;
+	struct iommu_domain *domain;
+	struct iommufd_fault *fault;
+};
+
+/**
+ * struct iommufd_hwpt_paging - a paging HWPT object
+ * @common: the HWPT
  * @ioas: the IOAS it mirrors, held
  * @auto_item: in @ioas->auto_hwpts when @auto_domain
- * @nattached: devices attached, under @ioas->mutex; each holds @obj
+ * @nattached: devices attached, under @ioas->mutex; each holds the object
  * @auto_domain: made by an attach to the IOAS, gone with its last device
- * @in_iopt: @domain is in @ioas's io_pagetable
+ * @in_iopt: the domain is in @ioas's io_pagetable
  * @enforce_cache_coherency: the domain enforces coherent DMA
  * @nest_parent: may parent nested HWPTs
  */
 struct iommufd_hwpt_paging {
-	struct iommufd_object obj;
-	struct iommufd_ctx *ictx;
-	struct iommu_domain *domain;
+	struct iommufd_hwpt common;
 	struct iommufd_ioas *ioas;
 	struct list_head auto_item;
 	unsigned int nattached;
@@ -185,12 +205,42 @@ struct iommufd_hwpt_paging {
 };
 
 /**
+ * struct iommufd_hwpt_nested - a nested HWPT object
+ * @common: the HWPT
+ * @parent: the paging HWPT of its second stage, held
+ */
+struct iommufd_hwpt_nested {
+	struct iommufd_hwpt common;
+	struct iommufd_hwpt_paging *parent;
+};
+
+/*
+ * The paging HWPT whose IOAS a HWPT translates through: itself, or the
+ * parent of a nested HWPT.
+ */
+static inline struct iommufd_hwpt_paging *
+iommufd_hwpt_backing(struct iommufd_hwpt *hwpt)
+{
+	if (hwpt->obj.type == IOMMUFD_OBJ_HWPT_NESTED)
+		return container_of(hwpt, struct iommufd_hwpt_nested,
+				    common)->parent;
+	return container_of(hwpt, struct iommufd_hwpt_paging, common);
+}
+
+static inline bool iommufd_object_is_hwpt(struct iommufd_object *obj)
+{
+	return obj->type == IOMMUFD_OBJ_HWPT_PAGING ||
+	       obj->type == IOMMUFD_OBJ_HWPT_NESTED;
+}
+
+/**
  * struct iommufd_group - a context's view of an IOMMU group
  * @ref: bound devices (each holds one)
  * @lock: protects @hwpt, @devices and @nattached
  * @ictx: the context
  * @group: the IOMMU group, referenced
  * @hwpt: the HWPT the group is attached to, or NULL
+ * @handle: the attach handle of @hwpt when it reports IO page faults
  * @devices: the bound devices of the group
  * @nattached: devices of the group attached to @hwpt
  */
@@ -199,7 +249,8 @@ struct iommufd_group {
 	struct mutex lock;		/* see above */
 	struct iommufd_ctx *ictx;
 	struct iommu_group *group;
-	struct iommufd_hwpt_paging *hwpt;
+	struct iommufd_hwpt *hwpt;
+	struct iommufd_attach_handle *handle;
 	struct list_head devices;
 	unsigned int nattached;
 };
@@ -210,6 +261,7 @@ struct iommufd_group {
  * @dev: the device
  * @attached: counted in @igroup->nattached, under @igroup->lock
  * @enforce_cache_coherency: its IOMMU can enforce coherent DMA
+ * @iopf_enabled: IO page faults are enabled, under @igroup->lock
  * @group_item: in @igroup->devices
  * @igroup: its group
  * @ictx: the context
@@ -219,6 +271,7 @@ struct iommufd_device {
 	struct device *dev;
 	u8 attached : 1;
 	u8 enforce_cache_coherency : 1;
+	u8 iopf_enabled : 1;
 	struct list_head group_item;
 	struct iommufd_group *igroup;
 	struct iommufd_ctx *ictx;
@@ -230,12 +283,15 @@ struct iommufd_hwpt_paging *
 iommufd_hwpt_paging_create(struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
 			   struct iommufd_device *idev, u32 flags,
 			   bool auto_domain);
+struct iommufd_hwpt *iommufd_get_hwpt(struct iommufd_ctx *ictx, u32 id);
+struct iommufd_hwpt_paging *iommufd_get_hwpt_paging(struct iommufd_ctx *ictx,
+						    u32 id);
 
 static inline struct iommufd_ioas *iommufd_get_ioas(struct iommufd_ctx *ictx,
 						    u32 id)
 {
 	return iommufd_get_typed(ictx, id, IOMMUFD_OBJ_IOAS,
-				 struct iommufd_ioas);
+				 struct iommufd_ioas, obj);
 }
 
 /* ioas.c */
@@ -263,7 +319,52 @@ int iommufd_hwpt_alloc(struct iommufd_ucmd *ucmd);
 int iommufd_hwpt_invalidate(struct iommufd_ucmd *ucmd);
 int iommufd_hwpt_set_dirty_tracking(struct iommufd_ucmd *ucmd);
 int iommufd_hwpt_get_dirty_bitmap(struct iommufd_ucmd *ucmd);
+
+/* fault.c: IO page fault queues */
+
+/**
+ * struct iommufd_fault - a fault queue object
+ * @obj: the object
+ * @ictx: the context, held by @filep
+ * @filep: the file user space reads faults from; holds @obj
+ * @mutex: protects @deliver and @response
+ * @deliver: groups not yet read, oldest first (by iopf_group.node)
+ * @response: groups read and not yet answered, by cookie
+ * @wait_queue: readers and pollers waiting for a group
+ */
+struct iommufd_fault {
+	struct iommufd_object obj;
+	struct iommufd_ctx *ictx;
+	struct file *filep;
+	struct mutex mutex;		/* see above */
+	struct list_head deliver;
+	struct xarray response;
+	wait_queue_head_t wait_queue;
+};
+
+/**
+ * struct iommufd_attach_handle - a group's attachment to a faulting HWPT
+ * @handle: the IOMMU core's handle; the core finds it from a fault
+ * @fault: where the faults go
+ * @dev_id: the device id faults are reported with
+ * @dev: that device
+ *
+ * One is allocated per attachment of a group to a HWPT with a fault
+ * object, and freed once the group left that HWPT and its faults were
+ * answered.
+ */
+struct iommufd_attach_handle {
+	struct iommu_attach_handle handle;
+	struct iommufd_fault *fault;
+	u32 dev_id;
+	struct device *dev;
+};
+
+void iommufd_fault_init(void);
 int iommufd_fault_alloc(struct iommufd_ucmd *ucmd);
+struct iommufd_fault *iommufd_get_fault(struct iommufd_ctx *ictx, u32 id);
+int iommufd_fault_iopf_handler(struct iopf_group *group);
+void iommufd_fault_handle_retire(struct iommufd_attach_handle *handle);
 
 /* vfio_compat.c: the VFIO container ioctls, on /dev/vfio/vfio and /dev/iommu */
 long iommufd_vfio_ioctl(struct iommufd_ctx *ictx, unsigned int cmd,

@@ -2,18 +2,20 @@
 /*
  * iova_bitmap: a dirty bitmap over a range of IOVA, kept in user memory.
  *
- * Bit i of the user's array of u64 stands for the IOVA
- * [iova + i * page_size, iova + (i + 1) * page_size).  Such an array can
- * describe terabytes of IOVA, far more than the kernel should pin at once,
- * so iova_bitmap_for_each() walks it in windows: it pins at most
- * IOVA_BITMAP_WINDOW_PAGES pages of the array, calls back with the IOVA
+ * Bit i of the user's bitmap stands for the IOVA
+ * [iova + i * page_size, iova + (i + 1) * page_size).  The bitmap is
+ * addressed by byte, bit i being bit (i % 8) of byte (i / 8): the layout of
+ * an array of u64 on a little-endian machine, and no alignment is needed.
+ * Such a bitmap can describe terabytes of IOVA, far more than the kernel
+ * should pin at once, so iova_bitmap_for_each() walks it in windows: it
+ * pins at most IOVA_BITMAP_WINDOW_PAGES pages of it, calls back with the IOVA
  * those pages describe, then unpins them, dirtied, and moves on.  Drivers
  * record dirty IOVA from the callback with iova_bitmap_set().
  *
  * Invariants:
  *  - Every window but the first starts on a page boundary of the user
- *    array; the first starts at the array's first word.  A bit therefore
- *    belongs to exactly one window, and bits never carry across windows.
+ *    bitmap; the first starts at its first byte.  A bit therefore belongs
+ *    to exactly one window.
  *  - A window's pages are pinned only while the callback runs.
  *  - Bits are only ever set, never cleared.
  *  - A driver may report a range that runs past the window's end (a large
@@ -31,7 +33,6 @@
 #include <linux/slab.h>
 
 #define IOVA_BITMAP_WINDOW_PAGES (PAGE_SIZE / sizeof(struct page *))
-#define BITS_PER_U64 64
 
 /**
  * struct iova_bitmap - a walk over a user dirty bitmap
@@ -74,7 +75,7 @@ struct iova_bitmap {
  * @iova: the IOVA that bit 0 stands for
  * @length: bytes of IOVA to cover; not 0
  * @page_size: the IOVA one bit stands for; a power of two
- * @data: the user's bitmap, an array of u64
+ * @data: the user's bitmap; any byte address
  *
  * Context: Process context.  May sleep.
  * Return: the bitmap, or an ERR_PTR(): -EINVAL for a bad argument,
@@ -87,8 +88,7 @@ struct iova_bitmap *iova_bitmap_alloc(unsigned long iova, size_t length,
 	struct iova_bitmap *bitmap;
 	unsigned long last;
 
-	if (!length || !is_power_of_2(page_size) ||
-	    !IS_ALIGNED((unsigned long)data, sizeof(u64)))
+	if (!length || !is_power_of_2(page_size))
 		return ERR_PTR(-EINVAL);
 	if (check_add_overflow(iova, length - 1, &last))
 		return ERR_PTR(-EOVERFLOW);
@@ -126,44 +126,56 @@ void iova_bitmap_free(struct iova_bitmap *bitmap)
 }
 EXPORT_SYMBOL_NS_GPL(iova_bitmap_free, IOMMUFD);
 
-/* The user address of the u64 word that holds @bit */
-static unsigned long iova_bitmap_word_uaddr(struct iova_bitmap *bitmap,
+/* The user address of the byte that holds @bit */
+static unsigned long iova_bitmap_byte_uaddr(struct iova_bitmap *bitmap,
 					    unsigned long bit)
 {
-	return (unsigned long)bitmap->data +
-	       (bit / BITS_PER_U64) * sizeof(u64);
+	return (unsigned long)bitmap->data + bit / BITS_PER_BYTE;
+}
+
+/* Set bits [first, last] of @p, whose bit 0 is bit (@first % 8) of byte 0 */
+static void iova_bitmap_fill(u8 *p, unsigned long first, unsigned long last)
+{
+	while (first <= last) {
+		unsigned int lo = first % BITS_PER_BYTE;
+		unsigned int hi = min_t(unsigned long, BITS_PER_BYTE - 1,
+					lo + (last - first));
+		unsigned long whole;
+
+		if (lo == 0 && hi == BITS_PER_BYTE - 1) {
+			whole = (last - first + 1) / BITS_PER_BYTE;
+			memset(p, 0xff, whole);
+			p += whole;
+			first += whole * BITS_PER_BYTE;
+			continue;
+		}
+		*p++ |= GENMASK(hi, lo);
+		first += hi - lo + 1;
+	}
 }
 
 /*
  * Set bits [first, last] of the bitmap; all of them lie in the current
- * window.  Each page is mapped once for the words it holds.
+ * window.  Each page is mapped once for the bytes it holds.
  */
 static void iova_bitmap_write(struct iova_bitmap *bitmap, unsigned long first,
 			      unsigned long last)
 {
 	while (first <= last) {
-		unsigned long uaddr = iova_bitmap_word_uaddr(bitmap, first);
+		unsigned long uaddr = iova_bitmap_byte_uaddr(bitmap, first);
 		unsigned long index = (uaddr - bitmap->pin_base) >> PAGE_SHIFT;
-		unsigned long page_end_bit;
-		u64 *kaddr, *word;
+		unsigned long stop;
+		u8 *kaddr;
 
-		/* The last bit whose word still lies on this page */
-		page_end_bit = first | (BITS_PER_U64 - 1);
-		page_end_bit += ((PAGE_SIZE - offset_in_page(uaddr)) /
-				 sizeof(u64) - 1) * BITS_PER_U64;
-		page_end_bit = min(page_end_bit, last);
+		/* The last bit whose byte still lies on this page */
+		stop = (first / BITS_PER_BYTE +
+			(PAGE_SIZE - offset_in_page(uaddr))) * BITS_PER_BYTE - 1;
+		stop = min(stop, last);
 
 		kaddr = kmap_local_page(bitmap->pages[index]);
-		word = kaddr + offset_in_page(uaddr) / sizeof(u64);
-		while (first <= page_end_bit) {
-			unsigned int lo = first % BITS_PER_U64;
-			unsigned int hi = min_t(unsigned long, BITS_PER_U64 - 1,
-						lo + (page_end_bit - first));
-
-			*word++ |= GENMASK_ULL(hi, lo);
-			first += hi - lo + 1;
-		}
+		iova_bitmap_fill(kaddr + offset_in_page(uaddr), first, stop);
 		kunmap_local(kaddr);
+		first = stop + 1;
 	}
 }
 
@@ -231,9 +243,9 @@ EXPORT_SYMBOL_NS_GPL(iova_bitmap_set, IOMMUFD);
 static int iova_bitmap_pin_window(struct iova_bitmap *bitmap,
 				  unsigned long first)
 {
-	unsigned long start = iova_bitmap_word_uaddr(bitmap, first);
-	unsigned long end = iova_bitmap_word_uaddr(bitmap, bitmap->nbits - 1) +
-			    sizeof(u64);
+	unsigned long start = iova_bitmap_byte_uaddr(bitmap, first);
+	unsigned long end = iova_bitmap_byte_uaddr(bitmap, bitmap->nbits - 1) +
+			    1;
 	unsigned long npages, end_bit;
 	long pinned;
 
@@ -248,8 +260,8 @@ static int iova_bitmap_pin_window(struct iova_bitmap *bitmap,
 	bitmap->pin_base = PAGE_ALIGN_DOWN(start);
 	bitmap->win_first = first;
 	/* Bits up to the end of the last pinned page, or of the bitmap */
-	end_bit = ((bitmap->pin_base + pinned * PAGE_SIZE -
-		    (unsigned long)bitmap->data) / sizeof(u64)) * BITS_PER_U64;
+	end_bit = (bitmap->pin_base + pinned * PAGE_SIZE -
+		   (unsigned long)bitmap->data) * BITS_PER_BYTE;
 	bitmap->win_nbits = min(end_bit, bitmap->nbits) - first;
 	return 0;
 }

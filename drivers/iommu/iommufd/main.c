@@ -147,6 +147,8 @@ static const struct iommufd_cmd iommufd_cmds[] = {
 		    struct iommu_hwpt_get_dirty_bitmap, data),
 	IOMMUFD_CMD(IOMMUFD_CMD_HWPT_INVALIDATE, iommufd_hwpt_invalidate,
 		    struct iommu_hwpt_invalidate, __reserved),
+	IOMMUFD_CMD(IOMMUFD_CMD_FAULT_QUEUE_ALLOC, iommufd_fault_alloc,
+		    struct iommu_fault_alloc, out_fault_fd),
 #ifdef CONFIG_IOMMUFD_TEST
 	IOMMUFD_CMD(IOMMUFD_CMD_BASE + 32, iommufd_test,
 		    struct iommu_test_cmd, last),
@@ -291,6 +293,7 @@ static int __init iommufd_init(void)
 	iommufd_access_init();
 	iommufd_device_init();
 	iommufd_hwpt_init();
+	iommufd_fault_init();
 	ret = iommufd_test_init();
 	if (ret)
 		goto err_deregister;
@@ -315,6 +318,7 @@ module_exit(iommufd_exit);
 
 MODULE_DESCRIPTION("I/O address space management for passthrough devices");
 MODULE_IMPORT_NS(IOMMUFD_INTERNAL);
+MODULE_IMPORT_NS(IOMMUFD);
 MODULE_LICENSE("GPL");
 #if IS_ENABLED(CONFIG_IOMMUFD_VFIO_CONTAINER)
 /* Loaded on first open of /dev/vfio/vfio */

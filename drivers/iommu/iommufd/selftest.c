@@ -10,8 +10,13 @@
  * exactly what iommufd mapped.  Each IOMMU_TEST_OP_MOCK_DOMAIN makes a
  * selftest object owning one mock device, bound and attached.
  *
- * Not implemented yet: dirty tracking, nested domains, IO page faults
- * and PASID attachment of the mock (their operations give -EOPNOTSUPP).
+ * The mock paging domain tracks dirty IOPTEs (IOMMU_TEST_OP_DIRTY plays
+ * the device writing), and can be made with 1 MiB IOPTEs for devices
+ * created with MOCK_FLAGS_DEVICE_HUGE_IOVA.  A mock nested domain keeps a
+ * fake IOTLB of four entries that IOMMU_HWPT_INVALIDATE clears and
+ * IOMMU_TEST_OP_MD_CHECK_IOTLB reads.  Mock devices take IO page faults
+ * through an iopf queue of the mock IOMMU (IOMMU_TEST_OP_TRIGGER_IOPF).
+ * PASID attachment of mock devices is not implemented.
  *
  * A mock access lives in an anonymous file (IOMMU_TEST_OP_CREATE_ACCESS
  * returns its descriptor) that holds the context; closing it unpins what
@@ -116,8 +121,13 @@ static const struct bus_type iommufd_mock_bus_type = {
 
 static struct iommu_device mock_iommu;
 static struct notifier_block mock_iommu_nb;
+static struct iopf_queue *mock_iopf_queue;
 static DEFINE_IDA(mock_dev_ida);
 static const struct iommu_domain_ops mock_domain_ops;
+static const struct iommu_domain_ops mock_nested_ops;
+
+#define MOCK_HUGE_IO_PAGE_SIZE (512 * MOCK_IO_PAGE_SIZE)
+#define MOCK_HUGE_IO_PAGES (MOCK_HUGE_IO_PAGE_SIZE / MOCK_IO_PAGE_SIZE)
 
 struct mock_dev {
 	struct device dev;
@@ -125,14 +135,37 @@ struct mock_dev {
 	int id;
 };
 
+/*
+ * A mock paging domain.  Its page table is an xarray by IO page index
+ * (MOCK_IO_PAGE_SIZE units) whose values hold the frame number shifted
+ * left by one, and MOCK_PTE_HUGE in bit 0 for the IO pages of a 1 MiB
+ * IOPTE.  An IOPTE's dirty bit is MOCK_PTE_DIRTY, a mark on the entry of
+ * its first IO page.
+ */
+#define MOCK_PTE_HUGE 1UL
+#define MOCK_PTE_DIRTY XA_MARK_0
+
 struct mock_domain {
 	struct iommu_domain domain;
-	struct xarray pfns;		/* IO page index -> frame, as values */
+	struct xarray pfns;
+	bool dirty_tracking;
+};
+
+/* A mock nested domain: a fake IOTLB that invalidations clear */
+struct mock_nested_domain {
+	struct iommu_domain domain;
+	struct mock_domain *parent;
+	u32 iotlb[MOCK_NESTED_DOMAIN_IOTLB_NUM];
 };
 
 static struct mock_domain *to_mock_domain(struct iommu_domain *domain)
 {
 	return container_of(domain, struct mock_domain, domain);
+}
+
+static struct mock_nested_domain *to_mock_nested(struct iommu_domain *domain)
+{
+	return container_of(domain, struct mock_nested_domain, domain);
 }
 
 static struct mock_dev *to_mock_dev(struct device *dev)
@@ -159,7 +192,18 @@ static struct iommu_domain mock_blocking_domain = {
 	.ops = &mock_blocking_ops,
 };
 
-static struct iommu_domain *mock_domain_new(void)
+static int mock_domain_attach(struct iommu_domain *domain, struct device *dev)
+{
+	/* A device that cannot track dirty IOVA cannot use such a domain */
+	if (domain->dirty_ops &&
+	    (to_mock_dev(dev)->flags & MOCK_FLAGS_DEVICE_NO_DIRTY))
+		return -EINVAL;
+	return 0;
+}
+
+static const struct iommu_dirty_ops mock_dirty_ops;
+
+static struct iommu_domain *mock_domain_new(struct device *dev, bool dirty)
 {
 	struct mock_domain *mock = kzalloc(sizeof(*mock), GFP_KERNEL);
 
@@ -169,6 +213,10 @@ static struct iommu_domain *mock_domain_new(void)
 	mock->domain.type = IOMMU_DOMAIN_UNMANAGED;
 	mock->domain.ops = &mock_domain_ops;
 	mock->domain.pgsize_bitmap = MOCK_IO_PAGE_SIZE;
+	if (to_mock_dev(dev)->flags & MOCK_FLAGS_DEVICE_HUGE_IOVA)
+		mock->domain.pgsize_bitmap |= MOCK_HUGE_IO_PAGE_SIZE;
+	if (dirty)
+		mock->domain.dirty_ops = &mock_dirty_ops;
 	mock->domain.geometry.aperture_start = MOCK_APERTURE_START;
 	mock->domain.geometry.aperture_end = MOCK_APERTURE_LAST;
 	mock->domain.geometry.force_aperture = true;
@@ -177,7 +225,34 @@ static struct iommu_domain *mock_domain_new(void)
 
 static struct iommu_domain *mock_domain_alloc_paging(struct device *dev)
 {
-	return mock_domain_new();
+	return mock_domain_new(dev, false);
+}
+
+static struct iommu_domain *
+mock_nested_new(struct iommu_domain *parent,
+		const struct iommu_user_data *user_data)
+{
+	struct mock_nested_domain *nested;
+	struct iommu_hwpt_selftest data;
+	int ret, i;
+
+	if (parent->ops != &mock_domain_ops)
+		return ERR_PTR(-EINVAL);
+	if (user_data->type != IOMMU_HWPT_DATA_SELFTEST)
+		return ERR_PTR(-EOPNOTSUPP);
+	ret = iommu_copy_struct_from_user(&data, user_data,
+					  IOMMU_HWPT_DATA_SELFTEST, iotlb);
+	if (ret)
+		return ERR_PTR(ret);
+	nested = kzalloc(sizeof(*nested), GFP_KERNEL);
+	if (!nested)
+		return ERR_PTR(-ENOMEM);
+	nested->parent = to_mock_domain(parent);
+	for (i = 0; i != MOCK_NESTED_DOMAIN_IOTLB_NUM; i++)
+		nested->iotlb[i] = data.iotlb;
+	nested->domain.type = IOMMU_DOMAIN_NESTED;
+	nested->domain.ops = &mock_nested_ops;
+	return &nested->domain;
 }
 
 static struct iommu_domain *
@@ -185,9 +260,19 @@ mock_domain_alloc_user(struct device *dev, u32 flags,
 		       struct iommu_domain *parent,
 		       const struct iommu_user_data *user_data)
 {
-	if (parent || user_data || (flags & ~IOMMU_HWPT_ALLOC_NEST_PARENT))
+	bool dirty = flags & IOMMU_HWPT_ALLOC_DIRTY_TRACKING;
+
+	if (parent) {
+		if (flags || !user_data)
+			return ERR_PTR(-EOPNOTSUPP);
+		return mock_nested_new(parent, user_data);
+	}
+	if (user_data || (flags & ~(IOMMU_HWPT_ALLOC_NEST_PARENT |
+				    IOMMU_HWPT_ALLOC_DIRTY_TRACKING)))
 		return ERR_PTR(-EOPNOTSUPP);
-	return mock_domain_new();
+	if (dirty && (to_mock_dev(dev)->flags & MOCK_FLAGS_DEVICE_NO_DIRTY))
+		return ERR_PTR(-EOPNOTSUPP);
+	return mock_domain_new(dev, dirty);
 }
 
 static void mock_domain_free(struct iommu_domain *domain)
@@ -219,13 +304,14 @@ static int mock_domain_map_pages(struct iommu_domain *domain,
 				 gfp_t gfp, size_t *mapped)
 {
 	struct mock_domain *mock = to_mock_domain(domain);
+	unsigned long huge = pgsize == MOCK_HUGE_IO_PAGE_SIZE ? MOCK_PTE_HUGE : 0;
 	unsigned long first = iova / MOCK_IO_PAGE_SIZE;
 	unsigned long n = pgsize * pgcount / MOCK_IO_PAGE_SIZE, i;
 
 	for (i = 0; i != n; i++) {
+		unsigned long frame = paddr / MOCK_IO_PAGE_SIZE + i;
 		void *old = xa_store(&mock->pfns, first + i,
-				     xa_mk_value(paddr / MOCK_IO_PAGE_SIZE + i),
-				     gfp);
+				     xa_mk_value(frame << 1 | huge), gfp);
 
 		if (xa_is_err(old)) {
 			while (i--)
@@ -245,16 +331,122 @@ static phys_addr_t mock_domain_iova_to_phys(struct iommu_domain *domain,
 	void *ent = xa_load(&to_mock_domain(domain)->pfns,
 			    iova / MOCK_IO_PAGE_SIZE);
 
-	return ent ? xa_to_value(ent) * MOCK_IO_PAGE_SIZE +
+	return ent ? (xa_to_value(ent) >> 1) * MOCK_IO_PAGE_SIZE +
 			     iova % MOCK_IO_PAGE_SIZE : 0;
 }
 
 static const struct iommu_domain_ops mock_domain_ops = {
 	.free = mock_domain_free,
-	.attach_dev = mock_attach_nop,
+	.attach_dev = mock_domain_attach,
 	.map_pages = mock_domain_map_pages,
 	.unmap_pages = mock_domain_unmap_pages,
 	.iova_to_phys = mock_domain_iova_to_phys,
+};
+
+/*
+ * The IOPTE holding IO page @index: its first IO page index and its size in
+ * IO pages, or 0 if @index is not mapped.
+ */
+static unsigned long mock_pte_of(struct mock_domain *mock, unsigned long index,
+				 unsigned long *head)
+{
+	void *ent = xa_load(&mock->pfns, index);
+
+	if (!ent)
+		return 0;
+	if (xa_to_value(ent) & MOCK_PTE_HUGE) {
+		*head = round_down(index, MOCK_HUGE_IO_PAGES);
+		return MOCK_HUGE_IO_PAGES;
+	}
+	*head = index;
+	return 1;
+}
+
+static int mock_set_dirty_tracking(struct iommu_domain *domain, bool enable)
+{
+	to_mock_domain(domain)->dirty_tracking = enable;
+	return 0;
+}
+
+static int mock_read_and_clear_dirty(struct iommu_domain *domain,
+				     unsigned long iova, size_t size,
+				     unsigned long flags,
+				     struct iommu_dirty_bitmap *dirty)
+{
+	struct mock_domain *mock = to_mock_domain(domain);
+	unsigned long index = iova / MOCK_IO_PAGE_SIZE;
+	unsigned long end = (iova + size - 1) / MOCK_IO_PAGE_SIZE + 1;
+
+	while (index < end) {
+		unsigned long head, n = mock_pte_of(mock, index, &head);
+
+		if (!n) {
+			index++;
+			continue;
+		}
+		if (xa_get_mark(&mock->pfns, head, MOCK_PTE_DIRTY)) {
+			if (!(flags & IOMMU_DIRTY_NO_CLEAR))
+				xa_clear_mark(&mock->pfns, head,
+					      MOCK_PTE_DIRTY);
+			iommu_dirty_bitmap_record(dirty,
+						  head * MOCK_IO_PAGE_SIZE,
+						  n * MOCK_IO_PAGE_SIZE);
+		}
+		index = head + n;
+	}
+	return 0;
+}
+
+static const struct iommu_dirty_ops mock_dirty_ops = {
+	.set_dirty_tracking = mock_set_dirty_tracking,
+	.read_and_clear_dirty = mock_read_and_clear_dirty,
+};
+
+static void mock_nested_free(struct iommu_domain *domain)
+{
+	kfree(to_mock_nested(domain));
+}
+
+static int mock_nested_invalidate(struct iommu_domain *domain,
+				  struct iommu_user_data_array *array)
+{
+	struct mock_nested_domain *nested = to_mock_nested(domain);
+	struct iommu_hwpt_invalidate_selftest inv;
+	u32 i;
+	int ret = 0;
+
+	if (array->type != IOMMU_HWPT_INVALIDATE_DATA_SELFTEST) {
+		ret = -EINVAL;
+		goto out;
+	}
+	for (i = 0; i != array->entry_num; i++) {
+		ret = iommu_copy_struct_from_user_array(&inv, array,
+							IOMMU_HWPT_INVALIDATE_DATA_SELFTEST,
+							i, iotlb_id);
+		if (ret)
+			break;
+		if (inv.flags & ~IOMMU_TEST_INVALIDATE_FLAG_ALL) {
+			ret = -EOPNOTSUPP;
+			break;
+		}
+		if (inv.iotlb_id > MOCK_NESTED_DOMAIN_IOTLB_ID_MAX) {
+			ret = -EINVAL;
+			break;
+		}
+		if (inv.flags & IOMMU_TEST_INVALIDATE_FLAG_ALL)
+			memset(nested->iotlb, 0, sizeof(nested->iotlb));
+		else
+			nested->iotlb[inv.iotlb_id] = 0;
+	}
+out:
+	array->entry_num = i;
+	return ret;
+}
+
+static const struct iommu_domain_ops mock_nested_ops = {
+	.free = mock_nested_free,
+	.attach_dev = mock_attach_nop,
+	.cache_invalidate_user = mock_nested_invalidate,
 };
 
 static void *mock_hw_info(struct device *dev, u32 *length, u32 *type)
@@ -271,7 +463,14 @@ static void *mock_hw_info(struct device *dev, u32 *length, u32 *type)
 
 static bool mock_capable(struct device *dev, enum iommu_cap cap)
 {
-	return cap == IOMMU_CAP_CACHE_COHERENCY;
+	switch (cap) {
+	case IOMMU_CAP_CACHE_COHERENCY:
+		return true;
+	case IOMMU_CAP_DIRTY_TRACKING:
+		return !(to_mock_dev(dev)->flags & MOCK_FLAGS_DEVICE_NO_DIRTY);
+	default:
+		return false;
+	}
 }
 
 static struct iommu_device *mock_probe_device(struct device *dev)
@@ -279,6 +478,27 @@ static struct iommu_device *mock_probe_device(struct device *dev)
 	if (dev->bus != &iommufd_mock_bus_type)
 		return ERR_PTR(-ENODEV);
 	return &mock_iommu;
+}
+
+/* Mock devices take IO page faults through the mock IOMMU's queue */
+static int mock_dev_enable_feat(struct device *dev, enum iommu_dev_features f)
+{
+	if (f != IOMMU_DEV_FEAT_IOPF)
+		return -EINVAL;
+	return iopf_queue_add_device(mock_iopf_queue, dev);
+}
+
+static int mock_dev_disable_feat(struct device *dev, enum iommu_dev_features f)
+{
+	if (f != IOMMU_DEV_FEAT_IOPF)
+		return -EINVAL;
+	iopf_queue_remove_device(mock_iopf_queue, dev);
+	return 0;
+}
+
+static void mock_page_response(struct device *dev, struct iopf_fault *evt,
+			       struct iommu_page_response *msg)
+{
 }
 
 static const struct iommu_ops mock_ops = {
@@ -292,6 +512,9 @@ static const struct iommu_ops mock_ops = {
 	.domain_alloc_user = mock_domain_alloc_user,
 	.probe_device = mock_probe_device,
 	.device_group = generic_device_group,
+	.dev_enable_feat = mock_dev_enable_feat,
+	.dev_disable_feat = mock_dev_disable_feat,
+	.page_response = mock_page_response,
 	.default_domain_ops = &mock_domain_ops,
 };
 
@@ -423,7 +646,7 @@ static int iommufd_test_mock_domain_replace(struct iommufd_ucmd *ucmd,
 	int ret;
 
 	sobj = iommufd_get_typed(ucmd->ictx, cmd->id, IOMMUFD_OBJ_SELFTEST,
-				 struct selftest_obj);
+				 struct selftest_obj, obj);
 	if (IS_ERR(sobj))
 		return PTR_ERR(sobj);
 	ret = iommufd_device_replace(sobj->idev, &pt_id);
@@ -443,26 +666,23 @@ static int iommufd_test_md_check_map(struct iommufd_ucmd *ucmd,
 	unsigned long uptr = cmd->check_map.uptr;
 	unsigned long length = cmd->check_map.length;
 	struct iommufd_hwpt_paging *hwpt;
-	struct iommufd_object *obj;
 	struct mock_domain *mock;
 	int ret = 0;
 
 	if ((iova | uptr | length) % MOCK_IO_PAGE_SIZE)
 		return -EINVAL;
-	obj = iommufd_get_object(ucmd->ictx, cmd->id, IOMMUFD_OBJ_HWPT_PAGING);
-	if (IS_ERR(obj))
-		return PTR_ERR(obj);
-	hwpt = container_of(obj, struct iommufd_hwpt_paging, obj);
-	if (hwpt->domain->ops != &mock_domain_ops) {
+	hwpt = iommufd_get_hwpt_paging(ucmd->ictx, cmd->id);
+	if (IS_ERR(hwpt))
+		return PTR_ERR(hwpt);
+	if (hwpt->common.domain->ops != &mock_domain_ops) {
 		ret = -EINVAL;
 		goto out_put;
 	}
-	mock = to_mock_domain(hwpt->domain);
+	mock = to_mock_domain(hwpt->common.domain);
 	for (; length; length -= MOCK_IO_PAGE_SIZE, iova += MOCK_IO_PAGE_SIZE,
 	     uptr += MOCK_IO_PAGE_SIZE) {
 		struct page *page;
 		phys_addr_t want;
-		void *ent;
 
 		if (get_user_pages_fast(PAGE_ALIGN_DOWN(uptr), 1, 0, &page) !=
 		    1) {
@@ -471,14 +691,126 @@ static int iommufd_test_md_check_map(struct iommufd_ucmd *ucmd,
 		}
 		want = page_to_phys(page) + offset_in_page(uptr);
 		put_page(page);
-		ent = xa_load(&mock->pfns, iova / MOCK_IO_PAGE_SIZE);
-		if (!ent || xa_to_value(ent) * MOCK_IO_PAGE_SIZE != want) {
+		if (mock_domain_iova_to_phys(&mock->domain, iova) != want) {
 			ret = -EINVAL;
 			break;
 		}
 	}
 out_put:
-	iommufd_put_object(ucmd->ictx, obj);
+	iommufd_put_object(ucmd->ictx, &hwpt->common.obj);
+	return ret;
+}
+
+/*
+ * IOMMU_TEST_OP_DIRTY: the mock device writes to every IOVA whose bit is
+ * set in the user's bitmap, which dirties the IOPTE mapping it if dirty
+ * tracking is on.  Returns how many bits did so.
+ */
+static int iommufd_test_dirty(struct iommufd_ucmd *ucmd,
+			      struct iommu_test_cmd *cmd)
+{
+	unsigned long page_size = cmd->dirty.page_size;
+	unsigned long iova = cmd->dirty.iova;
+	unsigned long nbits, i, word, nr = 0;
+	struct iommufd_hwpt_paging *hwpt;
+	unsigned long __user *uptr;
+	struct mock_domain *mock;
+	int ret = 0;
+
+	if (!page_size || !is_power_of_2(page_size) ||
+	    page_size < MOCK_IO_PAGE_SIZE || cmd->dirty.length % page_size ||
+	    iova % page_size)
+		return -EINVAL;
+	nbits = cmd->dirty.length / page_size;
+	uptr = u64_to_user_ptr(cmd->dirty.uptr);
+	hwpt = iommufd_get_hwpt_paging(ucmd->ictx, cmd->id);
+	if (IS_ERR(hwpt))
+		return PTR_ERR(hwpt);
+	if (hwpt->common.domain->ops != &mock_domain_ops ||
+	    !hwpt->common.domain->dirty_ops) {
+		ret = -EINVAL;
+		goto out_put;
+	}
+	mock = to_mock_domain(hwpt->common.domain);
+	for (i = 0; i < nbits; i++) {
+		unsigned long head, index;
+
+		if (i % BITS_PER_LONG == 0 &&
+		    get_user(word, uptr + i / BITS_PER_LONG)) {
+			ret = -EFAULT;
+			break;
+		}
+		if (!(word & BIT(i % BITS_PER_LONG)))
+			continue;
+		index = (iova + i * page_size) / MOCK_IO_PAGE_SIZE;
+		if (!mock->dirty_tracking || !mock_pte_of(mock, index, &head))
+			continue;
+		xa_set_mark(&mock->pfns, head, MOCK_PTE_DIRTY);
+		nr++;
+	}
+	cmd->dirty.out_nr_dirty = nr;
+	if (!ret)
+		ret = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
+out_put:
+	iommufd_put_object(ucmd->ictx, &hwpt->common.obj);
+	return ret;
+}
+
+/* IOMMU_TEST_OP_MD_CHECK_IOTLB: does an entry of the fake IOTLB hold it */
+static int iommufd_test_check_iotlb(struct iommufd_ucmd *ucmd,
+				    struct iommu_test_cmd *cmd)
+{
+	struct mock_nested_domain *nested;
+	struct iommufd_hwpt_nested *hwpt;
+	int ret = 0;
+
+	if (cmd->check_iotlb.id > MOCK_NESTED_DOMAIN_IOTLB_ID_MAX)
+		return -EINVAL;
+	hwpt = iommufd_get_typed(ucmd->ictx, cmd->id, IOMMUFD_OBJ_HWPT_NESTED,
+				 struct iommufd_hwpt_nested, common.obj);
+	if (IS_ERR(hwpt))
+		return PTR_ERR(hwpt);
+	if (hwpt->common.domain->ops != &mock_nested_ops) {
+		ret = -EINVAL;
+		goto out_put;
+	}
+	nested = to_mock_nested(hwpt->common.domain);
+	if (nested->iotlb[cmd->check_iotlb.id] != cmd->check_iotlb.iotlb)
+		ret = -EINVAL;
+out_put:
+	iommufd_put_object(ucmd->ictx, &hwpt->common.obj);
+	return ret;
+}
+
+/* IOMMU_TEST_OP_TRIGGER_IOPF: the mock device takes one IO page fault */
+static int iommufd_test_trigger_iopf(struct iommufd_ucmd *ucmd,
+				     struct iommu_test_cmd *cmd)
+{
+	struct iopf_fault event = {
+		.fault = {
+			.type = IOMMU_FAULT_PAGE_REQ,
+			.prm = {
+				.flags = IOMMU_FAULT_PAGE_REQUEST_LAST_PAGE,
+				.pasid = cmd->trigger_iopf.pasid,
+				.grpid = cmd->trigger_iopf.grpid,
+				.perm = cmd->trigger_iopf.perm,
+				.addr = cmd->trigger_iopf.addr,
+			},
+		},
+	};
+	struct iommufd_device *idev;
+	int ret;
+
+	idev = iommufd_get_typed(ucmd->ictx, cmd->trigger_iopf.dev_id,
+				 IOMMUFD_OBJ_DEVICE, struct iommufd_device,
+				 obj);
+	if (IS_ERR(idev))
+		return PTR_ERR(idev);
+	if (iommufd_selftest_is_mock_dev(idev->dev))
+		ret = iommu_report_device_fault(idev->dev, &event);
+	else
+		ret = -EINVAL;
+	iommufd_put_object(ucmd->ictx, &idev->obj);
 	return ret;
 }
 
@@ -824,6 +1156,12 @@ int iommufd_test(struct iommufd_ucmd *ucmd)
 		return iommufd_test_access_rw(cmd);
 	case IOMMU_TEST_OP_ACCESS_REPLACE_IOAS:
 		return iommufd_test_access_replace_ioas(cmd);
+	case IOMMU_TEST_OP_DIRTY:
+		return iommufd_test_dirty(ucmd, cmd);
+	case IOMMU_TEST_OP_MD_CHECK_IOTLB:
+		return iommufd_test_check_iotlb(ucmd, cmd);
+	case IOMMU_TEST_OP_TRIGGER_IOPF:
+		return iommufd_test_trigger_iopf(ucmd, cmd);
 	default:
 		return -EOPNOTSUPP;
 	}
@@ -838,9 +1176,14 @@ int iommufd_test_init(void)
 						     &fail_iommufd);
 	if (IS_ERR(fail_iommufd_dir))
 		return PTR_ERR(fail_iommufd_dir);
+	mock_iopf_queue = iopf_queue_alloc("mock-iopfq");
+	if (!mock_iopf_queue) {
+		ret = -ENOMEM;
+		goto err_debugfs;
+	}
 	ret = bus_register(&iommufd_mock_bus_type);
 	if (ret)
-		goto err_debugfs;
+		goto err_iopf;
 	/* The core links every probed device into its IOMMU's sysfs node */
 	ret = iommu_device_sysfs_add(&mock_iommu, NULL, NULL, "%s",
 				     "iommufd_mock");
@@ -857,6 +1200,8 @@ err_sysfs:
 	iommu_device_sysfs_remove(&mock_iommu);
 err_bus:
 	bus_unregister(&iommufd_mock_bus_type);
+err_iopf:
+	iopf_queue_free(mock_iopf_queue);
 err_debugfs:
 	debugfs_remove_recursive(fail_iommufd_dir);
 	return ret;
@@ -868,5 +1213,6 @@ void iommufd_test_exit(void)
 				    &mock_iommu_nb);
 	iommu_device_sysfs_remove(&mock_iommu);
 	bus_unregister(&iommufd_mock_bus_type);
+	iopf_queue_free(mock_iopf_queue);
 	debugfs_remove_recursive(fail_iommufd_dir);
 }

@@ -1,0 +1,347 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * IO page fault queues: IOMMU_FAULT_QUEUE_ALLOC's fault object and its file.
+ *
+ * A nested HWPT allocated with a fault object sends its IO page faults
+ * there instead of letting the IOMMU fail them.  The IOMMU core hands over
+ * a fault group (one or more faults, the last one flagged) through the
+ * domain's iopf_handler; the group waits on @deliver until user space
+ * read()s it, each fault as a struct iommu_hwpt_pgfault carrying the
+ * group's cookie; then it waits in @response until user space write()s a
+ * struct iommu_hwpt_page_response with that cookie, which answers the
+ * device.  A group is read whole or not at all.
+ *
+ * Rules, stated once:
+ *  - Every group the core hands over is answered exactly once: by user
+ *    space, or by the kernel (IOMMU_PAGE_RESP_INVALID) when the group's
+ *    attachment goes away (iommufd_fault_handle_retire()) or the object is
+ *    destroyed.  Then it is freed.
+ *  - The file holds the object (one user) and the context, so the object
+ *    outlives its file descriptor being open, and IOMMU_DESTROY of the
+ *    object is EBUSY until the file is closed and no HWPT uses it.
+ *  - Locking: fault->mutex protects @deliver and @response; it nests
+ *    inside igroup->lock.
+ */
+#include <linux/anon_inodes.h>
+#include <linux/file.h>
+#include <linux/fs.h>
+#include <linux/iommu.h>
+#include <linux/iommufd.h>
+#include <linux/mutex.h>
+#include <linux/poll.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <uapi/linux/iommufd.h>
+
+#include "iommufd_private.h"
+
+static void iommufd_fault_answer(struct iopf_group *group,
+				 enum iommu_page_response_code code)
+{
+	iopf_group_response(group, code);
+	iopf_free_group(group);
+}
+
+/*
+ * Answer every group of @handle (or every group, for NULL) as invalid;
+ * the caller holds fault->mutex.
+ */
+static void iommufd_fault_answer_all(struct iommufd_fault *fault,
+				     struct iommu_attach_handle *handle)
+{
+	struct iopf_group *group, *next;
+	unsigned long cookie;
+
+	lockdep_assert_held(&fault->mutex);
+	list_for_each_entry_safe(group, next, &fault->deliver, node) {
+		if (handle && group->attach_handle != handle)
+			continue;
+		list_del(&group->node);
+		iommufd_fault_answer(group, IOMMU_PAGE_RESP_INVALID);
+	}
+	xa_for_each(&fault->response, cookie, group) {
+		if (handle && group->attach_handle != handle)
+			continue;
+		xa_erase(&fault->response, cookie);
+		iommufd_fault_answer(group, IOMMU_PAGE_RESP_INVALID);
+	}
+}
+
+static void iommufd_fault_destroy(struct iommufd_object *obj)
+{
+	struct iommufd_fault *fault =
+		container_of(obj, struct iommufd_fault, obj);
+
+	/* Nothing can be left: every attachment retired its groups */
+	mutex_lock(&fault->mutex);
+	iommufd_fault_answer_all(fault, NULL);
+	mutex_unlock(&fault->mutex);
+	xa_destroy(&fault->response);
+	mutex_destroy(&fault->mutex);
+}
+
+static const struct iommufd_object_ops iommufd_fault_ops = {
+	.destroy = iommufd_fault_destroy,
+};
+
+void iommufd_fault_init(void)
+{
+	iommufd_object_register_type(IOMMUFD_OBJ_FAULT, &iommufd_fault_ops);
+}
+
+/**
+ * iommufd_get_fault() - look up a fault object
+ * @ictx: the context
+ * @id: its id
+ *
+ * Context: Process context.
+ * Return: the object, held, or ERR_PTR(-ENOENT).
+ */
+struct iommufd_fault *iommufd_get_fault(struct iommufd_ctx *ictx, u32 id)
+{
+	return iommufd_get_typed(ictx, id, IOMMUFD_OBJ_FAULT,
+				 struct iommufd_fault, obj);
+}
+
+/**
+ * iommufd_fault_iopf_handler() - the iopf_handler of a faulting domain
+ * @group: a complete fault group from the IOMMU core
+ *
+ * Queues @group for user space; it is answered later.
+ *
+ * Context: Process context (the IOMMU driver's fault reporting thread).
+ * Return: 0.
+ */
+int iommufd_fault_iopf_handler(struct iopf_group *group)
+{
+	struct iommufd_attach_handle *handle =
+		container_of(group->attach_handle,
+			     struct iommufd_attach_handle, handle);
+	struct iommufd_fault *fault = handle->fault;
+
+	mutex_lock(&fault->mutex);
+	list_add_tail(&group->node, &fault->deliver);
+	mutex_unlock(&fault->mutex);
+	wake_up_interruptible(&fault->wait_queue);
+	return 0;
+}
+
+/**
+ * iommufd_fault_handle_retire() - free a handle its group no longer uses
+ * @handle: the attach handle; no longer installed in the IOMMU group
+ *
+ * Answers, as invalid, every fault group that came through @handle and
+ * that user space did not answer, then frees @handle.
+ *
+ * Context: Process context; the caller holds the iommufd_group's lock.
+ */
+void iommufd_fault_handle_retire(struct iommufd_attach_handle *handle)
+{
+	struct iommufd_fault *fault = handle->fault;
+
+	mutex_lock(&fault->mutex);
+	iommufd_fault_answer_all(fault, &handle->handle);
+	mutex_unlock(&fault->mutex);
+	kfree(handle);
+}
+
+/* Copy one group to the user; the caller holds fault->mutex */
+static int iommufd_fault_copy_group(struct iopf_group *group,
+				    char __user *buf)
+{
+	struct iommufd_attach_handle *handle =
+		container_of(group->attach_handle,
+			     struct iommufd_attach_handle, handle);
+	struct iommu_hwpt_pgfault data;
+	struct iopf_fault *iopf;
+
+	list_for_each_entry(iopf, &group->faults, list) {
+		const struct iommu_fault_page_request *prm = &iopf->fault.prm;
+
+		memset(&data, 0, sizeof(data));
+		data.flags = prm->flags;
+		data.dev_id = handle->dev_id;
+		data.pasid = prm->pasid;
+		data.grpid = prm->grpid;
+		data.perm = prm->perm;
+		data.addr = prm->addr;
+		data.cookie = group->cookie;
+		if (copy_to_user(buf, &data, sizeof(data)))
+			return -EFAULT;
+		buf += sizeof(data);
+	}
+	return 0;
+}
+
+static ssize_t iommufd_fault_fops_read(struct file *filep, char __user *buf,
+				       size_t count, loff_t *ppos)
+{
+	const size_t fault_size = sizeof(struct iommu_hwpt_pgfault);
+	struct iommufd_fault *fault = filep->private_data;
+	struct iopf_group *group;
+	size_t done = 0;
+	int ret = 0;
+
+	if (count % fault_size)
+		return -EINVAL;
+
+	mutex_lock(&fault->mutex);
+	while (!list_empty(&fault->deliver)) {
+		group = list_first_entry(&fault->deliver, struct iopf_group,
+					 node);
+		if (group->fault_count * fault_size > count - done)
+			break;
+		ret = xa_alloc(&fault->response, &group->cookie, group,
+			       xa_limit_32b, GFP_KERNEL_ACCOUNT);
+		if (ret)
+			break;
+		ret = iommufd_fault_copy_group(group, buf + done);
+		if (ret) {
+			xa_erase(&fault->response, group->cookie);
+			break;
+		}
+		list_del(&group->node);
+		done += group->fault_count * fault_size;
+	}
+	mutex_unlock(&fault->mutex);
+	return done ?: ret;
+}
+
+static ssize_t iommufd_fault_fops_write(struct file *filep,
+					const char __user *buf, size_t count,
+					loff_t *ppos)
+{
+	const size_t response_size = sizeof(struct iommu_hwpt_page_response);
+	struct iommufd_fault *fault = filep->private_data;
+	struct iommu_hwpt_page_response response;
+	struct iopf_group *group;
+	size_t done = 0;
+	int ret = 0;
+
+	if (count % response_size)
+		return -EINVAL;
+
+	mutex_lock(&fault->mutex);
+	while (done < count) {
+		if (copy_from_user(&response, buf + done, response_size)) {
+			ret = -EFAULT;
+			break;
+		}
+		/* The two answers user space may give map to the core's */
+		BUILD_BUG_ON((int)IOMMUFD_PAGE_RESP_SUCCESS !=
+			     (int)IOMMU_PAGE_RESP_SUCCESS);
+		BUILD_BUG_ON((int)IOMMUFD_PAGE_RESP_INVALID !=
+			     (int)IOMMU_PAGE_RESP_INVALID);
+		if (response.code != IOMMUFD_PAGE_RESP_SUCCESS &&
+		    response.code != IOMMUFD_PAGE_RESP_INVALID) {
+			ret = -EINVAL;
+			break;
+		}
+		group = xa_erase(&fault->response, response.cookie);
+		if (!group) {
+			ret = -EINVAL;
+			break;
+		}
+		iommufd_fault_answer(group, response.code);
+		done += response_size;
+	}
+	mutex_unlock(&fault->mutex);
+	return done ?: ret;
+}
+
+/* Writing (answering) never blocks; reading is possible with a group */
+static __poll_t iommufd_fault_fops_poll(struct file *filep,
+					struct poll_table_struct *wait)
+{
+	struct iommufd_fault *fault = filep->private_data;
+	bool pending;
+
+	poll_wait(filep, &fault->wait_queue, wait);
+	mutex_lock(&fault->mutex);
+	pending = !list_empty(&fault->deliver);
+	mutex_unlock(&fault->mutex);
+	return pending ? EPOLLOUT | EPOLLIN | EPOLLRDNORM : EPOLLOUT;
+}
+
+/* The file's references go; the object stays while HWPTs use it */
+static int iommufd_fault_fops_release(struct inode *inode, struct file *filep)
+{
+	struct iommufd_fault *fault = filep->private_data;
+
+	/* NULL when IOMMU_FAULT_QUEUE_ALLOC failed before handing it out */
+	if (fault) {
+		struct iommufd_ctx *ictx = fault->ictx;
+
+		iommufd_put_object(ictx, &fault->obj);
+		iommufd_ctx_put(ictx);
+	}
+	return 0;
+}
+
+static const struct file_operations iommufd_fault_file_ops = {
+	.release = iommufd_fault_fops_release,
+	.poll = iommufd_fault_fops_poll,
+	.write = iommufd_fault_fops_write,
+	.read = iommufd_fault_fops_read,
+	.owner = THIS_MODULE,
+};
+
+/* The queue's state, before anything can reach it */
+static void iommufd_fault_setup(struct iommufd_fault *fault,
+				struct iommufd_ctx *ictx)
+{
+	fault->ictx = ictx;
+	INIT_LIST_HEAD(&fault->deliver);
+	init_waitqueue_head(&fault->wait_queue);
+	xa_init_flags(&fault->response, XA_FLAGS_ALLOC1);
+	mutex_init(&fault->mutex);
+}
+
+int iommufd_fault_alloc(struct iommufd_ucmd *ucmd)
+{
+	struct iommu_fault_alloc *cmd = ucmd->cmd;
+	struct iommufd_fault *fault;
+	int fdno, ret;
+
+	if (cmd->flags)
+		return -EOPNOTSUPP;
+	fault = iommufd_object_alloc(ucmd->ictx, struct iommufd_fault,
+				     IOMMUFD_OBJ_FAULT);
+	if (IS_ERR(fault))
+		return PTR_ERR(fault);
+	iommufd_fault_setup(fault, ucmd->ictx);
+
+	fault->filep = anon_inode_getfile("[iommufd-pgfault]",
+					  &iommufd_fault_file_ops, fault,
+					  O_RDWR);
+	if (IS_ERR(fault->filep)) {
+		ret = PTR_ERR(fault->filep);
+		goto err_discard;
+	}
+	fdno = get_unused_fd_flags(O_CLOEXEC);
+	ret = fdno;
+	if (fdno >= 0) {
+		cmd->out_fault_fd = fdno;
+		cmd->out_fault_id = fault->obj.id;
+		ret = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
+		if (ret)
+			put_unused_fd(fdno);
+	}
+	if (ret < 0)
+		goto err_fput;
+
+	/* From here the file holds the object and the context */
+	iommufd_ctx_get(ucmd->ictx);
+	refcount_inc(&fault->obj.users);
+	iommufd_object_publish(ucmd->ictx, &fault->obj);
+	fd_install(fdno, fault->filep);
+	return 0;
+
+err_fput:
+	/* The file holds nothing yet: its release must drop nothing */
+	fault->filep->private_data = NULL;
+	fput(fault->filep);
+err_discard:
+	iommufd_object_discard(ucmd->ictx, &fault->obj);
+	return ret;
+}

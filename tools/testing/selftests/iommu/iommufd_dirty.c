@@ -1,0 +1,907 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Dirty tracking on the mock IOMMU driver: which devices report the
+ * capability, which HWPTs may track, and what IOMMU_HWPT_SET_DIRTY_TRACKING
+ * and IOMMU_HWPT_GET_DIRTY_BITMAP accept and report.
+ *
+ * Pages are made dirty with IOMMU_TEST_OP_DIRTY, which marks the mock IO
+ * page table entry (IOPTE) holding each IOVA named by its bitmap.  A mock
+ * IOPTE covers MOCK_PAGE bytes (half a CPU page), or 1 MiB on a domain made
+ * for a MOCK_FLAGS_DEVICE_HUGE_IOVA device when memory and IOVA allow it.
+ * A read reports every MOCK_PAGE (or page_size) piece of every dirty IOPTE
+ * and, unless told not to, clears what it reports.
+ *
+ * Bitmaps are handled as bytes, bit n being bit n % 8 of byte n / 8: the
+ * layout of the kernel's unsigned long bitmaps on a little-endian machine.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <linux/iommufd.h>
+
+#include "kselftest_harness.h"
+#include "../../../../drivers/iommu/iommufd/iommufd_test.h"
+
+#define MOCK_PAGE ((__u64)sysconf(_SC_PAGESIZE) / 2)
+#define HUGE_IOPTE (512 * MOCK_PAGE)
+#define HUGE_BUF (2UL << 20)
+#define START ((__u64)MOCK_APERTURE_START)
+#define FIXED_RDWR (IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE | \
+		    IOMMU_IOAS_MAP_WRITEABLE)
+#define NO_SUCH_ID 1000000
+#define NO_CLEAR IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR
+
+struct mock_dev {
+	__u32 stdev_id;	/* the selftest object; destroying it unbinds */
+	__u32 hwpt_id;	/* what it was attached to */
+	__u32 dev_id;	/* the iommufd device */
+};
+
+static int do_ioctl(int fd, unsigned long cmd, void *arg)
+{
+	return ioctl(fd, cmd, arg) ? -errno : 0;
+}
+
+static int destroy(int fd, __u32 id)
+{
+	struct iommu_destroy cmd = { .size = sizeof(cmd), .id = id };
+
+	return do_ioctl(fd, IOMMU_DESTROY, &cmd);
+}
+
+static int ioas_alloc(int fd, __u32 *ioas_id)
+{
+	struct iommu_ioas_alloc cmd = { .size = sizeof(cmd) };
+	int ret = do_ioctl(fd, IOMMU_IOAS_ALLOC, &cmd);
+
+	*ioas_id = cmd.out_ioas_id;
+	return ret;
+}
+
+static int map_fixed(int fd, __u32 ioas_id, void *buf, __u64 len, __u64 iova)
+{
+	struct iommu_ioas_map cmd = {
+		.size = sizeof(cmd), .flags = FIXED_RDWR, .ioas_id = ioas_id,
+		.user_va = (uintptr_t)buf, .length = len, .iova = iova,
+	};
+
+	return do_ioctl(fd, IOMMU_IOAS_MAP, &cmd);
+}
+
+static int unmap(int fd, __u32 ioas_id, __u64 iova, __u64 len, __u64 *done)
+{
+	struct iommu_ioas_unmap cmd = {
+		.size = sizeof(cmd), .ioas_id = ioas_id, .iova = iova,
+		.length = len,
+	};
+	int ret = do_ioctl(fd, IOMMU_IOAS_UNMAP, &cmd);
+
+	*done = cmd.length;
+	return ret;
+}
+
+/* A mock device with @dev_flags, bound and attached to @pt_id */
+static int mock_device(int fd, __u32 pt_id, __u32 dev_flags,
+		       struct mock_dev *dev)
+{
+	struct iommu_test_cmd cmd = {
+		.size = sizeof(cmd), .op = IOMMU_TEST_OP_MOCK_DOMAIN,
+		.id = pt_id,
+	};
+	int ret;
+
+	if (dev_flags) {
+		cmd.op = IOMMU_TEST_OP_MOCK_DOMAIN_FLAGS;
+		cmd.mock_domain_flags.dev_flags = dev_flags;
+	}
+	ret = do_ioctl(fd, IOMMU_TEST_CMD, &cmd);
+	dev->stdev_id = cmd.mock_domain.out_stdev_id;
+	dev->hwpt_id = cmd.mock_domain.out_hwpt_id;
+	dev->dev_id = cmd.mock_domain.out_idev_id;
+	return ret;
+}
+
+static int replace(int fd, __u32 stdev_id, __u32 pt_id)
+{
+	struct iommu_test_cmd cmd = {
+		.size = sizeof(cmd), .op = IOMMU_TEST_OP_MOCK_DOMAIN_REPLACE,
+		.id = stdev_id, .mock_domain_replace.pt_id = pt_id,
+	};
+
+	return do_ioctl(fd, IOMMU_TEST_CMD, &cmd);
+}
+
+static int hwpt_alloc(int fd, __u32 flags, __u32 dev_id, __u32 pt_id,
+		      __u32 *hwpt_id)
+{
+	struct iommu_hwpt_alloc cmd = {
+		.size = sizeof(cmd), .flags = flags, .dev_id = dev_id,
+		.pt_id = pt_id,
+	};
+	int ret = do_ioctl(fd, IOMMU_HWPT_ALLOC, &cmd);
+
+	*hwpt_id = cmd.out_hwpt_id;
+	return ret;
+}
+
+static int hw_caps(int fd, __u32 dev_id, __u64 *caps)
+{
+	struct iommu_hw_info cmd = { .size = sizeof(cmd), .dev_id = dev_id };
+	int ret = do_ioctl(fd, IOMMU_GET_HW_INFO, &cmd);
+
+	*caps = cmd.out_capabilities;
+	return ret;
+}
+
+static int set_tracking(int fd, __u32 hwpt_id, bool enable)
+{
+	struct iommu_hwpt_set_dirty_tracking cmd = {
+		.size = sizeof(cmd), .hwpt_id = hwpt_id,
+		.flags = enable ? IOMMU_HWPT_DIRTY_TRACKING_ENABLE : 0,
+	};
+
+	return do_ioctl(fd, IOMMU_HWPT_SET_DIRTY_TRACKING, &cmd);
+}
+
+/* Marks dirty the IOPTE of each IOVA whose bit is set in @bits */
+static int mark_dirty(int fd, __u32 hwpt_id, __u64 iova, __u64 length,
+		      __u64 page_size, const void *bits, __u64 *nr_dirty)
+{
+	struct iommu_test_cmd cmd = {
+		.size = sizeof(cmd), .op = IOMMU_TEST_OP_DIRTY, .id = hwpt_id,
+		.dirty = { .iova = iova, .length = length,
+			   .page_size = page_size, .uptr = (uintptr_t)bits },
+	};
+	int ret = do_ioctl(fd, IOMMU_TEST_CMD, &cmd);
+
+	*nr_dirty = cmd.dirty.out_nr_dirty;
+	return ret;
+}
+
+static int read_dirty(int fd, __u32 hwpt_id, __u64 iova, __u64 length,
+		      __u64 page_size, void *bits, __u32 flags)
+{
+	struct iommu_hwpt_get_dirty_bitmap cmd = {
+		.size = sizeof(cmd), .hwpt_id = hwpt_id, .flags = flags,
+		.iova = iova, .length = length, .page_size = page_size,
+		.data = (uintptr_t)bits,
+	};
+
+	return do_ioctl(fd, IOMMU_HWPT_GET_DIRTY_BITMAP, &cmd);
+}
+
+static void set_bit8(void *map, __u64 nr)
+{
+	((__u8 *)map)[nr / 8] |= 1 << (nr % 8);
+}
+
+static __u64 bytes_for(__u64 nbits)
+{
+	return (nbits + 7) / 8;
+}
+
+static __u64 count_bits(const void *map, __u64 nbits)
+{
+	__u64 i, n = 0;
+
+	for (i = 0; i < nbits; i++)
+		n += (((const __u8 *)map)[i / 8] >> (i % 8)) & 1;
+	return n;
+}
+
+static void *zalloc_pages(size_t len)
+{
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+/*
+ * A device that can track and a device that cannot; @hwpt_id tracks,
+ * @plain_id does not.  Both HWPTs hold the IOAS's 64 KiB mapping at START.
+ */
+FIXTURE(dirty) {
+	int fd;
+	__u32 ioas_id;
+	struct mock_dev dev;
+	__u32 hwpt_id;
+	__u32 plain_id;
+	void *buf;
+	__u8 bits[64];
+};
+
+#define DIRTY_BUF (64UL << 10)
+
+FIXTURE_SETUP(dirty)
+{
+	self->fd = open("/dev/iommu", O_RDWR);
+	if (self->fd < 0 && errno == ENOENT)
+		SKIP(return, "no /dev/iommu");
+	ASSERT_LE(0, self->fd);
+	ASSERT_EQ(0, ioas_alloc(self->fd, &self->ioas_id));
+	if (mock_device(self->fd, self->ioas_id, 0, &self->dev))
+		SKIP(return, "no mock IOMMU driver (CONFIG_IOMMUFD_TEST=n)");
+	ASSERT_EQ(0, hwpt_alloc(self->fd, IOMMU_HWPT_ALLOC_DIRTY_TRACKING,
+				self->dev.dev_id, self->ioas_id,
+				&self->hwpt_id));
+	ASSERT_EQ(0, hwpt_alloc(self->fd, 0, self->dev.dev_id, self->ioas_id,
+				&self->plain_id));
+	self->buf = zalloc_pages(DIRTY_BUF);
+	ASSERT_NE(NULL, self->buf);
+	ASSERT_EQ(0, map_fixed(self->fd, self->ioas_id, self->buf, DIRTY_BUF,
+			       START));
+}
+
+FIXTURE_TEARDOWN(dirty)
+{
+	close(self->fd);
+	munmap(self->buf, DIRTY_BUF);
+}
+
+TEST_F(dirty, hw_info_reports_dirty_tracking_for_a_device_that_can_track)
+{
+	__u64 caps;
+
+	ASSERT_EQ(0, hw_caps(self->fd, self->dev.dev_id, &caps));
+	EXPECT_TRUE(caps & IOMMU_HW_CAP_DIRTY_TRACKING);
+}
+
+TEST_F(dirty, hw_info_reports_no_dirty_tracking_for_a_no_dirty_device)
+{
+	struct mock_dev nd;
+	__u64 caps;
+
+	ASSERT_EQ(0, mock_device(self->fd, self->ioas_id,
+				 MOCK_FLAGS_DEVICE_NO_DIRTY, &nd));
+	ASSERT_EQ(0, hw_caps(self->fd, nd.dev_id, &caps));
+	EXPECT_FALSE(caps & IOMMU_HW_CAP_DIRTY_TRACKING);
+	EXPECT_EQ(0, destroy(self->fd, nd.stdev_id));
+}
+
+TEST_F(dirty, a_tracking_hwpt_cannot_be_allocated_for_a_no_dirty_device)
+{
+	struct mock_dev nd;
+	__u32 id;
+
+	ASSERT_EQ(0, mock_device(self->fd, self->ioas_id,
+				 MOCK_FLAGS_DEVICE_NO_DIRTY, &nd));
+	EXPECT_EQ(-EOPNOTSUPP,
+		  hwpt_alloc(self->fd, IOMMU_HWPT_ALLOC_DIRTY_TRACKING,
+			     nd.dev_id, self->ioas_id, &id));
+	EXPECT_EQ(0, destroy(self->fd, nd.stdev_id));
+}
+
+TEST_F(dirty, a_device_that_can_track_attaches_to_a_tracking_hwpt)
+{
+	struct mock_dev d;
+
+	ASSERT_EQ(0, mock_device(self->fd, self->hwpt_id, 0, &d));
+	EXPECT_EQ(self->hwpt_id, d.hwpt_id);
+	EXPECT_EQ(0, replace(self->fd, self->dev.stdev_id, self->hwpt_id));
+	EXPECT_EQ(0, destroy(self->fd, d.stdev_id));
+}
+
+TEST_F(dirty, a_no_dirty_device_cannot_attach_to_a_tracking_hwpt)
+{
+	struct mock_dev nd;
+
+	EXPECT_EQ(-EINVAL, mock_device(self->fd, self->hwpt_id,
+				       MOCK_FLAGS_DEVICE_NO_DIRTY, &nd));
+}
+
+TEST_F(dirty, set_dirty_tracking_rejects_unknown_flags)
+{
+	struct iommu_hwpt_set_dirty_tracking cmd = {
+		.size = sizeof(cmd), .hwpt_id = self->hwpt_id,
+	};
+
+	cmd.flags = IOMMU_HWPT_DIRTY_TRACKING_ENABLE << 1;
+	EXPECT_EQ(-EOPNOTSUPP,
+		  do_ioctl(self->fd, IOMMU_HWPT_SET_DIRTY_TRACKING, &cmd));
+	cmd.flags = IOMMU_HWPT_DIRTY_TRACKING_ENABLE | 1U << 31;
+	EXPECT_EQ(-EOPNOTSUPP,
+		  do_ioctl(self->fd, IOMMU_HWPT_SET_DIRTY_TRACKING, &cmd));
+}
+
+TEST_F(dirty, set_dirty_tracking_rejects_a_nonzero_reserved_field)
+{
+	struct iommu_hwpt_set_dirty_tracking cmd = {
+		.size = sizeof(cmd), .hwpt_id = self->hwpt_id,
+		.flags = IOMMU_HWPT_DIRTY_TRACKING_ENABLE, .__reserved = 1,
+	};
+
+	EXPECT_EQ(-EOPNOTSUPP,
+		  do_ioctl(self->fd, IOMMU_HWPT_SET_DIRTY_TRACKING, &cmd));
+}
+
+TEST_F(dirty, set_dirty_tracking_needs_an_existing_hwpt)
+{
+	EXPECT_EQ(-ENOENT, set_tracking(self->fd, NO_SUCH_ID, true));
+}
+
+TEST_F(dirty, set_dirty_tracking_does_not_take_an_ioas)
+{
+	EXPECT_EQ(-ENOENT, set_tracking(self->fd, self->ioas_id, true));
+}
+
+TEST_F(dirty, set_dirty_tracking_needs_a_hwpt_allocated_for_tracking)
+{
+	EXPECT_EQ(-EOPNOTSUPP, set_tracking(self->fd, self->plain_id, true));
+}
+
+TEST_F(dirty, tracking_can_be_enabled_and_then_disabled)
+{
+	EXPECT_EQ(0, set_tracking(self->fd, self->hwpt_id, true));
+	EXPECT_EQ(0, set_tracking(self->fd, self->hwpt_id, false));
+}
+
+TEST_F(dirty, enabling_tracking_twice_succeeds)
+{
+	EXPECT_EQ(0, set_tracking(self->fd, self->hwpt_id, true));
+	EXPECT_EQ(0, set_tracking(self->fd, self->hwpt_id, true));
+}
+
+TEST_F(dirty, get_dirty_bitmap_rejects_unknown_flags)
+{
+	ASSERT_EQ(0, set_tracking(self->fd, self->hwpt_id, true));
+	EXPECT_EQ(-EOPNOTSUPP, read_dirty(self->fd, self->hwpt_id, START,
+					  DIRTY_BUF, MOCK_PAGE, self->bits,
+					  NO_CLEAR << 1));
+	EXPECT_EQ(-EOPNOTSUPP, read_dirty(self->fd, self->hwpt_id, START,
+					  DIRTY_BUF, MOCK_PAGE, self->bits,
+					  NO_CLEAR | 1U << 31));
+}
+
+TEST_F(dirty, get_dirty_bitmap_rejects_a_nonzero_reserved_field)
+{
+	struct iommu_hwpt_get_dirty_bitmap cmd = {
+		.size = sizeof(cmd), .hwpt_id = self->hwpt_id,
+		.__reserved = 1, .iova = START, .length = DIRTY_BUF,
+		.page_size = MOCK_PAGE, .data = (uintptr_t)self->bits,
+	};
+
+	ASSERT_EQ(0, set_tracking(self->fd, self->hwpt_id, true));
+	EXPECT_EQ(-EOPNOTSUPP,
+		  do_ioctl(self->fd, IOMMU_HWPT_GET_DIRTY_BITMAP, &cmd));
+}
+
+TEST_F(dirty, get_dirty_bitmap_needs_an_existing_hwpt)
+{
+	EXPECT_EQ(-ENOENT, read_dirty(self->fd, NO_SUCH_ID, START, DIRTY_BUF,
+				      MOCK_PAGE, self->bits, 0));
+}
+
+TEST_F(dirty, get_dirty_bitmap_needs_a_hwpt_allocated_for_tracking)
+{
+	EXPECT_EQ(-EOPNOTSUPP, read_dirty(self->fd, self->plain_id, START,
+					  DIRTY_BUF, MOCK_PAGE, self->bits,
+					  0));
+}
+
+TEST_F(dirty, the_page_size_must_be_a_nonzero_power_of_two)
+{
+	ASSERT_EQ(0, set_tracking(self->fd, self->hwpt_id, true));
+	EXPECT_EQ(-EINVAL, read_dirty(self->fd, self->hwpt_id, START,
+				      DIRTY_BUF, 0, self->bits, 0));
+	EXPECT_EQ(-EINVAL, read_dirty(self->fd, self->hwpt_id, START,
+				      DIRTY_BUF, 3 * MOCK_PAGE, self->bits,
+				      0));
+	EXPECT_EQ(-EINVAL, read_dirty(self->fd, self->hwpt_id, START,
+				      DIRTY_BUF, MOCK_PAGE + 1, self->bits,
+				      0));
+}
+
+TEST_F(dirty, iova_and_length_must_be_multiples_of_the_page_size)
+{
+	ASSERT_EQ(0, set_tracking(self->fd, self->hwpt_id, true));
+	EXPECT_EQ(-EINVAL, read_dirty(self->fd, self->hwpt_id,
+				      START + MOCK_PAGE / 2, MOCK_PAGE,
+				      MOCK_PAGE, self->bits, 0));
+	EXPECT_EQ(-EINVAL, read_dirty(self->fd, self->hwpt_id, START,
+				      MOCK_PAGE + MOCK_PAGE / 2, MOCK_PAGE,
+				      self->bits, 0));
+	/* Aligned to MOCK_PAGE is not enough for a larger page_size */
+	EXPECT_EQ(-EINVAL, read_dirty(self->fd, self->hwpt_id,
+				      START + MOCK_PAGE, 4 * MOCK_PAGE,
+				      4 * MOCK_PAGE, self->bits, 0));
+}
+
+TEST_F(dirty, an_empty_range_is_rejected)
+{
+	ASSERT_EQ(0, set_tracking(self->fd, self->hwpt_id, true));
+	EXPECT_EQ(-EINVAL, read_dirty(self->fd, self->hwpt_id, START, 0,
+				      MOCK_PAGE, self->bits, 0));
+}
+
+TEST_F(dirty, a_range_past_the_end_of_the_iova_space_overflows)
+{
+	__u64 iova = ~(MOCK_PAGE - 1);	/* the last MOCK_PAGE of u64 */
+
+	ASSERT_EQ(0, set_tracking(self->fd, self->hwpt_id, true));
+	EXPECT_EQ(-EOVERFLOW, read_dirty(self->fd, self->hwpt_id, iova,
+					 2 * MOCK_PAGE, MOCK_PAGE, self->bits,
+					 0));
+}
+
+TEST_F(dirty, a_null_bitmap_pointer_faults)
+{
+	__u64 nr;
+
+	ASSERT_EQ(0, replace(self->fd, self->dev.stdev_id, self->hwpt_id));
+	ASSERT_EQ(0, set_tracking(self->fd, self->hwpt_id, true));
+	memset(self->bits, 0, sizeof(self->bits));
+	set_bit8(self->bits, 0);
+	ASSERT_EQ(0, mark_dirty(self->fd, self->hwpt_id, START, DIRTY_BUF,
+				MOCK_PAGE, self->bits, &nr));
+	ASSERT_EQ(1, nr);
+	EXPECT_EQ(-EFAULT, read_dirty(self->fd, self->hwpt_id, START,
+				      DIRTY_BUF, MOCK_PAGE, NULL, 0));
+}
+
+/*
+ * 64 MiB of IOVA, the same 1 MiB buffer mapped 64 times over, read in a
+ * single call into a bitmap that starts mid-page and crosses a page.
+ */
+TEST_F(dirty, a_64_mib_range_is_read_in_one_call)
+{
+	const __u64 chunk = 1UL << 20, total = 64 * chunk;
+	const __u64 nbits = total / MOCK_PAGE;
+	const size_t region = 4 * sysconf(_SC_PAGESIZE);
+	__u64 i, nr, done, marks[3] = { 0, nbits / 2 + 3, nbits - 1 };
+	void *chunk_buf = zalloc_pages(chunk);
+	__u8 *region_buf = zalloc_pages(region);
+	__u8 *want = zalloc_pages(region);
+	__u8 *bits = region_buf + 0x801;
+
+	ASSERT_NE(NULL, chunk_buf);
+	ASSERT_NE(NULL, region_buf);
+	ASSERT_NE(NULL, want);
+	ASSERT_EQ(0, unmap(self->fd, self->ioas_id, START, DIRTY_BUF, &done));
+	for (i = 0; i < total / chunk; i++)
+		ASSERT_EQ(0, map_fixed(self->fd, self->ioas_id, chunk_buf,
+				       chunk, START + i * chunk));
+	ASSERT_EQ(0, replace(self->fd, self->dev.stdev_id, self->hwpt_id));
+	ASSERT_EQ(0, set_tracking(self->fd, self->hwpt_id, true));
+
+	for (i = 0; i < 3; i++)
+		set_bit8(want, marks[i]);
+	ASSERT_EQ(0, mark_dirty(self->fd, self->hwpt_id, START, total,
+				MOCK_PAGE, want, &nr));
+	EXPECT_EQ(3, nr);
+	ASSERT_EQ(0, read_dirty(self->fd, self->hwpt_id, START, total,
+				MOCK_PAGE, bits, 0));
+	EXPECT_EQ(0, memcmp(want, bits, bytes_for(nbits)));
+	EXPECT_EQ(3, count_bits(region_buf, region * 8));
+
+	ASSERT_EQ(0, unmap(self->fd, self->ioas_id, START, total, &done));
+	EXPECT_EQ(total, done);
+	munmap(chunk_buf, chunk);
+	munmap(region_buf, region);
+	munmap(want, region);
+}
+
+/*
+ * A device attached to a tracking HWPT, a buffer mapped at START and
+ * tracking on.  @bits and @want are page aligned and have room for a bitmap
+ * of twice the buffer's pages, started up to a page into them.
+ */
+FIXTURE(tracking) {
+	int fd;
+	__u32 ioas_id;
+	struct mock_dev dev;
+	__u32 hwpt_id;
+	void *buf;
+	__u64 size;
+	__u64 npages;
+	__u8 *bits;
+	__u8 *want;
+	size_t bitmap_len;
+};
+
+FIXTURE_VARIANT(tracking) {
+	__u64 size;
+};
+
+FIXTURE_VARIANT_ADD(tracking, buffer_64_kib) {
+	.size = 64UL << 10,
+};
+
+FIXTURE_VARIANT_ADD(tracking, buffer_4_mib) {
+	.size = 4UL << 20,
+};
+
+FIXTURE_SETUP(tracking)
+{
+	long psize = sysconf(_SC_PAGESIZE);
+
+	self->fd = open("/dev/iommu", O_RDWR);
+	if (self->fd < 0 && errno == ENOENT)
+		SKIP(return, "no /dev/iommu");
+	ASSERT_LE(0, self->fd);
+	ASSERT_EQ(0, ioas_alloc(self->fd, &self->ioas_id));
+	if (mock_device(self->fd, self->ioas_id, 0, &self->dev))
+		SKIP(return, "no mock IOMMU driver (CONFIG_IOMMUFD_TEST=n)");
+	ASSERT_EQ(0, hwpt_alloc(self->fd, IOMMU_HWPT_ALLOC_DIRTY_TRACKING,
+				self->dev.dev_id, self->ioas_id,
+				&self->hwpt_id));
+	ASSERT_EQ(0, replace(self->fd, self->dev.stdev_id, self->hwpt_id));
+
+	self->size = variant->size;
+	self->npages = self->size / MOCK_PAGE;
+	self->buf = zalloc_pages(self->size);
+	ASSERT_NE(NULL, self->buf);
+	ASSERT_EQ(0, map_fixed(self->fd, self->ioas_id, self->buf,
+			       self->size, START));
+	ASSERT_EQ(0, set_tracking(self->fd, self->hwpt_id, true));
+
+	self->bitmap_len = bytes_for(2 * self->npages) + 2 * psize;
+	self->bitmap_len = (self->bitmap_len + psize - 1) & ~(psize - 1);
+	self->bits = zalloc_pages(self->bitmap_len);
+	self->want = zalloc_pages(self->bitmap_len);
+	ASSERT_NE(NULL, self->bits);
+	ASSERT_NE(NULL, self->want);
+}
+
+FIXTURE_TEARDOWN(tracking)
+{
+	close(self->fd);
+	munmap(self->buf, self->size);
+	munmap(self->bits, self->bitmap_len);
+	munmap(self->want, self->bitmap_len);
+}
+
+/* Marks every third page and the last; returns how many were marked */
+static __u64 mark_pattern(int fd, __u32 hwpt_id, __u64 npages, __u8 *want)
+{
+	__u64 i, nr = 0;
+
+	memset(want, 0, bytes_for(npages));
+	for (i = 0; i < npages; i++)
+		if (i % 3 == 0 || i == npages - 1)
+			set_bit8(want, i);
+	if (mark_dirty(fd, hwpt_id, START, npages * MOCK_PAGE, MOCK_PAGE,
+		       want, &nr))
+		return 0;
+	return nr;
+}
+
+TEST_F(tracking, a_read_reports_exactly_the_marked_pages)
+{
+	__u64 nr = mark_pattern(self->fd, self->hwpt_id, self->npages,
+				self->want);
+	__u64 expect = count_bits(self->want, self->npages);
+
+	ASSERT_NE(0, expect);
+	ASSERT_EQ(expect, nr);
+	ASSERT_EQ(0, read_dirty(self->fd, self->hwpt_id, START, self->size,
+				MOCK_PAGE, self->bits, 0));
+	EXPECT_EQ(0, memcmp(self->want, self->bits, bytes_for(self->npages)));
+	EXPECT_EQ(expect, count_bits(self->bits, self->bitmap_len * 8));
+}
+
+TEST_F(tracking, a_read_clears_what_it_reports)
+{
+	ASSERT_NE(0, mark_pattern(self->fd, self->hwpt_id, self->npages,
+				  self->want));
+	ASSERT_EQ(0, read_dirty(self->fd, self->hwpt_id, START, self->size,
+				MOCK_PAGE, self->bits, 0));
+	EXPECT_EQ(0, memcmp(self->want, self->bits, bytes_for(self->npages)));
+
+	memset(self->bits, 0, self->bitmap_len);
+	ASSERT_EQ(0, read_dirty(self->fd, self->hwpt_id, START, self->size,
+				MOCK_PAGE, self->bits, 0));
+	EXPECT_EQ(0, count_bits(self->bits, self->bitmap_len * 8));
+}
+
+TEST_F(tracking, a_no_clear_read_leaves_the_pages_dirty)
+{
+	int i;
+
+	ASSERT_NE(0, mark_pattern(self->fd, self->hwpt_id, self->npages,
+				  self->want));
+	for (i = 0; i < 2; i++) {
+		memset(self->bits, 0, self->bitmap_len);
+		ASSERT_EQ(0, read_dirty(self->fd, self->hwpt_id, START,
+					self->size, MOCK_PAGE, self->bits,
+					NO_CLEAR));
+		EXPECT_EQ(0, memcmp(self->want, self->bits,
+				    bytes_for(self->npages)));
+	}
+	/* A clearing read still sees them, and clears them */
+	memset(self->bits, 0, self->bitmap_len);
+	ASSERT_EQ(0, read_dirty(self->fd, self->hwpt_id, START, self->size,
+				MOCK_PAGE, self->bits, 0));
+	EXPECT_EQ(0, memcmp(self->want, self->bits, bytes_for(self->npages)));
+	memset(self->bits, 0, self->bitmap_len);
+	ASSERT_EQ(0, read_dirty(self->fd, self->hwpt_id, START, self->size,
+				MOCK_PAGE, self->bits, NO_CLEAR));
+	EXPECT_EQ(0, count_bits(self->bits, self->bitmap_len * 8));
+}
+
+TEST_F(tracking, the_kernel_sets_bits_and_never_clears_them)
+{
+	__u64 i, n = bytes_for(self->npages), nr;
+
+	memset(self->want, 0, self->bitmap_len);
+	set_bit8(self->want, 1);
+	ASSERT_EQ(0, mark_dirty(self->fd, self->hwpt_id, START, self->size,
+				MOCK_PAGE, self->want, &nr));
+	ASSERT_EQ(1, nr);
+	/* Bits of clean pages the user left set stay set */
+	memset(self->bits, 0xff, n);
+	ASSERT_EQ(0, read_dirty(self->fd, self->hwpt_id, START, self->size,
+				MOCK_PAGE, self->bits, 0));
+	for (i = 0; i < n; i++)
+		ASSERT_EQ(0xff, self->bits[i]);
+}
+
+TEST_F(tracking, the_bitmap_may_start_at_any_byte)
+{
+	const size_t offsets[] = { 1, 0xff1 };
+	size_t n = bytes_for(self->npages);
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(offsets); i++) {
+		__u8 *bits = self->bits + offsets[i];
+
+		ASSERT_NE(0, mark_pattern(self->fd, self->hwpt_id,
+					  self->npages, self->want));
+		memset(self->bits, 0, self->bitmap_len);
+		ASSERT_EQ(0, read_dirty(self->fd, self->hwpt_id, START,
+					self->size, MOCK_PAGE, bits, 0));
+		EXPECT_EQ(0, memcmp(self->want, bits, n));
+		/* Nothing outside the bitmap is touched */
+		EXPECT_EQ(count_bits(self->want, self->npages),
+			  count_bits(self->bits, self->bitmap_len * 8));
+	}
+}
+
+TEST_F(tracking, a_larger_page_size_sets_the_one_bit_covering_each_page)
+{
+	const __u64 big = 4 * MOCK_PAGE;
+	__u64 i, nr, marks[4] = { 0, 5, 6, self->npages - 1 };
+
+	memset(self->want, 0, self->bitmap_len);
+	for (i = 0; i < 4; i++)
+		set_bit8(self->want, marks[i]);
+	ASSERT_EQ(0, mark_dirty(self->fd, self->hwpt_id, START, self->size,
+				MOCK_PAGE, self->want, &nr));
+	ASSERT_EQ(4, nr);
+
+	memset(self->want, 0, self->bitmap_len);
+	for (i = 0; i < 4; i++)
+		set_bit8(self->want, marks[i] / 4);
+	ASSERT_EQ(0, read_dirty(self->fd, self->hwpt_id, START, self->size,
+				big, self->bits, 0));
+	EXPECT_EQ(0, memcmp(self->want, self->bits,
+			    bytes_for(self->size / big)));
+	EXPECT_EQ(3, count_bits(self->bits, self->bitmap_len * 8));
+}
+
+TEST_F(tracking, a_partial_read_reports_and_clears_only_its_range)
+{
+	__u64 half = self->npages / 2, nr;
+
+	memset(self->want, 0, self->bitmap_len);
+	set_bit8(self->want, 0);
+	set_bit8(self->want, half);
+	set_bit8(self->want, half + 1);
+	set_bit8(self->want, self->npages - 1);
+	ASSERT_EQ(0, mark_dirty(self->fd, self->hwpt_id, START, self->size,
+				MOCK_PAGE, self->want, &nr));
+	ASSERT_EQ(4, nr);
+
+	/* Bit 0 stands for the range's first page, not for START */
+	ASSERT_EQ(0, read_dirty(self->fd, self->hwpt_id,
+				START + half * MOCK_PAGE, half * MOCK_PAGE,
+				MOCK_PAGE, self->bits, 0));
+	memset(self->want, 0, self->bitmap_len);
+	set_bit8(self->want, 0);
+	set_bit8(self->want, 1);
+	set_bit8(self->want, half - 1);
+	EXPECT_EQ(0, memcmp(self->want, self->bits, self->bitmap_len));
+
+	/* The first half was not cleared by that read */
+	memset(self->bits, 0, self->bitmap_len);
+	ASSERT_EQ(0, read_dirty(self->fd, self->hwpt_id, START, self->size,
+				MOCK_PAGE, self->bits, 0));
+	memset(self->want, 0, self->bitmap_len);
+	set_bit8(self->want, 0);
+	EXPECT_EQ(0, memcmp(self->want, self->bits, self->bitmap_len));
+}
+
+TEST_F(tracking, unmapped_iova_is_neither_marked_nor_reported)
+{
+	__u64 nr;
+
+	/* Every page of twice the buffer: only the mapped half counts */
+	memset(self->want, 0xff, bytes_for(2 * self->npages));
+	ASSERT_EQ(0, mark_dirty(self->fd, self->hwpt_id, START,
+				2 * self->size, MOCK_PAGE, self->want, &nr));
+	EXPECT_EQ(self->npages, nr);
+
+	ASSERT_EQ(0, read_dirty(self->fd, self->hwpt_id, START,
+				2 * self->size, MOCK_PAGE, self->bits, 0));
+	EXPECT_EQ(self->npages, count_bits(self->bits, self->bitmap_len * 8));
+	EXPECT_EQ(self->npages, count_bits(self->bits, self->npages));
+}
+
+TEST_F(tracking, enabling_tracking_discards_stale_dirty_bits)
+{
+	ASSERT_NE(0, mark_pattern(self->fd, self->hwpt_id, self->npages,
+				  self->want));
+	ASSERT_EQ(0, set_tracking(self->fd, self->hwpt_id, false));
+	ASSERT_EQ(0, set_tracking(self->fd, self->hwpt_id, true));
+	ASSERT_EQ(0, read_dirty(self->fd, self->hwpt_id, START, self->size,
+				MOCK_PAGE, self->bits, 0));
+	EXPECT_EQ(0, count_bits(self->bits, self->bitmap_len * 8));
+}
+
+TEST_F(tracking, pages_marked_while_tracking_is_off_are_never_reported)
+{
+	ASSERT_EQ(0, set_tracking(self->fd, self->hwpt_id, false));
+	mark_pattern(self->fd, self->hwpt_id, self->npages, self->want);
+	ASSERT_EQ(0, set_tracking(self->fd, self->hwpt_id, true));
+	ASSERT_EQ(0, read_dirty(self->fd, self->hwpt_id, START, self->size,
+				MOCK_PAGE, self->bits, 0));
+	EXPECT_EQ(0, count_bits(self->bits, self->bitmap_len * 8));
+}
+
+TEST_F(tracking, an_area_unmapped_while_tracking_reports_nothing)
+{
+	__u64 nr, done;
+
+	ASSERT_EQ(0, map_fixed(self->fd, self->ioas_id, self->buf,
+			       self->size, START + self->size));
+	memset(self->want, 0, self->bitmap_len);
+	set_bit8(self->want, 0);
+	set_bit8(self->want, self->npages);
+	ASSERT_EQ(0, mark_dirty(self->fd, self->hwpt_id, START,
+				2 * self->size, MOCK_PAGE, self->want, &nr));
+	ASSERT_EQ(2, nr);
+
+	ASSERT_EQ(0, unmap(self->fd, self->ioas_id, START + self->size,
+			   self->size, &done));
+	EXPECT_EQ(self->size, done);
+	ASSERT_EQ(0, read_dirty(self->fd, self->hwpt_id, START + self->size,
+				self->size, MOCK_PAGE, self->bits, 0));
+	EXPECT_EQ(0, count_bits(self->bits, self->bitmap_len * 8));
+
+	/* The area that stayed keeps its dirty page */
+	ASSERT_EQ(0, read_dirty(self->fd, self->hwpt_id, START, self->size,
+				MOCK_PAGE, self->bits, 0));
+	EXPECT_EQ(1, count_bits(self->bits, self->bitmap_len * 8));
+	EXPECT_EQ(1, self->bits[0] & 1);
+}
+
+/*
+ * A MOCK_FLAGS_DEVICE_HUGE_IOVA device on a tracking HWPT that maps a
+ * 2 MiB huge page at START, 1 MiB aligned: two 1 MiB IOPTEs.
+ */
+FIXTURE(huge) {
+	int fd;
+	__u32 ioas_id;
+	struct mock_dev dev;
+	__u32 hwpt_id;
+	void *buf;
+	__u64 npages;
+	__u8 *bits;
+	__u8 *want;
+};
+
+FIXTURE_SETUP(huge)
+{
+	long psize = sysconf(_SC_PAGESIZE);
+
+	self->fd = open("/dev/iommu", O_RDWR);
+	if (self->fd < 0 && errno == ENOENT)
+		SKIP(return, "no /dev/iommu");
+	ASSERT_LE(0, self->fd);
+	ASSERT_EQ(0, ioas_alloc(self->fd, &self->ioas_id));
+	if (mock_device(self->fd, self->ioas_id, MOCK_FLAGS_DEVICE_HUGE_IOVA,
+			&self->dev))
+		SKIP(return, "no mock IOMMU driver (CONFIG_IOMMUFD_TEST=n)");
+	if (2 * HUGE_IOPTE > HUGE_BUF)
+		SKIP(return, "huge IOPTEs do not fit a 2 MiB page here");
+	self->buf = mmap(NULL, HUGE_BUF, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
+	if (self->buf == MAP_FAILED)
+		SKIP(return, "no 2 MiB huge page available");
+	if ((uintptr_t)self->buf % HUGE_BUF) {
+		munmap(self->buf, HUGE_BUF);
+		SKIP(return, "the default huge page size is not 2 MiB");
+	}
+	ASSERT_EQ(0, hwpt_alloc(self->fd, IOMMU_HWPT_ALLOC_DIRTY_TRACKING,
+				self->dev.dev_id, self->ioas_id,
+				&self->hwpt_id));
+	ASSERT_EQ(0, replace(self->fd, self->dev.stdev_id, self->hwpt_id));
+	ASSERT_EQ(0, map_fixed(self->fd, self->ioas_id, self->buf, HUGE_BUF,
+			       START));
+	ASSERT_EQ(0, set_tracking(self->fd, self->hwpt_id, true));
+
+	self->npages = HUGE_BUF / MOCK_PAGE;
+	self->bits = zalloc_pages(psize);
+	self->want = zalloc_pages(psize);
+	ASSERT_NE(NULL, self->bits);
+	ASSERT_NE(NULL, self->want);
+}
+
+FIXTURE_TEARDOWN(huge)
+{
+	long psize = sysconf(_SC_PAGESIZE);
+
+	close(self->fd);
+	munmap(self->buf, HUGE_BUF);
+	munmap(self->bits, psize);
+	munmap(self->want, psize);
+}
+
+/* Marks the one MOCK_PAGE @page of the huge mapping */
+static int mark_one(int fd, __u32 hwpt_id, __u64 npages, __u64 page,
+		    __u64 *nr)
+{
+	__u8 map[1024] = { 0 };
+
+	if (bytes_for(npages) > sizeof(map))
+		return -E2BIG;
+	set_bit8(map, page);
+	return mark_dirty(fd, hwpt_id, START, npages * MOCK_PAGE, MOCK_PAGE,
+			  map, nr);
+}
+
+TEST_F(huge, a_dirty_huge_iopte_reports_every_page_it_covers)
+{
+	const __u64 per_iopte = HUGE_IOPTE / MOCK_PAGE;
+	__u64 i, nr;
+
+	ASSERT_EQ(0, mark_one(self->fd, self->hwpt_id, self->npages,
+			      per_iopte + 7, &nr));
+	ASSERT_EQ(1, nr);
+	ASSERT_EQ(0, read_dirty(self->fd, self->hwpt_id, START, HUGE_BUF,
+				MOCK_PAGE, self->bits, 0));
+	for (i = per_iopte; i < 2 * per_iopte; i++)
+		set_bit8(self->want, i);
+	EXPECT_EQ(0, memcmp(self->want, self->bits, bytes_for(self->npages)));
+	EXPECT_EQ(per_iopte, count_bits(self->bits, self->npages));
+}
+
+TEST_F(huge, a_read_clears_the_whole_huge_iopte)
+{
+	const __u64 per_iopte = HUGE_IOPTE / MOCK_PAGE;
+	__u64 nr;
+
+	ASSERT_EQ(0, mark_one(self->fd, self->hwpt_id, self->npages, 3, &nr));
+	ASSERT_EQ(1, nr);
+	ASSERT_EQ(0, read_dirty(self->fd, self->hwpt_id, START, HUGE_BUF,
+				MOCK_PAGE, self->bits, 0));
+	EXPECT_EQ(per_iopte, count_bits(self->bits, per_iopte));
+	EXPECT_EQ(per_iopte, count_bits(self->bits, self->npages));
+
+	memset(self->bits, 0, bytes_for(self->npages));
+	ASSERT_EQ(0, read_dirty(self->fd, self->hwpt_id, START, HUGE_BUF,
+				MOCK_PAGE, self->bits, 0));
+	EXPECT_EQ(0, count_bits(self->bits, self->npages));
+}
+
+TEST_F(huge, a_page_size_of_the_huge_iopte_sets_one_bit)
+{
+	const __u64 per_iopte = HUGE_IOPTE / MOCK_PAGE;
+	__u64 nr;
+
+	ASSERT_EQ(0, mark_one(self->fd, self->hwpt_id, self->npages,
+			      2 * per_iopte - 1, &nr));
+	ASSERT_EQ(1, nr);
+	ASSERT_EQ(0, read_dirty(self->fd, self->hwpt_id, START, HUGE_BUF,
+				HUGE_IOPTE, self->bits, 0));
+	EXPECT_EQ(0x2, self->bits[0]);
+	EXPECT_EQ(1, count_bits(self->bits, 8 * sizeof(__u64)));
+}
+
+TEST_HARNESS_MAIN
