@@ -182,8 +182,9 @@ static ssize_t iommufd_fault_fops_read(struct file *filep, char __user *buf,
 	size_t done = 0;
 	int ret = 0;
 
-	if (count % fault_size)
-		return -EINVAL;
+	/* Records only, and no file position (as in 6.12: ESPIPE) */
+	if (*ppos || count % fault_size)
+		return -ESPIPE;
 
 	mutex_lock(&fault->mutex);
 	while (!list_empty(&fault->deliver)) {
@@ -218,8 +219,8 @@ static ssize_t iommufd_fault_fops_write(struct file *filep,
 	size_t done = 0;
 	int ret = 0;
 
-	if (count % response_size)
-		return -EINVAL;
+	if (*ppos || count % response_size)
+		return -ESPIPE;
 
 	mutex_lock(&fault->mutex);
 	while (done < count) {

@@ -202,12 +202,12 @@ iommufd_hwpt_nested_create(struct iommufd_ctx *ictx,
 	struct iommu_domain *domain;
 	int ret;
 
-	if (flags & ~IOMMU_HWPT_FAULT_ID_VALID)
+	/* As in 6.12: no data at all is EOPNOTSUPP, data of no type EINVAL */
+	if ((flags & ~IOMMU_HWPT_FAULT_ID_VALID) || !user_data->len ||
+	    !ops->domain_alloc_user)
 		return ERR_PTR(-EOPNOTSUPP);
 	if (!parent->nest_parent || user_data->type == IOMMU_HWPT_DATA_NONE)
 		return ERR_PTR(-EINVAL);
-	if (!ops->domain_alloc_user)
-		return ERR_PTR(-EOPNOTSUPP);
 
 	obj = _iommufd_object_alloc(ictx, sizeof(*hwpt),
 				    IOMMUFD_OBJ_HWPT_NESTED);

@@ -188,10 +188,13 @@ static __u64 bytes_for(__u64 nbits)
 
 static __u64 count_bits(const void *map, __u64 nbits)
 {
+	const __u8 *bytes = map;
 	__u64 i, n = 0;
 
-	for (i = 0; i < nbits; i++)
-		n += (((const __u8 *)map)[i / 8] >> (i % 8)) & 1;
+	for (i = 0; i < nbits / 8; i++)
+		n += __builtin_popcount(bytes[i]);
+	for (i = nbits / 8 * 8; i < nbits; i++)
+		n += (bytes[i / 8] >> (i % 8)) & 1;
 	return n;
 }
 
@@ -485,6 +488,60 @@ TEST_F(dirty, a_64_mib_range_is_read_in_one_call)
 	munmap(chunk_buf, chunk);
 	munmap(region_buf, region);
 	munmap(want, region);
+}
+
+/*
+ * The kernel pins a user bitmap some pages at a time.  With one bit per
+ * byte of IOVA, 64 MiB of IOVA takes an 8 MiB bitmap, several such
+ * windows; started one byte into a page, a window boundary falls inside an
+ * IOPTE, whose bits must still all be set, on both sides.
+ */
+TEST_F(dirty, an_iopte_straddling_two_bitmap_windows_is_reported_whole)
+{
+	const __u64 chunk = 1UL << 20, total = 64 * chunk;
+	const __u64 per_iopte = MOCK_PAGE;	/* bits, at one bit a byte */
+	const size_t region = total / 8 + 2 * sysconf(_SC_PAGESIZE);
+	const __u64 iopte_bits[] = { 0, 16 * chunk - per_iopte,
+				     32 * chunk, total - per_iopte };
+	__u8 *region_buf = zalloc_pages(region);
+	void *chunk_buf = zalloc_pages(chunk);
+	__u8 *bits = region_buf + 1;
+	__u8 mark[8] = {};
+	__u64 i, j, nr, done, total_nr = 0;
+
+	ASSERT_NE(NULL, chunk_buf);
+	ASSERT_NE(NULL, region_buf);
+	ASSERT_EQ(0, unmap(self->fd, self->ioas_id, START, DIRTY_BUF, &done));
+	for (i = 0; i < total / chunk; i++)
+		ASSERT_EQ(0, map_fixed(self->fd, self->ioas_id, chunk_buf,
+				       chunk, START + i * chunk));
+	ASSERT_EQ(0, replace(self->fd, self->dev.stdev_id, self->hwpt_id));
+	ASSERT_EQ(0, set_tracking(self->fd, self->hwpt_id, true));
+
+	/* Dirty four IOPTEs: the first, one across a window end, ... */
+	mark[0] = 1;
+	for (i = 0; i < ARRAY_SIZE(iopte_bits); i++) {
+		ASSERT_EQ(0, mark_dirty(self->fd, self->hwpt_id,
+					START + iopte_bits[i], MOCK_PAGE,
+					MOCK_PAGE, mark, &nr));
+		total_nr += nr;
+	}
+	ASSERT_EQ(4, total_nr);
+
+	ASSERT_EQ(0, read_dirty(self->fd, self->hwpt_id, START, total, 1,
+				bits, 0));
+	for (i = 0; i < ARRAY_SIZE(iopte_bits); i++) {
+		for (j = 0; j < per_iopte; j += 97)
+			ASSERT_TRUE(bits[(iopte_bits[i] + j) / 8] &
+				    (1 << ((iopte_bits[i] + j) % 8)));
+		ASSERT_TRUE(bits[(iopte_bits[i] + per_iopte - 1) / 8] &
+			    (1 << ((iopte_bits[i] + per_iopte - 1) % 8)));
+	}
+	EXPECT_EQ(4 * per_iopte, count_bits(region_buf, region * 8));
+
+	ASSERT_EQ(0, unmap(self->fd, self->ioas_id, START, total, &done));
+	munmap(chunk_buf, chunk);
+	munmap(region_buf, region);
 }
 
 /*

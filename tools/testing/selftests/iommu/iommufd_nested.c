@@ -317,12 +317,23 @@ TEST_F(nested, the_parent_must_be_allocated_as_a_nest_parent)
 	EXPECT_EQ(0, destroy(self->fd, plain_id));
 }
 
-TEST_F(nested, a_hwpt_parent_without_a_data_type_is_rejected)
+TEST_F(nested, a_hwpt_parent_without_data_is_not_supported)
 {
 	__u32 id;
 
-	EXPECT_EQ(-EINVAL, hwpt_alloc(self->fd, 0, self->dev.dev_id,
-				      self->parent_id, &id));
+	EXPECT_EQ(-EOPNOTSUPP, hwpt_alloc(self->fd, 0, self->dev.dev_id,
+					  self->parent_id, &id));
+}
+
+TEST_F(nested, data_without_a_data_type_is_rejected)
+{
+	struct iommu_hwpt_selftest data = { IOMMU_TEST_IOTLB_DEFAULT };
+	__u32 id;
+
+	EXPECT_EQ(-EINVAL, hwpt_alloc_full(self->fd, 0, self->dev.dev_id,
+					   self->parent_id, 0,
+					   IOMMU_HWPT_DATA_NONE, &data,
+					   sizeof(data), &id));
 }
 
 TEST_F(nested, an_unknown_data_type_is_not_supported)
@@ -753,8 +764,8 @@ TEST_F(iopf, reads_must_be_whole_fault_records)
 	struct iommu_hwpt_pgfault f[2];
 
 	ASSERT_EQ(0, trigger_iopf(self->fd, self->dev.dev_id, 0x2));
-	EXPECT_EQ(-EINVAL, fault_read(self->fault_fd, f, FAULT_SZ - 1));
-	EXPECT_EQ(-EINVAL, fault_read(self->fault_fd, f, FAULT_SZ + 1));
+	EXPECT_EQ(-ESPIPE, fault_read(self->fault_fd, f, FAULT_SZ - 1));
+	EXPECT_EQ(-ESPIPE, fault_read(self->fault_fd, f, FAULT_SZ + 1));
 	/* The fault is still there for a proper read */
 	ASSERT_EQ(FAULT_SZ, fault_read(self->fault_fd, f, FAULT_SZ));
 	EXPECT_EQ(RESP_SZ, respond(self->fault_fd, f[0].cookie,
@@ -777,8 +788,8 @@ TEST_F(iopf, writes_must_be_whole_response_records)
 	ASSERT_EQ(FAULT_SZ, fault_read(self->fault_fd, &f, sizeof(f)));
 	resp[0].cookie = f.cookie;
 	resp[0].code = IOMMUFD_PAGE_RESP_SUCCESS;
-	EXPECT_EQ(-EINVAL, fault_write(self->fault_fd, resp, RESP_SZ - 1));
-	EXPECT_EQ(-EINVAL, fault_write(self->fault_fd, resp, RESP_SZ + 1));
+	EXPECT_EQ(-ESPIPE, fault_write(self->fault_fd, resp, RESP_SZ - 1));
+	EXPECT_EQ(-ESPIPE, fault_write(self->fault_fd, resp, RESP_SZ + 1));
 	EXPECT_EQ(RESP_SZ, fault_write(self->fault_fd, resp, RESP_SZ));
 }
 
