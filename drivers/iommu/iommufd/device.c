@@ -20,6 +20,8 @@
 #include <linux/iommufd.h>
 #include <linux/log2.h>
 #include <linux/module.h>
+#include <linux/pci.h>
+#include <linux/pci-ats.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <uapi/linux/iommufd.h>
@@ -761,6 +763,15 @@ static void iommufd_fill_hw_caps(struct iommu_hw_info *cmd, struct device *dev)
 		device_iommu_capable(dev, IOMMU_CAP_DIRTY_TRACKING) ?
 			IOMMU_HW_CAP_DIRTY_TRACKING : 0;
 	cmd->out_max_pasid_log2 = max_pasids ? ilog2(max_pasids) : 0;
+	/* What the device's PASID capability allows, when it uses PASIDs */
+	if (max_pasids && dev_is_pci(dev)) {
+		int features = pci_pasid_features(to_pci_dev(dev));
+
+		if (features > 0 && (features & PCI_PASID_CAP_EXEC))
+			cmd->out_capabilities |= IOMMU_HW_CAP_PCI_PASID_EXEC;
+		if (features > 0 && (features & PCI_PASID_CAP_PRIV))
+			cmd->out_capabilities |= IOMMU_HW_CAP_PCI_PASID_PRIV;
+	}
 }
 
 int iommufd_get_hw_info(struct iommufd_ucmd *ucmd)

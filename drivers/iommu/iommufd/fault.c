@@ -21,6 +21,9 @@
  *    object is EBUSY until the file is closed and no HWPT uses it.
  *  - Locking: fault->mutex protects @deliver and @response; it nests
  *    inside igroup->lock.
+ *  - The IOMMU driver reports no fault through an attach handle once the
+ *    domain change that removed it returned (drivers drain their page
+ *    request queues), so a retired handle can be freed at once.
  */
 #include <linux/anon_inodes.h>
 #include <linux/file.h>

@@ -28,6 +28,7 @@
 #include <linux/device.h>
 #include <linux/iommu.h>
 #include <linux/property.h>
+#include <linux/rwsem.h>
 #include <linux/debugfs.h>
 #include <linux/fault-inject.h>
 #include <linux/file.h>
@@ -178,8 +179,22 @@ bool iommufd_selftest_is_mock_dev(struct device *dev)
 	return dev->bus == &iommufd_mock_bus_type;
 }
 
+/*
+ * Faults are reported under mock_iopf_sem (read); a domain change waits
+ * for those in flight, as a real driver drains its page request queue, so
+ * that no fault arrives through an attachment that has gone.
+ */
+static DECLARE_RWSEM(mock_iopf_sem);
+
+static void mock_drain_faults(void)
+{
+	down_write(&mock_iopf_sem);
+	up_write(&mock_iopf_sem);
+}
+
 static int mock_attach_nop(struct iommu_domain *domain, struct device *dev)
 {
+	mock_drain_faults();
 	return 0;
 }
 
@@ -198,6 +213,7 @@ static int mock_domain_attach(struct iommu_domain *domain, struct device *dev)
 	if (domain->dirty_ops &&
 	    (to_mock_dev(dev)->flags & MOCK_FLAGS_DEVICE_NO_DIRTY))
 		return -EINVAL;
+	mock_drain_faults();
 	return 0;
 }
 
@@ -806,10 +822,13 @@ static int iommufd_test_trigger_iopf(struct iommufd_ucmd *ucmd,
 				 obj);
 	if (IS_ERR(idev))
 		return PTR_ERR(idev);
-	if (iommufd_selftest_is_mock_dev(idev->dev))
+	if (iommufd_selftest_is_mock_dev(idev->dev)) {
+		down_read(&mock_iopf_sem);
 		ret = iommu_report_device_fault(idev->dev, &event);
-	else
+		up_read(&mock_iopf_sem);
+	} else {
 		ret = -EINVAL;
+	}
 	iommufd_put_object(ucmd->ictx, &idev->obj);
 	return ret;
 }
