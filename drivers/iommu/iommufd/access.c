@@ -569,6 +569,7 @@ int iommufd_access_rw(struct iommufd_access *access, unsigned long iova,
 		}
 		if (!(flags & (IOMMUFD_ACCESS_RW_KTHREAD |
 			       __IOMMUFD_ACCESS_RW_SLOW_PATH)) &&
+		    !area->pages->file &&
 		    current->mm == area->pages->source_mm) {
 			/* The owner's own memory: copy directly */
 			if (write ? copy_to_user(uptr, data, n) :

@@ -8,6 +8,7 @@
  * contiguous memory become large IOPTEs.  Unmapping needs no PFNs at all:
  * the page store knows what to unpin.
  */
+#include <linux/fs.h>
 #include <linux/iommu.h>
 #include <linux/iova_bitmap.h>
 #include <linux/log2.h>
@@ -527,6 +528,77 @@ int iopt_map_user(struct io_pagetable *iopt, unsigned long *iova,
 	ret = iopt_insert_pieces(iopt, &piece, 1, iova, iommu_prot,
 				 fixed_iova);
 	iopt_pages_put(piece.pages);
+	return ret;
+}
+
+/**
+ * iopt_map_file() - map a range of a memfd into the IO address space
+ * @iopt: the IO address space
+ * @iova: in: the IOVA when @fixed_iova; out: the IOVA used
+ * @file: the memfd
+ * @start: byte offset in @file; plays the part of the user address
+ * @length: bytes; not 0
+ * @iommu_prot: IOMMU_READ and/or IOMMU_WRITE
+ * @fixed_iova: use *@iova instead of choosing one
+ * @account_mode: how the pins are charged to the caller
+ *
+ * Context: Process context; sleeps.
+ * Return: as iopt_map_user(); also -EINVAL for a file that is not a memfd
+ * or a range beyond its end, -EPERM for write access through a file not
+ * open for writing.
+ */
+int iopt_map_file(struct io_pagetable *iopt, unsigned long *iova,
+		  struct file *file, unsigned long start, unsigned long length,
+		  int iommu_prot, bool fixed_iova, u8 account_mode)
+{
+	struct iopt_piece piece = { .length = length };
+	unsigned long end;
+	int ret;
+
+	if (!length)
+		return -EINVAL;
+	if (check_add_overflow(start, length, &end))
+		return -EOVERFLOW;
+	if (end > i_size_read(file_inode(file)))
+		return -EINVAL;
+	piece.pages = iopt_pages_alloc_file(file, start, length,
+					    iommu_prot & IOMMU_WRITE,
+					    account_mode);
+	if (IS_ERR(piece.pages))
+		return PTR_ERR(piece.pages);
+	piece.offset = offset_in_page(start);
+	ret = iopt_insert_pieces(iopt, &piece, 1, iova, iommu_prot,
+				 fixed_iova);
+	iopt_pages_put(piece.pages);
+	return ret;
+}
+
+/**
+ * iopt_collect_stores() - gather the page stores an IO address space maps
+ * @iopt: the IO address space
+ * @stores: an xarray of stores, indexed by address: each new one is added
+ *	with a reference the caller drops
+ *
+ * Context: Process context.
+ * Return: 0, or -ENOMEM.
+ */
+int iopt_collect_stores(struct io_pagetable *iopt, struct xarray *stores)
+{
+	struct iopt_area *area;
+	int ret = 0;
+
+	down_read(&iopt->iova_rwsem);
+	for (area = iopt_area_first(iopt, 0, ULONG_MAX); area && !ret;
+	     area = iopt_area_next(area, 0, ULONG_MAX)) {
+		unsigned long key = (unsigned long)area->pages / sizeof(long);
+
+		if (xa_load(stores, key))
+			continue;
+		ret = xa_err(xa_store(stores, key, area->pages, GFP_KERNEL));
+		if (!ret)
+			kref_get(&area->pages->kref);
+	}
+	up_read(&iopt->iova_rwsem);
 	return ret;
 }
 

@@ -28,6 +28,7 @@
 #include <linux/xarray.h>
 #include <uapi/linux/iommufd.h>
 
+struct file;
 struct iommu_domain;
 struct mm_struct;
 struct task_struct;
@@ -37,13 +38,15 @@ struct user_struct;
  * struct iopt_pages - pinned user memory shared by areas and accesses
  * @kref: areas (and copies of them) holding the store
  * @mutex: protects @users, @pfns and @npinned
- * @uptr: page-aligned user address of page index 0
+ * @uptr: page-aligned user address of page index 0; for a file-backed
+ *	store, the page-aligned file offset of page index 0
  * @npages: pages the store spans
  * @writable: pinned for write
  * @account_mode: enum iommufd_account_mode of the pins
  * @source_mm: the process memory the pages come from (mmgrab'ed)
  * @source_task: its group leader, for RLIMIT_MEMLOCK (referenced)
  * @source_user: the user charged in IOMMUFD_ACCOUNT_USER mode (referenced)
+ * @file: the memfd of a file-backed store (referenced), else NULL
  * @users: index ranges that need the pages pinned (struct iopt_pages_user)
  * @pfns: the PFN of every pinned page, 0 where not pinned; one word per
  *	page is all the store keeps
@@ -59,6 +62,7 @@ struct iopt_pages {
 	struct mm_struct *source_mm;
 	struct task_struct *source_task;
 	struct user_struct *source_user;
+	struct file *file;
 	struct rb_root_cached users;
 	unsigned long *pfns;
 	unsigned long npinned;
@@ -150,7 +154,13 @@ static inline unsigned long iopt_area_length(struct iopt_area *area)
 /* pages.c: the page store */
 struct iopt_pages *iopt_pages_alloc(unsigned long uptr, unsigned long length,
 				    bool writable, u8 account_mode);
+struct iopt_pages *iopt_pages_alloc_file(struct file *file,
+					 unsigned long start,
+					 unsigned long length, bool writable,
+					 u8 account_mode);
 void iopt_pages_release(struct kref *kref);
+int iopt_pages_change_owner(struct iopt_pages **stores, unsigned int n,
+			    u8 account_mode);
 
 static inline void iopt_pages_put(struct iopt_pages *pages)
 {
@@ -169,6 +179,10 @@ void iopt_destroy(struct io_pagetable *iopt);
 int iopt_map_user(struct io_pagetable *iopt, unsigned long *iova,
 		  void __user *uptr, unsigned long length, int iommu_prot,
 		  bool fixed_iova, u8 account_mode);
+int iopt_map_file(struct io_pagetable *iopt, unsigned long *iova,
+		  struct file *file, unsigned long start, unsigned long length,
+		  int iommu_prot, bool fixed_iova, u8 account_mode);
+int iopt_collect_stores(struct io_pagetable *iopt, struct xarray *stores);
 int iopt_copy(struct io_pagetable *dst, struct io_pagetable *src,
 	      unsigned long src_iova, unsigned long length,
 	      unsigned long *dst_iova, int iommu_prot, bool fixed_iova);

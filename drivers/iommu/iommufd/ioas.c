@@ -6,6 +6,7 @@
  * the io_pagetable.
  */
 #include <linux/capability.h>
+#include <linux/file.h>
 #include <linux/iommu.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
@@ -125,6 +126,96 @@ int iommufd_ioas_map(struct iommufd_ucmd *ucmd)
 					 iova + cmd->length - 1, NULL, 0);
 	}
 	iommufd_put_object(ucmd->ictx, &ioas->obj);
+	return ret;
+}
+
+int iommufd_ioas_map_file(struct iommufd_ucmd *ucmd)
+{
+	struct iommu_ioas_map_file *cmd = ucmd->cmd;
+	unsigned long iova = cmd->iova;
+	struct iommufd_ioas *ioas;
+	struct file *file;
+	int prot, ret;
+
+	if (cmd->flags & ~IOMMUFD_MAP_FLAGS)
+		return -EOPNOTSUPP;
+	prot = iommufd_map_prot(cmd->flags);
+	if (!prot)
+		return -EINVAL;
+	if (cmd->iova >= ULONG_MAX || cmd->length >= ULONG_MAX ||
+	    cmd->start >= ULONG_MAX)
+		return -EOVERFLOW;
+
+	file = fget(cmd->fd);
+	if (!file)
+		return -EBADF;
+	ioas = iommufd_get_ioas(ucmd->ictx, cmd->ioas_id);
+	if (IS_ERR(ioas)) {
+		ret = PTR_ERR(ioas);
+		goto out_fput;
+	}
+	ret = iopt_map_file(&ioas->iopt, &iova, file, cmd->start, cmd->length,
+			    prot, cmd->flags & IOMMU_IOAS_MAP_FIXED_IOVA,
+			    ucmd->ictx->account_mode);
+	if (!ret) {
+		cmd->iova = iova;
+		ret = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
+		if (ret)
+			iopt_unmap_range(&ioas->iopt, iova,
+					 iova + cmd->length - 1, NULL, 0);
+	}
+	iommufd_put_object(ucmd->ictx, &ioas->obj);
+out_fput:
+	fput(file);
+	return ret;
+}
+
+/*
+ * IOMMU_IOAS_CHANGE_PROCESS: the stores of every IOAS of the context move
+ * to the caller together, or, if any is not file-backed or the caller
+ * cannot be charged, none does.
+ */
+int iommufd_ioas_change_process(struct iommufd_ucmd *ucmd)
+{
+	struct iommu_ioas_change_process *cmd = ucmd->cmd;
+	struct iopt_pages **array = NULL;
+	struct iopt_pages *pages;
+	struct iommufd_ioas *ioas;
+	unsigned long index, n = 0;
+	struct xarray stores;
+	void *entry;
+	int ret = 0;
+
+	if (cmd->__reserved)
+		return -EOPNOTSUPP;
+	xa_init(&stores);
+	xa_for_each(&ucmd->ictx->objects, index, entry) {
+		ioas = iommufd_get_ioas(ucmd->ictx, index);
+		if (IS_ERR(ioas))
+			continue;
+		ret = iopt_collect_stores(&ioas->iopt, &stores);
+		iommufd_put_object(ucmd->ictx, &ioas->obj);
+		if (ret)
+			goto out_put;
+	}
+	xa_for_each(&stores, index, pages)
+		n++;
+	if (!n)
+		goto out_put;
+	array = kvcalloc(n, sizeof(*array), GFP_KERNEL);
+	if (!array) {
+		ret = -ENOMEM;
+		goto out_put;
+	}
+	n = 0;
+	xa_for_each(&stores, index, pages)
+		array[n++] = pages;
+	ret = iopt_pages_change_owner(array, n, ucmd->ictx->account_mode);
+	kvfree(array);
+out_put:
+	xa_for_each(&stores, index, pages)
+		iopt_pages_put(pages);
+	xa_destroy(&stores);
 	return ret;
 }
 

@@ -149,6 +149,11 @@ static const struct iommufd_cmd iommufd_cmds[] = {
 		    struct iommu_hwpt_invalidate, __reserved),
 	IOMMUFD_CMD(IOMMUFD_CMD_FAULT_QUEUE_ALLOC, iommufd_fault_alloc,
 		    struct iommu_fault_alloc, out_fault_fd),
+	IOMMUFD_CMD(IOMMUFD_CMD_IOAS_MAP_FILE, iommufd_ioas_map_file,
+		    struct iommu_ioas_map_file, iova),
+	IOMMUFD_CMD(IOMMUFD_CMD_IOAS_CHANGE_PROCESS,
+		    iommufd_ioas_change_process,
+		    struct iommu_ioas_change_process, __reserved),
 #ifdef CONFIG_IOMMUFD_TEST
 	IOMMUFD_CMD(IOMMUFD_CMD_BASE + 32, iommufd_test,
 		    struct iommu_test_cmd, last),

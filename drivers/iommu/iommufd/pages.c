@@ -15,16 +15,25 @@
  *  - the bookkeeping is 8 bytes per 4 KiB page (0.2 %), allocated only
  *    while something is pinned.
  *
+ * A store is either a range of process memory, pinned through the
+ * process's page tables, or a range of a memfd (IOMMU_IOAS_MAP_FILE),
+ * pinned from the file by offset whatever any page table maps.
+ *
  * Accounting: pins are charged when taken, in the mode the store was made
  * with (enum iommufd_account_mode), against the RLIMIT_MEMLOCK of the
- * process that made it.  Every failure uncharges what it charged.
+ * store's owner, the process that made it.  Every failure uncharges what
+ * it charged.  The owner of file-backed stores can change
+ * (iopt_pages_change_owner()); the charges move with it.
  *
  * Locking: pages->mutex covers users, pfns and npinned.  It nests inside
  * the io_pagetable locks and takes the source mm's mmap lock inside itself.
  */
 #include <linux/capability.h>
+#include <linux/file.h>
 #include <linux/highmem.h>
+#include <linux/hugetlb.h>
 #include <linux/mm.h>
+#include <linux/shmem_fs.h>
 #include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
 #include <linux/sched/user.h>
@@ -37,6 +46,35 @@
 
 /* Pages pinned or unpinned per call into GUP: one page of page pointers */
 #define IOPT_PAGES_BATCH (PAGE_SIZE / sizeof(struct page *))
+
+static struct iopt_pages *iopt_pages_new(unsigned long base,
+					 unsigned long length, bool writable,
+					 u8 account_mode)
+{
+	unsigned long start = PAGE_ALIGN_DOWN(base);
+	struct iopt_pages *pages;
+
+	if (iommufd_should_fail())
+		return ERR_PTR(-ENOMEM);
+	pages = kzalloc(sizeof(*pages), GFP_KERNEL_ACCOUNT);
+	if (!pages)
+		return ERR_PTR(-ENOMEM);
+	kref_init(&pages->kref);
+	mutex_init(&pages->mutex);
+	pages->uptr = start;
+	pages->npages = (base - start + length - 1) / PAGE_SIZE + 1;
+	pages->writable = writable;
+	pages->account_mode = capable(CAP_IPC_LOCK) ? IOMMUFD_ACCOUNT_NONE :
+						       account_mode;
+	pages->users = RB_ROOT_CACHED;
+
+	mmgrab(current->mm);
+	pages->source_mm = current->mm;
+	get_task_struct(current->group_leader);
+	pages->source_task = current->group_leader;
+	pages->source_user = get_uid(current_user());
+	return pages;
+}
 
 /**
  * iopt_pages_alloc() - describe a range of the calling process's memory
@@ -53,28 +91,37 @@
 struct iopt_pages *iopt_pages_alloc(unsigned long uptr, unsigned long length,
 				    bool writable, u8 account_mode)
 {
-	unsigned long start = PAGE_ALIGN_DOWN(uptr);
+	return iopt_pages_new(uptr, length, writable, account_mode);
+}
+
+/**
+ * iopt_pages_alloc_file() - describe a range of a memfd
+ * @file: a shmem or hugetlbfs file; the store takes a reference
+ * @start: byte offset of the range in the file
+ * @length: bytes; not 0, and @start + @length must not overflow
+ * @writable: devices may write the memory
+ * @account_mode: how pins are to be charged, to the calling process
+ *
+ * Context: Process context.
+ * Return: the store with one reference; ERR_PTR(-EINVAL) for a file that
+ * is not a memfd, -EPERM for @writable on a file not open for writing,
+ * -ENOMEM.
+ */
+struct iopt_pages *iopt_pages_alloc_file(struct file *file,
+					 unsigned long start,
+					 unsigned long length, bool writable,
+					 u8 account_mode)
+{
 	struct iopt_pages *pages;
 
-	if (iommufd_should_fail())
-		return ERR_PTR(-ENOMEM);
-	pages = kzalloc(sizeof(*pages), GFP_KERNEL_ACCOUNT);
-	if (!pages)
-		return ERR_PTR(-ENOMEM);
-	kref_init(&pages->kref);
-	mutex_init(&pages->mutex);
-	pages->uptr = start;
-	pages->npages = (uptr - start + length - 1) / PAGE_SIZE + 1;
-	pages->writable = writable;
-	pages->account_mode = capable(CAP_IPC_LOCK) ? IOMMUFD_ACCOUNT_NONE :
-						       account_mode;
-	pages->users = RB_ROOT_CACHED;
-
-	mmgrab(current->mm);
-	pages->source_mm = current->mm;
-	get_task_struct(current->group_leader);
-	pages->source_task = current->group_leader;
-	pages->source_user = get_uid(current_user());
+	if (!shmem_file(file) && !is_file_hugepages(file))
+		return ERR_PTR(-EINVAL);
+	/* A device must not write where its user cannot */
+	if (writable && !(file->f_mode & FMODE_WRITE))
+		return ERR_PTR(-EPERM);
+	pages = iopt_pages_new(start, length, writable, account_mode);
+	if (!IS_ERR(pages))
+		pages->file = get_file(file);
 	return pages;
 }
 
@@ -85,6 +132,8 @@ void iopt_pages_release(struct kref *kref)
 
 	WARN_ON(pages->npinned || !RB_EMPTY_ROOT(&pages->users.rb_root));
 	kvfree(pages->pfns);
+	if (pages->file)
+		fput(pages->file);
 	mmdrop(pages->source_mm);
 	put_task_struct(pages->source_task);
 	free_uid(pages->source_user);
@@ -92,55 +141,115 @@ void iopt_pages_release(struct kref *kref)
 	kfree(pages);
 }
 
-static unsigned long iopt_pages_memlock_limit(struct iopt_pages *pages)
+/**
+ * struct iopt_owner - whom pins are charged to
+ * @mode: enum iommufd_account_mode
+ * @mm: the process memory: its pinned_vm, and locked_vm in MM mode
+ * @task: the process, for RLIMIT_MEMLOCK
+ * @user: the user, whose locked_vm USER mode charges
+ */
+struct iopt_owner {
+	u8 mode;
+	struct mm_struct *mm;
+	struct task_struct *task;
+	struct user_struct *user;
+};
+
+static struct iopt_owner iopt_pages_owner(struct iopt_pages *pages)
 {
-	return task_rlimit(pages->source_task, RLIMIT_MEMLOCK) >> PAGE_SHIFT;
+	return (struct iopt_owner){
+		.mode = pages->account_mode,
+		.mm = pages->source_mm,
+		.task = pages->source_task,
+		.user = pages->source_user,
+	};
 }
 
 /* Charge @npages about to be pinned; -ENOMEM beyond RLIMIT_MEMLOCK. */
-static int iopt_pages_charge(struct iopt_pages *pages, unsigned long npages)
+static int iopt_charge(const struct iopt_owner *owner, unsigned long npages)
 {
-	unsigned long limit = iopt_pages_memlock_limit(pages);
-	struct user_struct *user = pages->source_user;
+	unsigned long limit =
+		task_rlimit(owner->task, RLIMIT_MEMLOCK) >> PAGE_SHIFT;
 	unsigned long cur, new;
 	int ret;
 
-	switch (pages->account_mode) {
+	switch (owner->mode) {
 	case IOMMUFD_ACCOUNT_USER:
 		do {
-			cur = atomic_long_read(&user->locked_vm);
+			cur = atomic_long_read(&owner->user->locked_vm);
 			new = cur + npages;
 			if (new < cur || new > limit)
 				return -ENOMEM;
-		} while (atomic_long_cmpxchg(&user->locked_vm, cur, new) != cur);
+		} while (atomic_long_cmpxchg(&owner->user->locked_vm, cur,
+					     new) != cur);
 		break;
 	case IOMMUFD_ACCOUNT_MM:
-		mmap_write_lock(pages->source_mm);
-		ret = __account_locked_vm(pages->source_mm, npages, true,
-					  pages->source_task, false);
-		mmap_write_unlock(pages->source_mm);
+		mmap_write_lock(owner->mm);
+		ret = __account_locked_vm(owner->mm, npages, true, owner->task,
+					  false);
+		mmap_write_unlock(owner->mm);
 		if (ret)
 			return ret;
 		break;
 	}
-	atomic64_add(npages, &pages->source_mm->pinned_vm);
+	atomic64_add(npages, &owner->mm->pinned_vm);
 	return 0;
+}
+
+static void iopt_uncharge(const struct iopt_owner *owner,
+			  unsigned long npages)
+{
+	switch (owner->mode) {
+	case IOMMUFD_ACCOUNT_USER:
+		atomic_long_sub(npages, &owner->user->locked_vm);
+		break;
+	case IOMMUFD_ACCOUNT_MM:
+		mmap_write_lock(owner->mm);
+		__account_locked_vm(owner->mm, npages, false, owner->task,
+				    false);
+		mmap_write_unlock(owner->mm);
+		break;
+	}
+	atomic64_sub(npages, &owner->mm->pinned_vm);
+}
+
+static int iopt_pages_charge(struct iopt_pages *pages, unsigned long npages)
+{
+	struct iopt_owner owner = iopt_pages_owner(pages);
+
+	return iopt_charge(&owner, npages);
 }
 
 static void iopt_pages_uncharge(struct iopt_pages *pages, unsigned long npages)
 {
-	switch (pages->account_mode) {
-	case IOMMUFD_ACCOUNT_USER:
-		atomic_long_sub(npages, &pages->source_user->locked_vm);
-		break;
-	case IOMMUFD_ACCOUNT_MM:
-		mmap_write_lock(pages->source_mm);
-		__account_locked_vm(pages->source_mm, npages, false,
-				    pages->source_task, false);
-		mmap_write_unlock(pages->source_mm);
-		break;
+	struct iopt_owner owner = iopt_pages_owner(pages);
+
+	iopt_uncharge(&owner, npages);
+}
+
+/*
+ * Pin the pages of a file-backed store one at a time: memfd_pin_folios()
+ * pins a folio once per call, and the store needs one pin per page, each
+ * dropped on its own.
+ */
+static long iopt_pages_pin_file(struct iopt_pages *pages, unsigned long index,
+				unsigned long npages, struct page **list)
+{
+	unsigned long n;
+
+	for (n = 0; n != npages; n++) {
+		loff_t pos = pages->uptr + (index + n) * PAGE_SIZE;
+		struct folio *folio;
+		pgoff_t offset;
+		long ret;
+
+		ret = memfd_pin_folios(pages->file, pos, pos + PAGE_SIZE - 1,
+				       &folio, 1, &offset);
+		if (ret != 1)
+			return n ? n : (ret < 0 ? ret : -EFAULT);
+		list[n] = folio_page(folio, offset >> PAGE_SHIFT);
 	}
-	atomic64_sub(npages, &pages->source_mm->pinned_vm);
+	return n;
 }
 
 /*
@@ -161,6 +270,8 @@ static long iopt_pages_gup(struct iopt_pages *pages, unsigned long index,
 		gup_flags |= FOLL_WRITE;
 	if (iommufd_should_fail())
 		return -EFAULT;
+	if (pages->file)
+		return iopt_pages_pin_file(pages, index, npages, list);
 	if (current->mm == mm)
 		return pin_user_pages_fast(addr, npages, gup_flags, list);
 
@@ -342,4 +453,83 @@ void iopt_pages_remove_user(struct iopt_pages *pages,
 	mutex_unlock(&pages->mutex);
 	if (list)
 		free_page((unsigned long)list);
+}
+
+static bool iopt_pages_owned_by(struct iopt_pages *pages,
+				const struct iopt_owner *owner)
+{
+	return pages->source_mm == owner->mm &&
+	       pages->source_task == owner->task &&
+	       pages->source_user == owner->user &&
+	       pages->account_mode == owner->mode;
+}
+
+/* Serializes owner changes; the nest lock for taking many stores' mutexes */
+static DEFINE_MUTEX(iopt_owner_change_lock);
+
+/**
+ * iopt_pages_change_owner() - make the calling process own file stores
+ * @stores: distinct file-backed stores, each held by the caller
+ * @n: how many
+ * @account_mode: how the calling process is to be charged
+ *
+ * Charges the calling process for everything the stores have pinned, then
+ * uncharges their old owners and makes the caller the owner, all under the
+ * stores' mutexes so that no pin comes or goes meanwhile.  Either every
+ * store moves or none does.
+ *
+ * Context: Process context; sleeps.  Takes every store's mutex.
+ * Return: 0; -EINVAL if a store is not file-backed; -ENOMEM if the
+ * caller's RLIMIT_MEMLOCK does not allow the charge.
+ */
+int iopt_pages_change_owner(struct iopt_pages **stores, unsigned int n,
+			    u8 account_mode)
+{
+	struct iopt_owner new = {
+		.mode = capable(CAP_IPC_LOCK) ? IOMMUFD_ACCOUNT_NONE :
+						account_mode,
+		.mm = current->mm,
+		.task = current->group_leader,
+		.user = current_user(),
+	};
+	unsigned long total = 0;
+	unsigned int i;
+	int ret = 0;
+
+	for (i = 0; i != n; i++) {
+		if (!stores[i]->file)
+			return -EINVAL;
+	}
+	mutex_lock(&iopt_owner_change_lock);
+	for (i = 0; i != n; i++) {
+		mutex_lock_nest_lock(&stores[i]->mutex,
+				     &iopt_owner_change_lock);
+		if (!iopt_pages_owned_by(stores[i], &new))
+			total += stores[i]->npinned;
+	}
+	/* The new owner's limit is checked before anything moves */
+	ret = iopt_charge(&new, total);
+	if (ret)
+		goto out_unlock;
+
+	for (i = 0; i != n; i++) {
+		struct iopt_pages *pages = stores[i];
+
+		if (iopt_pages_owned_by(pages, &new))
+			continue;
+		iopt_pages_uncharge(pages, pages->npinned);
+		mmdrop(pages->source_mm);
+		put_task_struct(pages->source_task);
+		free_uid(pages->source_user);
+		mmgrab(new.mm);
+		pages->source_mm = new.mm;
+		pages->source_task = get_task_struct(new.task);
+		pages->source_user = get_uid(new.user);
+		pages->account_mode = new.mode;
+	}
+out_unlock:
+	for (i = 0; i != n; i++)
+		mutex_unlock(&stores[i]->mutex);
+	mutex_unlock(&iopt_owner_change_lock);
+	return ret;
 }

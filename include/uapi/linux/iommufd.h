@@ -43,6 +43,8 @@ enum {
 	IOMMUFD_CMD_HWPT_GET_DIRTY_BITMAP = 0x8c,
 	IOMMUFD_CMD_HWPT_INVALIDATE = 0x8d,
 	IOMMUFD_CMD_FAULT_QUEUE_ALLOC = 0x8e,
+	IOMMUFD_CMD_IOAS_MAP_FILE = 0x8f,
+	IOMMUFD_CMD_IOAS_CHANGE_PROCESS = 0x92,
 };
 
 /**
@@ -168,6 +170,49 @@ struct iommu_ioas_map {
 };
 
 #define IOMMU_IOAS_MAP _IO(IOMMUFD_TYPE, IOMMUFD_CMD_IOAS_MAP)
+
+/**
+ * struct iommu_ioas_map_file - ioctl(IOMMU_IOAS_MAP_FILE)
+ * @size: sizeof(struct iommu_ioas_map_file)
+ * @flags: enum iommufd_ioas_map_flags; READABLE or WRITEABLE is required
+ * @ioas_id: the IOAS to map into
+ * @fd: a memfd (shmem or hugetlbfs) whose memory to map
+ * @start: byte offset in the file of the first byte to map
+ * @length: bytes to map
+ * @iova: in with FIXED_IOVA: where to map; out: where it was mapped
+ *
+ * Like IOMMU_IOAS_MAP, but the memory is named by file offset: its folios
+ * are pinned from the file, whatever the caller's page tables map.
+ */
+struct iommu_ioas_map_file {
+	__u32 size;
+	__u32 flags;
+	__u32 ioas_id;
+	__s32 fd;
+	__aligned_u64 start;
+	__aligned_u64 length;
+	__aligned_u64 iova;
+};
+
+#define IOMMU_IOAS_MAP_FILE _IO(IOMMUFD_TYPE, IOMMUFD_CMD_IOAS_MAP_FILE)
+
+/**
+ * struct iommu_ioas_change_process - ioctl(IOMMU_IOAS_CHANGE_PROCESS)
+ * @size: sizeof(struct iommu_ioas_change_process)
+ * @__reserved: must be 0
+ *
+ * Makes the calling process the owner of every mapping of the context:
+ * their pinned memory is charged to it from now on, and uncharged from the
+ * process that made them.  Only file-backed mappings (IOMMU_IOAS_MAP_FILE)
+ * can move; with any other mapping present nothing moves.
+ */
+struct iommu_ioas_change_process {
+	__u32 size;
+	__u32 __reserved;
+};
+
+#define IOMMU_IOAS_CHANGE_PROCESS \
+	_IO(IOMMUFD_TYPE, IOMMUFD_CMD_IOAS_CHANGE_PROCESS)
 
 /**
  * struct iommu_ioas_copy - ioctl(IOMMU_IOAS_COPY)
