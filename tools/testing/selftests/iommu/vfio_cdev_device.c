@@ -15,7 +15,9 @@
 #include <time.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <linux/iommufd.h>
 #include <linux/vfio.h>
 
@@ -471,6 +473,132 @@ TEST_F(edu_dma, a_nest_parent_is_offered_only_by_an_iommu_that_nests)
 	ASSERT_EQ(0, ioas_map_fixed(self->iommufd, self->ioas_id, self->buf,
 				    BUF_SIZE, DMA_IOVA));
 	EXPECT_EQ(0, round_trip(self, DMA_IOVA));
+}
+
+static long vm_pinned_kib(void)
+{
+	char line[128];
+	long kib = -1;
+	FILE *f = fopen("/proc/self/status", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmPin: %ld kB", &kib) == 1)
+			break;
+	fclose(f);
+	return kib;
+}
+
+static int send_fds(int sock, int a, int b)
+{
+	char cbuf[CMSG_SPACE(2 * sizeof(int))] = {};
+	char byte = 0;
+	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+	struct msghdr msg = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = cbuf, .msg_controllen = sizeof(cbuf),
+	};
+	struct cmsghdr *cmsg = CMSG_FIRSTHDR(&msg);
+	int fds[2] = { a, b };
+
+	cmsg->cmsg_level = SOL_SOCKET;
+	cmsg->cmsg_type = SCM_RIGHTS;
+	cmsg->cmsg_len = CMSG_LEN(sizeof(fds));
+	memcpy(CMSG_DATA(cmsg), fds, sizeof(fds));
+	return sendmsg(sock, &msg, 0) == 1 ? 0 : -1;
+}
+
+static int recv_fds(int sock, int *a, int *b)
+{
+	char cbuf[CMSG_SPACE(2 * sizeof(int))] = {};
+	char byte;
+	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+	struct msghdr msg = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = cbuf, .msg_controllen = sizeof(cbuf),
+	};
+	struct cmsghdr *cmsg;
+	int fds[2];
+
+	if (recvmsg(sock, &msg, 0) != 1)
+		return -1;
+	cmsg = CMSG_FIRSTHDR(&msg);
+	if (!cmsg || cmsg->cmsg_type != SCM_RIGHTS)
+		return -1;
+	memcpy(fds, CMSG_DATA(cmsg), sizeof(fds));
+	*a = fds[0];
+	*b = fds[1];
+	return 0;
+}
+
+/*
+ * The child of a live update: it gets the iommufd and the device over a
+ * unix socket, takes the mappings over, and keeps the device's DMA going.
+ * Exit codes name the step that failed.
+ */
+static int new_process(struct _test_data_edu_dma *self, int sock,
+		       long want_kib)
+{
+	struct iommu_ioas_change_process change = { .size = sizeof(change) };
+	int iommufd, devfd;
+
+	close(self->iommufd);
+	close(self->devfd);
+	if (recv_fds(sock, &iommufd, &devfd))
+		return 2;
+	self->iommufd = iommufd;
+	self->devfd = devfd;
+	if (ioctl(iommufd, IOMMU_IOAS_CHANGE_PROCESS, &change))
+		return 3;
+	if (vm_pinned_kib() != want_kib)
+		return 4;
+	if (round_trip(self, DMA_IOVA))
+		return 5;
+	return 0;
+}
+
+TEST_F(edu_dma, a_new_process_takes_over_file_mappings_with_dma_running)
+{
+	struct iommu_ioas_map_file map = {
+		.size = sizeof(map),
+		.flags = IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE |
+			 IOMMU_IOAS_MAP_WRITEABLE,
+		.ioas_id = self->ioas_id, .length = BUF_SIZE, .iova = DMA_IOVA,
+	};
+	long before = vm_pinned_kib();
+	int sock[2], status, mfd;
+	pid_t pid;
+
+	mfd = memfd_create("guest-ram", 0);
+	ASSERT_LE(0, mfd);
+	ASSERT_EQ(0, ftruncate(mfd, BUF_SIZE));
+	munmap(self->buf, BUF_SIZE);
+	self->buf = mmap(NULL, BUF_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
+			 mfd, 0);
+	ASSERT_NE(MAP_FAILED, self->buf);
+	map.fd = mfd;
+	ASSERT_EQ(0, ioctl(self->iommufd, IOMMU_IOAS_MAP_FILE, &map));
+	EXPECT_EQ(before + (long)(BUF_SIZE >> 10), vm_pinned_kib());
+	ASSERT_EQ(0, round_trip(self, DMA_IOVA));
+
+	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM, 0, sock));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		close(sock[0]);
+		_exit(new_process(self, sock[1], BUF_SIZE >> 10));
+	}
+	close(sock[1]);
+	ASSERT_EQ(0, send_fds(sock[0], self->iommufd, self->devfd));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+	/* The old process is charged nothing any more, and DMA still works */
+	EXPECT_EQ(before, vm_pinned_kib());
+	EXPECT_EQ(0, round_trip(self, DMA_IOVA));
+	close(sock[0]);
+	close(mfd);
 }
 
 TEST_HARNESS_MAIN
