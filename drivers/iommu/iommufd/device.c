@@ -295,6 +295,7 @@ iommufd_hwpt_drop_attachment(struct iommufd_hwpt *hwpt)
 	if (hwpt == &paging->common && --paging->nattached == 0 &&
 	    paging->auto_domain) {
 		list_del(&paging->auto_item);
+		paging->retired = true;
 		return paging;
 	}
 	iommufd_put_object(hwpt->ictx, &hwpt->obj);
@@ -366,6 +367,9 @@ static int iommufd_device_attach_hwpt(struct iommufd_device *idev,
 	int ret;
 
 	lockdep_assert_held(&paging->ioas->mutex);
+	/* Its id may still be found while it waits to be removed */
+	if (paging->retired)
+		return -ENOENT;
 	mutex_lock(&igroup->lock);
 	if (idev->attached || (igroup->hwpt && igroup->hwpt != hwpt)) {
 		ret = -EINVAL;
@@ -410,6 +414,28 @@ out_unlock:
 	return ret;
 }
 
+/*
+ * The automatic HWPTs of the VFIO container's IOAS track dirty IOVA where
+ * the IOMMU can, so that the container's dirty page tracking (a VMM's
+ * live migration) reports what devices wrote rather than everything.
+ */
+static struct iommufd_hwpt_paging *
+iommufd_hwpt_auto_create(struct iommufd_device *idev, struct iommufd_ioas *ioas)
+{
+	const u32 dirty = IOMMU_HWPT_ALLOC_DIRTY_TRACKING;
+	struct iommufd_ctx *ictx = idev->ictx;
+	struct iommufd_hwpt_paging *hwpt;
+
+	if (READ_ONCE(ictx->vfio_ioas) == ioas &&
+	    device_iommu_capable(idev->dev, IOMMU_CAP_DIRTY_TRACKING)) {
+		hwpt = iommufd_hwpt_paging_create(ictx, ioas, idev, dirty,
+						  true);
+		if (PTR_ERR_OR_ZERO(hwpt) != -EOPNOTSUPP)
+			return hwpt;
+	}
+	return iommufd_hwpt_paging_create(ictx, ioas, idev, 0, true);
+}
+
 /* Attach to an automatic HWPT of @ioas, reusing one when the IOMMU agrees */
 static int iommufd_device_attach_ioas(struct iommufd_device *idev,
 				      struct iommufd_ioas *ioas, u32 *pt_id)
@@ -425,7 +451,7 @@ static int iommufd_device_attach_ioas(struct iommufd_device *idev,
 		if (ret != -EINVAL)
 			goto out_unlock;	/* a real failure, not a mismatch */
 	}
-	hwpt = iommufd_hwpt_paging_create(idev->ictx, ioas, idev, 0, true);
+	hwpt = iommufd_hwpt_auto_create(idev, ioas);
 	if (IS_ERR(hwpt)) {
 		ret = PTR_ERR(hwpt);
 		goto out_unlock;
@@ -575,6 +601,9 @@ static int iommufd_group_replace(struct iommufd_device *idev,
 	int ret;
 
 	lockdep_assert_held(&igroup->lock);
+	lockdep_assert_held(&new_ioas->mutex);
+	if (new_paging->retired)
+		return -ENOENT;
 	if (new_paging->enforce_cache_coherency &&
 	    !idev->enforce_cache_coherency)
 		return -EINVAL;
@@ -706,9 +735,7 @@ int iommufd_device_replace(struct iommufd_device *idev, u32 *pt_id)
 			}
 		}
 		if (!new) {
-			paging = iommufd_hwpt_paging_create(idev->ictx,
-							    new_ioas, idev, 0,
-							    true);
+			paging = iommufd_hwpt_auto_create(idev, new_ioas);
 			if (IS_ERR(paging))
 				ret = PTR_ERR(paging);
 			else

@@ -178,6 +178,12 @@ iommufd_hwpt_paging_create(struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
 	if (ret)
 		goto err_discard;
 	hwpt->in_iopt = true;
+	/* The VFIO container's dirty tracking covers every domain */
+	if (ioas->vfio_dirty_tracking && domain->dirty_ops) {
+		ret = iopt_set_dirty_tracking(&ioas->iopt, domain, true);
+		if (ret)
+			goto err_discard;
+	}
 	return hwpt;
 
 err_discard:

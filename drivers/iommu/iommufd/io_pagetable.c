@@ -677,12 +677,12 @@ int iopt_copy(struct io_pagetable *dst, struct io_pagetable *src,
  * keep their pages pinned and mapped: only the bookkeeping changes, which
  * is safe because cutting is only done with PAGE_SIZE IOPTEs (VFIO type1
  * v1).  No page is unpinned on the way: the tail's user is added before
- * the head's range shrinks, and a temporary user bridges the head's change.
+ * the head's range shrinks, and shrinking allocates nothing, so once the
+ * tail exists the cut cannot fail.
  */
 static int iopt_area_cut(struct iopt_area *area, unsigned long iova)
 {
 	struct io_pagetable *iopt = area->iopt;
-	struct iopt_pages_user bridge;
 	struct iopt_area *tail;
 	int ret;
 
@@ -705,37 +705,22 @@ static int iopt_area_cut(struct iopt_area *area, unsigned long iova)
 		ret = iopt_pages_add_user(tail->pages, &tail->pin,
 					  iopt_area_first_index(tail),
 					  iopt_area_last_index(tail));
-		if (ret)
-			goto err_free;
-		ret = iopt_pages_add_user(area->pages, &bridge,
-					  iopt_area_first_index(area),
-					  iopt_area_last_index(area));
-		if (ret)
-			goto err_remove_tail;
-		iopt_pages_remove_user(area->pages, &area->pin);
+		if (ret) {
+			kfree(tail);
+			return ret;
+		}
 		tail->populated = true;
 	}
 	interval_tree_remove(&area->node, &iopt->area_itree);
 	area->node.last = iova - 1;
 	interval_tree_insert(&area->node, &iopt->area_itree);
-	if (area->populated) {
-		/* Pins nothing: the bridge and the tail cover it all */
-		ret = iopt_pages_add_user(area->pages, &area->pin,
-					  iopt_area_first_index(area),
-					  iopt_area_last_index(area));
-		iopt_pages_remove_user(area->pages, &bridge);
-		if (WARN_ON(ret))
-			area->populated = false;
-	}
+	if (area->populated)
+		iopt_pages_narrow_user(area->pages, &area->pin,
+				       iopt_area_first_index(area),
+				       iopt_area_last_index(area));
 	kref_get(&tail->pages->kref);
 	interval_tree_insert(&tail->node, &iopt->area_itree);
 	return 0;
-
-err_remove_tail:
-	iopt_pages_remove_user(tail->pages, &tail->pin);
-err_free:
-	kfree(tail);
-	return ret;
 }
 
 static int iopt_unmap_range_locked(struct io_pagetable *iopt,
@@ -1457,5 +1442,120 @@ int iopt_read_and_clear_dirty(struct io_pagetable *iopt,
 		ret = iova_bitmap_for_each(bitmap, &walk, iopt_dirty_window);
 	up_read(&iopt->iova_rwsem);
 	iova_bitmap_free(bitmap);
+	return ret;
+}
+
+static int iopt_mark_mapped_window(struct iova_bitmap *bitmap,
+				   unsigned long iova, size_t length,
+				   void *opaque)
+{
+	struct io_pagetable *iopt = opaque;
+	unsigned long last = iova + length - 1;
+	struct iopt_area *area;
+
+	for (area = iopt_area_first(iopt, iova, last); area;
+	     area = iopt_area_next(area, iova, last)) {
+		unsigned long from = max(iova, iopt_area_iova(area));
+		unsigned long to = min(last, iopt_area_last_iova(area));
+
+		iova_bitmap_set(bitmap, from, to - from + 1);
+	}
+	return 0;
+}
+
+/**
+ * iopt_mark_mapped_dirty() - report every mapped page of a range dirty
+ * @iopt: the IO address space
+ * @iova: first IOVA of the range
+ * @length: bytes of the range; not 0
+ * @page_size: the IOVA one bit of @data stands for; a power of two
+ * @data: the user's bitmap
+ *
+ * VFIO type1's rule where nothing tracks what devices write: whatever a
+ * device can reach may have been written.
+ *
+ * Context: Process context; sleeps.
+ * Return: 0, or -EFAULT (or another errno) for a bad bitmap.
+ */
+int iopt_mark_mapped_dirty(struct io_pagetable *iopt, unsigned long iova,
+			   unsigned long length, unsigned long page_size,
+			   u64 __user *data)
+{
+	struct iova_bitmap *bitmap;
+	int ret;
+
+	bitmap = iova_bitmap_alloc(iova, length, page_size, data);
+	if (IS_ERR(bitmap))
+		return PTR_ERR(bitmap);
+	down_read(&iopt->iova_rwsem);
+	ret = iova_bitmap_for_each(bitmap, iopt, iopt_mark_mapped_window);
+	up_read(&iopt->iova_rwsem);
+	iova_bitmap_free(bitmap);
+	return ret;
+}
+
+/**
+ * iopt_range_on_area_edges() - does a range cut no area
+ * @iopt: the IO address space
+ * @first: first IOVA of the range
+ * @last: last IOVA of the range
+ *
+ * Context: Process context.
+ * Return: true if the areas holding @first and @last (if any) start at
+ * @first and end at @last.
+ */
+bool iopt_range_on_area_edges(struct io_pagetable *iopt, unsigned long first,
+			      unsigned long last)
+{
+	struct iopt_area *area;
+	bool ret = true;
+
+	down_read(&iopt->iova_rwsem);
+	area = iopt_area_first(iopt, first, first);
+	if (area && iopt_area_iova(area) != first)
+		ret = false;
+	area = iopt_area_first(iopt, last, last);
+	if (area && iopt_area_last_iova(area) != last)
+		ret = false;
+	up_read(&iopt->iova_rwsem);
+	return ret;
+}
+
+/**
+ * iopt_walk_dirty_domains() - call a function on domains that track dirty
+ * @iopt: the IO address space
+ * @require_all: call nothing unless every domain can track dirty IOVA
+ * @fn: called for each domain that can track dirty IOVA
+ * @arg: passed to @fn
+ *
+ * Context: Process context; sleeps.  Holds domains_rwsem for read around
+ * the calls, so no domain comes or goes meanwhile.
+ * Return: the first error of @fn, or 0; with @require_all, -EOPNOTSUPP
+ * when there is no domain or one cannot track dirty IOVA.
+ */
+int iopt_walk_dirty_domains(struct io_pagetable *iopt, bool require_all,
+			    int (*fn)(struct iommu_domain *domain, void *arg),
+			    void *arg)
+{
+	struct iommu_domain *domain;
+	unsigned long index;
+	int ret = 0;
+
+	down_read(&iopt->domains_rwsem);
+	if (require_all) {
+		if (xa_empty(&iopt->domains))
+			ret = -EOPNOTSUPP;
+		xa_for_each(&iopt->domains, index, domain) {
+			if (!domain->dirty_ops)
+				ret = -EOPNOTSUPP;
+		}
+	}
+	xa_for_each(&iopt->domains, index, domain) {
+		if (ret)
+			break;
+		if (domain->dirty_ops)
+			ret = fn(domain, arg);
+	}
+	up_read(&iopt->domains_rwsem);
 	return ret;
 }

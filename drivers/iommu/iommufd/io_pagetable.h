@@ -172,6 +172,9 @@ int iopt_pages_add_user(struct iopt_pages *pages,
 			unsigned long last);
 void iopt_pages_remove_user(struct iopt_pages *pages,
 			    struct iopt_pages_user *user);
+void iopt_pages_narrow_user(struct iopt_pages *pages,
+			    struct iopt_pages_user *user, unsigned long first,
+			    unsigned long last);
 
 /* io_pagetable.c */
 void iopt_init(struct io_pagetable *iopt);
@@ -218,6 +221,14 @@ int iopt_set_dirty_tracking(struct io_pagetable *iopt,
 int iopt_read_and_clear_dirty(struct io_pagetable *iopt,
 			      struct iommu_domain *domain, u32 flags, u64 iova,
 			      u64 length, u64 page_size, u64 __user *data);
+int iopt_mark_mapped_dirty(struct io_pagetable *iopt, unsigned long iova,
+			   unsigned long length, unsigned long page_size,
+			   u64 __user *data);
+bool iopt_range_on_area_edges(struct io_pagetable *iopt, unsigned long first,
+			      unsigned long last);
+int iopt_walk_dirty_domains(struct io_pagetable *iopt, bool require_all,
+			    int (*fn)(struct iommu_domain *domain, void *arg),
+			    void *arg);
 
 struct iommufd_access;
 int iopt_add_access(struct io_pagetable *iopt, struct iommufd_access *access,

@@ -152,6 +152,8 @@ void iommufd_object_destroy_all(struct iommufd_ctx *ictx);
  * @mutex: serializes attachments to the IOAS's HWPTs: protects
  *	@auto_hwpts and every such HWPT's nattached
  * @auto_hwpts: automatic paging HWPTs, by auto_item
+ * @vfio_dirty_tracking: the VFIO container started dirty tracking; every
+ *	paging domain of the IOAS that can track does, under @mutex
  */
 struct iommufd_ioas {
 	struct iommufd_object obj;
@@ -159,6 +161,7 @@ struct iommufd_ioas {
 	struct iommufd_ctx *ictx;
 	struct mutex mutex;		/* see above */
 	struct list_head auto_hwpts;
+	bool vfio_dirty_tracking;
 };
 
 struct iommufd_fault;
@@ -189,6 +192,8 @@ struct iommufd_hwpt {
  * @auto_item: in @ioas->auto_hwpts when @auto_domain
  * @nattached: devices attached, under @ioas->mutex; each holds the object
  * @auto_domain: made by an attach to the IOAS, gone with its last device
+ * @retired: an automatic HWPT whose last device left, waiting to be
+ *	removed: nothing may attach to it any more (under @ioas->mutex)
  * @in_iopt: the domain is in @ioas's io_pagetable
  * @enforce_cache_coherency: the domain enforces coherent DMA
  * @nest_parent: may parent nested HWPTs
@@ -199,6 +204,7 @@ struct iommufd_hwpt_paging {
 	struct list_head auto_item;
 	unsigned int nattached;
 	bool auto_domain;
+	bool retired;
 	bool in_iopt;
 	bool enforce_cache_coherency;
 	bool nest_parent;

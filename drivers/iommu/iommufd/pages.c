@@ -387,7 +387,7 @@ int iopt_pages_add_user(struct iopt_pages *pages,
 	mutex_lock(&pages->mutex);
 	if (!pages->pfns) {
 		pages->pfns = kvcalloc(pages->npages, sizeof(*pages->pfns),
-				       GFP_KERNEL_ACCOUNT);
+				       GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
 		if (!pages->pfns) {
 			ret = -ENOMEM;
 			goto out_unlock;
@@ -414,6 +414,43 @@ out_unlock:
 	mutex_unlock(&pages->mutex);
 	free_page((unsigned long)list);
 	return ret;
+}
+
+/**
+ * iopt_pages_narrow_user() - shrink a user's range
+ * @pages: the store
+ * @user: the user, in the store's tree
+ * @first: new first page index, within the old range
+ * @last: new last page index, within the old range
+ *
+ * Unpins what the range no longer covers and no other user does.  Never
+ * fails and allocates nothing, so a caller can commit to it.
+ *
+ * Context: Process context; sleeps.  Takes pages->mutex.
+ */
+void iopt_pages_narrow_user(struct iopt_pages *pages,
+			    struct iopt_pages_user *user, unsigned long first,
+			    unsigned long last)
+{
+	unsigned long old_first = user->node.start, old_last = user->node.last;
+	struct interval_tree_span_iter span;
+	struct page *one;
+	unsigned long index;
+
+	mutex_lock(&pages->mutex);
+	interval_tree_remove(&user->node, &pages->users);
+	user->node.start = first;
+	user->node.last = last;
+	interval_tree_insert(&user->node, &pages->users);
+	/* The holes the old range leaves, a page at a time: no batch list */
+	interval_tree_for_each_span(&span, &pages->users, old_first,
+				    old_last) {
+		if (!span.is_hole)
+			continue;
+		for (index = span.start_hole; index <= span.last_hole; index++)
+			iopt_pages_unpin_span(pages, index, index, &one);
+	}
+	mutex_unlock(&pages->mutex);
 }
 
 /**

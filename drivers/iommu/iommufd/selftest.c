@@ -1016,7 +1016,8 @@ static int iommufd_test_access_pages(struct iommufd_ucmd *ucmd,
 	staccess = selftest_access_get(cmd->id, &file);
 	if (IS_ERR(staccess))
 		return PTR_ERR(staccess);
-	pages = kvcalloc(max(npages, 1UL), sizeof(*pages), GFP_KERNEL_ACCOUNT);
+	pages = kvcalloc(max(npages, 1UL), sizeof(*pages),
+			 GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
 	item = kzalloc(sizeof(*item), GFP_KERNEL_ACCOUNT);
 	if (!pages || !item) {
 		ret = -ENOMEM;

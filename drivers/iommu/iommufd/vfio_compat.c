@@ -8,9 +8,15 @@
  * PAGE_SIZE entries, as type1 v1 does, which lets an unmap cut mappings
  * that cross its ends, as v1 allows.
  *
- * Not emulated yet: dirty page tracking, VFIO_DMA_MAP_FLAG_VADDR and
- * no-IOMMU mode.
+ * Dirty page tracking (VFIO_IOMMU_DIRTY_PAGES, and unmap with a dirty
+ * bitmap) uses the IOMMU's dirty bits when every domain of the IOAS has
+ * them (the container's automatic HWPTs ask for them where the IOMMU can
+ * track); otherwise it follows type1's rule for devices it cannot see
+ * into: every mapped page is reported dirty, every time.
+ *
+ * Not emulated yet: VFIO_DMA_MAP_FLAG_VADDR and no-IOMMU mode.
  */
+#include <linux/bitops.h>
 #include <linux/iommufd.h>
 #include <linux/module.h>
 #include <linux/slab.h>
@@ -21,6 +27,10 @@
 
 /* type1's default limit of mappings per container */
 #define IOMMUFD_VFIO_DMA_ENTRY_LIMIT 65535
+/* type1's largest dirty bitmap: one bit per page for INT_MAX pages */
+#define IOMMUFD_VFIO_DIRTY_PAGES_MAX ((u64)INT_MAX)
+#define IOMMUFD_VFIO_DIRTY_BITMAP_MAX                                        \
+	(ALIGN(IOMMUFD_VFIO_DIRTY_PAGES_MAX, BITS_PER_TYPE(u64)) / BITS_PER_BYTE)
 
 /**
  * iommufd_vfio_compat_ioas_get_id() - the IOAS the container ioctls use
@@ -111,6 +121,160 @@ static int iommufd_vfio_set_iommu(struct iommufd_ctx *ictx,
 	return ret;
 }
 
+/* The only page size type1 reports dirty pages in: the smallest IO page */
+static unsigned long iommufd_vfio_dirty_pgsize(struct iommufd_ioas *ioas)
+{
+	unsigned long sizes = iopt_page_sizes(&ioas->iopt);
+
+	return sizes & -sizes;
+}
+
+/* Check a user bitmap as type1 does: the right page size, room enough */
+static int iommufd_vfio_check_bitmap(struct iommufd_ioas *ioas,
+				     const struct vfio_bitmap *bitmap,
+				     u64 iova, u64 size)
+{
+	unsigned long pgsize = iommufd_vfio_dirty_pgsize(ioas);
+	u64 npages;
+
+	if (!pgsize || bitmap->pgsize != pgsize)
+		return -EINVAL;
+	if (!size || (iova | size) & (pgsize - 1))
+		return -EINVAL;
+	npages = size / pgsize;
+	if (npages > IOMMUFD_VFIO_DIRTY_PAGES_MAX ||
+	    bitmap->size < ALIGN(npages, BITS_PER_TYPE(u64)) / BITS_PER_BYTE)
+		return -EINVAL;
+	return 0;
+}
+
+struct iommufd_vfio_dirty_read {
+	struct iommufd_ioas *ioas;
+	u64 iova;
+	u64 size;
+	u64 pgsize;
+	u64 __user *data;
+};
+
+static int iommufd_vfio_read_domain(struct iommu_domain *domain, void *arg)
+{
+	struct iommufd_vfio_dirty_read *rd = arg;
+
+	return iopt_read_and_clear_dirty(&rd->ioas->iopt, domain, 0, rd->iova,
+					 rd->size, rd->pgsize, rd->data);
+}
+
+/*
+ * Report the dirty pages of a range: the IOMMU's bits OR-ed over every
+ * domain if all track, else every mapped page.  Under ioas->mutex.
+ */
+static int iommufd_vfio_read_dirty(struct iommufd_ioas *ioas, u64 iova,
+				   u64 size, const struct vfio_bitmap *bitmap)
+{
+	struct iommufd_vfio_dirty_read rd = {
+		.ioas = ioas, .iova = iova, .size = size,
+		.pgsize = bitmap->pgsize, .data = bitmap->data,
+	};
+	int ret;
+
+	lockdep_assert_held(&ioas->mutex);
+	if (!ioas->vfio_dirty_tracking)
+		return -EINVAL;
+	if (!iopt_range_on_area_edges(&ioas->iopt, iova, iova + size - 1))
+		return -EINVAL;
+	ret = iopt_walk_dirty_domains(&ioas->iopt, true,
+				      iommufd_vfio_read_domain, &rd);
+	if (ret == -EOPNOTSUPP)
+		ret = iopt_mark_mapped_dirty(&ioas->iopt, iova, size,
+					     bitmap->pgsize, bitmap->data);
+	return ret;
+}
+
+static int iommufd_vfio_track_domain(struct iommu_domain *domain, void *arg)
+{
+	struct iommufd_ioas *ioas = arg;
+
+	return iopt_set_dirty_tracking(&ioas->iopt, domain,
+				       ioas->vfio_dirty_tracking);
+}
+
+/* START or STOP: every domain that can track follows; under ioas->mutex */
+static int iommufd_vfio_set_tracking(struct iommufd_ioas *ioas, bool on)
+{
+	int ret;
+
+	lockdep_assert_held(&ioas->mutex);
+	if (ioas->vfio_dirty_tracking == on)
+		return 0;
+	ioas->vfio_dirty_tracking = on;
+	ret = iopt_walk_dirty_domains(&ioas->iopt, false,
+				      iommufd_vfio_track_domain, ioas);
+	if (ret && on) {
+		ioas->vfio_dirty_tracking = false;
+		iopt_walk_dirty_domains(&ioas->iopt, false,
+					iommufd_vfio_track_domain, ioas);
+	}
+	return ret;
+}
+
+static int iommufd_vfio_dirty_pages(struct iommufd_ctx *ictx,
+				    void __user *arg)
+{
+	const size_t minsz =
+		offsetofend(struct vfio_iommu_type1_dirty_bitmap, flags);
+	const u32 valid = VFIO_IOMMU_DIRTY_PAGES_FLAG_START |
+			  VFIO_IOMMU_DIRTY_PAGES_FLAG_STOP |
+			  VFIO_IOMMU_DIRTY_PAGES_FLAG_GET_BITMAP;
+	struct vfio_iommu_type1_dirty_bitmap_get range;
+	struct vfio_iommu_type1_dirty_bitmap dirty;
+	struct iommufd_ioas *ioas;
+	int ret;
+
+	if (copy_from_user(&dirty, arg, minsz))
+		return -EFAULT;
+	if (dirty.argsz < minsz || (dirty.flags & ~valid) ||
+	    hweight32(dirty.flags) != 1)
+		return -EINVAL;
+	if (dirty.flags & VFIO_IOMMU_DIRTY_PAGES_FLAG_GET_BITMAP) {
+		if (dirty.argsz < minsz + sizeof(range))
+			return -EINVAL;
+		if (copy_from_user(&range, arg + minsz, sizeof(range)))
+			return -EFAULT;
+		if (range.iova + range.size < range.iova)
+			return -EINVAL;
+	}
+
+	ioas = iommufd_vfio_compat_ioas_get(ictx, false);
+	if (IS_ERR(ioas))
+		return PTR_ERR(ioas);
+	/* Like type1, only a v2 container tracks dirty pages */
+	if (ioas->iopt.disable_large_pages) {
+		ret = -EACCES;
+		goto out_put;
+	}
+	mutex_lock(&ioas->mutex);
+	switch (dirty.flags) {
+	case VFIO_IOMMU_DIRTY_PAGES_FLAG_START:
+		ret = iommufd_vfio_set_tracking(ioas, true);
+		break;
+	case VFIO_IOMMU_DIRTY_PAGES_FLAG_STOP:
+		ret = iommufd_vfio_set_tracking(ioas, false);
+		break;
+	default:
+		ret = iommufd_vfio_check_bitmap(ioas, &range.bitmap,
+						range.iova, range.size);
+		if (!ret)
+			ret = iommufd_vfio_read_dirty(ioas, range.iova,
+						      range.size,
+						      &range.bitmap);
+		break;
+	}
+	mutex_unlock(&ioas->mutex);
+out_put:
+	iommufd_put_object(ictx, &ioas->obj);
+	return ret;
+}
+
 static int iommufd_vfio_map_dma(struct iommufd_ctx *ictx, void __user *arg)
 {
 	const size_t minsz = offsetofend(struct vfio_iommu_type1_dma_map, size);
@@ -149,14 +313,24 @@ static int iommufd_vfio_unmap_dma(struct iommufd_ctx *ictx, void __user *arg)
 		offsetofend(struct vfio_iommu_type1_dma_unmap, size);
 	struct vfio_iommu_type1_dma_unmap unmap;
 	unsigned long unmapped = 0, first = 0, last = ULONG_MAX;
+	struct vfio_bitmap bitmap;
 	struct iommufd_ioas *ioas;
 	unsigned int flags;
 	int ret;
 
 	if (copy_from_user(&unmap, arg, minsz))
 		return -EFAULT;
-	if (unmap.argsz < minsz || (unmap.flags & ~VFIO_DMA_UNMAP_FLAG_ALL))
+	if (unmap.argsz < minsz ||
+	    (unmap.flags & ~(VFIO_DMA_UNMAP_FLAG_ALL |
+			     VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP)))
 		return -EINVAL;
+	if (unmap.flags & VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP) {
+		if ((unmap.flags & VFIO_DMA_UNMAP_FLAG_ALL) ||
+		    unmap.argsz < minsz + sizeof(bitmap))
+			return -EINVAL;
+		if (copy_from_user(&bitmap, arg + minsz, sizeof(bitmap)))
+			return -EFAULT;
+	}
 	if (unmap.flags & VFIO_DMA_UNMAP_FLAG_ALL) {
 		if (unmap.iova || unmap.size)
 			return -EINVAL;
@@ -172,6 +346,18 @@ static int iommufd_vfio_unmap_dma(struct iommufd_ctx *ictx, void __user *arg)
 	ioas = iommufd_vfio_compat_ioas_get(ictx, false);
 	if (IS_ERR(ioas))
 		return PTR_ERR(ioas);
+	if (unmap.flags & VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP) {
+		/* What the devices wrote, read before the pages go */
+		mutex_lock(&ioas->mutex);
+		ret = iommufd_vfio_check_bitmap(ioas, &bitmap, unmap.iova,
+						unmap.size);
+		if (!ret)
+			ret = iommufd_vfio_read_dirty(ioas, unmap.iova,
+						      unmap.size, &bitmap);
+		mutex_unlock(&ioas->mutex);
+		if (ret)
+			goto out_put;
+	}
 	/*
 	 * Unlike IOMMU_IOAS_UNMAP, type1 finds nothing to unmap a success, and
 	 * v1 cuts the mappings that cross either end.
@@ -180,6 +366,7 @@ static int iommufd_vfio_unmap_dma(struct iommufd_ctx *ictx, void __user *arg)
 	if (ioas->iopt.disable_large_pages)
 		flags |= IOPT_UNMAP_CUT;
 	ret = iopt_unmap_range(&ioas->iopt, first, last, &unmapped, flags);
+out_put:
 	iommufd_put_object(ictx, &ioas->obj);
 	if (ret)
 		return ret;
@@ -212,6 +399,7 @@ static int iommufd_vfio_get_info(struct iommufd_ctx *ictx, void __user *arg)
 {
 	const size_t minsz =
 		offsetofend(struct vfio_iommu_type1_info, iova_pgsizes);
+	struct vfio_iommu_type1_info_cap_migration *migration;
 	struct vfio_iommu_type1_info_dma_avail *avail;
 	struct iommufd_vfio_caps caps = {};
 	struct vfio_iommu_type1_info info;
@@ -236,7 +424,8 @@ static int iommufd_vfio_get_info(struct iommufd_ctx *ictx, void __user *arg)
 		caps.nr = 0;
 		kfree(buf);
 		ranges_len = struct_size(caps.ranges, iova_ranges, caps.room);
-		total = sizeof(info) + ranges_len + sizeof(*avail);
+		total = sizeof(info) + ranges_len + sizeof(*migration) +
+			sizeof(*avail);
 		buf = kzalloc(total - sizeof(info), GFP_KERNEL_ACCOUNT);
 		if (!buf) {
 			ret = -ENOMEM;
@@ -250,7 +439,14 @@ static int iommufd_vfio_get_info(struct iommufd_ctx *ictx, void __user *arg)
 	caps.ranges->header.version = 1;
 	caps.ranges->header.next = sizeof(info) + ranges_len;
 	caps.ranges->nr_iovas = caps.nr;
-	avail = buf + ranges_len;
+	migration = buf + ranges_len;
+	migration->header.id = VFIO_IOMMU_TYPE1_INFO_CAP_MIGRATION;
+	migration->header.version = 1;
+	migration->header.next = sizeof(info) + ranges_len +
+				 sizeof(*migration);
+	migration->pgsize_bitmap = iommufd_vfio_dirty_pgsize(ioas);
+	migration->max_dirty_bitmap_size = IOMMUFD_VFIO_DIRTY_BITMAP_MAX;
+	avail = (void *)(migration + 1);
 	avail->header.id = VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL;
 	avail->header.version = 1;
 	nareas = iopt_count_areas(&ioas->iopt);
@@ -305,6 +501,8 @@ long iommufd_vfio_ioctl(struct iommufd_ctx *ictx, unsigned int cmd,
 		return iommufd_vfio_map_dma(ictx, uarg);
 	case VFIO_IOMMU_UNMAP_DMA:
 		return iommufd_vfio_unmap_dma(ictx, uarg);
+	case VFIO_IOMMU_DIRTY_PAGES:
+		return iommufd_vfio_dirty_pages(ictx, uarg);
 	default:
 		return -ENOTTY;
 	}

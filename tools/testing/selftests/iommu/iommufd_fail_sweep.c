@@ -1,0 +1,1330 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Every allocation failure inside an iommufd operation is survived, and a
+ * failed operation leaves nothing behind.
+ *
+ * Each test is a scenario: a complete sequence of ioctls on a fresh
+ * /dev/iommu, returning 0 or the first -errno.  It is run with the task's
+ * fail-nth set to n = 1, 2, ... so that the n-th fault injection point it
+ * reaches (slab, page allocator, or iommufd's own fail_iommufd points)
+ * fails, until a run reaches fewer than n points.  Every run, with
+ * injection disarmed afterwards, must leave after closing its files:
+ *  - no page of any buffer the scenario used pinned (MD_CHECK_REFS 0,
+ *    asked on another /dev/iommu);
+ *  - VmPin in /proc/self/status where it was before the run.
+ * A run in which a failure was injected may fail with any errno; the run
+ * that reaches no injection must succeed.
+ *
+ * The debugfs attributes failslab, fail_page_alloc and fail_iommufd are
+ * set to fire always (probability 100, interval 1, times -1) but only for
+ * tasks with make-it-fail set (task-filter Y), which this one is not, so
+ * only fail-nth fires; their previous values are restored afterwards.
+ *
+ * Environment: IOMMUFD_FAIL_NTH_MAX (default 2000) caps n per scenario;
+ * reaching the cap fails the test.  IOMMUFD_FAIL_NTH_STEP (default 1)
+ * fails only every step-th point, for a quicker, partial sweep.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <linux/iommufd.h>
+#include <linux/vfio.h>
+
+#include "kselftest_harness.h"
+#include "../../../../drivers/iommu/iommufd/iommufd_test.h"
+
+#define NBUF 4
+#define BUF_PAGES 8
+#define MAX_RUN_FDS 8
+#define DEFAULT_MAX_NTH 2000
+#define APERTURE ((__u64)MOCK_APERTURE_START)
+#define RW (IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_WRITEABLE)
+#define FIXED_RW (IOMMU_IOAS_MAP_FIXED_IOVA | RW)
+#define DEBUGFS "/sys/kernel/debug"
+#define FAULT_SZ sizeof(struct iommu_hwpt_pgfault)
+#define RESP_SZ sizeof(struct iommu_hwpt_page_response)
+
+/* One run of a scenario: its /dev/iommu and the other files it opened */
+struct run {
+	int fd;
+	int nfds;
+	int fds[MAX_RUN_FDS];
+};
+
+typedef int (*scenario_t)(struct run *r);
+
+struct mock_dev {
+	__u32 stdev_id;
+	__u32 hwpt_id;
+	__u32 idev_id;
+};
+
+static size_t psize;
+static size_t buf_len;
+/* Memory a scenario may map or pin; all of it is checked after each run */
+static void *bufs[NBUF];
+/* Unpinned memory for ioctl inputs and outputs, faulted in beforehand */
+static void *scratch;
+/* Injection points of all the tests, shared by their processes */
+static unsigned long *total_points;
+
+static int ioc(int fd, unsigned long cmd, void *arg)
+{
+	return ioctl(fd, cmd, arg) < 0 ? -errno : 0;
+}
+
+static void run_add_fd(struct run *r, int fd)
+{
+	if (r->nfds < MAX_RUN_FDS)
+		r->fds[r->nfds++] = fd;
+	else
+		close(fd);
+}
+
+static void run_close(struct run *r)
+{
+	int i;
+
+	for (i = 0; i < r->nfds; i++)
+		close(r->fds[i]);
+	r->nfds = 0;
+	close(r->fd);
+	r->fd = -1;
+}
+
+static int destroy(int fd, __u32 id)
+{
+	struct iommu_destroy cmd = { .size = sizeof(cmd), .id = id };
+
+	return ioc(fd, IOMMU_DESTROY, &cmd);
+}
+
+static int ioas_alloc(int fd, __u32 *id)
+{
+	struct iommu_ioas_alloc cmd = { .size = sizeof(cmd) };
+	int ret = ioc(fd, IOMMU_IOAS_ALLOC, &cmd);
+
+	*id = cmd.out_ioas_id;
+	return ret;
+}
+
+static int map(int fd, __u32 ioas_id, __u32 flags, void *va, __u64 len,
+	       __u64 *iova)
+{
+	struct iommu_ioas_map cmd = {
+		.size = sizeof(cmd), .flags = flags, .ioas_id = ioas_id,
+		.user_va = (uintptr_t)va, .length = len, .iova = *iova,
+	};
+	int ret = ioc(fd, IOMMU_IOAS_MAP, &cmd);
+
+	*iova = cmd.iova;
+	return ret;
+}
+
+static int map_fixed(int fd, __u32 ioas_id, void *va, __u64 len, __u64 iova)
+{
+	return map(fd, ioas_id, FIXED_RW, va, len, &iova);
+}
+
+static int unmap(int fd, __u32 ioas_id, __u64 iova, __u64 len)
+{
+	struct iommu_ioas_unmap cmd = {
+		.size = sizeof(cmd), .ioas_id = ioas_id, .iova = iova,
+		.length = len,
+	};
+
+	return ioc(fd, IOMMU_IOAS_UNMAP, &cmd);
+}
+
+static int copy(int fd, __u32 dst_id, __u64 dst_iova, __u32 src_id,
+		__u64 src_iova, __u64 len)
+{
+	struct iommu_ioas_copy cmd = {
+		.size = sizeof(cmd), .flags = FIXED_RW, .dst_ioas_id = dst_id,
+		.src_ioas_id = src_id, .length = len, .dst_iova = dst_iova,
+		.src_iova = src_iova,
+	};
+
+	return ioc(fd, IOMMU_IOAS_COPY, &cmd);
+}
+
+static int mock_dev(int fd, __u32 pt_id, struct mock_dev *dev)
+{
+	struct iommu_test_cmd cmd = {
+		.size = sizeof(cmd), .op = IOMMU_TEST_OP_MOCK_DOMAIN,
+		.id = pt_id,
+	};
+	int ret = ioc(fd, IOMMU_TEST_CMD, &cmd);
+
+	dev->stdev_id = cmd.mock_domain.out_stdev_id;
+	dev->hwpt_id = cmd.mock_domain.out_hwpt_id;
+	dev->idev_id = cmd.mock_domain.out_idev_id;
+	return ret;
+}
+
+static int replace(int fd, __u32 stdev_id, __u32 pt_id)
+{
+	struct iommu_test_cmd cmd = {
+		.size = sizeof(cmd), .op = IOMMU_TEST_OP_MOCK_DOMAIN_REPLACE,
+		.id = stdev_id, .mock_domain_replace.pt_id = pt_id,
+	};
+
+	return ioc(fd, IOMMU_TEST_CMD, &cmd);
+}
+
+static int hwpt_alloc(int fd, __u32 flags, __u32 dev_id, __u32 pt_id,
+		      __u32 fault_id, const void *data, __u32 *id)
+{
+	struct iommu_hwpt_alloc cmd = {
+		.size = sizeof(cmd), .flags = flags, .dev_id = dev_id,
+		.pt_id = pt_id, .fault_id = fault_id,
+	};
+	int ret;
+
+	if (data) {
+		cmd.data_type = IOMMU_HWPT_DATA_SELFTEST;
+		cmd.data_len = sizeof(struct iommu_hwpt_selftest);
+		cmd.data_uptr = (uintptr_t)data;
+	}
+	ret = ioc(fd, IOMMU_HWPT_ALLOC, &cmd);
+	*id = cmd.out_hwpt_id;
+	return ret;
+}
+
+static int create_access(struct run *r, __u32 ioas_id, __u32 flags,
+			 int *access_fd)
+{
+	struct iommu_test_cmd cmd = {
+		.size = sizeof(cmd), .op = IOMMU_TEST_OP_CREATE_ACCESS,
+		.id = ioas_id, .create_access.flags = flags,
+	};
+	int ret = ioc(r->fd, IOMMU_TEST_CMD, &cmd);
+
+	if (ret)
+		return ret;
+	*access_fd = cmd.create_access.out_access_fd;
+	run_add_fd(r, *access_fd);
+	return 0;
+}
+
+static int access_pages(int fd, int access_fd, __u64 iova, __u64 len,
+			void *uptr, __u32 *pages_id)
+{
+	struct iommu_test_cmd cmd = {
+		.size = sizeof(cmd), .op = IOMMU_TEST_OP_ACCESS_PAGES,
+		.id = access_fd,
+		.access_pages = { .flags = MOCK_FLAGS_ACCESS_WRITE,
+				  .iova = iova, .length = len,
+				  .uptr = (uintptr_t)uptr },
+	};
+	int ret = ioc(fd, IOMMU_TEST_CMD, &cmd);
+
+	*pages_id = cmd.access_pages.out_access_pages_id;
+	return ret;
+}
+
+static int access_unpin(int fd, int access_fd, __u32 pages_id)
+{
+	struct iommu_test_cmd cmd = {
+		.size = sizeof(cmd), .op = IOMMU_TEST_OP_DESTROY_ACCESS_PAGES,
+		.id = access_fd,
+		.destroy_access_pages.access_pages_id = pages_id,
+	};
+
+	return ioc(fd, IOMMU_TEST_CMD, &cmd);
+}
+
+static int access_rw(int fd, int access_fd, __u64 iova, __u64 len,
+		     __u32 flags)
+{
+	struct iommu_test_cmd cmd = {
+		.size = sizeof(cmd), .op = IOMMU_TEST_OP_ACCESS_RW,
+		.id = access_fd,
+		.access_rw = { .iova = iova, .length = len,
+			       .uptr = (uintptr_t)scratch, .flags = flags },
+	};
+
+	return ioc(fd, IOMMU_TEST_CMD, &cmd);
+}
+
+static int vfio_ioas_set(int fd, __u32 ioas_id)
+{
+	struct iommu_vfio_ioas cmd = {
+		.size = sizeof(cmd), .ioas_id = ioas_id,
+		.op = IOMMU_VFIO_IOAS_SET,
+	};
+
+	return ioc(fd, IOMMU_VFIO_IOAS, &cmd);
+}
+
+static int vfio_map(int fd, void *va, __u64 len, __u64 iova)
+{
+	struct vfio_iommu_type1_dma_map cmd = {
+		.argsz = sizeof(cmd),
+		.flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE,
+		.vaddr = (uintptr_t)va, .iova = iova, .size = len,
+	};
+
+	return ioc(fd, VFIO_IOMMU_MAP_DMA, &cmd);
+}
+
+static int vfio_unmap(int fd, __u32 flags, __u64 iova, __u64 len,
+		      __u64 *unmapped)
+{
+	struct vfio_iommu_type1_dma_unmap cmd = {
+		.argsz = sizeof(cmd), .flags = flags, .iova = iova,
+		.size = len,
+	};
+	int ret = ioc(fd, VFIO_IOMMU_UNMAP_DMA, &cmd);
+
+	*unmapped = cmd.size;
+	return ret;
+}
+
+/* The process's VmPin in KiB, -1 if unreadable */
+static long vm_pinned_kib(void)
+{
+	char line[256];
+	long kib = -1;
+	FILE *f = fopen("/proc/self/status", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmPin: %ld kB", &kib) == 1)
+			break;
+	fclose(f);
+	return kib;
+}
+
+/* 0 when no page of any buffer is pinned, else the first -errno */
+/* A memfd for the file-backed scenario, mapped here to check its pins */
+static int file_fd = -1;
+static void *file_va;
+
+static int check_bufs_unpinned(int check_fd)
+{
+	int i, ret;
+
+	if (file_va) {
+		struct iommu_test_cmd cmd = {
+			.size = sizeof(cmd), .op = IOMMU_TEST_OP_MD_CHECK_REFS,
+			.check_refs = { .length = buf_len,
+					.uptr = (uintptr_t)file_va,
+					.refs = 0 },
+		};
+
+		ret = ioc(check_fd, IOMMU_TEST_CMD, &cmd);
+		if (ret)
+			return ret;
+	}
+
+	for (i = 0; i < NBUF; i++) {
+		struct iommu_test_cmd cmd = {
+			.size = sizeof(cmd), .op = IOMMU_TEST_OP_MD_CHECK_REFS,
+			.check_refs = { .length = buf_len,
+					.uptr = (uintptr_t)bufs[i],
+					.refs = 0 },
+		};
+
+		ret = ioc(check_fd, IOMMU_TEST_CMD, &cmd);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+static double seconds_since(const struct timespec *start)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (now.tv_sec - start->tv_sec) +
+	       (now.tv_nsec - start->tv_nsec) / 1e9;
+}
+
+static unsigned long env_ulong(const char *name, unsigned long def)
+{
+	const char *s = getenv(name);
+	char *end;
+	unsigned long v;
+
+	if (!s || !*s)
+		return def;
+	v = strtoul(s, &end, 0);
+	return *end ? def : v;
+}
+
+/* The scenarios: each returns 0 or the first -errno */
+
+static int sc_ioas_map_unmap(struct run *r)
+{
+	struct iommu_iova_range ranges[4];
+	struct iommu_ioas_iova_ranges rcmd = {
+		.size = sizeof(rcmd), .num_iovas = 4,
+		.allowed_iovas = (uintptr_t)ranges,
+	};
+	struct iommu_option opt = {
+		.size = sizeof(opt), .option_id = IOMMU_OPTION_HUGE_PAGES,
+		.op = IOMMU_OPTION_OP_GET,
+	};
+	__u64 iova = 0;
+	__u32 ioas;
+	int ret;
+
+	ret = ioas_alloc(r->fd, &ioas);
+	if (ret)
+		return ret;
+	ret = map(r->fd, ioas, RW, bufs[0], buf_len, &iova);
+	if (ret)
+		return ret;
+	ret = map_fixed(r->fd, ioas, bufs[1], buf_len / 2, APERTURE);
+	if (ret)
+		return ret;
+	rcmd.ioas_id = ioas;
+	ret = ioc(r->fd, IOMMU_IOAS_IOVA_RANGES, &rcmd);
+	if (ret)
+		return ret;
+	opt.object_id = ioas;
+	ret = ioc(r->fd, IOMMU_OPTION, &opt);
+	if (ret)
+		return ret;
+	ret = unmap(r->fd, ioas, iova, buf_len);
+	if (ret)
+		return ret;
+	ret = unmap(r->fd, ioas, 0, UINT64_MAX);
+	if (ret)
+		return ret;
+	return destroy(r->fd, ioas);
+}
+
+static int sc_map_with_domain(struct run *r)
+{
+	struct mock_dev dev;
+	__u32 ioas, hwpt;
+	__u64 iova = 0;
+	int ret;
+
+	ret = ioas_alloc(r->fd, &ioas);
+	if (ret)
+		return ret;
+	ret = mock_dev(r->fd, ioas, &dev);
+	if (ret)
+		return ret;
+	ret = map_fixed(r->fd, ioas, bufs[0], buf_len, APERTURE);
+	if (ret)
+		return ret;
+	ret = map(r->fd, ioas, RW, bufs[1], buf_len, &iova);
+	if (ret)
+		return ret;
+	/* A new domain is filled from the areas already mapped */
+	ret = hwpt_alloc(r->fd, 0, dev.idev_id, ioas, 0, NULL, &hwpt);
+	if (ret)
+		return ret;
+	ret = unmap(r->fd, ioas, APERTURE, buf_len);
+	if (ret)
+		return ret;
+	ret = unmap(r->fd, ioas, 0, UINT64_MAX);
+	if (ret)
+		return ret;
+	ret = destroy(r->fd, hwpt);
+	if (ret)
+		return ret;
+	return destroy(r->fd, dev.stdev_id);
+}
+
+static int sc_copy(struct run *r)
+{
+	struct mock_dev dev1, dev2;
+	__u32 ioas1, ioas2;
+	int ret;
+
+	ret = ioas_alloc(r->fd, &ioas1);
+	if (ret)
+		return ret;
+	ret = ioas_alloc(r->fd, &ioas2);
+	if (ret)
+		return ret;
+	ret = mock_dev(r->fd, ioas1, &dev1);
+	if (ret)
+		return ret;
+	ret = mock_dev(r->fd, ioas2, &dev2);
+	if (ret)
+		return ret;
+	ret = map_fixed(r->fd, ioas1, bufs[0], buf_len, APERTURE);
+	if (ret)
+		return ret;
+	ret = copy(r->fd, ioas2, APERTURE + 16 * buf_len, ioas1, APERTURE,
+		   buf_len);
+	if (ret)
+		return ret;
+	/* A part of an area, shared with the first copy */
+	ret = copy(r->fd, ioas2, APERTURE, ioas1, APERTURE + psize,
+		   2 * psize);
+	if (ret)
+		return ret;
+	ret = unmap(r->fd, ioas1, APERTURE, buf_len);
+	if (ret)
+		return ret;
+	ret = unmap(r->fd, ioas2, 0, UINT64_MAX);
+	if (ret)
+		return ret;
+	ret = destroy(r->fd, dev1.stdev_id);
+	if (ret)
+		return ret;
+	return destroy(r->fd, dev2.stdev_id);
+}
+
+static int sc_unmap_pinned_by_access(struct run *r)
+{
+	__u32 ioas, pages_id;
+	int ret, afd;
+
+	ret = ioas_alloc(r->fd, &ioas);
+	if (ret)
+		return ret;
+	ret = map_fixed(r->fd, ioas, bufs[0], buf_len, APERTURE);
+	if (ret)
+		return ret;
+	ret = create_access(r, ioas, MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES,
+			    &afd);
+	if (ret)
+		return ret;
+	ret = access_pages(r->fd, afd, APERTURE + psize, 2 * psize,
+			   (char *)bufs[0] + psize, &pages_id);
+	if (ret)
+		return ret;
+	ret = access_pages(r->fd, afd, APERTURE, psize, bufs[0], &pages_id);
+	if (ret)
+		return ret;
+	/* The access's unmap callback must give the pins back */
+	return unmap(r->fd, ioas, APERTURE, buf_len);
+}
+
+static int sc_access_pin_rw(struct run *r)
+{
+	__u32 ioas, id1, id2;
+	int ret, afd, afd2;
+
+	ret = ioas_alloc(r->fd, &ioas);
+	if (ret)
+		return ret;
+	ret = map_fixed(r->fd, ioas, bufs[1], buf_len, APERTURE);
+	if (ret)
+		return ret;
+	ret = create_access(r, ioas, MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES,
+			    &afd);
+	if (ret)
+		return ret;
+	ret = access_pages(r->fd, afd, APERTURE, 4 * psize, bufs[1], &id1);
+	if (ret)
+		return ret;
+	ret = access_pages(r->fd, afd, APERTURE + 2 * psize, psize,
+			   (char *)bufs[1] + 2 * psize, &id2);
+	if (ret)
+		return ret;
+	ret = access_unpin(r->fd, afd, id1);
+	if (ret)
+		return ret;
+	ret = access_rw(r->fd, afd, APERTURE + 100, psize, 0);
+	if (ret)
+		return ret;
+	ret = access_rw(r->fd, afd, APERTURE + 3 * psize - 8, 64,
+			MOCK_ACCESS_RW_WRITE);
+	if (ret)
+		return ret;
+	ret = access_rw(r->fd, afd, APERTURE + 5, 3 * psize,
+			MOCK_ACCESS_RW_SLOW_PATH);
+	if (ret)
+		return ret;
+	ret = access_unpin(r->fd, afd, id2);
+	if (ret)
+		return ret;
+	/* An access without pin_pages, for access_rw alone */
+	ret = create_access(r, ioas, 0, &afd2);
+	if (ret)
+		return ret;
+	ret = access_rw(r->fd, afd2, APERTURE + psize, 2 * psize,
+			MOCK_ACCESS_RW_WRITE);
+	if (ret)
+		return ret;
+	return unmap(r->fd, ioas, APERTURE, buf_len);
+}
+
+static int sc_attach_replace_detach(struct run *r)
+{
+	struct mock_dev dev, dev2;
+	__u32 ioas, hwpt;
+	int ret;
+
+	ret = ioas_alloc(r->fd, &ioas);
+	if (ret)
+		return ret;
+	ret = map_fixed(r->fd, ioas, bufs[2], buf_len, APERTURE);
+	if (ret)
+		return ret;
+	ret = mock_dev(r->fd, ioas, &dev);
+	if (ret)
+		return ret;
+	ret = hwpt_alloc(r->fd, 0, dev.idev_id, ioas, 0, NULL, &hwpt);
+	if (ret)
+		return ret;
+	ret = replace(r->fd, dev.stdev_id, hwpt);
+	if (ret)
+		return ret;
+	ret = mock_dev(r->fd, hwpt, &dev2);
+	if (ret)
+		return ret;
+	ret = replace(r->fd, dev.stdev_id, ioas);
+	if (ret)
+		return ret;
+	ret = replace(r->fd, dev2.stdev_id, ioas);
+	if (ret)
+		return ret;
+	ret = destroy(r->fd, hwpt);
+	if (ret)
+		return ret;
+	ret = destroy(r->fd, dev.stdev_id);
+	if (ret)
+		return ret;
+	ret = destroy(r->fd, dev2.stdev_id);
+	if (ret)
+		return ret;
+	return unmap(r->fd, ioas, APERTURE, buf_len);
+}
+
+static int set_dirty_tracking(int fd, __u32 hwpt, bool enable)
+{
+	struct iommu_hwpt_set_dirty_tracking cmd = {
+		.size = sizeof(cmd), .hwpt_id = hwpt,
+		.flags = enable ? IOMMU_HWPT_DIRTY_TRACKING_ENABLE : 0,
+	};
+
+	return ioc(fd, IOMMU_HWPT_SET_DIRTY_TRACKING, &cmd);
+}
+
+static int sc_dirty(struct run *r)
+{
+	__u64 mock_page = psize / 2;
+	struct iommu_test_cmd dirty = {
+		.size = sizeof(dirty), .op = IOMMU_TEST_OP_DIRTY,
+		.dirty = { .iova = APERTURE, .length = buf_len,
+			   .page_size = mock_page,
+			   .uptr = (uintptr_t)scratch },
+	};
+	struct iommu_hwpt_get_dirty_bitmap get = {
+		.size = sizeof(get), .iova = APERTURE, .length = buf_len,
+		.page_size = mock_page, .data = (uintptr_t)bufs[3],
+	};
+	struct mock_dev dev;
+	__u32 ioas, hwpt;
+	int ret;
+
+	ret = ioas_alloc(r->fd, &ioas);
+	if (ret)
+		return ret;
+	ret = mock_dev(r->fd, ioas, &dev);
+	if (ret)
+		return ret;
+	ret = hwpt_alloc(r->fd, IOMMU_HWPT_ALLOC_DIRTY_TRACKING, dev.idev_id,
+			 ioas, 0, NULL, &hwpt);
+	if (ret)
+		return ret;
+	ret = replace(r->fd, dev.stdev_id, hwpt);
+	if (ret)
+		return ret;
+	ret = map_fixed(r->fd, ioas, bufs[0], buf_len, APERTURE);
+	if (ret)
+		return ret;
+	ret = set_dirty_tracking(r->fd, hwpt, true);
+	if (ret)
+		return ret;
+	dirty.id = hwpt;
+	ret = ioc(r->fd, IOMMU_TEST_CMD, &dirty);
+	if (ret)
+		return ret;
+	get.hwpt_id = hwpt;
+	get.flags = IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR;
+	ret = ioc(r->fd, IOMMU_HWPT_GET_DIRTY_BITMAP, &get);
+	if (ret)
+		return ret;
+	get.flags = 0;
+	ret = ioc(r->fd, IOMMU_HWPT_GET_DIRTY_BITMAP, &get);
+	if (ret)
+		return ret;
+	ret = set_dirty_tracking(r->fd, hwpt, false);
+	if (ret)
+		return ret;
+	ret = unmap(r->fd, ioas, APERTURE, buf_len);
+	if (ret)
+		return ret;
+	ret = replace(r->fd, dev.stdev_id, ioas);
+	if (ret)
+		return ret;
+	ret = destroy(r->fd, hwpt);
+	if (ret)
+		return ret;
+	return destroy(r->fd, dev.stdev_id);
+}
+
+static int sc_nested(struct run *r)
+{
+	struct iommu_hwpt_selftest data = { .iotlb = IOMMU_TEST_IOTLB_DEFAULT };
+	struct iommu_hwpt_invalidate_selftest inv[2] = {
+		{ .flags = 0, .iotlb_id = 1 },
+		{ .flags = IOMMU_TEST_INVALIDATE_FLAG_ALL },
+	};
+	struct iommu_hwpt_invalidate icmd = {
+		.size = sizeof(icmd), .data_uptr = (uintptr_t)inv,
+		.data_type = IOMMU_HWPT_INVALIDATE_DATA_SELFTEST,
+		.entry_len = sizeof(inv[0]), .entry_num = 2,
+	};
+	__u32 ioas, parent, nested;
+	struct mock_dev dev;
+	int ret;
+
+	ret = ioas_alloc(r->fd, &ioas);
+	if (ret)
+		return ret;
+	ret = mock_dev(r->fd, ioas, &dev);
+	if (ret)
+		return ret;
+	ret = hwpt_alloc(r->fd, IOMMU_HWPT_ALLOC_NEST_PARENT, dev.idev_id,
+			 ioas, 0, NULL, &parent);
+	if (ret)
+		return ret;
+	ret = map_fixed(r->fd, ioas, bufs[2], buf_len, APERTURE);
+	if (ret)
+		return ret;
+	ret = hwpt_alloc(r->fd, 0, dev.idev_id, parent, 0, &data, &nested);
+	if (ret)
+		return ret;
+	ret = replace(r->fd, dev.stdev_id, nested);
+	if (ret)
+		return ret;
+	icmd.hwpt_id = nested;
+	ret = ioc(r->fd, IOMMU_HWPT_INVALIDATE, &icmd);
+	if (ret)
+		return ret;
+	ret = replace(r->fd, dev.stdev_id, ioas);
+	if (ret)
+		return ret;
+	ret = destroy(r->fd, nested);
+	if (ret)
+		return ret;
+	ret = destroy(r->fd, parent);
+	if (ret)
+		return ret;
+	return unmap(r->fd, ioas, APERTURE, buf_len);
+}
+
+static int sc_iopf(struct run *r)
+{
+	struct iommu_hwpt_selftest data = { .iotlb = IOMMU_TEST_IOTLB_DEFAULT };
+	struct iommu_fault_alloc fcmd = { .size = sizeof(fcmd) };
+	struct iommu_test_cmd trig = {
+		.size = sizeof(trig), .op = IOMMU_TEST_OP_TRIGGER_IOPF,
+		.trigger_iopf = { .grpid = 1,
+				  .perm = IOMMU_PGFAULT_PERM_READ |
+					  IOMMU_PGFAULT_PERM_WRITE,
+				  .addr = APERTURE + psize },
+	};
+	struct iommu_hwpt_page_response resp = {
+		.code = IOMMUFD_PAGE_RESP_SUCCESS,
+	};
+	struct iommu_hwpt_pgfault f;
+	__u32 ioas, parent, nested;
+	struct mock_dev dev;
+	int ret, ffd;
+	ssize_t n;
+
+	ret = ioas_alloc(r->fd, &ioas);
+	if (ret)
+		return ret;
+	ret = mock_dev(r->fd, ioas, &dev);
+	if (ret)
+		return ret;
+	ret = hwpt_alloc(r->fd, IOMMU_HWPT_ALLOC_NEST_PARENT, dev.idev_id,
+			 ioas, 0, NULL, &parent);
+	if (ret)
+		return ret;
+	ret = ioc(r->fd, IOMMU_FAULT_QUEUE_ALLOC, &fcmd);
+	if (ret)
+		return ret;
+	ffd = fcmd.out_fault_fd;
+	run_add_fd(r, ffd);
+	ret = hwpt_alloc(r->fd, IOMMU_HWPT_FAULT_ID_VALID, dev.idev_id,
+			 parent, fcmd.out_fault_id, &data, &nested);
+	if (ret)
+		return ret;
+	ret = replace(r->fd, dev.stdev_id, nested);
+	if (ret)
+		return ret;
+	trig.trigger_iopf.dev_id = dev.idev_id;
+	ret = ioc(r->fd, IOMMU_TEST_CMD, &trig);
+	if (ret)
+		return ret;
+	n = read(ffd, &f, sizeof(f));
+	if (n < 0)
+		return -errno;
+	if (n != FAULT_SZ)
+		return -ENODATA;
+	resp.cookie = f.cookie;
+	n = write(ffd, &resp, sizeof(resp));
+	if (n < 0)
+		return -errno;
+	if (n != RESP_SZ)
+		return -EIO;
+	ret = replace(r->fd, dev.stdev_id, ioas);
+	if (ret)
+		return ret;
+	ret = destroy(r->fd, nested);
+	if (ret)
+		return ret;
+	return destroy(r->fd, parent);
+}
+
+static int vfio_start(struct run *r, unsigned long type, struct mock_dev *dev)
+{
+	__u32 ioas;
+	int ret;
+
+	ret = ioas_alloc(r->fd, &ioas);
+	if (ret)
+		return ret;
+	ret = vfio_ioas_set(r->fd, ioas);
+	if (ret)
+		return ret;
+	ret = ioctl(r->fd, VFIO_SET_IOMMU, type) < 0 ? -errno : 0;
+	if (ret)
+		return ret;
+	return mock_dev(r->fd, ioas, dev);
+}
+
+static int sc_vfio_type1v2(struct run *r)
+{
+	struct vfio_iommu_type1_info *info = scratch;
+	struct mock_dev dev;
+	__u64 unmapped;
+	int ret;
+
+	ret = vfio_start(r, VFIO_TYPE1v2_IOMMU, &dev);
+	if (ret)
+		return ret;
+	ret = vfio_map(r->fd, bufs[0], buf_len, APERTURE);
+	if (ret)
+		return ret;
+	ret = vfio_map(r->fd, bufs[1], buf_len, APERTURE + buf_len);
+	if (ret)
+		return ret;
+	memset(info, 0, 512);
+	info->argsz = 512;
+	ret = ioc(r->fd, VFIO_IOMMU_GET_INFO, info);
+	if (ret)
+		return ret;
+	ret = vfio_unmap(r->fd, 0, APERTURE, buf_len, &unmapped);
+	if (ret)
+		return ret;
+	ret = vfio_unmap(r->fd, VFIO_DMA_UNMAP_FLAG_ALL, 0, 0, &unmapped);
+	if (ret)
+		return ret;
+	return destroy(r->fd, dev.stdev_id);
+}
+
+static int sc_vfio_type1_cut(struct run *r)
+{
+	struct mock_dev dev;
+	__u64 unmapped;
+	int ret;
+
+	ret = vfio_start(r, VFIO_TYPE1_IOMMU, &dev);
+	if (ret)
+		return ret;
+	ret = vfio_map(r->fd, bufs[0], buf_len, APERTURE);
+	if (ret)
+		return ret;
+	ret = vfio_map(r->fd, bufs[1], buf_len, APERTURE + buf_len);
+	if (ret)
+		return ret;
+	/* Cuts both areas: the tail of the first, the head of the second */
+	ret = vfio_unmap(r->fd, 0, APERTURE + buf_len - 2 * psize,
+			 4 * psize, &unmapped);
+	if (ret)
+		return ret;
+	/* Cuts the middle out of what is left of the first */
+	ret = vfio_unmap(r->fd, 0, APERTURE + psize, psize, &unmapped);
+	if (ret)
+		return ret;
+	ret = vfio_unmap(r->fd, VFIO_DMA_UNMAP_FLAG_ALL, 0, 0, &unmapped);
+	if (ret)
+		return ret;
+	return destroy(r->fd, dev.stdev_id);
+}
+
+/* Fault injection attributes, and their values before the test */
+
+static int sc_map_file_and_change_process(struct run *r)
+{
+	struct iommu_ioas_change_process change = { .size = sizeof(change) };
+	struct iommu_ioas_map_file mf = {
+		.size = sizeof(mf), .flags = FIXED_RW, .fd = file_fd,
+		.length = buf_len, .iova = APERTURE,
+	};
+	struct mock_dev dev;
+	__u32 ioas, ioas2;
+	int ret;
+
+	ret = ioas_alloc(r->fd, &ioas);
+	if (ret)
+		return ret;
+	ret = mock_dev(r->fd, ioas, &dev);
+	if (ret)
+		return ret;
+	mf.ioas_id = ioas;
+	ret = ioc(r->fd, IOMMU_IOAS_MAP_FILE, &mf);
+	if (ret)
+		return ret;
+	ret = ioas_alloc(r->fd, &ioas2);
+	if (ret)
+		return ret;
+	ret = copy(r->fd, ioas2, APERTURE, ioas, APERTURE, buf_len);
+	if (ret)
+		return ret;
+	ret = ioc(r->fd, IOMMU_IOAS_CHANGE_PROCESS, &change);
+	if (ret)
+		return ret;
+	ret = unmap(r->fd, ioas, APERTURE, buf_len);
+	if (ret)
+		return ret;
+	return destroy(r->fd, dev.stdev_id);
+}
+
+static int vfio_dirty(int fd, __u32 flags, __u64 iova, __u64 len)
+{
+	struct vfio_iommu_type1_dirty_bitmap_get get = {
+		.iova = iova, .size = len,
+		.bitmap = { .pgsize = psize / 2, .size = psize,
+			    .data = scratch },
+	};
+	struct vfio_iommu_type1_dirty_bitmap hdr = {
+		.argsz = sizeof(hdr) + sizeof(get), .flags = flags,
+	};
+	char buf[sizeof(hdr) + sizeof(get)];
+
+	memcpy(buf, &hdr, sizeof(hdr));
+	memcpy(buf + sizeof(hdr), &get, sizeof(get));
+	return ioc(fd, VFIO_IOMMU_DIRTY_PAGES, buf);
+}
+
+static int sc_vfio_dirty(struct run *r)
+{
+	struct vfio_bitmap bitmap = {
+		.pgsize = psize / 2, .size = psize, .data = scratch,
+	};
+	struct vfio_iommu_type1_dma_unmap unmap = {
+		.argsz = sizeof(unmap) + sizeof(bitmap),
+		.flags = VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP,
+		.iova = APERTURE, .size = buf_len,
+	};
+	char ubuf[sizeof(unmap) + sizeof(bitmap)];
+	struct mock_dev dev;
+	int ret;
+
+	ret = vfio_start(r, VFIO_TYPE1v2_IOMMU, &dev);
+	if (ret)
+		return ret;
+	ret = vfio_map(r->fd, bufs[0], buf_len, APERTURE);
+	if (ret)
+		return ret;
+	ret = vfio_dirty(r->fd, VFIO_IOMMU_DIRTY_PAGES_FLAG_START, 0, 0);
+	if (ret)
+		return ret;
+	ret = vfio_dirty(r->fd, VFIO_IOMMU_DIRTY_PAGES_FLAG_GET_BITMAP,
+			 APERTURE, buf_len);
+	if (ret)
+		return ret;
+	memcpy(ubuf, &unmap, sizeof(unmap));
+	memcpy(ubuf + sizeof(unmap), &bitmap, sizeof(bitmap));
+	ret = ioc(r->fd, VFIO_IOMMU_UNMAP_DMA, ubuf);
+	if (ret)
+		return ret;
+	ret = vfio_dirty(r->fd, VFIO_IOMMU_DIRTY_PAGES_FLAG_STOP, 0, 0);
+	if (ret)
+		return ret;
+	return destroy(r->fd, dev.stdev_id);
+}
+
+struct fi_attr {
+	const char *path;
+	const char *value;
+	char saved[64];
+	bool was_set;
+};
+
+#define FI(dir, name, val) { DEBUGFS "/" dir "/" name, val }
+
+static struct fi_attr fi_attrs[] = {
+	FI("failslab", "probability", "100"),
+	FI("failslab", "interval", "1"),
+	FI("failslab", "times", "-1"),
+	FI("failslab", "space", "0"),
+	FI("failslab", "verbose", "0"),
+	FI("failslab", "task-filter", "Y"),
+	FI("failslab", "ignore-gfp-wait", "N"),
+	FI("fail_page_alloc", "probability", "100"),
+	FI("fail_page_alloc", "interval", "1"),
+	FI("fail_page_alloc", "times", "-1"),
+	FI("fail_page_alloc", "space", "0"),
+	FI("fail_page_alloc", "verbose", "0"),
+	FI("fail_page_alloc", "task-filter", "Y"),
+	FI("fail_page_alloc", "ignore-gfp-wait", "N"),
+	FI("fail_page_alloc", "ignore-gfp-highmem", "N"),
+	FI("fail_page_alloc", "min-order", "0"),
+	FI("fail_iommufd", "probability", "100"),
+	FI("fail_iommufd", "interval", "1"),
+	FI("fail_iommufd", "times", "-1"),
+	FI("fail_iommufd", "space", "0"),
+	FI("fail_iommufd", "verbose", "0"),
+	FI("fail_iommufd", "task-filter", "Y"),
+};
+
+static int write_str(const char *path, const char *s)
+{
+	int fd = open(path, O_WRONLY);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = write(fd, s, strlen(s));
+	close(fd);
+	return n < 0 ? -errno : 0;
+}
+
+static int read_str(const char *path, char *buf, size_t len)
+{
+	int fd = open(path, O_RDONLY);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, len - 1);
+	close(fd);
+	if (n < 0)
+		return -errno;
+	buf[n] = 0;
+	return 0;
+}
+
+/*
+ * Task-filter first, probability last: no moment in which every task
+ * could see injected failures.
+ */
+static void fi_configure(void)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(fi_attrs); i++) {
+		struct fi_attr *a = &fi_attrs[i];
+
+		a->was_set = false;
+		if (read_str(a->path, a->saved, sizeof(a->saved)))
+			continue;
+		a->saved[strcspn(a->saved, "\n")] = 0;
+		a->was_set = true;
+	}
+	for (i = 0; i < ARRAY_SIZE(fi_attrs); i++)
+		if (fi_attrs[i].was_set &&
+		    strstr(fi_attrs[i].path, "task-filter"))
+			write_str(fi_attrs[i].path, fi_attrs[i].value);
+	for (i = 0; i < ARRAY_SIZE(fi_attrs); i++)
+		if (fi_attrs[i].was_set)
+			write_str(fi_attrs[i].path, fi_attrs[i].value);
+}
+
+/* The reverse: probability first, task-filter last */
+static void fi_restore(void)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(fi_attrs); i++)
+		if (fi_attrs[i].was_set &&
+		    strstr(fi_attrs[i].path, "probability"))
+			write_str(fi_attrs[i].path, fi_attrs[i].saved);
+	for (i = ARRAY_SIZE(fi_attrs); i-- > 0;)
+		if (fi_attrs[i].was_set)
+			write_str(fi_attrs[i].path, fi_attrs[i].saved);
+}
+
+static int nth_set(int nth_fd, unsigned long n)
+{
+	char buf[32];
+	int len = snprintf(buf, sizeof(buf), "%lu", n);
+
+	return pwrite(nth_fd, buf, len, 0) == len ? 0 : -errno;
+}
+
+/* The fail-nth countdown left: 0 once the failure was injected */
+static long nth_get(int nth_fd)
+{
+	char buf[32];
+	ssize_t n = pread(nth_fd, buf, sizeof(buf) - 1, 0);
+
+	if (n <= 0)
+		return -1;
+	buf[n] = 0;
+	return strtol(buf, NULL, 10);
+}
+
+static void *alloc_buf(size_t len, int fill)
+{
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		return NULL;
+	/* MD_CHECK_REFS cannot see into huge pages */
+	madvise(p, len, MADV_NOHUGEPAGE);
+	memset(p, fill, len);
+	return p;
+}
+
+FIXTURE(sweep) {
+	int nth_fd;
+	int check_fd;
+	bool configured;
+};
+
+FIXTURE_SETUP(sweep)
+{
+	struct stat st;
+	int i, ret;
+
+	self->nth_fd = -1;
+	self->check_fd = -1;
+	self->configured = false;
+	psize = sysconf(_SC_PAGESIZE);
+	buf_len = BUF_PAGES * psize;
+	for (i = 0; i < NBUF; i++) {
+		bufs[i] = alloc_buf(buf_len, 0x11 * (i + 1));
+		ASSERT_NE(NULL, bufs[i]);
+	}
+	scratch = alloc_buf(4 * psize, 0xff);
+	ASSERT_NE(NULL, scratch);
+
+	self->check_fd = open("/dev/iommu", O_RDWR);
+	if (self->check_fd < 0 && errno == ENOENT)
+		SKIP(return, "no /dev/iommu");
+	ASSERT_LE(0, self->check_fd);
+	ret = check_bufs_unpinned(self->check_fd);
+	if (ret == -ENOTTY || ret == -EOPNOTSUPP)
+		SKIP(return, "no mock IOMMU driver (CONFIG_IOMMUFD_TEST=n)");
+	ASSERT_EQ(0, ret);
+
+	if (stat(DEBUGFS "/fail_iommufd", &st))
+		mount("debugfs", DEBUGFS, "debugfs", 0, NULL);
+	if (stat(DEBUGFS "/fail_iommufd", &st))
+		SKIP(return, "no %s/fail_iommufd", DEBUGFS);
+	self->nth_fd = open("/proc/thread-self/fail-nth", O_RDWR);
+	if (self->nth_fd < 0)
+		SKIP(return, "no fail-nth (CONFIG_FAULT_INJECTION=n)");
+	fi_configure();
+	self->configured = true;
+}
+
+FIXTURE_TEARDOWN(sweep)
+{
+	if (self->nth_fd >= 0) {
+		nth_set(self->nth_fd, 0);
+		close(self->nth_fd);
+	}
+	if (self->configured)
+		fi_restore();
+	if (self->check_fd >= 0)
+		close(self->check_fd);
+}
+
+/*
+ * Run @fn with the n-th injection point failing, n = 1, 2, ..., until a
+ * run reaches no injection.  Returns how many points there were.
+ */
+static unsigned long sweep(struct __test_metadata *_metadata, int nth_fd,
+			   int check_fd, scenario_t fn)
+{
+	unsigned long max = env_ulong("IOMMUFD_FAIL_NTH_MAX", DEFAULT_MAX_NTH);
+	unsigned long step = env_ulong("IOMMUFD_FAIL_NTH_STEP", 1);
+	unsigned long n, runs = 0;
+	struct timespec start;
+
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	if (!step)
+		step = 1;
+	for (n = 1; n <= max; n += step) {
+		long pinned = vm_pinned_kib();
+		struct run r = { .fd = open("/dev/iommu", O_RDWR) };
+		long left;
+		int ret;
+
+		ASSERT_LE(0, r.fd);
+		ASSERT_LE(0, pinned);
+
+		ASSERT_EQ(0, nth_set(nth_fd, n));
+		ret = fn(&r);
+		left = nth_get(nth_fd);
+		runs++;
+		ASSERT_EQ(0, nth_set(nth_fd, 0));
+
+		run_close(&r);
+		ASSERT_LE(0, left);
+		ASSERT_EQ(0, check_bufs_unpinned(check_fd))
+			TH_LOG("pages left pinned after failing point %lu (%d)",
+			       n, ret);
+		ASSERT_EQ(pinned, vm_pinned_kib())
+			TH_LOG("VmPin changed after failing point %lu (%d)",
+			       n, ret);
+		if (left) {
+			/* The run reached n - left points, none failing */
+			ASSERT_EQ(0, ret)
+				TH_LOG("failed with nothing injected (%lu)", n);
+			ksft_print_msg("%s: %lu injection points, %lu runs, %.1f s\n",
+				       _metadata->name, n - left, runs,
+				       seconds_since(&start));
+			__atomic_add_fetch(total_points, n - left,
+					   __ATOMIC_RELAXED);
+			return n - left;
+		}
+	}
+	ASSERT_TRUE(false)
+		TH_LOG("more than %lu injection points (IOMMUFD_FAIL_NTH_MAX)",
+		       max);
+	return 0;
+}
+
+#define SWEEP_TIMEOUT 600
+
+TEST_F_TIMEOUT(sweep, ioas_alloc_map_unmap, SWEEP_TIMEOUT)
+{
+	sweep(_metadata, self->nth_fd, self->check_fd,
+	      sc_ioas_map_unmap);
+}
+
+TEST_F_TIMEOUT(sweep, map_with_a_mock_domain, SWEEP_TIMEOUT)
+{
+	sweep(_metadata, self->nth_fd, self->check_fd,
+	      sc_map_with_domain);
+}
+
+TEST_F_TIMEOUT(sweep, copy_between_ioas_with_domains, SWEEP_TIMEOUT)
+{
+	sweep(_metadata, self->nth_fd, self->check_fd,
+	      sc_copy);
+}
+
+TEST_F_TIMEOUT(sweep, unmap_while_an_access_holds_pins, SWEEP_TIMEOUT)
+{
+	sweep(_metadata, self->nth_fd, self->check_fd,
+	      sc_unmap_pinned_by_access);
+}
+
+TEST_F_TIMEOUT(sweep, access_pin_unpin_and_rw, SWEEP_TIMEOUT)
+{
+	sweep(_metadata, self->nth_fd, self->check_fd,
+	      sc_access_pin_rw);
+}
+
+TEST_F_TIMEOUT(sweep, mock_device_attach_replace_detach, SWEEP_TIMEOUT)
+{
+	sweep(_metadata, self->nth_fd, self->check_fd,
+	      sc_attach_replace_detach);
+}
+
+TEST_F_TIMEOUT(sweep, hwpt_dirty_tracking_and_bitmap, SWEEP_TIMEOUT)
+{
+	sweep(_metadata, self->nth_fd, self->check_fd,
+	      sc_dirty);
+}
+
+TEST_F_TIMEOUT(sweep, nested_hwpt_alloc_and_invalidate, SWEEP_TIMEOUT)
+{
+	sweep(_metadata, self->nth_fd, self->check_fd,
+	      sc_nested);
+}
+
+TEST_F_TIMEOUT(sweep, fault_queue_iopf_read_and_respond, SWEEP_TIMEOUT)
+{
+	sweep(_metadata, self->nth_fd, self->check_fd,
+	      sc_iopf);
+}
+
+/* Does /dev/iommu serve the VFIO container ioctls? */
+static bool vfio_container_served(void)
+{
+	int fd = open("/dev/iommu", O_RDWR);
+	bool served;
+
+	if (fd < 0)
+		return false;
+	served = ioctl(fd, VFIO_GET_API_VERSION) == VFIO_API_VERSION;
+	close(fd);
+	return served;
+}
+
+TEST_F_TIMEOUT(sweep, vfio_type1v2_map_unmap, SWEEP_TIMEOUT)
+{
+	if (!vfio_container_served())
+		SKIP(return, "no VFIO container emulation");
+	sweep(_metadata, self->nth_fd, self->check_fd,
+	      sc_vfio_type1v2);
+}
+
+TEST_F_TIMEOUT(sweep, vfio_type1_cutting_unmap, SWEEP_TIMEOUT)
+{
+	if (!vfio_container_served())
+		SKIP(return, "no VFIO container emulation");
+	sweep(_metadata, self->nth_fd, self->check_fd,
+	      sc_vfio_type1_cut);
+}
+
+/* Last: the sum over the tests above that ran */
+TEST_F_TIMEOUT(sweep, map_file_copy_and_change_process, SWEEP_TIMEOUT)
+{
+	file_fd = memfd_create("sweep", 0);
+	ASSERT_LE(0, file_fd);
+	ASSERT_EQ(0, ftruncate(file_fd, buf_len));
+	file_va = mmap(NULL, buf_len, PROT_READ, MAP_SHARED, file_fd, 0);
+	ASSERT_NE(MAP_FAILED, file_va);
+	sweep(_metadata, self->nth_fd, self->check_fd,
+	      sc_map_file_and_change_process);
+}
+
+TEST_F_TIMEOUT(sweep, vfio_type1v2_dirty_pages, SWEEP_TIMEOUT)
+{
+	if (!vfio_container_served())
+		SKIP(return, "no VFIO container ioctls on /dev/iommu");
+	sweep(_metadata, self->nth_fd, self->check_fd, sc_vfio_dirty);
+}
+
+int main(int argc, char **argv)
+{
+	int ret;
+
+	total_points = mmap(NULL, sizeof(*total_points),
+			    PROT_READ | PROT_WRITE,
+			    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (total_points == MAP_FAILED)
+		return KSFT_FAIL;
+	*total_points = 0;
+	ret = test_harness_run(argc, argv);
+	ksft_print_msg("total: %lu injection points swept\n",
+		       __atomic_load_n(total_points, __ATOMIC_RELAXED));
+	return ret;
+}
