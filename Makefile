@@ -11,7 +11,7 @@ HARNESS := harness
 LOGS = build/$(IMPL)/logs
 
 .PHONY: help deps kernel tests initramfs check check-mock check-device run \
-	bench-quick patches lint clean-room clean distclean
+	stress bench-quick patches lint clean-room clean distclean
 
 help:
 	@echo 'Targets (IMPL=ours, the default, or IMPL=intree for the peer):'
@@ -22,6 +22,9 @@ help:
 	@echo '  make check-mock  only the mock-driver boot (our uAPI tests and the'
 	@echo '                   base tree conformance suites)'
 	@echo '  make check-device only the real-device boot (edu on emulated VT-d)'
+	@echo '  make stress      long runs on the mock: 3 race stress tests of'
+	@echo '                   STRESS_SECONDS each (default 200, i.e. 10 min),'
+	@echo '                   200000 fuzzed ioctls, the full fail-nth sweep'
 	@echo '  make bench-quick time IOAS_MAP/UNMAP on a VT-d domain, ours against'
 	@echo '                   the in-tree code, and print the ratios'
 	@echo '  make kernel      build the kernel and modules (build/$$IMPL/)'
@@ -64,6 +67,10 @@ run: initramfs
 	@$(HARNESS)/boot run
 	@[ ! -e $(LOGS)/run.console ] || \
 		grep '^edu-demo' $(LOGS)/run.console
+
+stress: initramfs
+	@$(HARNESS)/boot stress
+	@$(HARNESS)/report $(IMPL) $(LOGS) stress
 
 # A first measurement, ours against the in-tree code, on a VT-d domain
 bench-quick:
