@@ -355,26 +355,33 @@ static unsigned long iommufd_area_index(struct iopt_area *area,
 	       PAGE_SHIFT;
 }
 
-/**
- * iommufd_access_pin_pages() - pin the pages behind a range of IOVA
- * @access: the access; its ops must say needs_pin_pages
- * @iova: first IOVA; page aligned
- * @length: bytes; a multiple of PAGE_SIZE, not 0
- * @out_pages: output: one page per PAGE_SIZE of the range
- * @flags: IOMMUFD_ACCESS_RW_WRITE if the pages will be written
- *
- * The pages stay pinned, and the range mapped, until
- * iommufd_access_unpin_pages() with the same range; an unmap of the range
- * calls the access's unmap callback first.
- *
- * Context: Process context; sleeps.
- * Return: 0; -EINVAL for a bad range or an access that may not pin;
- * -ENOENT if the range is not fully mapped; -EPERM for a write to a
- * read-only mapping; or an error of pinning.
+/*
+ * Wait, holding no lock, until the VMM gives the range's mappings their
+ * user addresses back (VFIO_DMA_MAP_FLAG_VADDR), so that they can be
+ * pinned.  The IOAS is held meanwhile; the access may move on.
  */
-int iommufd_access_pin_pages(struct iommufd_access *access, unsigned long iova,
-			     unsigned long length, struct page **out_pages,
-			     unsigned int flags)
+static int iommufd_access_wait_vaddr(struct iommufd_access *access,
+				     unsigned long iova, unsigned long length)
+{
+	struct iommufd_ioas *ioas;
+	int ret;
+
+	mutex_lock(&access->lock);
+	ioas = access->ioas;
+	if (ioas)
+		refcount_inc(&ioas->obj.users);
+	mutex_unlock(&access->lock);
+	if (!ioas)
+		return -EINVAL;
+	ret = iopt_wait_vaddr(&ioas->iopt, iova, iova + length - 1);
+	iommufd_put_object(access->ictx, &ioas->obj);
+	return ret;
+}
+
+/* One attempt of iommufd_access_pin_pages(); -EAGAIN: an address is gone */
+static int iommufd_access_try_pin(struct iommufd_access *access,
+				  unsigned long iova, unsigned long length,
+				  struct page **out_pages, unsigned int flags)
 {
 	struct iommufd_access_pin *pin;
 	struct iopt_area *area;
@@ -445,6 +452,45 @@ out_unlock_iova:
 out_unlock:
 	mutex_unlock(&access->lock);
 	return ret;
+}
+
+/**
+ * iommufd_access_pin_pages() - pin the pages behind a range of IOVA
+ * @access: the access; its ops must say needs_pin_pages
+ * @iova: first IOVA; page aligned
+ * @length: bytes; a multiple of PAGE_SIZE, not 0
+ * @out_pages: output: one page per PAGE_SIZE of the range
+ * @flags: IOMMUFD_ACCESS_RW_WRITE if the pages will be written
+ *
+ * The pages stay pinned, and the range mapped, until
+ * iommufd_access_unpin_pages() with the same range; an unmap of the range
+ * calls the access's unmap callback first.
+ *
+ * Pages not pinned yet whose user address the VMM took away for a live
+ * update (VFIO_DMA_UNMAP_FLAG_VADDR) are waited for, holding no lock,
+ * until the new address arrives.
+ *
+ * Context: Process context; sleeps.
+ * Return: 0; -EINVAL for a bad range or an access that may not pin;
+ * -ENOENT if the range is not fully mapped; -EPERM for a write to a
+ * read-only mapping; -EINTR if killed while waiting for an address; or an
+ * error of pinning.
+ */
+int iommufd_access_pin_pages(struct iommufd_access *access, unsigned long iova,
+			     unsigned long length, struct page **out_pages,
+			     unsigned int flags)
+{
+	int ret;
+
+	for (;;) {
+		ret = iommufd_access_try_pin(access, iova, length, out_pages,
+					     flags);
+		if (ret != -EAGAIN)
+			return ret;
+		ret = iommufd_access_wait_vaddr(access, iova, length);
+		if (ret)
+			return ret;
+	}
 }
 EXPORT_SYMBOL_NS_GPL(iommufd_access_pin_pages, IOMMUFD);
 
@@ -520,21 +566,10 @@ static int iommufd_access_rw_pinned(struct iopt_area *area,
 	return 0;
 }
 
-/**
- * iommufd_access_rw() - read or write through a range of IOVA
- * @access: the access
- * @iova: first IOVA; any alignment
- * @data: kernel buffer
- * @len: bytes; not 0
- * @flags: IOMMUFD_ACCESS_RW_WRITE to write; IOMMUFD_ACCESS_RW_KTHREAD when
- *	not called from the process that owns the memory
- *
- * Context: Process context; sleeps.
- * Return: 0; -EINVAL; -ENOENT if the range is not fully mapped; -EPERM for
- * a write to a read-only mapping; -EFAULT if the memory is gone.
- */
-int iommufd_access_rw(struct iommufd_access *access, unsigned long iova,
-		      void *data, size_t len, unsigned int flags)
+/* One attempt of iommufd_access_rw(); -EAGAIN: an address is gone */
+static int iommufd_access_try_rw(struct iommufd_access *access,
+				 unsigned long iova, void *data, size_t len,
+				 unsigned int flags)
 {
 	bool write = flags & IOMMUFD_ACCESS_RW_WRITE;
 	struct io_pagetable *iopt;
@@ -569,7 +604,7 @@ int iommufd_access_rw(struct iommufd_access *access, unsigned long iova,
 		}
 		if (!(flags & (IOMMUFD_ACCESS_RW_KTHREAD |
 			       __IOMMUFD_ACCESS_RW_SLOW_PATH)) &&
-		    !area->pages->file &&
+		    !area->pages->file && !area->pages->vaddr_invalid &&
 		    current->mm == area->pages->source_mm) {
 			/* The owner's own memory: copy directly */
 			if (write ? copy_to_user(uptr, data, n) :
@@ -586,5 +621,37 @@ int iommufd_access_rw(struct iommufd_access *access, unsigned long iova,
 	up_read(&iopt->iova_rwsem);
 	mutex_unlock(&access->lock);
 	return ret;
+}
+
+/**
+ * iommufd_access_rw() - read or write through a range of IOVA
+ * @access: the access
+ * @iova: first IOVA; any alignment
+ * @data: kernel buffer
+ * @len: bytes; not 0
+ * @flags: IOMMUFD_ACCESS_RW_WRITE to write; IOMMUFD_ACCESS_RW_KTHREAD when
+ *	not called from the process that owns the memory
+ *
+ * Waits, like iommufd_access_pin_pages(), for user addresses being
+ * replaced.
+ *
+ * Context: Process context; sleeps.
+ * Return: 0; -EINVAL; -ENOENT if the range is not fully mapped; -EPERM for
+ * a write to a read-only mapping; -EFAULT if the memory is gone; -EINTR if
+ * killed while waiting for an address.
+ */
+int iommufd_access_rw(struct iommufd_access *access, unsigned long iova,
+		      void *data, size_t len, unsigned int flags)
+{
+	int ret;
+
+	for (;;) {
+		ret = iommufd_access_try_rw(access, iova, data, len, flags);
+		if (ret != -EAGAIN)
+			return ret;
+		ret = iommufd_access_wait_vaddr(access, iova, len);
+		if (ret)
+			return ret;
+	}
 }
 EXPORT_SYMBOL_NS_GPL(iommufd_access_rw, IOMMUFD);

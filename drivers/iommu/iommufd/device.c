@@ -510,6 +510,23 @@ int iommufd_device_attach(struct iommufd_device *idev, u32 *pt_id)
 }
 EXPORT_SYMBOL_NS_GPL(iommufd_device_attach, IOMMUFD);
 
+/*
+ * The HWPT @idev is attached to, held so that it outlives the unlocked
+ * moment before the caller takes its IOAS's mutex; or NULL.
+ */
+static struct iommufd_hwpt *iommufd_device_get_hwpt(struct iommufd_device *idev)
+{
+	struct iommufd_hwpt *hwpt = NULL;
+
+	mutex_lock(&idev->igroup->lock);
+	if (idev->attached) {
+		hwpt = idev->igroup->hwpt;
+		refcount_inc(&hwpt->obj.users);
+	}
+	mutex_unlock(&idev->igroup->lock);
+	return hwpt;
+}
+
 /**
  * iommufd_device_detach() - undo iommufd_device_attach()
  * @idev: the binding; nothing happens if it is not attached
@@ -526,15 +543,20 @@ void iommufd_device_detach(struct iommufd_device *idev)
 	struct iommufd_hwpt *hwpt;
 	struct iommufd_ioas *ioas;
 
-	mutex_lock(&igroup->lock);
-	hwpt = idev->attached ? igroup->hwpt : NULL;
-	mutex_unlock(&igroup->lock);
+again:
+	hwpt = iommufd_device_get_hwpt(idev);
 	if (!hwpt)
 		return;
-
 	ioas = iommufd_hwpt_backing(hwpt)->ioas;
 	mutex_lock(&ioas->mutex);
 	mutex_lock(&igroup->lock);
+	if (!idev->attached || igroup->hwpt != hwpt) {
+		/* A replace moved it meanwhile */
+		mutex_unlock(&igroup->lock);
+		mutex_unlock(&ioas->mutex);
+		iommufd_put_object(idev->ictx, &hwpt->obj);
+		goto again;
+	}
 	idev->attached = false;
 	iopt_unreserve(&ioas->iopt, idev);
 	if (--igroup->nattached == 0) {
@@ -549,6 +571,8 @@ void iommufd_device_detach(struct iommufd_device *idev)
 	mutex_unlock(&igroup->lock);
 	gone = iommufd_hwpt_drop_attachment(hwpt);
 	mutex_unlock(&ioas->mutex);
+	/* Before the removal, which waits for every other holder */
+	iommufd_put_object(idev->ictx, &hwpt->obj);
 	iommufd_hwpt_remove_auto(gone);
 }
 EXPORT_SYMBOL_NS_GPL(iommufd_device_detach, IOMMUFD);
@@ -714,9 +738,8 @@ int iommufd_device_replace(struct iommufd_device *idev, u32 *pt_id)
 		goto out_put;
 	}
 
-	mutex_lock(&igroup->lock);
-	old = idev->attached ? igroup->hwpt : NULL;
-	mutex_unlock(&igroup->lock);
+again:
+	old = iommufd_device_get_hwpt(idev);
 	if (!old) {
 		ret = -EINVAL;
 		goto out_put;
@@ -725,6 +748,13 @@ int iommufd_device_replace(struct iommufd_device *idev, u32 *pt_id)
 
 	iommufd_lock_two(&old_ioas->mutex, &new_ioas->mutex);
 	mutex_lock(&igroup->lock);
+	if (!idev->attached || igroup->hwpt != old) {
+		/* Another replace or a detach won the race: look again */
+		mutex_unlock(&igroup->lock);
+		iommufd_unlock_two(&old_ioas->mutex, &new_ioas->mutex);
+		iommufd_put_object(idev->ictx, &old->obj);
+		goto again;
+	}
 	ret = 0;
 	if (!new) {
 		/* To an IOAS: its current automatic HWPT if it is ours */
@@ -758,6 +788,7 @@ int iommufd_device_replace(struct iommufd_device *idev, u32 *pt_id)
 		*pt_id = new->obj.id;
 	mutex_unlock(&igroup->lock);
 	iommufd_unlock_two(&old_ioas->mutex, &new_ioas->mutex);
+	iommufd_put_object(idev->ictx, &old->obj);
 	iommufd_hwpt_remove_auto(gone);
 out_put:
 	iommufd_put_object(idev->ictx, pt);

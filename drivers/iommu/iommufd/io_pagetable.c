@@ -9,6 +9,7 @@
  * the page store knows what to unpin.
  */
 #include <linux/fs.h>
+#include <linux/atomic.h>
 #include <linux/iommu.h>
 #include <linux/iova_bitmap.h>
 #include <linux/log2.h>
@@ -17,9 +18,23 @@
 #include <linux/sizes.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
+#include <linux/wait.h>
 
 #include "io_pagetable.h"
 #include "iommufd_private.h"
+
+/*
+ * Where accesses wait for VFIO_DMA_MAP_FLAG_VADDR (see iopt_wait_vaddr());
+ * the generation counts the updates and unmaps that may end a wait.
+ */
+static DECLARE_WAIT_QUEUE_HEAD(iopt_vaddr_wait);
+static atomic_t iopt_vaddr_gen = ATOMIC_INIT(0);
+
+static void iopt_vaddr_wake(void)
+{
+	atomic_inc(&iopt_vaddr_gen);
+	wake_up_all(&iopt_vaddr_wait);
+}
 
 void iopt_init(struct io_pagetable *iopt)
 {
@@ -811,6 +826,9 @@ int iopt_unmap_range(struct io_pagetable *iopt, unsigned long start,
 		iommufd_access_notify_unmap(iopt, start, last);
 		notified = true;
 	}
+	/* An access waiting for an address there now finds nothing */
+	if (!ret)
+		iopt_vaddr_wake();
 	return ret;
 }
 
@@ -1187,6 +1205,9 @@ int iopt_add_domain(struct io_pagetable *iopt, struct iommu_domain *domain)
 	goto out_unlock;
 
 err_unfill:
+	/* Like type1: no new device while an address is being replaced */
+	if (ret == -EAGAIN)
+		ret = -EBUSY;
 	for (area = iopt_area_first(iopt, 0, ULONG_MAX); area != failed;
 	     area = iopt_area_next(area, 0, ULONG_MAX)) {
 		iopt_area_unmap_domain(area, domain);
@@ -1558,4 +1579,141 @@ int iopt_walk_dirty_domains(struct io_pagetable *iopt, bool require_all,
 	}
 	up_read(&iopt->domains_rwsem);
 	return ret;
+}
+
+/*
+ * VFIO_DMA_UNMAP_FLAG_VADDR / VFIO_DMA_MAP_FLAG_VADDR: a VMM being live
+ * updated takes the user address of its mappings away and supplies a new
+ * one later, from a new process maybe.  Devices keep their DMA going
+ * meanwhile: what is pinned stays pinned and mapped.  Only pinning more
+ * needs the address; it fails with -EAGAIN, and in-kernel accesses wait
+ * for the new address in iopt_wait_vaddr() holding no lock, so the VMM
+ * can always supply it: no deadlock.
+ */
+/**
+ * iopt_invalidate_vaddr() - take the user address of whole areas away
+ * @iopt: the IO address space
+ * @first: first IOVA of the range
+ * @last: last IOVA of the range
+ * @invalidated: output: bytes of the areas invalidated
+ *
+ * Context: Process context; sleeps.
+ * Return: 0; -EINVAL if the range cuts an area or an area in it was
+ * invalidated already (nothing changes then).
+ */
+int iopt_invalidate_vaddr(struct io_pagetable *iopt, unsigned long first,
+			  unsigned long last, unsigned long *invalidated)
+{
+	struct iopt_area *area;
+	unsigned long done = 0;
+
+	down_write(&iopt->iova_rwsem);
+	for (area = iopt_area_first(iopt, first, last); area;
+	     area = iopt_area_next(area, first, last)) {
+		if (iopt_area_iova(area) < first ||
+		    iopt_area_last_iova(area) > last ||
+		    (!area->pages->file && area->pages->vaddr_invalid)) {
+			up_write(&iopt->iova_rwsem);
+			return -EINVAL;
+		}
+	}
+	for (area = iopt_area_first(iopt, first, last); area;
+	     area = iopt_area_next(area, first, last)) {
+		/* A file-backed area is reached by offset, not address */
+		if (!area->pages->file) {
+			mutex_lock(&area->pages->mutex);
+			WRITE_ONCE(area->pages->vaddr_invalid, true);
+			mutex_unlock(&area->pages->mutex);
+		}
+		done += iopt_area_length(area);
+	}
+	up_write(&iopt->iova_rwsem);
+	*invalidated = done;
+	return 0;
+}
+
+/**
+ * iopt_update_vaddr() - give an invalidated area its new user address
+ * @iopt: the IO address space
+ * @iova: the area's first IOVA
+ * @length: the area's length
+ * @vaddr: the new address of its first byte, in the calling process
+ *
+ * The calling process becomes the owner of the area's pages (see
+ * iopt_pages_adopt()); waiting accesses resume.
+ *
+ * Context: Process context; sleeps.
+ * Return: 0; -EINVAL unless [@iova, @iova + @length) is exactly one area
+ * whose address was invalidated, with @vaddr in the same place in its
+ * page; -ENOMEM if the caller cannot be charged.
+ */
+int iopt_update_vaddr(struct io_pagetable *iopt, unsigned long iova,
+		      unsigned long length, unsigned long vaddr)
+{
+	unsigned long last, base;
+	struct iopt_area *area;
+	int ret;
+
+	if (!length || check_add_overflow(iova, length - 1, &last))
+		return -EINVAL;
+	down_write(&iopt->iova_rwsem);
+	area = iopt_area_first(iopt, iova, last);
+	if (!area || iopt_area_iova(area) != iova ||
+	    iopt_area_last_iova(area) != last || area->pages->file ||
+	    !area->pages->vaddr_invalid || vaddr < area->pages_offset) {
+		ret = -EINVAL;
+		goto out_unlock;
+	}
+	base = vaddr - area->pages_offset;
+	if (!PAGE_ALIGNED(base)) {
+		ret = -EINVAL;
+		goto out_unlock;
+	}
+	ret = iopt_pages_adopt(area->pages, base);
+out_unlock:
+	up_write(&iopt->iova_rwsem);
+	if (!ret)
+		iopt_vaddr_wake();
+	return ret;
+}
+
+/* Does any area of [first, last] still lack its user address? */
+static bool iopt_vaddr_missing(struct io_pagetable *iopt, unsigned long first,
+			       unsigned long last)
+{
+	struct iopt_area *area;
+	bool missing = false;
+
+	down_read(&iopt->iova_rwsem);
+	for (area = iopt_area_first(iopt, first, last); area && !missing;
+	     area = iopt_area_next(area, first, last))
+		missing = READ_ONCE(area->pages->vaddr_invalid);
+	up_read(&iopt->iova_rwsem);
+	return missing;
+}
+
+/**
+ * iopt_wait_vaddr() - wait until a range has its user addresses again
+ * @iopt: the IO address space
+ * @first: first IOVA of the range
+ * @last: last IOVA of the range
+ *
+ * Context: Process context; the caller holds no iommufd lock.
+ * Return: 0 once every area of the range has an address (or is gone), or
+ * -EINTR if the caller was killed meanwhile.
+ */
+int iopt_wait_vaddr(struct io_pagetable *iopt, unsigned long first,
+		    unsigned long last)
+{
+	int gen;
+
+	/* The check sleeps, so it runs outside the wait, between wakeups */
+	for (;;) {
+		gen = atomic_read(&iopt_vaddr_gen);
+		if (!iopt_vaddr_missing(iopt, first, last))
+			return 0;
+		if (wait_event_killable(iopt_vaddr_wait,
+					atomic_read(&iopt_vaddr_gen) != gen))
+			return -EINTR;
+	}
 }

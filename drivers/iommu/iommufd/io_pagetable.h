@@ -47,6 +47,9 @@ struct user_struct;
  * @source_task: its group leader, for RLIMIT_MEMLOCK (referenced)
  * @source_user: the user charged in IOMMUFD_ACCOUNT_USER mode (referenced)
  * @file: the memfd of a file-backed store (referenced), else NULL
+ * @vaddr_invalid: VFIO_DMA_UNMAP_FLAG_VADDR took @uptr away: nothing can
+ *	be pinned until a new one arrives (changed under pages->mutex and
+ *	the iova_rwsem of the IO address space, written)
  * @users: index ranges that need the pages pinned (struct iopt_pages_user)
  * @pfns: the PFN of every pinned page, 0 where not pinned; one word per
  *	page is all the store keeps
@@ -63,6 +66,7 @@ struct iopt_pages {
 	struct task_struct *source_task;
 	struct user_struct *source_user;
 	struct file *file;
+	bool vaddr_invalid;
 	struct rb_root_cached users;
 	unsigned long *pfns;
 	unsigned long npinned;
@@ -161,6 +165,7 @@ struct iopt_pages *iopt_pages_alloc_file(struct file *file,
 void iopt_pages_release(struct kref *kref);
 int iopt_pages_change_owner(struct iopt_pages **stores, unsigned int n,
 			    u8 account_mode);
+int iopt_pages_adopt(struct iopt_pages *pages, unsigned long uptr);
 
 static inline void iopt_pages_put(struct iopt_pages *pages)
 {
@@ -186,6 +191,12 @@ int iopt_map_file(struct io_pagetable *iopt, unsigned long *iova,
 		  struct file *file, unsigned long start, unsigned long length,
 		  int iommu_prot, bool fixed_iova, u8 account_mode);
 int iopt_collect_stores(struct io_pagetable *iopt, struct xarray *stores);
+int iopt_invalidate_vaddr(struct io_pagetable *iopt, unsigned long first,
+			  unsigned long last, unsigned long *invalidated);
+int iopt_update_vaddr(struct io_pagetable *iopt, unsigned long iova,
+		      unsigned long length, unsigned long vaddr);
+int iopt_wait_vaddr(struct io_pagetable *iopt, unsigned long first,
+		    unsigned long last);
 int iopt_copy(struct io_pagetable *dst, struct io_pagetable *src,
 	      unsigned long src_iova, unsigned long length,
 	      unsigned long *dst_iova, int iommu_prot, bool fixed_iova);

@@ -272,6 +272,9 @@ static long iopt_pages_gup(struct iopt_pages *pages, unsigned long index,
 		return -EFAULT;
 	if (pages->file)
 		return iopt_pages_pin_file(pages, index, npages, list);
+	/* No user address until VFIO_DMA_MAP_FLAG_VADDR supplies one */
+	if (pages->vaddr_invalid)
+		return -EAGAIN;
 	if (current->mm == mm)
 		return pin_user_pages_fast(addr, npages, gup_flags, list);
 
@@ -568,5 +571,49 @@ out_unlock:
 	for (i = 0; i != n; i++)
 		mutex_unlock(&stores[i]->mutex);
 	mutex_unlock(&iopt_owner_change_lock);
+	return ret;
+}
+
+/**
+ * iopt_pages_adopt() - give a store with an invalidated address a new one
+ * @pages: the store, its address invalidated (VFIO_DMA_UNMAP_FLAG_VADDR)
+ * @uptr: the new page-aligned address of page index 0 in the calling
+ *	process, which must map the same memory
+ *
+ * The calling process becomes the owner: what the store has pinned is
+ * charged to it, in the store's accounting mode, and uncharged from the
+ * old owner; a live-updated VMM may be a new process (exec).
+ *
+ * Context: Process context; sleeps.  Takes pages->mutex.
+ * Return: 0, or -ENOMEM if the caller's RLIMIT_MEMLOCK forbids the charge.
+ */
+int iopt_pages_adopt(struct iopt_pages *pages, unsigned long uptr)
+{
+	struct iopt_owner new = {
+		.mode = pages->account_mode,
+		.mm = current->mm,
+		.task = current->group_leader,
+		.user = current_user(),
+	};
+	int ret = 0;
+
+	mutex_lock(&pages->mutex);
+	if (!iopt_pages_owned_by(pages, &new)) {
+		ret = iopt_charge(&new, pages->npinned);
+		if (ret)
+			goto out_unlock;
+		iopt_pages_uncharge(pages, pages->npinned);
+		mmdrop(pages->source_mm);
+		put_task_struct(pages->source_task);
+		free_uid(pages->source_user);
+		mmgrab(new.mm);
+		pages->source_mm = new.mm;
+		pages->source_task = get_task_struct(new.task);
+		pages->source_user = get_uid(new.user);
+	}
+	pages->uptr = uptr;
+	WRITE_ONCE(pages->vaddr_invalid, false);
+out_unlock:
+	mutex_unlock(&pages->mutex);
 	return ret;
 }

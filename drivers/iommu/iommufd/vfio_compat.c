@@ -14,7 +14,12 @@
  * track); otherwise it follows type1's rule for devices it cannot see
  * into: every mapped page is reported dirty, every time.
  *
- * Not emulated yet: VFIO_DMA_MAP_FLAG_VADDR and no-IOMMU mode.
+ * VFIO_DMA_UNMAP_FLAG_VADDR and VFIO_DMA_MAP_FLAG_VADDR take the user
+ * address of mappings away and give a new one (io_pagetable.c): devices
+ * keep DMA going, in-kernel accesses wait for the new address without
+ * holding a lock.
+ *
+ * Not emulated yet: no-IOMMU mode.
  */
 #include <linux/bitops.h>
 #include <linux/iommufd.h>
@@ -91,6 +96,7 @@ static int iommufd_vfio_check_extension(unsigned long type)
 	case VFIO_TYPE1_IOMMU:
 	case VFIO_TYPE1v2_IOMMU:
 	case VFIO_UNMAP_ALL:
+	case VFIO_UPDATE_VADDR:
 		return 1;
 	default:
 		return 0;
@@ -275,6 +281,29 @@ out_put:
 	return ret;
 }
 
+/*
+ * VFIO_DMA_MAP_FLAG_VADDR: the new user address of a mapping whose address
+ * was invalidated; iova and size name the whole mapping, the protection
+ * flags must be 0.
+ */
+static int iommufd_vfio_update_vaddr(struct iommufd_ctx *ictx,
+				     const struct vfio_iommu_type1_dma_map *map)
+{
+	struct iommufd_ioas *ioas;
+	int ret;
+
+	if (map->flags != VFIO_DMA_MAP_FLAG_VADDR || !map->size ||
+	    map->iova >= ULONG_MAX || map->size >= ULONG_MAX ||
+	    map->vaddr >= ULONG_MAX)
+		return -EINVAL;
+	ioas = iommufd_vfio_compat_ioas_get(ictx, false);
+	if (IS_ERR(ioas))
+		return PTR_ERR(ioas);
+	ret = iopt_update_vaddr(&ioas->iopt, map->iova, map->size, map->vaddr);
+	iommufd_put_object(ictx, &ioas->obj);
+	return ret;
+}
+
 static int iommufd_vfio_map_dma(struct iommufd_ctx *ictx, void __user *arg)
 {
 	const size_t minsz = offsetofend(struct vfio_iommu_type1_dma_map, size);
@@ -286,8 +315,11 @@ static int iommufd_vfio_map_dma(struct iommufd_ctx *ictx, void __user *arg)
 	if (copy_from_user(&map, arg, minsz))
 		return -EFAULT;
 	if (map.argsz < minsz ||
-	    (map.flags & ~(VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE)))
+	    (map.flags & ~(VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE |
+			   VFIO_DMA_MAP_FLAG_VADDR)))
 		return -EINVAL;
+	if (map.flags & VFIO_DMA_MAP_FLAG_VADDR)
+		return iommufd_vfio_update_vaddr(ictx, &map);
 	if (map.flags & VFIO_DMA_MAP_FLAG_READ)
 		prot |= IOMMU_READ;
 	if (map.flags & VFIO_DMA_MAP_FLAG_WRITE)
@@ -322,10 +354,12 @@ static int iommufd_vfio_unmap_dma(struct iommufd_ctx *ictx, void __user *arg)
 		return -EFAULT;
 	if (unmap.argsz < minsz ||
 	    (unmap.flags & ~(VFIO_DMA_UNMAP_FLAG_ALL |
-			     VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP)))
+			     VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP |
+			     VFIO_DMA_UNMAP_FLAG_VADDR)))
 		return -EINVAL;
 	if (unmap.flags & VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP) {
-		if ((unmap.flags & VFIO_DMA_UNMAP_FLAG_ALL) ||
+		if ((unmap.flags & (VFIO_DMA_UNMAP_FLAG_ALL |
+				    VFIO_DMA_UNMAP_FLAG_VADDR)) ||
 		    unmap.argsz < minsz + sizeof(bitmap))
 			return -EINVAL;
 		if (copy_from_user(&bitmap, arg + minsz, sizeof(bitmap)))
@@ -357,6 +391,12 @@ static int iommufd_vfio_unmap_dma(struct iommufd_ctx *ictx, void __user *arg)
 		mutex_unlock(&ioas->mutex);
 		if (ret)
 			goto out_put;
+	}
+	if (unmap.flags & VFIO_DMA_UNMAP_FLAG_VADDR) {
+		/* Nothing is unmapped: the mappings lose their address */
+		ret = iopt_invalidate_vaddr(&ioas->iopt, first, last,
+					    &unmapped);
+		goto out_put;
 	}
 	/*
 	 * Unlike IOMMU_IOAS_UNMAP, type1 finds nothing to unmap a success, and

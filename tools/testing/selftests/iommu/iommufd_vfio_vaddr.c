@@ -1,0 +1,322 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Live update of a VMM through the VFIO type1 container emulation, on the
+ * mock IOMMU driver: VFIO_DMA_UNMAP_FLAG_VADDR takes the user address of
+ * mappings away, VFIO_DMA_MAP_FLAG_VADDR gives a new one.
+ *
+ *  - Devices keep their translations meanwhile: nothing is unmapped or
+ *    unpinned.
+ *  - Anything that must pin memory it has not pinned yet waits for the new
+ *    address: an in-kernel access (emulated device) blocks, holding no
+ *    lock, so the VMM can supply the address and the access completes; a
+ *    new device that would need such pins is refused (EBUSY, as type1).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <linux/iommufd.h>
+#include <linux/vfio.h>
+
+#include "kselftest_harness.h"
+#include "../../../../drivers/iommu/iommufd/iommufd_test.h"
+
+#define BUF_SIZE (64UL << 10)
+#define IOVA ((__u64)MOCK_APERTURE_START)
+
+static int do_ioctl(int fd, unsigned long cmd, void *arg)
+{
+	return ioctl(fd, cmd, arg) ? -errno : 0;
+}
+
+static int map_dma(int fd, __u32 flags, void *va, __u64 iova, __u64 size)
+{
+	struct vfio_iommu_type1_dma_map map = {
+		.argsz = sizeof(map), .flags = flags,
+		.vaddr = (uintptr_t)va, .iova = iova, .size = size,
+	};
+
+	return do_ioctl(fd, VFIO_IOMMU_MAP_DMA, &map);
+}
+
+static int map_rw(int fd, void *va, __u64 iova, __u64 size)
+{
+	return map_dma(fd, VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE,
+		       va, iova, size);
+}
+
+static int update_vaddr(int fd, void *va, __u64 iova, __u64 size)
+{
+	return map_dma(fd, VFIO_DMA_MAP_FLAG_VADDR, va, iova, size);
+}
+
+static int invalidate_vaddr(int fd, __u32 flags, __u64 iova, __u64 *size)
+{
+	struct vfio_iommu_type1_dma_unmap unmap = {
+		.argsz = sizeof(unmap), .flags = VFIO_DMA_UNMAP_FLAG_VADDR | flags,
+		.iova = iova, .size = *size,
+	};
+	int ret = do_ioctl(fd, VFIO_IOMMU_UNMAP_DMA, &unmap);
+
+	*size = unmap.size;
+	return ret;
+}
+
+static int mock_device(int fd, __u32 pt_id, __u32 *stdev_id, __u32 *hwpt_id)
+{
+	struct iommu_test_cmd cmd = {
+		.size = sizeof(cmd), .op = IOMMU_TEST_OP_MOCK_DOMAIN,
+		.id = pt_id,
+	};
+	int ret = do_ioctl(fd, IOMMU_TEST_CMD, &cmd);
+
+	*stdev_id = cmd.mock_domain.out_stdev_id;
+	*hwpt_id = cmd.mock_domain.out_hwpt_id;
+	return ret;
+}
+
+static int check_map(int fd, __u32 hwpt_id, __u64 iova, void *va, __u64 len)
+{
+	struct iommu_test_cmd cmd = {
+		.size = sizeof(cmd), .op = IOMMU_TEST_OP_MD_CHECK_MAP,
+		.id = hwpt_id,
+		.check_map = { .iova = iova, .length = len,
+			       .uptr = (uintptr_t)va },
+	};
+
+	return do_ioctl(fd, IOMMU_TEST_CMD, &cmd);
+}
+
+/* The container over an IOAS; guest RAM is a memfd mapped twice */
+FIXTURE(vaddr) {
+	int fd;
+	__u32 ioas_id;
+	int mfd;
+	void *old_va;
+	void *new_va;
+};
+
+FIXTURE_SETUP(vaddr)
+{
+	struct iommu_ioas_alloc alloc = { .size = sizeof(alloc) };
+	struct iommu_vfio_ioas set = {
+		.size = sizeof(set), .op = IOMMU_VFIO_IOAS_SET,
+	};
+
+	self->fd = open("/dev/iommu", O_RDWR);
+	if (self->fd < 0)
+		SKIP(return, "no /dev/iommu");
+	ASSERT_EQ(0, do_ioctl(self->fd, IOMMU_IOAS_ALLOC, &alloc));
+	self->ioas_id = alloc.out_ioas_id;
+	set.ioas_id = self->ioas_id;
+	ASSERT_EQ(0, do_ioctl(self->fd, IOMMU_VFIO_IOAS, &set));
+	ASSERT_EQ(0, ioctl(self->fd, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU));
+	self->mfd = memfd_create("guest-ram", 0);
+	ASSERT_LE(0, self->mfd);
+	ASSERT_EQ(0, ftruncate(self->mfd, BUF_SIZE));
+	self->old_va = mmap(NULL, BUF_SIZE, PROT_READ | PROT_WRITE,
+			    MAP_SHARED, self->mfd, 0);
+	ASSERT_NE(MAP_FAILED, self->old_va);
+	memset(self->old_va, 0x3c, BUF_SIZE);
+	/* The same memory where the updated VMM maps it */
+	self->new_va = mmap(NULL, BUF_SIZE, PROT_READ | PROT_WRITE,
+			    MAP_SHARED, self->mfd, 0);
+	ASSERT_NE(MAP_FAILED, self->new_va);
+	ASSERT_EQ(0, map_rw(self->fd, self->old_va, IOVA, BUF_SIZE));
+}
+
+FIXTURE_TEARDOWN(vaddr)
+{
+	close(self->fd);
+	munmap(self->old_va, BUF_SIZE);
+	munmap(self->new_va, BUF_SIZE);
+	close(self->mfd);
+}
+
+TEST_F(vaddr, the_container_offers_vaddr_update)
+{
+	EXPECT_EQ(1, ioctl(self->fd, VFIO_CHECK_EXTENSION, VFIO_UPDATE_VADDR));
+}
+
+TEST_F(vaddr, devices_keep_their_translations_across_the_update)
+{
+	__u64 size = BUF_SIZE;
+	__u32 stdev_id, hwpt_id;
+
+	ASSERT_EQ(0, mock_device(self->fd, self->ioas_id, &stdev_id,
+				 &hwpt_id));
+	ASSERT_EQ(0, invalidate_vaddr(self->fd, 0, IOVA, &size));
+	EXPECT_EQ(BUF_SIZE, size);
+	/* Nothing was unmapped or unpinned */
+	EXPECT_EQ(0, check_map(self->fd, hwpt_id, IOVA, self->old_va,
+			       BUF_SIZE));
+	ASSERT_EQ(0, update_vaddr(self->fd, self->new_va, IOVA, BUF_SIZE));
+	EXPECT_EQ(0, check_map(self->fd, hwpt_id, IOVA, self->new_va,
+			       BUF_SIZE));
+}
+
+TEST_F(vaddr, invalidate_and_update_argument_errors)
+{
+	__u64 size = BUF_SIZE / 2;
+
+	/* An update needs an invalidated mapping */
+	EXPECT_EQ(-EINVAL, update_vaddr(self->fd, self->new_va, IOVA,
+					BUF_SIZE));
+	/* Invalidation takes whole mappings */
+	EXPECT_EQ(-EINVAL, invalidate_vaddr(self->fd, 0, IOVA, &size));
+	size = BUF_SIZE;
+	ASSERT_EQ(0, invalidate_vaddr(self->fd, 0, IOVA, &size));
+	size = BUF_SIZE;
+	EXPECT_EQ(-EINVAL, invalidate_vaddr(self->fd, 0, IOVA, &size));
+	/* The update names the whole mapping, and no protection */
+	EXPECT_EQ(-EINVAL, update_vaddr(self->fd, self->new_va, IOVA,
+					BUF_SIZE / 2));
+	EXPECT_EQ(-EINVAL, map_dma(self->fd,
+				   VFIO_DMA_MAP_FLAG_VADDR |
+					   VFIO_DMA_MAP_FLAG_READ,
+				   self->new_va, IOVA, BUF_SIZE));
+	/* A new address must sit where the old one did in its page */
+	EXPECT_EQ(-EINVAL, update_vaddr(self->fd, self->new_va + 8, IOVA,
+					BUF_SIZE));
+	EXPECT_EQ(0, update_vaddr(self->fd, self->new_va, IOVA, BUF_SIZE));
+}
+
+TEST_F(vaddr, unmap_all_can_invalidate_every_mapping)
+{
+	__u64 size = 0;
+
+	ASSERT_EQ(0, invalidate_vaddr(self->fd, VFIO_DMA_UNMAP_FLAG_ALL, 0,
+				      &size));
+	EXPECT_EQ(BUF_SIZE, size);
+	EXPECT_EQ(0, update_vaddr(self->fd, self->new_va, IOVA, BUF_SIZE));
+}
+
+TEST_F(vaddr, vaddr_and_a_dirty_bitmap_do_not_combine)
+{
+	__u64 size = BUF_SIZE;
+
+	EXPECT_EQ(-EINVAL,
+		  invalidate_vaddr(self->fd,
+				   VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP, IOVA,
+				   &size));
+}
+
+TEST_F(vaddr, a_device_that_would_need_pins_is_refused_until_the_update)
+{
+	__u64 size = BUF_SIZE;
+	__u32 stdev_id, hwpt_id;
+
+	/* Nothing is pinned yet: attaching would need the address */
+	ASSERT_EQ(0, invalidate_vaddr(self->fd, 0, IOVA, &size));
+	EXPECT_EQ(-EBUSY, mock_device(self->fd, self->ioas_id, &stdev_id,
+				      &hwpt_id));
+	ASSERT_EQ(0, update_vaddr(self->fd, self->new_va, IOVA, BUF_SIZE));
+	ASSERT_EQ(0, mock_device(self->fd, self->ioas_id, &stdev_id,
+				 &hwpt_id));
+	EXPECT_EQ(0, check_map(self->fd, hwpt_id, IOVA, self->new_va,
+			       BUF_SIZE));
+}
+
+struct pinner {
+	int fd;
+	int access_fd;
+	void *va;
+	int ret;
+	volatile int done;
+};
+
+/* An emulated device pinning the first page of the mapping */
+static void *pin_first_page(void *arg)
+{
+	struct pinner *p = arg;
+	struct iommu_test_cmd cmd = {
+		.size = sizeof(cmd), .op = IOMMU_TEST_OP_ACCESS_PAGES,
+		.id = p->access_fd,
+		.access_pages = { .iova = IOVA, .length = getpagesize(),
+				  .uptr = (uintptr_t)p->va },
+	};
+
+	p->ret = do_ioctl(p->fd, IOMMU_TEST_CMD, &cmd);
+	p->done = 1;
+	return NULL;
+}
+
+static int create_pinning_access(int fd, __u32 ioas_id)
+{
+	struct iommu_test_cmd cmd = {
+		.size = sizeof(cmd), .op = IOMMU_TEST_OP_CREATE_ACCESS,
+		.id = ioas_id,
+		.create_access = {
+			.flags = MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES,
+		},
+	};
+
+	return do_ioctl(fd, IOMMU_TEST_CMD, &cmd) ? -1 :
+		       (int)cmd.create_access.out_access_fd;
+}
+
+TEST_F(vaddr, an_emulated_device_waits_for_the_new_address)
+{
+	struct timespec tick = { 0, 200 * 1000 * 1000 };
+	struct pinner p = { .fd = self->fd, .va = self->new_va };
+	__u64 size = BUF_SIZE;
+	pthread_t thread;
+
+	p.access_fd = create_pinning_access(self->fd, self->ioas_id);
+	ASSERT_LE(0, p.access_fd);
+	ASSERT_EQ(0, invalidate_vaddr(self->fd, 0, IOVA, &size));
+	ASSERT_EQ(0, pthread_create(&thread, NULL, pin_first_page, &p));
+	/* It cannot finish before the address comes back */
+	nanosleep(&tick, NULL);
+	EXPECT_EQ(0, p.done);
+	/* The VMM is not blocked by the waiting access: no deadlock */
+	ASSERT_EQ(0, update_vaddr(self->fd, self->new_va, IOVA, BUF_SIZE));
+	ASSERT_EQ(0, pthread_join(thread, NULL));
+	EXPECT_EQ(0, p.ret);
+	close(p.access_fd);
+}
+
+TEST_F(vaddr, a_waiting_emulated_device_learns_of_an_unmap)
+{
+	struct vfio_iommu_type1_dma_unmap unmap = {
+		.argsz = sizeof(unmap), .iova = IOVA, .size = BUF_SIZE,
+	};
+	struct timespec tick = { 0, 200 * 1000 * 1000 };
+	struct pinner p = { .fd = self->fd, .va = self->new_va };
+	__u64 size = BUF_SIZE;
+	pthread_t thread;
+
+	p.access_fd = create_pinning_access(self->fd, self->ioas_id);
+	ASSERT_LE(0, p.access_fd);
+	ASSERT_EQ(0, invalidate_vaddr(self->fd, 0, IOVA, &size));
+	ASSERT_EQ(0, pthread_create(&thread, NULL, pin_first_page, &p));
+	nanosleep(&tick, NULL);
+	ASSERT_EQ(0, do_ioctl(self->fd, VFIO_IOMMU_UNMAP_DMA, &unmap));
+	ASSERT_EQ(0, pthread_join(thread, NULL));
+	EXPECT_EQ(-ENOENT, p.ret);
+	close(p.access_fd);
+}
+
+TEST_F(vaddr, pinned_memory_serves_an_emulated_device_at_once)
+{
+	struct pinner p = { .fd = self->fd, .va = self->old_va };
+	__u32 stdev_id, hwpt_id;
+	__u64 size = BUF_SIZE;
+
+	/* A device pinned everything before the address went away */
+	ASSERT_EQ(0, mock_device(self->fd, self->ioas_id, &stdev_id,
+				 &hwpt_id));
+	p.access_fd = create_pinning_access(self->fd, self->ioas_id);
+	ASSERT_LE(0, p.access_fd);
+	ASSERT_EQ(0, invalidate_vaddr(self->fd, 0, IOVA, &size));
+	pin_first_page(&p);
+	EXPECT_EQ(0, p.ret);
+	close(p.access_fd);
+}
+
+TEST_HARNESS_MAIN
