@@ -21,6 +21,7 @@
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <linux/iommufd.h>
+#include <linux/vfio.h>
 
 #include "kselftest_harness.h"
 #include "../../../../drivers/iommu/iommufd/iommufd_test.h"
@@ -416,6 +417,64 @@ TEST_F(file, change_process_beyond_the_callers_limit_moves_nothing)
 	/* RLIMIT_MEMLOCK of 4 KiB cannot take 256 KiB */
 	EXPECT_EQ(0, child_takes_over(self->fd, true, 0));
 	EXPECT_EQ(before + (long)(FILE_SIZE >> 10), vm_pinned_kib());
+}
+
+TEST_F(file, dirty_tracking_covers_file_mappings)
+{
+	const __u64 mock_page = getpagesize() / 2;
+	struct iommu_hwpt_alloc alloc = {
+		.size = sizeof(alloc), .flags = IOMMU_HWPT_ALLOC_DIRTY_TRACKING,
+		.pt_id = self->ioas_id,
+	};
+	struct iommu_test_cmd info = {
+		.size = sizeof(info), .op = IOMMU_TEST_OP_MOCK_DOMAIN,
+		.id = self->ioas_id,
+	};
+	struct iommu_hwpt_set_dirty_tracking set = {
+		.size = sizeof(set), .flags = IOMMU_HWPT_DIRTY_TRACKING_ENABLE,
+	};
+	__u64 mark = 1ULL << 3, bits[2] = {};
+	struct iommu_test_cmd dirty = {
+		.size = sizeof(dirty), .op = IOMMU_TEST_OP_DIRTY,
+		.dirty = { .iova = IOVA, .length = 64 * mock_page,
+			   .page_size = mock_page, .uptr = (uintptr_t)&mark },
+	};
+	struct iommu_hwpt_get_dirty_bitmap get = {
+		.size = sizeof(get), .iova = IOVA, .length = 64 * mock_page,
+		.page_size = mock_page, .data = (uintptr_t)bits,
+	};
+
+	ASSERT_EQ(0, map_file_at(self->fd, self->ioas_id, self->mfd, 0,
+				 FILE_SIZE, IOVA));
+	/* A second mock device gives the device id HWPT_ALLOC needs */
+	ASSERT_EQ(0, do_ioctl(self->fd, IOMMU_TEST_CMD, &info));
+	alloc.dev_id = info.mock_domain.out_idev_id;
+	ASSERT_EQ(0, do_ioctl(self->fd, IOMMU_HWPT_ALLOC, &alloc));
+	set.hwpt_id = alloc.out_hwpt_id;
+	ASSERT_EQ(0, do_ioctl(self->fd, IOMMU_HWPT_SET_DIRTY_TRACKING, &set));
+	dirty.id = alloc.out_hwpt_id;
+	ASSERT_EQ(0, do_ioctl(self->fd, IOMMU_TEST_CMD, &dirty));
+	EXPECT_EQ(1, dirty.dirty.out_nr_dirty);
+	get.hwpt_id = alloc.out_hwpt_id;
+	ASSERT_EQ(0, do_ioctl(self->fd, IOMMU_HWPT_GET_DIRTY_BITMAP, &get));
+	EXPECT_EQ(1ULL << 3, bits[0]);
+}
+
+TEST_F(file, the_vfio_container_unmaps_file_mappings)
+{
+	struct iommu_vfio_ioas set = {
+		.size = sizeof(set), .op = IOMMU_VFIO_IOAS_SET,
+		.ioas_id = self->ioas_id,
+	};
+	struct vfio_iommu_type1_dma_unmap unmap = {
+		.argsz = sizeof(unmap), .iova = IOVA, .size = FILE_SIZE,
+	};
+
+	ASSERT_EQ(0, do_ioctl(self->fd, IOMMU_VFIO_IOAS, &set));
+	ASSERT_EQ(0, map_file_at(self->fd, self->ioas_id, self->mfd, 0,
+				 FILE_SIZE, IOVA));
+	ASSERT_EQ(0, do_ioctl(self->fd, VFIO_IOMMU_UNMAP_DMA, &unmap));
+	EXPECT_EQ(FILE_SIZE, unmap.size);
 }
 
 TEST_HARNESS_MAIN

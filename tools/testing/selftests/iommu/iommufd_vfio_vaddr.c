@@ -227,7 +227,7 @@ struct pinner {
 	int access_fd;
 	void *va;
 	int ret;
-	volatile int done;
+	int done;
 };
 
 /* An emulated device pinning the first page of the mapping */
@@ -242,7 +242,7 @@ static void *pin_first_page(void *arg)
 	};
 
 	p->ret = do_ioctl(p->fd, IOMMU_TEST_CMD, &cmd);
-	p->done = 1;
+	__atomic_store_n(&p->done, 1, __ATOMIC_RELEASE);
 	return NULL;
 }
 
@@ -273,7 +273,7 @@ TEST_F(vaddr, an_emulated_device_waits_for_the_new_address)
 	ASSERT_EQ(0, pthread_create(&thread, NULL, pin_first_page, &p));
 	/* It cannot finish before the address comes back */
 	nanosleep(&tick, NULL);
-	EXPECT_EQ(0, p.done);
+	EXPECT_EQ(0, __atomic_load_n(&p.done, __ATOMIC_ACQUIRE));
 	/* The VMM is not blocked by the waiting access: no deadlock */
 	ASSERT_EQ(0, update_vaddr(self->fd, self->new_va, IOVA, BUF_SIZE));
 	ASSERT_EQ(0, pthread_join(thread, NULL));

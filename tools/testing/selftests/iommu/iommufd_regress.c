@@ -1,0 +1,407 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Regression tests, on the mock IOMMU driver, for the classes of bugs that
+ * hit IOMMUFD implementations: each test names the class and checks the
+ * behaviour a correct implementation shows, including that nothing stays
+ * pinned afterwards.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <linux/iommufd.h>
+#include <linux/vfio.h>
+
+#include "kselftest_harness.h"
+#include "../../../../drivers/iommu/iommufd/iommufd_test.h"
+
+#define PAGE ((__u64)sysconf(_SC_PAGESIZE))
+#define START ((__u64)MOCK_APERTURE_START)
+#define RW (IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_WRITEABLE)
+
+static int do_ioctl(int fd, unsigned long cmd, void *arg)
+{
+	return ioctl(fd, cmd, arg) ? -errno : 0;
+}
+
+static int map(int fd, __u32 ioas_id, __u32 flags, __u64 va, __u64 len,
+	       __u64 *iova)
+{
+	struct iommu_ioas_map cmd = {
+		.size = sizeof(cmd), .flags = flags, .ioas_id = ioas_id,
+		.user_va = va, .length = len, .iova = *iova,
+	};
+	int ret = do_ioctl(fd, IOMMU_IOAS_MAP, &cmd);
+
+	*iova = cmd.iova;
+	return ret;
+}
+
+static int unmap(int fd, __u32 ioas_id, __u64 iova, __u64 len)
+{
+	struct iommu_ioas_unmap cmd = {
+		.size = sizeof(cmd), .ioas_id = ioas_id, .iova = iova,
+		.length = len,
+	};
+
+	return do_ioctl(fd, IOMMU_IOAS_UNMAP, &cmd);
+}
+
+static int check_refs(int fd, void *va, __u64 len, unsigned int refs)
+{
+	struct iommu_test_cmd cmd = {
+		.size = sizeof(cmd), .op = IOMMU_TEST_OP_MD_CHECK_REFS,
+		.check_refs = { .length = len, .uptr = (uintptr_t)va,
+				.refs = refs },
+	};
+
+	return do_ioctl(fd, IOMMU_TEST_CMD, &cmd);
+}
+
+static int check_map(int fd, __u32 hwpt_id, __u64 iova, void *va, __u64 len)
+{
+	struct iommu_test_cmd cmd = {
+		.size = sizeof(cmd), .op = IOMMU_TEST_OP_MD_CHECK_MAP,
+		.id = hwpt_id,
+		.check_map = { .iova = iova, .length = len,
+			       .uptr = (uintptr_t)va },
+	};
+
+	return do_ioctl(fd, IOMMU_TEST_CMD, &cmd);
+}
+
+static int create_access(int fd, __u32 ioas_id)
+{
+	struct iommu_test_cmd cmd = {
+		.size = sizeof(cmd), .op = IOMMU_TEST_OP_CREATE_ACCESS,
+		.id = ioas_id,
+		.create_access = {
+			.flags = MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES,
+		},
+	};
+
+	return do_ioctl(fd, IOMMU_TEST_CMD, &cmd) ? -1 :
+		       (int)cmd.create_access.out_access_fd;
+}
+
+static int access_pin(int fd, int access_fd, __u64 iova, __u64 len,
+		      void *va)
+{
+	struct iommu_test_cmd cmd = {
+		.size = sizeof(cmd), .op = IOMMU_TEST_OP_ACCESS_PAGES,
+		.id = access_fd,
+		.access_pages = { .iova = iova, .length = len,
+				  .uptr = (uintptr_t)va },
+	};
+
+	return do_ioctl(fd, IOMMU_TEST_CMD, &cmd);
+}
+
+FIXTURE(regress) {
+	int fd;
+	__u32 ioas_id;
+	__u32 stdev_id;
+	__u32 hwpt_id;
+	unsigned char *buf;
+	size_t len;
+};
+
+FIXTURE_SETUP(regress)
+{
+	struct iommu_ioas_alloc alloc = { .size = sizeof(alloc) };
+	struct iommu_test_cmd mock = {
+		.size = sizeof(mock), .op = IOMMU_TEST_OP_MOCK_DOMAIN,
+	};
+
+	self->fd = open("/dev/iommu", O_RDWR);
+	if (self->fd < 0)
+		SKIP(return, "no /dev/iommu");
+	ASSERT_EQ(0, do_ioctl(self->fd, IOMMU_IOAS_ALLOC, &alloc));
+	self->ioas_id = alloc.out_ioas_id;
+	mock.id = self->ioas_id;
+	if (do_ioctl(self->fd, IOMMU_TEST_CMD, &mock))
+		SKIP(return, "no mock IOMMU driver (CONFIG_IOMMUFD_TEST=n)");
+	self->stdev_id = mock.mock_domain.out_stdev_id;
+	self->hwpt_id = mock.mock_domain.out_hwpt_id;
+	self->len = 64 * PAGE;
+	self->buf = mmap(NULL, self->len, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, self->buf);
+	memset(self->buf, 0x5a, self->len);
+}
+
+FIXTURE_TEARDOWN(regress)
+{
+	/* Whatever a test did, closing leaves nothing pinned */
+	close(self->fd);
+	self->fd = open("/dev/iommu", O_RDWR);
+	if (self->fd >= 0) {
+		EXPECT_EQ(0, check_refs(self->fd, self->buf, self->len, 0));
+		close(self->fd);
+	}
+	munmap(self->buf, self->len);
+}
+
+TEST_F(regress, automatic_iova_alignment_cannot_wrap_past_the_top)
+{
+	struct iommu_ioas_alloc alloc = { .size = sizeof(alloc) };
+	struct iommu_iova_range range = {
+		.start = UINT64_MAX - 4 * PAGE + 1, .last = UINT64_MAX,
+	};
+	struct iommu_ioas_allow_iovas allow = {
+		.size = sizeof(allow), .num_iovas = 1,
+		.allowed_iovas = (uintptr_t)&range,
+	};
+	__u64 iova = 0;
+	int ret;
+
+	/* No domain: the whole address space is usable, up to the top */
+	ASSERT_EQ(0, do_ioctl(self->fd, IOMMU_IOAS_ALLOC, &alloc));
+	allow.ioas_id = alloc.out_ioas_id;
+	ASSERT_EQ(0, do_ioctl(self->fd, IOMMU_IOAS_ALLOW_IOVAS, &allow));
+	/* Aligning 2 pages up within the last 4 must not wrap to 0 */
+	ret = map(self->fd, alloc.out_ioas_id, RW,
+		  (uintptr_t)self->buf + PAGE, 2 * PAGE, &iova);
+	if (!ret) {
+		EXPECT_LE(range.start, iova);
+		EXPECT_LE(iova + 2 * PAGE - 1, range.last);
+		EXPECT_NE(0, iova);
+	} else {
+		EXPECT_EQ(-ENOSPC, ret);
+	}
+	/* A length that cannot fit anywhere */
+	iova = 0;
+	EXPECT_EQ(-ENOSPC, map(self->fd, alloc.out_ioas_id, RW,
+			       (uintptr_t)self->buf, 8 * PAGE, &iova));
+}
+
+TEST_F(regress, a_map_with_neither_read_nor_write_is_einval)
+{
+	__u64 iova = START;
+
+	EXPECT_EQ(-EINVAL, map(self->fd, self->ioas_id,
+			       IOMMU_IOAS_MAP_FIXED_IOVA,
+			       (uintptr_t)self->buf, self->len, &iova));
+	EXPECT_EQ(0, check_refs(self->fd, self->buf, self->len, 0));
+}
+
+TEST_F(regress, a_user_address_range_that_wraps_is_eoverflow)
+{
+	__u64 iova = START;
+
+	EXPECT_EQ(-EOVERFLOW,
+		  map(self->fd, self->ioas_id, RW | IOMMU_IOAS_MAP_FIXED_IOVA,
+		      UINT64_MAX - PAGE + 1, 2 * PAGE, &iova));
+	iova = START;
+	EXPECT_EQ(-EOVERFLOW,
+		  map(self->fd, self->ioas_id, RW | IOMMU_IOAS_MAP_FIXED_IOVA,
+		      (uintptr_t)self->buf, UINT64_MAX, &iova));
+}
+
+TEST_F(regress, pinning_in_small_batches_keeps_every_page_in_place)
+{
+	struct iommu_test_cmd limit = {
+		.size = sizeof(limit),
+		.op = IOMMU_TEST_OP_SET_TEMP_MEMORY_LIMIT,
+		.memory_limit = { .limit = 3 },
+	};
+	__u64 iova = START;
+	unsigned int i;
+
+	/* Break the buffer into runs of 1..4 physically unrelated pages */
+	for (i = 0; i < 64; i += 5)
+		ASSERT_EQ(0, madvise(self->buf + i * PAGE, PAGE,
+				     MADV_DONTNEED));
+	memset(self->buf, 0x33, self->len);
+	ASSERT_EQ(0, do_ioctl(self->fd, IOMMU_TEST_CMD, &limit));
+	ASSERT_EQ(0, map(self->fd, self->ioas_id,
+			 RW | IOMMU_IOAS_MAP_FIXED_IOVA,
+			 (uintptr_t)self->buf + PAGE / 2,
+			 self->len - PAGE, &iova));
+	EXPECT_EQ(0, check_map(self->fd, self->hwpt_id, START,
+			       self->buf + PAGE / 2, self->len - PAGE));
+	limit.memory_limit.limit = 65536;
+	ASSERT_EQ(0, do_ioctl(self->fd, IOMMU_TEST_CMD, &limit));
+}
+
+TEST_F(regress, an_unmap_under_an_access_pin_makes_the_access_let_go)
+{
+	__u64 iova = START;
+	int afd = create_access(self->fd, self->ioas_id);
+
+	ASSERT_LE(0, afd);
+	ASSERT_EQ(0, map(self->fd, self->ioas_id,
+			 RW | IOMMU_IOAS_MAP_FIXED_IOVA, (uintptr_t)self->buf,
+			 self->len, &iova));
+	ASSERT_EQ(0, access_pin(self->fd, afd, START + PAGE, 2 * PAGE,
+				self->buf + PAGE));
+	/* The access's unmap callback drops its pin; then the unmap goes */
+	EXPECT_EQ(0, unmap(self->fd, self->ioas_id, START, self->len));
+	EXPECT_EQ(0, check_refs(self->fd, self->buf, self->len, 0));
+	close(afd);
+}
+
+TEST_F(regress, a_type1_cut_through_an_access_pin_makes_it_let_go)
+{
+	struct iommu_ioas_alloc alloc = { .size = sizeof(alloc) };
+	struct iommu_vfio_ioas set = {
+		.size = sizeof(set), .op = IOMMU_VFIO_IOAS_SET,
+	};
+	struct iommu_test_cmd mock = {
+		.size = sizeof(mock), .op = IOMMU_TEST_OP_MOCK_DOMAIN,
+	};
+	struct vfio_iommu_type1_dma_map vmap = {
+		.argsz = sizeof(vmap),
+		.flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE,
+		.vaddr = (uintptr_t)self->buf, .iova = START,
+		.size = self->len,
+	};
+	struct vfio_iommu_type1_dma_unmap vunmap = {
+		.argsz = sizeof(vunmap), .iova = START + 2 * PAGE,
+		.size = 4 * PAGE,
+	};
+	int afd;
+
+	/* A type1 (v1) container of its own, with a device */
+	ASSERT_EQ(0, do_ioctl(self->fd, IOMMU_IOAS_ALLOC, &alloc));
+	set.ioas_id = alloc.out_ioas_id;
+	ASSERT_EQ(0, do_ioctl(self->fd, IOMMU_VFIO_IOAS, &set));
+	ASSERT_EQ(0, ioctl(self->fd, VFIO_SET_IOMMU, VFIO_TYPE1_IOMMU));
+	mock.id = alloc.out_ioas_id;
+	ASSERT_EQ(0, do_ioctl(self->fd, IOMMU_TEST_CMD, &mock));
+	ASSERT_EQ(0, do_ioctl(self->fd, VFIO_IOMMU_MAP_DMA, &vmap));
+	afd = create_access(self->fd, alloc.out_ioas_id);
+	ASSERT_LE(0, afd);
+	ASSERT_EQ(0, access_pin(self->fd, afd, START + 3 * PAGE, PAGE,
+				self->buf + 3 * PAGE));
+	/* Cutting the area the access pins: it is told, then the cut goes */
+	ASSERT_EQ(0, do_ioctl(self->fd, VFIO_IOMMU_UNMAP_DMA, &vunmap));
+	EXPECT_EQ(4 * PAGE, vunmap.size);
+	/* The pieces either side still map their pages */
+	EXPECT_EQ(0, check_map(self->fd, mock.mock_domain.out_hwpt_id, START,
+			       self->buf, 2 * PAGE));
+	EXPECT_EQ(0, check_map(self->fd, mock.mock_domain.out_hwpt_id,
+			       START + 6 * PAGE, self->buf + 6 * PAGE,
+			       self->len - 6 * PAGE));
+	EXPECT_EQ(0, check_refs(self->fd, self->buf + 2 * PAGE, 4 * PAGE, 0));
+	close(afd);
+}
+
+struct racer {
+	int fd;
+	__u32 id;
+	int stop;
+};
+
+static void *destroy_loop(void *arg)
+{
+	struct racer *r = arg;
+	struct iommu_destroy cmd = { .size = sizeof(cmd) };
+
+	while (!__atomic_load_n(&r->stop, __ATOMIC_ACQUIRE)) {
+		cmd.id = __atomic_load_n(&r->id, __ATOMIC_ACQUIRE);
+		ioctl(r->fd, IOMMU_DESTROY, &cmd);
+	}
+	return NULL;
+}
+
+TEST_F(regress, destroy_racing_lookups_of_the_same_id_is_safe)
+{
+	struct racer r = { .fd = self->fd };
+	pthread_t thread;
+	unsigned int i;
+
+	ASSERT_EQ(0, pthread_create(&thread, NULL, destroy_loop, &r));
+	for (i = 0; i != 2000; i++) {
+		struct iommu_ioas_alloc alloc = { .size = sizeof(alloc) };
+		__u64 iova = START;
+		int ret;
+
+		ASSERT_EQ(0, do_ioctl(self->fd, IOMMU_IOAS_ALLOC, &alloc));
+		__atomic_store_n(&r.id, alloc.out_ioas_id, __ATOMIC_RELEASE);
+		ret = map(self->fd, alloc.out_ioas_id,
+			  RW | IOMMU_IOAS_MAP_FIXED_IOVA,
+			  (uintptr_t)self->buf, PAGE, &iova);
+		ASSERT_TRUE(ret == 0 || ret == -ENOENT);
+	}
+	__atomic_store_n(&r.stop, 1, __ATOMIC_RELEASE);
+	ASSERT_EQ(0, pthread_join(thread, NULL));
+}
+
+TEST_F(regress, a_dirty_bitmap_is_written_only_within_its_size)
+{
+	const __u64 mock_page = PAGE / 2;
+	struct iommu_hwpt_alloc alloc = {
+		.size = sizeof(alloc), .flags = IOMMU_HWPT_ALLOC_DIRTY_TRACKING,
+		.pt_id = self->ioas_id,
+	};
+	struct iommu_test_cmd info = {
+		.size = sizeof(info), .op = IOMMU_TEST_OP_MOCK_DOMAIN,
+		.id = self->ioas_id,
+	};
+	struct iommu_hwpt_set_dirty_tracking set = {
+		.size = sizeof(set), .flags = IOMMU_HWPT_DIRTY_TRACKING_ENABLE,
+	};
+	unsigned char all[16];
+	struct iommu_test_cmd dirty = {
+		.size = sizeof(dirty), .op = IOMMU_TEST_OP_DIRTY,
+		.dirty = { .iova = START, .length = 128 * mock_page,
+			   .page_size = mock_page, .uptr = (uintptr_t)all },
+	};
+	struct iommu_hwpt_get_dirty_bitmap get = {
+		.size = sizeof(get), .iova = START,
+		.length = 128 * mock_page, .page_size = mock_page,
+	};
+	unsigned char *guard;
+	__u64 iova = START;
+
+	/* 128 bits end exactly where an inaccessible page begins */
+	guard = mmap(NULL, 2 * PAGE, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, guard);
+	ASSERT_EQ(0, mprotect(guard + PAGE, PAGE, PROT_NONE));
+	memset(all, 0xff, sizeof(all));
+	ASSERT_EQ(0, map(self->fd, self->ioas_id,
+			 RW | IOMMU_IOAS_MAP_FIXED_IOVA, (uintptr_t)self->buf,
+			 self->len, &iova));
+	ASSERT_EQ(0, do_ioctl(self->fd, IOMMU_TEST_CMD, &info));
+	alloc.dev_id = info.mock_domain.out_idev_id;
+	ASSERT_EQ(0, do_ioctl(self->fd, IOMMU_HWPT_ALLOC, &alloc));
+	set.hwpt_id = alloc.out_hwpt_id;
+	ASSERT_EQ(0, do_ioctl(self->fd, IOMMU_HWPT_SET_DIRTY_TRACKING, &set));
+	dirty.id = alloc.out_hwpt_id;
+	ASSERT_EQ(0, do_ioctl(self->fd, IOMMU_TEST_CMD, &dirty));
+	get.hwpt_id = alloc.out_hwpt_id;
+	get.data = (uintptr_t)(guard + PAGE - 16);
+	ASSERT_EQ(0, do_ioctl(self->fd, IOMMU_HWPT_GET_DIRTY_BITMAP, &get));
+	EXPECT_EQ(0, memcmp(all, guard + PAGE - 16, 16));
+	munmap(guard, 2 * PAGE);
+}
+
+TEST_F(regress, a_fault_queue_that_gets_no_fd_leaves_nothing_behind)
+{
+	struct rlimit lim, none = { 0, 0 };
+	struct iommu_fault_alloc cmd = { .size = sizeof(cmd) };
+	struct iommu_destroy destroy = { .size = sizeof(destroy) };
+	int i;
+
+	ASSERT_EQ(0, getrlimit(RLIMIT_NOFILE, &lim));
+	for (i = 0; i != 3; i++) {
+		none.rlim_max = lim.rlim_max;
+		ASSERT_EQ(0, setrlimit(RLIMIT_NOFILE, &none));
+		EXPECT_EQ(-EMFILE, do_ioctl(self->fd,
+					    IOMMU_FAULT_QUEUE_ALLOC, &cmd));
+		ASSERT_EQ(0, setrlimit(RLIMIT_NOFILE, &lim));
+	}
+	ASSERT_EQ(0, do_ioctl(self->fd, IOMMU_FAULT_QUEUE_ALLOC, &cmd));
+	close(cmd.out_fault_fd);
+	destroy.id = cmd.out_fault_id;
+	EXPECT_EQ(0, do_ioctl(self->fd, IOMMU_DESTROY, &destroy));
+}
+
+TEST_HARNESS_MAIN
