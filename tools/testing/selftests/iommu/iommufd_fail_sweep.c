@@ -1297,6 +1297,10 @@ TEST_F_TIMEOUT(sweep, vfio_type1_cutting_unmap, SWEEP_TIMEOUT)
 /* Last: the sum over the tests above that ran */
 TEST_F_TIMEOUT(sweep, map_file_copy_and_change_process, SWEEP_TIMEOUT)
 {
+	struct iommu_ioas_map_file probe = { .size = sizeof(probe) };
+
+	if (ioc(self->check_fd, IOMMU_IOAS_MAP_FILE, &probe) == -ENOTTY)
+		SKIP(return, "no IOMMU_IOAS_MAP_FILE");
 	file_fd = memfd_create("sweep", 0);
 	ASSERT_LE(0, file_fd);
 	ASSERT_EQ(0, ftruncate(file_fd, buf_len));
@@ -1308,8 +1312,13 @@ TEST_F_TIMEOUT(sweep, map_file_copy_and_change_process, SWEEP_TIMEOUT)
 
 TEST_F_TIMEOUT(sweep, vfio_type1v2_dirty_pages, SWEEP_TIMEOUT)
 {
-	if (!vfio_container_served())
-		SKIP(return, "no VFIO container ioctls on /dev/iommu");
+	struct vfio_iommu_type1_dirty_bitmap probe = {
+		.argsz = sizeof(probe),
+	};
+
+	if (!vfio_container_served() ||
+	    ioc(self->check_fd, VFIO_IOMMU_DIRTY_PAGES, &probe) == -ENOTTY)
+		SKIP(return, "no VFIO container dirty tracking on /dev/iommu");
 	sweep(_metadata, self->nth_fd, self->check_fd, sc_vfio_dirty);
 }
 

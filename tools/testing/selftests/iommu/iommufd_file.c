@@ -157,6 +157,13 @@ FIXTURE_SETUP(file)
 		SKIP(return, "no mock IOMMU driver (CONFIG_IOMMUFD_TEST=n)");
 	self->stdev_id = mock.mock_domain.out_stdev_id;
 	self->hwpt_id = mock.mock_domain.out_hwpt_id;
+	{
+		struct iommu_ioas_map_file probe = { .size = sizeof(probe) };
+
+		/* Only kernels after 6.12's own iommufd know the command */
+		if (do_ioctl(self->fd, IOMMU_IOAS_MAP_FILE, &probe) == -ENOTTY)
+			SKIP(return, "no IOMMU_IOAS_MAP_FILE");
+	}
 	self->mfd = make_memfd(0);
 	ASSERT_LE(0, self->mfd);
 }

@@ -116,6 +116,8 @@ FIXTURE_SETUP(vaddr)
 	set.ioas_id = self->ioas_id;
 	ASSERT_EQ(0, do_ioctl(self->fd, IOMMU_VFIO_IOAS, &set));
 	ASSERT_EQ(0, ioctl(self->fd, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU));
+	if (ioctl(self->fd, VFIO_CHECK_EXTENSION, VFIO_UPDATE_VADDR) != 1)
+		SKIP(return, "the container emulation cannot update vaddr");
 	self->mfd = memfd_create("guest-ram", 0);
 	ASSERT_LE(0, self->mfd);
 	ASSERT_EQ(0, ftruncate(self->mfd, BUF_SIZE));
