@@ -11,3 +11,4 @@
 #define in_data_type out_data_type
 #define MOCK_FLAGS_DEVICE_PASID (1 << 2)
 #define MOCK_PASID_WIDTH 20
+

@@ -6,7 +6,10 @@
  *
  * Each test opens /dev/iommu as root, attaches a mock device (pins happen
  * only when something can DMA), then forks a child that drops to an
- * unprivileged user, sets its limit and maps.
+ * unprivileged user, sets its limit and maps.  By default the limit holds
+ * for the user across all its processes; in per-process mode (what
+ * /dev/vfio/vfio uses), for each process; only CAP_SYS_RESOURCE changes
+ * the mode.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -128,6 +131,79 @@ TEST_F(pinned, pinning_exactly_rlimit_memlock_is_allowed)
 {
 	EXPECT_EQ(0, child_maps(self->fd, self->ioas_id, LIMIT, 0,
 				LIMIT / 1024));
+}
+
+TEST_F(pinned, one_user_is_limited_across_all_its_processes)
+{
+	/* The first process's pins stay charged to the user after it exits */
+	EXPECT_EQ(0, child_maps(self->fd, self->ioas_id, 3 * LIMIT / 4, 0,
+				3 * LIMIT / 4 / 1024));
+	EXPECT_EQ(0, child_maps(self->fd, self->ioas_id, LIMIT / 2, -ENOMEM,
+				0));
+}
+
+static int set_rlimit_mode(int fd, __u64 per_mm)
+{
+	struct iommu_option cmd = {
+		.size = sizeof(cmd), .option_id = IOMMU_OPTION_RLIMIT_MODE,
+		.op = IOMMU_OPTION_OP_SET, .val64 = per_mm,
+	};
+
+	return ioctl(fd, IOMMU_OPTION, &cmd) ? -errno : 0;
+}
+
+TEST_F(pinned, the_accounting_mode_changes_only_while_the_context_is_empty)
+{
+	EXPECT_EQ(-EBUSY, set_rlimit_mode(self->fd, 1));
+}
+
+TEST(changing_the_accounting_mode_needs_cap_sys_resource)
+{
+	int status, fd = open("/dev/iommu", O_RDWR);
+	pid_t pid;
+
+	if (fd < 0)
+		SKIP(return, "no /dev/iommu");
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		if (setresgid(NOBODY, NOBODY, NOBODY) ||
+		    setresuid(NOBODY, NOBODY, NOBODY))
+			_exit(2);
+		_exit(set_rlimit_mode(fd, 1) == -EPERM ? 0 : 3);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+	EXPECT_EQ(0, set_rlimit_mode(fd, 1));
+	close(fd);
+}
+
+TEST(per_process_accounting_limits_each_process)
+{
+	struct iommu_ioas_alloc alloc = { .size = sizeof(alloc) };
+	struct iommu_test_cmd mock = {
+		.size = sizeof(mock), .op = IOMMU_TEST_OP_MOCK_DOMAIN,
+	};
+	int fd = open("/dev/iommu", O_RDWR);
+
+	if (fd < 0)
+		SKIP(return, "no /dev/iommu");
+	/* As /dev/vfio/vfio does: charge each process's own locked_vm */
+	ASSERT_EQ(0, set_rlimit_mode(fd, 1));
+	ASSERT_EQ(0, ioctl(fd, IOMMU_IOAS_ALLOC, &alloc));
+	mock.id = alloc.out_ioas_id;
+	if (ioctl(fd, IOMMU_TEST_CMD, &mock))
+		SKIP(close(fd); return, "no mock IOMMU driver");
+	EXPECT_EQ(0, child_maps(fd, alloc.out_ioas_id, 2 * LIMIT, -ENOMEM,
+				0));
+	EXPECT_EQ(0, child_maps(fd, alloc.out_ioas_id, 3 * LIMIT / 4, 0,
+				3 * LIMIT / 4 / 1024));
+	/* A forked process has a budget of its own, and no more */
+	EXPECT_EQ(0, child_maps(fd, alloc.out_ioas_id, 3 * LIMIT / 4, 0,
+				3 * LIMIT / 4 / 1024));
+	EXPECT_EQ(0, child_maps(fd, alloc.out_ioas_id, 2 * LIMIT, -ENOMEM,
+				0));
+	close(fd);
 }
 
 TEST_HARNESS_MAIN

@@ -142,7 +142,7 @@ static bool plausible(int err)
 	case EFAULT: case EOVERFLOW: case EBUSY: case ENOMEM: case EADDRINUSE:
 	case ERANGE: case ENODEV: case EPERM: case EBADF: case ENXIO:
 	case EMSGSIZE: case EINTR: case EEXIST: case ENOSPC: case ESRCH:
-	case ESPIPE:
+	case ESPIPE: case EBADFD:
 		return true;
 	default:
 		return false;

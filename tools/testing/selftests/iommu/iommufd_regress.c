@@ -208,7 +208,7 @@ TEST_F(regress, pinning_in_small_batches_keeps_every_page_in_place)
 	struct iommu_test_cmd limit = {
 		.size = sizeof(limit),
 		.op = IOMMU_TEST_OP_SET_TEMP_MEMORY_LIMIT,
-		.memory_limit = { .limit = 3 },
+		.memory_limit = { .limit = 16 },
 	};
 	__u64 iova = START;
 	unsigned int i;
