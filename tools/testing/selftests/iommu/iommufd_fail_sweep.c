@@ -964,6 +964,88 @@ static int sc_vfio_dirty(struct run *r)
 	return destroy(r->fd, dev.stdev_id);
 }
 
+static int sc_vfio_vaddr(struct run *r)
+{
+	struct vfio_iommu_type1_dma_map update = {
+		.argsz = sizeof(update), .flags = VFIO_DMA_MAP_FLAG_VADDR,
+		.vaddr = (uintptr_t)bufs[0], .iova = APERTURE, .size = buf_len,
+	};
+	struct mock_dev dev;
+	__u64 n;
+	int ret;
+
+	ret = vfio_start(r, VFIO_TYPE1v2_IOMMU, &dev);
+	if (ret)
+		return ret;
+	ret = vfio_map(r->fd, bufs[0], buf_len, APERTURE);
+	if (ret)
+		return ret;
+	ret = vfio_unmap(r->fd, VFIO_DMA_UNMAP_FLAG_VADDR, APERTURE, buf_len,
+			 &n);
+	if (ret)
+		return ret;
+	ret = ioc(r->fd, VFIO_IOMMU_MAP_DMA, &update);
+	if (ret)
+		return ret;
+	ret = vfio_unmap(r->fd, 0, APERTURE, buf_len, &n);
+	if (ret)
+		return ret;
+	return destroy(r->fd, dev.stdev_id);
+}
+
+/* The remaining commands: allowed IOVAs, hardware info, the VFIO IOAS */
+static int sc_allow_info_vfio_ioas(struct run *r)
+{
+	struct iommu_iova_range range = {
+		.start = APERTURE, .last = APERTURE + 16 * buf_len - 1,
+	};
+	struct iommu_ioas_allow_iovas allow = {
+		.size = sizeof(allow), .num_iovas = 1,
+		.allowed_iovas = (uintptr_t)&range,
+	};
+	struct iommu_hw_info info = {
+		.size = sizeof(info), .data_len = 64,
+		.data_uptr = (uintptr_t)scratch,
+	};
+	struct iommu_vfio_ioas vioas = { .size = sizeof(vioas) };
+	struct mock_dev dev;
+	__u64 iova = 0;
+	__u32 ioas;
+	int ret;
+
+	ret = ioas_alloc(r->fd, &ioas);
+	if (ret)
+		return ret;
+	allow.ioas_id = ioas;
+	ret = ioc(r->fd, IOMMU_IOAS_ALLOW_IOVAS, &allow);
+	if (ret)
+		return ret;
+	ret = mock_dev(r->fd, ioas, &dev);
+	if (ret)
+		return ret;
+	ret = map(r->fd, ioas, RW, bufs[0], buf_len, &iova);
+	if (ret)
+		return ret;
+	info.dev_id = dev.idev_id;
+	ret = ioc(r->fd, IOMMU_GET_HW_INFO, &info);
+	if (ret)
+		return ret;
+	vioas.op = IOMMU_VFIO_IOAS_SET;
+	vioas.ioas_id = ioas;
+	ret = ioc(r->fd, IOMMU_VFIO_IOAS, &vioas);
+	if (ret)
+		return ret;
+	vioas.op = IOMMU_VFIO_IOAS_GET;
+	ret = ioc(r->fd, IOMMU_VFIO_IOAS, &vioas);
+	if (ret)
+		return ret;
+	vioas.op = IOMMU_VFIO_IOAS_CLEAR;
+	ret = ioc(r->fd, IOMMU_VFIO_IOAS, &vioas);
+	if (ret)
+		return ret;
+	return destroy(r->fd, dev.stdev_id);
+}
+
 struct fi_attr {
 	const char *path;
 	const char *value;
@@ -1308,6 +1390,20 @@ TEST_F_TIMEOUT(sweep, map_file_copy_and_change_process, SWEEP_TIMEOUT)
 	ASSERT_NE(MAP_FAILED, file_va);
 	sweep(_metadata, self->nth_fd, self->check_fd,
 	      sc_map_file_and_change_process);
+}
+
+TEST_F_TIMEOUT(sweep, allow_iovas_hw_info_and_the_vfio_ioas, SWEEP_TIMEOUT)
+{
+	sweep(_metadata, self->nth_fd, self->check_fd,
+	      sc_allow_info_vfio_ioas);
+}
+
+TEST_F_TIMEOUT(sweep, vfio_type1v2_vaddr_update, SWEEP_TIMEOUT)
+{
+	if (!vfio_container_served() ||
+	    ioctl(self->check_fd, VFIO_CHECK_EXTENSION, VFIO_UPDATE_VADDR) != 1)
+		SKIP(return, "no VFIO vaddr update on /dev/iommu");
+	sweep(_metadata, self->nth_fd, self->check_fd, sc_vfio_vaddr);
 }
 
 TEST_F_TIMEOUT(sweep, vfio_type1v2_dirty_pages, SWEEP_TIMEOUT)

@@ -9,6 +9,7 @@
  * access/dirty bits nor nesting, so there the tests check that both are
  * refused with EOPNOTSUPP and report themselves skipped.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -48,6 +49,43 @@ TEST(edu_binds_to_vfio_pci_and_gets_a_cdev)
 	fd = edu_open_cdev(bdf);
 	ASSERT_LE(0, fd);
 	close(fd);
+}
+
+/*
+ * DMA needs the device's file: a process that may not open it (here: not
+ * root, with the node 0600) cannot reach the device through any iommufd.
+ */
+TEST(a_process_without_access_to_the_device_cannot_open_it)
+{
+	char bdf[64], path[1024];
+	struct dirent *d;
+	int status;
+	pid_t pid;
+	DIR *dir;
+
+	ASSERT_EQ(0, edu_find(0, bdf, sizeof(bdf)));
+	ASSERT_EQ(0, edu_bind_vfio_pci(bdf));
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/vfio-dev", bdf);
+	dir = opendir(path);
+	ASSERT_NE(NULL, dir);
+	path[0] = 0;
+	while ((d = readdir(dir)))
+		if (!strncmp(d->d_name, "vfio", 4))
+			snprintf(path, sizeof(path), "/dev/vfio/devices/%s",
+				 d->d_name);
+	closedir(dir);
+	ASSERT_NE(0, path[0]);
+	ASSERT_EQ(0, chmod(path, 0600));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		if (setresgid(65534, 65534, 65534) ||
+		    setresuid(65534, 65534, 65534))
+			_exit(2);
+		_exit(open(path, O_RDWR) < 0 && errno == EACCES ? 0 : 3);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_EQ(0, WEXITSTATUS(status));
 }
 
 FIXTURE(edu_cdev) {
