@@ -359,7 +359,9 @@ struct iommufd_fault {
  *
  * One is allocated per attachment of a group to a HWPT with a fault
  * object, and freed once the group left that HWPT and its faults were
- * answered.
+ * answered.  Faults of every device of the group carry @dev_id, the
+ * device that attached the group (as in 6.12; PRI-capable devices sit in
+ * groups of their own).
  */
 struct iommufd_attach_handle {
 	struct iommu_attach_handle handle;
