@@ -61,8 +61,12 @@ static inline int edu_write(const char *path, const char *val)
 	return n == (ssize_t)strlen(val) ? 0 : -1;
 }
 
-/* Find the @nth edu device; its PCI address goes to @bdf. */
-static inline int edu_find(int nth, char *bdf, size_t len)
+/*
+ * Find the @nth edu device on PCI bus @bus (0: the root bus, where the tests'
+ * two edus sit; others sit behind a bridge); its PCI address goes to
+ * @bdf.
+ */
+static inline int edu_find_on(int bus, int nth, char *bdf, size_t len)
 {
 	const char *base = "/sys/bus/pci/devices";
 	struct dirent *d;
@@ -75,7 +79,12 @@ static inline int edu_find(int nth, char *bdf, size_t len)
 		unsigned int vendor, device;
 		char path[512];
 
+		unsigned int dom, b;
+
 		if (d->d_name[0] == '.' || strlen(d->d_name) >= len)
+			continue;
+		if (sscanf(d->d_name, "%x:%x:", &dom, &b) != 2 ||
+		    (int)b != bus)
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", base, d->d_name);
 		if (edu_read_hex(path, "vendor", &vendor) ||
@@ -92,6 +101,12 @@ static inline int edu_find(int nth, char *bdf, size_t len)
 	}
 	closedir(dir);
 	return found;
+}
+
+/* The @nth edu device on the root bus */
+static inline int edu_find(int nth, char *bdf, size_t len)
+{
+	return edu_find_on(0, nth, bdf, len);
 }
 
 /* Give the device to vfio-pci.  Idempotent. */

@@ -88,6 +88,31 @@ TEST(a_process_without_access_to_the_device_cannot_open_it)
 	EXPECT_EQ(0, WEXITSTATUS(status));
 }
 
+/*
+ * An edu behind a PCIe-to-PCI bridge shares its IOMMU group with the
+ * bridge and a virtio device that a kernel driver (virtio-pci) drives.
+ * User space may not take the DMA of a group a kernel driver uses: the
+ * IOMMU core refuses to hand its ownership over (EPERM).
+ */
+TEST(a_device_whose_group_has_a_kernel_driver_cannot_be_bound)
+{
+	struct vfio_device_bind_iommufd bind = { .argsz = sizeof(bind) };
+	char bdf[64];
+	int devfd;
+
+	if (edu_find_on(1, 0, bdf, sizeof(bdf)))
+		SKIP(return, "no edu behind a bridge in this machine");
+	ASSERT_EQ(0, edu_bind_vfio_pci(bdf));
+	devfd = edu_open_cdev(bdf);
+	ASSERT_LE(0, devfd);
+	bind.iommufd = open("/dev/iommu", O_RDWR);
+	ASSERT_LE(0, bind.iommufd);
+	EXPECT_EQ(-1, ioctl(devfd, VFIO_DEVICE_BIND_IOMMUFD, &bind));
+	EXPECT_EQ(EPERM, errno);
+	close(bind.iommufd);
+	close(devfd);
+}
+
 FIXTURE(edu_cdev) {
 	int devfd;
 	int iommufd;
