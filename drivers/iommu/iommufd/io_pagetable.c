@@ -508,6 +508,25 @@ err_free:
 	return ret;
 }
 
+/* Map a new store (or its allocation error) as one area; drop its ref */
+static int iopt_map_new_pages(struct io_pagetable *iopt, unsigned long *iova,
+			      struct iopt_pages *pages, unsigned long offset,
+			      unsigned long length, int iommu_prot,
+			      bool fixed_iova)
+{
+	struct iopt_piece piece = {
+		.pages = pages, .offset = offset, .length = length,
+	};
+	int ret;
+
+	if (IS_ERR(pages))
+		return PTR_ERR(pages);
+	ret = iopt_insert_pieces(iopt, &piece, 1, iova, iommu_prot,
+				 fixed_iova);
+	iopt_pages_put(pages);
+	return ret;
+}
+
 /**
  * iopt_map_user() - map a range of the calling process's memory
  * @iopt: the IO address space
@@ -527,23 +546,18 @@ int iopt_map_user(struct io_pagetable *iopt, unsigned long *iova,
 		  void __user *uptr, unsigned long length, int iommu_prot,
 		  bool fixed_iova, u8 account_mode)
 {
-	struct iopt_piece piece = { .length = length };
 	unsigned long end;
-	int ret;
 
 	if (!length)
 		return -EINVAL;
 	if (check_add_overflow((unsigned long)uptr, length, &end))
 		return -EOVERFLOW;
-	piece.pages = iopt_pages_alloc((unsigned long)uptr, length,
-				       iommu_prot & IOMMU_WRITE, account_mode);
-	if (IS_ERR(piece.pages))
-		return PTR_ERR(piece.pages);
-	piece.offset = offset_in_page(uptr);
-	ret = iopt_insert_pieces(iopt, &piece, 1, iova, iommu_prot,
-				 fixed_iova);
-	iopt_pages_put(piece.pages);
-	return ret;
+	return iopt_map_new_pages(iopt, iova,
+				  iopt_pages_alloc((unsigned long)uptr, length,
+						   iommu_prot & IOMMU_WRITE,
+						   account_mode),
+				  offset_in_page(uptr), length, iommu_prot,
+				  fixed_iova);
 }
 
 /**
@@ -566,9 +580,7 @@ int iopt_map_file(struct io_pagetable *iopt, unsigned long *iova,
 		  struct file *file, unsigned long start, unsigned long length,
 		  int iommu_prot, bool fixed_iova, u8 account_mode)
 {
-	struct iopt_piece piece = { .length = length };
 	unsigned long end;
-	int ret;
 
 	if (!length)
 		return -EINVAL;
@@ -576,16 +588,12 @@ int iopt_map_file(struct io_pagetable *iopt, unsigned long *iova,
 		return -EOVERFLOW;
 	if (end > i_size_read(file_inode(file)))
 		return -EINVAL;
-	piece.pages = iopt_pages_alloc_file(file, start, length,
-					    iommu_prot & IOMMU_WRITE,
-					    account_mode);
-	if (IS_ERR(piece.pages))
-		return PTR_ERR(piece.pages);
-	piece.offset = offset_in_page(start);
-	ret = iopt_insert_pieces(iopt, &piece, 1, iova, iommu_prot,
-				 fixed_iova);
-	iopt_pages_put(piece.pages);
-	return ret;
+	return iopt_map_new_pages(iopt, iova,
+				  iopt_pages_alloc_file(file, start, length,
+							iommu_prot & IOMMU_WRITE,
+							account_mode),
+				  offset_in_page(start), length, iommu_prot,
+				  fixed_iova);
 }
 
 /**

@@ -96,6 +96,19 @@ static int iommufd_map_prot(u32 flags)
 	return prot;
 }
 
+/* Tell the user where a map went; a mapping it cannot learn of goes again */
+static int iommufd_ioas_map_respond(struct iommufd_ucmd *ucmd,
+				    struct iommufd_ioas *ioas,
+				    unsigned long iova, unsigned long length,
+				    size_t cmd_len)
+{
+	int ret = iommufd_ucmd_respond(ucmd, cmd_len);
+
+	if (ret)
+		iopt_unmap_range(&ioas->iopt, iova, iova + length - 1, NULL, 0);
+	return ret;
+}
+
 int iommufd_ioas_map(struct iommufd_ucmd *ucmd)
 {
 	struct iommu_ioas_map *cmd = ucmd->cmd;
@@ -120,10 +133,8 @@ int iommufd_ioas_map(struct iommufd_ucmd *ucmd)
 			    ucmd->ictx->account_mode);
 	if (!ret) {
 		cmd->iova = iova;
-		ret = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
-		if (ret)
-			iopt_unmap_range(&ioas->iopt, iova,
-					 iova + cmd->length - 1, NULL, 0);
+		ret = iommufd_ioas_map_respond(ucmd, ioas, iova, cmd->length,
+					       sizeof(*cmd));
 	}
 	iommufd_put_object(ucmd->ictx, &ioas->obj);
 	return ret;
@@ -159,10 +170,8 @@ int iommufd_ioas_map_file(struct iommufd_ucmd *ucmd)
 			    ucmd->ictx->account_mode);
 	if (!ret) {
 		cmd->iova = iova;
-		ret = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
-		if (ret)
-			iopt_unmap_range(&ioas->iopt, iova,
-					 iova + cmd->length - 1, NULL, 0);
+		ret = iommufd_ioas_map_respond(ucmd, ioas, iova, cmd->length,
+					       sizeof(*cmd));
 	}
 	iommufd_put_object(ucmd->ictx, &ioas->obj);
 out_fput:
@@ -247,10 +256,8 @@ int iommufd_ioas_copy(struct iommufd_ucmd *ucmd)
 			&iova, prot, cmd->flags & IOMMU_IOAS_MAP_FIXED_IOVA);
 	if (!ret) {
 		cmd->dst_iova = iova;
-		ret = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
-		if (ret)
-			iopt_unmap_range(&dst->iopt, iova,
-					 iova + cmd->length - 1, NULL, 0);
+		ret = iommufd_ioas_map_respond(ucmd, dst, iova, cmd->length,
+					       sizeof(*cmd));
 	}
 	iommufd_put_object(ucmd->ictx, &dst->obj);
 out_put_src:

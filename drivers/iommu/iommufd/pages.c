@@ -504,6 +504,25 @@ static bool iopt_pages_owned_by(struct iopt_pages *pages,
 	       pages->account_mode == owner->mode;
 }
 
+/*
+ * Hand @pages to @owner, who has been charged for its pins already: the
+ * old owner is uncharged and let go.  The caller holds pages->mutex.
+ */
+static void iopt_pages_set_owner(struct iopt_pages *pages,
+				 const struct iopt_owner *owner)
+{
+	lockdep_assert_held(&pages->mutex);
+	iopt_pages_uncharge(pages, pages->npinned);
+	mmdrop(pages->source_mm);
+	put_task_struct(pages->source_task);
+	free_uid(pages->source_user);
+	mmgrab(owner->mm);
+	pages->source_mm = owner->mm;
+	pages->source_task = get_task_struct(owner->task);
+	pages->source_user = get_uid(owner->user);
+	pages->account_mode = owner->mode;
+}
+
 /* Serializes owner changes; the nest lock for taking many stores' mutexes */
 static DEFINE_MUTEX(iopt_owner_change_lock);
 
@@ -555,17 +574,8 @@ int iopt_pages_change_owner(struct iopt_pages **stores, unsigned int n,
 	for (i = 0; i != n; i++) {
 		struct iopt_pages *pages = stores[i];
 
-		if (iopt_pages_owned_by(pages, &new))
-			continue;
-		iopt_pages_uncharge(pages, pages->npinned);
-		mmdrop(pages->source_mm);
-		put_task_struct(pages->source_task);
-		free_uid(pages->source_user);
-		mmgrab(new.mm);
-		pages->source_mm = new.mm;
-		pages->source_task = get_task_struct(new.task);
-		pages->source_user = get_uid(new.user);
-		pages->account_mode = new.mode;
+		if (!iopt_pages_owned_by(pages, &new))
+			iopt_pages_set_owner(pages, &new);
 	}
 out_unlock:
 	for (i = 0; i != n; i++)
@@ -602,14 +612,7 @@ int iopt_pages_adopt(struct iopt_pages *pages, unsigned long uptr)
 		ret = iopt_charge(&new, pages->npinned);
 		if (ret)
 			goto out_unlock;
-		iopt_pages_uncharge(pages, pages->npinned);
-		mmdrop(pages->source_mm);
-		put_task_struct(pages->source_task);
-		free_uid(pages->source_user);
-		mmgrab(new.mm);
-		pages->source_mm = new.mm;
-		pages->source_task = get_task_struct(new.task);
-		pages->source_user = get_uid(new.user);
+		iopt_pages_set_owner(pages, &new);
 	}
 	pages->uptr = uptr;
 	WRITE_ONCE(pages->vaddr_invalid, false);
