@@ -142,6 +142,12 @@ EXPORT_SYMBOL_NS_GPL(iommufd_device_to_ictx, IOMMUFD);
  * where it can DMA.  A device whose MSIs are not isolated by the platform
  * is refused unless the allow_unsafe_interrupts parameter is set.
  *
+ * The binding holds a reference on @ictx until iommufd_device_unbind(), so
+ * the context outlives every device bound to it whatever order its users
+ * close their files in (VFIO's group file may go before a device file).
+ * The mock devices of the selftest are the exception: an object of @ictx
+ * owns them, so a reference would keep @ictx alive forever.
+ *
  * Context: Process context.
  * Return: the binding, or ERR_PTR(): -ENODEV without an IOMMU group,
  * -EPERM for unisolated MSIs, -EBUSY if a kernel driver uses DMA of the
@@ -174,6 +180,7 @@ struct iommufd_device *iommufd_device_bind(struct iommufd_ctx *ictx,
 		goto err_release_owner;
 	}
 	idev->ictx = ictx;
+	idev->holds_ctx = !iommufd_selftest_is_mock_dev(dev);
 	idev->dev = dev;
 	idev->enforce_cache_coherency =
 		device_iommu_capable(dev, IOMMU_CAP_ENFORCE_CACHE_COHERENCY);
@@ -192,6 +199,8 @@ struct iommufd_device *iommufd_device_bind(struct iommufd_ctx *ictx,
 
 	/* The owner's reference, next to the table's */
 	refcount_inc(&idev->obj.users);
+	if (idev->holds_ctx)
+		iommufd_ctx_get(ictx);
 	*id = idev->obj.id;
 	iommufd_object_publish(ictx, &idev->obj);
 	return idev;
@@ -212,8 +221,14 @@ EXPORT_SYMBOL_NS_GPL(iommufd_device_bind, IOMMUFD);
  */
 void iommufd_device_unbind(struct iommufd_device *idev)
 {
+	struct iommufd_ctx *ictx = idev->ictx;
+	bool holds_ctx = idev->holds_ctx;
+
 	iommufd_device_detach(idev);
-	iommufd_object_remove(idev->ictx, &idev->obj);
+	iommufd_object_remove(ictx, &idev->obj);
+	/* Last: this may be what releases @ictx */
+	if (holds_ctx)
+		iommufd_ctx_put(ictx);
 }
 EXPORT_SYMBOL_NS_GPL(iommufd_device_unbind, IOMMUFD);
 

@@ -268,6 +268,7 @@ struct iommufd_group {
  * @attached: counted in @igroup->nattached, under @igroup->lock
  * @enforce_cache_coherency: its IOMMU can enforce coherent DMA
  * @iopf_enabled: IO page faults are enabled, under @igroup->lock
+ * @holds_ctx: the binding holds a reference on @ictx (not for mock devices)
  * @group_item: in @igroup->devices
  * @igroup: its group
  * @ictx: the context
@@ -278,6 +279,7 @@ struct iommufd_device {
 	u8 attached : 1;
 	u8 enforce_cache_coherency : 1;
 	u8 iopf_enabled : 1;
+	u8 holds_ctx : 1;
 	struct list_head group_item;
 	struct iommufd_group *igroup;
 	struct iommufd_ctx *ictx;

@@ -133,28 +133,67 @@ static inline int edu_bind_vfio_pci(const char *bdf)
 	return edu_write("/sys/bus/pci/drivers_probe", bdf);
 }
 
-/* Open /dev/vfio/devices/vfioN of the device. */
-static inline int edu_open_cdev(const char *bdf)
+/* The path of the device's /dev/vfio/devices/vfioN into @path */
+static inline int edu_cdev_path(const char *bdf, char *path, size_t len)
 {
-	char path[1024];
+	char dirpath[512];
 	struct dirent *d;
+	int ret = -1;
 	DIR *dir;
-	int fd = -1;
 
-	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/vfio-dev", bdf);
-	dir = opendir(path);
+	snprintf(dirpath, sizeof(dirpath), "/sys/bus/pci/devices/%s/vfio-dev",
+		 bdf);
+	dir = opendir(dirpath);
 	if (!dir)
 		return -1;
 	while ((d = readdir(dir))) {
 		if (strncmp(d->d_name, "vfio", 4))
 			continue;
-		snprintf(path, sizeof(path), "/dev/vfio/devices/%s",
-			 d->d_name);
-		fd = open(path, O_RDWR);
+		if (snprintf(path, len, "/dev/vfio/devices/%s", d->d_name) <
+		    (int)len)
+			ret = 0;
 		break;
 	}
 	closedir(dir);
-	return fd;
+	return ret;
+}
+
+/* The path of the device's group file, /dev/vfio/GROUP, into @path */
+static inline int edu_group_path(const char *bdf, char *path, size_t len)
+{
+	char link[512], target[512];
+	const char *group;
+	ssize_t n;
+
+	snprintf(link, sizeof(link), "/sys/bus/pci/devices/%s/iommu_group",
+		 bdf);
+	n = readlink(link, target, sizeof(target) - 1);
+	if (n <= 0)
+		return -1;
+	target[n] = 0;
+	group = strrchr(target, '/');
+	group = group ? group + 1 : target;
+	return snprintf(path, len, "/dev/vfio/%s", group) < (int)len ? 0 : -1;
+}
+
+/* Open /dev/vfio/devices/vfioN of the device. */
+static inline int edu_open_cdev(const char *bdf)
+{
+	char path[1024];
+
+	if (edu_cdev_path(bdf, path, sizeof(path)))
+		return -1;
+	return open(path, O_RDWR);
+}
+
+/* Open the device's group file */
+static inline int edu_open_group(const char *bdf)
+{
+	char path[1024];
+
+	if (edu_group_path(bdf, path, sizeof(path)))
+		return -1;
+	return open(path, O_RDWR);
 }
 
 /*

@@ -7,7 +7,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,22 +41,6 @@ FIXTURE_VARIANT_ADD(container, type1) {
 	.type = VFIO_TYPE1_IOMMU,
 };
 
-/* Open /dev/vfio/GROUP of the device at @bdf */
-static int open_group(const char *bdf)
-{
-	char link[512], target[512], path[600];
-	ssize_t n;
-
-	snprintf(link, sizeof(link), "/sys/bus/pci/devices/%s/iommu_group",
-		 bdf);
-	n = readlink(link, target, sizeof(target) - 1);
-	if (n <= 0)
-		return -1;
-	target[n] = 0;
-	snprintf(path, sizeof(path), "/dev/vfio/%s", basename(target));
-	return open(path, O_RDWR);
-}
-
 static int dma_map(int container, void *va, __u64 len, __u64 iova)
 {
 	struct vfio_iommu_type1_dma_map map = {
@@ -78,7 +61,7 @@ FIXTURE_SETUP(container)
 	ASSERT_EQ(0, edu_bind_vfio_pci(bdf));
 	self->container = open("/dev/vfio/vfio", O_RDWR);
 	ASSERT_LE(0, self->container);
-	self->group = open_group(bdf);
+	self->group = edu_open_group(bdf);
 	ASSERT_LE(0, self->group);
 	ASSERT_EQ(0, ioctl(self->group, VFIO_GROUP_GET_STATUS, &status));
 	ASSERT_TRUE(status.flags & VFIO_GROUP_FLAGS_VIABLE);
@@ -153,6 +136,32 @@ TEST_F(container, a_mapped_buffer_takes_dma_both_ways)
 		self->buf[EDU_DMA_MAX + i] = 0;
 	}
 	ASSERT_EQ(0, dma_map(self->container, self->buf, BUF_SIZE, DMA_IOVA));
+	ASSERT_EQ(0, edu_dma(self->devfd, self->bar0, DMA_IOVA, EDU_BUFFER,
+			     EDU_DMA_MAX, 0));
+	ASSERT_EQ(0, edu_dma(self->devfd, self->bar0, EDU_BUFFER,
+			     DMA_IOVA + EDU_DMA_MAX, EDU_DMA_MAX,
+			     EDU_DMA_TO_RAM));
+	EXPECT_EQ(0, memcmp(self->buf, self->buf + EDU_DMA_MAX, EDU_DMA_MAX));
+}
+
+/*
+ * The device file may outlive the container and group files (closing the
+ * group does not wait for its devices): the device's binding keeps the
+ * iommufd context, its IOAS and the mappings alive, and DMA goes on.
+ */
+TEST_F(container, the_device_file_outlives_the_container_and_group_files)
+{
+	unsigned int i;
+
+	for (i = 0; i != EDU_DMA_MAX; i++) {
+		self->buf[i] = (unsigned char)(i * 3 + 7);
+		self->buf[EDU_DMA_MAX + i] = 0;
+	}
+	ASSERT_EQ(0, dma_map(self->container, self->buf, BUF_SIZE, DMA_IOVA));
+	ASSERT_EQ(0, close(self->container));
+	self->container = -1;
+	ASSERT_EQ(0, close(self->group));
+	self->group = -1;
 	ASSERT_EQ(0, edu_dma(self->devfd, self->bar0, DMA_IOVA, EDU_BUFFER,
 			     EDU_DMA_MAX, 0));
 	ASSERT_EQ(0, edu_dma(self->devfd, self->bar0, EDU_BUFFER,
