@@ -11,7 +11,7 @@ HARNESS := harness
 LOGS = build/$(IMPL)/logs
 
 .PHONY: help deps kernel tests initramfs check check-mock check-device run \
-	stress bench-quick patches lint clean-room clean distclean
+	stress kconfig-matrix bench-quick patches lint clean-room clean distclean
 
 help:
 	@echo 'Targets (IMPL=ours, the default, or IMPL=intree for the peer):'
@@ -24,7 +24,10 @@ help:
 	@echo '  make check-device only the real-device boot (edu on emulated VT-d)'
 	@echo '  make stress      long runs on the mock: 3 race stress tests of'
 	@echo '                   STRESS_SECONDS each (default 200, i.e. 10 min),'
-	@echo '                   200000 fuzzed ioctls, the full fail-nth sweep'
+	@echo '                   200000 fuzzed ioctls, the full fail-nth sweeps'
+	@echo '                   (mock, and real devices on VT-d)'
+	@echo '  make kconfig-matrix build every sensible IOMMUFD/VFIO Kconfig'
+	@echo '                   combination (MATRIX=quick: three of them)'
 	@echo '  make bench-quick time IOAS_MAP/UNMAP on a VT-d domain, ours against'
 	@echo '                   the in-tree code, and print the ratios'
 	@echo '  make kernel      build the kernel and modules (build/$$IMPL/)'
@@ -70,9 +73,13 @@ run: initramfs
 
 stress: initramfs
 	@$(HARNESS)/boot stress
-	@$(HARNESS)/report $(IMPL) $(LOGS) stress
+	@$(HARNESS)/boot stress-device
+	@$(HARNESS)/report $(IMPL) $(LOGS) stress stress-device
 
 # A first measurement, ours against the in-tree code, on a VT-d domain
+kconfig-matrix: kernel
+	@$(HARNESS)/kconfig-matrix
+
 bench-quick:
 	@IMPL=ours $(MAKE) --no-print-directory initramfs
 	@IMPL=intree $(MAKE) --no-print-directory initramfs
