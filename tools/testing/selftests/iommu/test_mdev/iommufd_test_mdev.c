@@ -1,0 +1,429 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * iommufd_test_mdev: a mediated device for the selftests whose DMA engine
+ * is VFIO's emulated-device API, so user space can drive vfio_pin_pages(),
+ * vfio_unpin_pages() and vfio_dma_rw() through iommufd's in-kernel access
+ * path the way mdev drivers (i915 GVT, s390 ccw and ap) do.
+ *
+ * Region 0 (4 KiB, read and written through the device file) holds the
+ * registers, each a u64 read or written whole:
+ *   0x00 IOVA      where the next command works
+ *   0x08 LENGTH    how many bytes
+ *   0x10 COMMAND   writing runs the command at once:
+ *        1 READ    vfio_dma_rw() LENGTH bytes at IOVA into the buffer
+ *        2 WRITE   vfio_dma_rw() LENGTH bytes of the buffer to IOVA
+ *        3 PIN     vfio_pin_pages() the pages of [IOVA, IOVA + LENGTH)
+ *        4 POKE    copy LENGTH bytes of the buffer into the pinned pages,
+ *                  from their start, through the kernel's own mapping
+ *        5 UNPIN   vfio_unpin_pages() whatever is pinned
+ *   0x18 RESULT    (read-only) 0, or the -errno of the last command
+ *   0x20 UNMAPS    (read-only) dma_unmap callbacks that had to unpin
+ *   0x28 PINNED    (read-only) pages pinned now
+ * and 0x800..0x1000 is the device's buffer, read and written bytewise.
+ *
+ * The driver keeps the emulated-device contract: when the IOVA of pinned
+ * pages is unmapped, its dma_unmap callback unpins them before returning.
+ *
+ * Locking: mdev_state->lock covers the registers, the buffer and the pins.
+ */
+#include <linux/device.h>
+#include <linux/highmem.h>
+#include <linux/mdev.h>
+#include <linux/module.h>
+#include <linux/mutex.h>
+#include <linux/vfio.h>
+
+#define TMDEV_NAME "iommufd_test_mdev"
+#define TMDEV_REGION_SIZE 4096
+#define TMDEV_BUFFER 0x800
+#define TMDEV_BUFFER_SIZE (TMDEV_REGION_SIZE - TMDEV_BUFFER)
+#define TMDEV_MAX_PINS 16
+
+enum {
+	REG_IOVA = 0x00,
+	REG_LENGTH = 0x08,
+	REG_COMMAND = 0x10,
+	REG_RESULT = 0x18,
+	REG_UNMAPS = 0x20,
+	REG_PINNED = 0x28,
+};
+
+enum {
+	CMD_READ = 1,
+	CMD_WRITE,
+	CMD_PIN,
+	CMD_POKE,
+	CMD_UNPIN,
+};
+
+struct tmdev_state {
+	struct vfio_device vdev;
+	struct mutex lock;		/* everything below */
+	u64 iova;
+	u64 length;
+	s64 result;
+	u64 unmaps;
+	dma_addr_t pin_iova;
+	int npinned;
+	struct page *pins[TMDEV_MAX_PINS];
+	u8 buffer[TMDEV_BUFFER_SIZE];
+};
+
+static struct {
+	struct device dev;
+	struct class *class;
+	struct mdev_parent parent;
+} tmdev;
+
+static void tmdev_unpin_locked(struct tmdev_state *st)
+{
+	lockdep_assert_held(&st->lock);
+	if (!st->npinned)
+		return;
+	vfio_unpin_pages(&st->vdev, st->pin_iova, st->npinned);
+	st->npinned = 0;
+}
+
+static int tmdev_pin(struct tmdev_state *st)
+{
+	dma_addr_t first = ALIGN_DOWN(st->iova, PAGE_SIZE);
+	u64 npages;
+	int ret;
+
+	if (st->npinned)
+		return -EBUSY;
+	if (!st->length || st->iova + st->length < st->iova)
+		return -EINVAL;
+	npages = (ALIGN(st->iova + st->length, PAGE_SIZE) - first) >>
+		 PAGE_SHIFT;
+	if (npages > TMDEV_MAX_PINS)
+		return -E2BIG;
+	ret = vfio_pin_pages(&st->vdev, first, npages,
+			     IOMMU_READ | IOMMU_WRITE, st->pins);
+	if (ret < 0)
+		return ret;
+	if (ret != npages) {
+		/* The API pins all or nothing; a short count is a bug */
+		vfio_unpin_pages(&st->vdev, first, ret);
+		return -EFAULT;
+	}
+	st->pin_iova = first;
+	st->npinned = npages;
+	return 0;
+}
+
+static int tmdev_poke(struct tmdev_state *st)
+{
+	u64 done = 0;
+	int i;
+
+	if (st->length > TMDEV_BUFFER_SIZE ||
+	    st->length > (u64)st->npinned * PAGE_SIZE)
+		return -EINVAL;
+	for (i = 0; done < st->length; i++) {
+		size_t n = min_t(u64, PAGE_SIZE, st->length - done);
+		void *va = kmap_local_page(st->pins[i]);
+
+		memcpy(va, st->buffer + done, n);
+		kunmap_local(va);
+		done += n;
+	}
+	return 0;
+}
+
+static int tmdev_run(struct tmdev_state *st, u64 cmd)
+{
+	lockdep_assert_held(&st->lock);
+	switch (cmd) {
+	case CMD_READ:
+	case CMD_WRITE:
+		if (st->length > TMDEV_BUFFER_SIZE)
+			return -EINVAL;
+		return vfio_dma_rw(&st->vdev, st->iova, st->buffer, st->length,
+				   cmd == CMD_WRITE);
+	case CMD_PIN:
+		return tmdev_pin(st);
+	case CMD_POKE:
+		return tmdev_poke(st);
+	case CMD_UNPIN:
+		tmdev_unpin_locked(st);
+		return 0;
+	default:
+		return -EOPNOTSUPP;
+	}
+}
+
+static ssize_t tmdev_access(struct tmdev_state *st, char __user *ubuf,
+			    size_t count, loff_t pos, bool write)
+{
+	u64 val = 0;
+
+	if (pos < 0 || pos >= TMDEV_REGION_SIZE ||
+	    count > TMDEV_REGION_SIZE - pos)
+		return -EINVAL;
+
+	guard(mutex)(&st->lock);
+	if (pos >= TMDEV_BUFFER) {
+		u8 *p = st->buffer + (pos - TMDEV_BUFFER);
+
+		if (write ? copy_from_user(p, ubuf, count) :
+			    copy_to_user(ubuf, p, count))
+			return -EFAULT;
+		return count;
+	}
+	if (count != sizeof(u64) || pos % sizeof(u64))
+		return -EINVAL;
+	if (write) {
+		if (copy_from_user(&val, ubuf, sizeof(val)))
+			return -EFAULT;
+		switch (pos) {
+		case REG_IOVA:
+			st->iova = val;
+			break;
+		case REG_LENGTH:
+			st->length = val;
+			break;
+		case REG_COMMAND:
+			st->result = tmdev_run(st, val);
+			break;
+		default:
+			return -EINVAL;
+		}
+		return count;
+	}
+	switch (pos) {
+	case REG_IOVA:
+		val = st->iova;
+		break;
+	case REG_LENGTH:
+		val = st->length;
+		break;
+	case REG_RESULT:
+		val = st->result;
+		break;
+	case REG_UNMAPS:
+		val = st->unmaps;
+		break;
+	case REG_PINNED:
+		val = st->npinned;
+		break;
+	default:
+		return -EINVAL;
+	}
+	if (copy_to_user(ubuf, &val, sizeof(val)))
+		return -EFAULT;
+	return count;
+}
+
+static ssize_t tmdev_read(struct vfio_device *vdev, char __user *buf,
+			  size_t count, loff_t *ppos)
+{
+	struct tmdev_state *st = container_of(vdev, struct tmdev_state, vdev);
+
+	return tmdev_access(st, buf, count, *ppos, false);
+}
+
+static ssize_t tmdev_write(struct vfio_device *vdev, const char __user *buf,
+			   size_t count, loff_t *ppos)
+{
+	struct tmdev_state *st = container_of(vdev, struct tmdev_state, vdev);
+
+	return tmdev_access(st, (char __user *)buf, count, *ppos, true);
+}
+
+static long tmdev_ioctl(struct vfio_device *vdev, unsigned int cmd,
+			unsigned long arg)
+{
+	void __user *uarg = (void __user *)arg;
+
+	switch (cmd) {
+	case VFIO_DEVICE_GET_INFO: {
+		struct vfio_device_info info = {
+			.argsz = sizeof(info),
+			.flags = VFIO_DEVICE_FLAGS_PLATFORM,
+			.num_regions = 1,
+		};
+		u32 argsz;
+
+		if (get_user(argsz, (u32 __user *)uarg))
+			return -EFAULT;
+		if (argsz < offsetofend(struct vfio_device_info, num_irqs))
+			return -EINVAL;
+		return copy_to_user(uarg, &info, min_t(u32, argsz, sizeof(info))) ?
+			-EFAULT : 0;
+	}
+	case VFIO_DEVICE_GET_REGION_INFO: {
+		struct vfio_region_info info;
+
+		if (copy_from_user(&info, uarg,
+				   offsetofend(struct vfio_region_info, offset)))
+			return -EFAULT;
+		if (info.argsz < offsetofend(struct vfio_region_info, offset))
+			return -EINVAL;
+		if (info.index != 0)
+			return -EINVAL;
+		info.flags = VFIO_REGION_INFO_FLAG_READ |
+			     VFIO_REGION_INFO_FLAG_WRITE;
+		info.cap_offset = 0;
+		info.size = TMDEV_REGION_SIZE;
+		info.offset = 0;
+		return copy_to_user(uarg, &info,
+				    offsetofend(struct vfio_region_info,
+						offset)) ? -EFAULT : 0;
+	}
+	case VFIO_DEVICE_RESET:
+		return 0;
+	}
+	return -ENOTTY;
+}
+
+/* The IOVA range [@iova, @iova + @length) is going away: let go of it */
+static void tmdev_dma_unmap(struct vfio_device *vdev, u64 iova, u64 length)
+{
+	struct tmdev_state *st = container_of(vdev, struct tmdev_state, vdev);
+	u64 end, last = iova + length - 1;
+
+	guard(mutex)(&st->lock);
+	if (!st->npinned || !length)
+		return;
+	end = st->pin_iova + ((u64)st->npinned << PAGE_SHIFT);
+	if (iova >= end || last < st->pin_iova)
+		return;
+	tmdev_unpin_locked(st);
+	st->unmaps++;
+}
+
+static void tmdev_close_device(struct vfio_device *vdev)
+{
+	struct tmdev_state *st = container_of(vdev, struct tmdev_state, vdev);
+
+	guard(mutex)(&st->lock);
+	tmdev_unpin_locked(st);
+}
+
+static int tmdev_init_dev(struct vfio_device *vdev)
+{
+	struct tmdev_state *st = container_of(vdev, struct tmdev_state, vdev);
+
+	mutex_init(&st->lock);
+	return 0;
+}
+
+static void tmdev_release_dev(struct vfio_device *vdev)
+{
+	struct tmdev_state *st = container_of(vdev, struct tmdev_state, vdev);
+
+	mutex_destroy(&st->lock);
+}
+
+static const struct vfio_device_ops tmdev_ops = {
+	.name = TMDEV_NAME,
+	.init = tmdev_init_dev,
+	.release = tmdev_release_dev,
+	.close_device = tmdev_close_device,
+	.read = tmdev_read,
+	.write = tmdev_write,
+	.ioctl = tmdev_ioctl,
+	.dma_unmap = tmdev_dma_unmap,
+	.bind_iommufd = vfio_iommufd_emulated_bind,
+	.unbind_iommufd = vfio_iommufd_emulated_unbind,
+	.attach_ioas = vfio_iommufd_emulated_attach_ioas,
+	.detach_ioas = vfio_iommufd_emulated_detach_ioas,
+};
+
+static int tmdev_probe(struct mdev_device *mdev)
+{
+	struct tmdev_state *st;
+	int ret;
+
+	st = vfio_alloc_device(tmdev_state, vdev, &mdev->dev, &tmdev_ops);
+	if (IS_ERR(st))
+		return PTR_ERR(st);
+	ret = vfio_register_emulated_iommu_dev(&st->vdev);
+	if (ret)
+		goto err_put_device;
+	dev_set_drvdata(&mdev->dev, st);
+	return 0;
+
+err_put_device:
+	vfio_put_device(&st->vdev);
+	return ret;
+}
+
+static void tmdev_remove(struct mdev_device *mdev)
+{
+	struct tmdev_state *st = dev_get_drvdata(&mdev->dev);
+
+	vfio_unregister_group_dev(&st->vdev);
+	vfio_put_device(&st->vdev);
+}
+
+static struct mdev_type tmdev_type = {
+	.sysfs_name = "dma",
+	.pretty_name = "iommufd test DMA engine",
+};
+
+static struct mdev_type *tmdev_types[] = { &tmdev_type };
+
+static struct mdev_driver tmdev_driver = {
+	.device_api = VFIO_DEVICE_API_PLATFORM_STRING,
+	.max_instances = 4,
+	.driver = {
+		.name = TMDEV_NAME,
+		.owner = THIS_MODULE,
+		.mod_name = KBUILD_MODNAME,
+	},
+	.probe = tmdev_probe,
+	.remove = tmdev_remove,
+};
+
+static void tmdev_parent_release(struct device *dev)
+{
+}
+
+static int __init tmdev_init(void)
+{
+	int ret;
+
+	ret = mdev_register_driver(&tmdev_driver);
+	if (ret)
+		return ret;
+	tmdev.class = class_create(TMDEV_NAME);
+	if (IS_ERR(tmdev.class)) {
+		ret = PTR_ERR(tmdev.class);
+		goto err_unregister_driver;
+	}
+	tmdev.dev.class = tmdev.class;
+	tmdev.dev.release = tmdev_parent_release;
+	dev_set_name(&tmdev.dev, "%s", TMDEV_NAME);
+	ret = device_register(&tmdev.dev);
+	if (ret)
+		goto err_put_parent;
+	ret = mdev_register_parent(&tmdev.parent, &tmdev.dev, &tmdev_driver,
+				   tmdev_types, ARRAY_SIZE(tmdev_types));
+	if (ret)
+		goto err_del_parent;
+	return 0;
+
+err_del_parent:
+	device_del(&tmdev.dev);
+err_put_parent:
+	put_device(&tmdev.dev);
+	class_destroy(tmdev.class);
+err_unregister_driver:
+	mdev_unregister_driver(&tmdev_driver);
+	return ret;
+}
+
+static void __exit tmdev_exit(void)
+{
+	mdev_unregister_parent(&tmdev.parent);
+	device_unregister(&tmdev.dev);
+	class_destroy(tmdev.class);
+	mdev_unregister_driver(&tmdev_driver);
+}
+
+module_init(tmdev_init);
+module_exit(tmdev_exit);
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("A mediated device that DMAs through the VFIO emulated-device API, for the iommufd selftests");
