@@ -10,7 +10,10 @@
  *    sharing an automatic HWPT, maps and copies while attached;
  *  - the group path: /dev/vfio/vfio as the container, SET_CONTAINER,
  *    SET_IOMMU (type1v2, and type1 with cutting unmaps), maps before and
- *    after the device fd attaches the compat IOAS.
+ *    after the device fd attaches the compat IOAS;
+ *  - the emulated-device path: the test mdev (mdev_device.h) bound through
+ *    its cdev, DMA with vfio_dma_rw(), pins with vfio_pin_pages(), unmap
+ *    and replace that make the driver unpin, close with pins held.
  * After the sweep each test checks that the device still does DMA, so a
  * failure path that left the device or vfio-pci in a broken state shows.
  *
@@ -20,6 +23,7 @@
  */
 #include "fail_sweep.h"
 #include "edu_device.h"
+#include "mdev_device.h"
 
 #define PATH_LEN 256
 #define IOVA_A 0x100000UL
@@ -30,6 +34,8 @@
 static char bdf[2][64];
 static char cdev[2][PATH_LEN];
 static char group[PATH_LEN];
+static const char mdev_uuid[] = "5e1f0c2a-3b4d-4c6e-8f70-00000000f00d";
+static char mdev_cdev[PATH_LEN];
 
 /*
  * Find both edus, hand them to vfio-pci; 0, or -1 to skip when they or
@@ -61,15 +67,16 @@ static int open_run_file(struct run *r, const char *path, int *fd)
 	return 0;
 }
 
-/* Open edu @nth's cdev and bind it to the run's iommufd */
-static int cdev_bind(struct run *r, int nth, int *devfd, __u32 *dev_id)
+/* Open the device cdev at @path and bind it to the run's iommufd */
+static int cdev_bind(struct run *r, const char *path, int *devfd,
+		     __u32 *dev_id)
 {
 	struct vfio_device_bind_iommufd bind = {
 		.argsz = sizeof(bind), .iommufd = r->fd,
 	};
 	int ret;
 
-	ret = open_run_file(r, cdev[nth], devfd);
+	ret = open_run_file(r, path, devfd);
 	if (ret)
 		return ret;
 	ret = ioc(*devfd, VFIO_DEVICE_BIND_IOMMUFD, &bind);
@@ -118,7 +125,7 @@ static int sc_cdev(struct run *r)
 	ret = map_fixed(r->fd, ioas, bufs[0], buf_len, IOVA_A);
 	if (ret)
 		return ret;
-	ret = cdev_bind(r, 0, &devfd0, &dev0);
+	ret = cdev_bind(r, cdev[0], &devfd0, &dev0);
 	if (ret)
 		return ret;
 	ret = hw_info(r->fd, dev0);
@@ -139,7 +146,7 @@ static int sc_cdev(struct run *r)
 	if (ret)
 		return ret;
 	/* A second device, then the first back beside it in its HWPT */
-	ret = cdev_bind(r, 1, &devfd1, &dev1);
+	ret = cdev_bind(r, cdev[1], &devfd1, &dev1);
 	if (ret)
 		return ret;
 	ret = cdev_attach(devfd1, ioas);
@@ -242,6 +249,56 @@ static int sc_group_type1_cut(struct run *r)
 	return 0;
 }
 
+static int sc_mdev(struct run *r)
+{
+	__u32 ioas, ioas2, dev_id;
+	int devfd, ret;
+
+	ret = ioas_alloc(r->fd, &ioas);
+	if (ret)
+		return ret;
+	ret = map_fixed(r->fd, ioas, bufs[0], buf_len, IOVA_A);
+	if (ret)
+		return ret;
+	ret = cdev_bind(r, mdev_cdev, &devfd, &dev_id);
+	if (ret)
+		return ret;
+	ret = cdev_attach(devfd, ioas);
+	if (ret)
+		return ret;
+	ret = mdev_cmd(devfd, CMD_READ, IOVA_A + 64, 256);
+	if (ret)
+		return ret;
+	ret = mdev_cmd(devfd, CMD_PIN, IOVA_A, 2 * psize);
+	if (ret)
+		return ret;
+	/* The driver unpins, then the unmap goes through */
+	ret = unmap(r->fd, ioas, IOVA_A, buf_len);
+	if (ret)
+		return ret;
+	ret = map_fixed(r->fd, ioas, bufs[1], buf_len, IOVA_A);
+	if (ret)
+		return ret;
+	ret = mdev_cmd(devfd, CMD_PIN, IOVA_A + psize, psize);
+	if (ret)
+		return ret;
+	/* Replace: the driver drops its pins, DMA moves to the copy */
+	ret = ioas_alloc(r->fd, &ioas2);
+	if (ret)
+		return ret;
+	ret = copy(r->fd, ioas2, IOVA_B, ioas, IOVA_A, buf_len);
+	if (ret)
+		return ret;
+	ret = cdev_attach(devfd, ioas2);
+	if (ret)
+		return ret;
+	ret = mdev_cmd(devfd, CMD_WRITE, IOVA_B, 256);
+	if (ret)
+		return ret;
+	/* Closing unbinds with these pins held */
+	return mdev_cmd(devfd, CMD_PIN, IOVA_B, 3 * psize);
+}
+
 /*
  * After the sweep: a fresh bind and attach of edu 0 still moves data both
  * ways through the IOMMU.
@@ -262,7 +319,7 @@ static int edu_still_does_dma(void)
 	memset(buf + EDU_DMA_MAX, 0, EDU_DMA_MAX);
 	if (ioas_alloc(fd, &ioas) ||
 	    map_fixed(fd, ioas, buf, buf_len, IOVA_A) ||
-	    cdev_bind(&r, 0, &devfd, &dev_id) || cdev_attach(devfd, ioas) ||
+	    cdev_bind(&r, cdev[0], &devfd, &dev_id) || cdev_attach(devfd, ioas) ||
 	    edu_prepare_dma(devfd, &bar0))
 		goto out;
 	if (edu_dma(devfd, bar0, IOVA_A, EDU_BUFFER, EDU_DMA_MAX, 0) ||
@@ -298,6 +355,18 @@ TEST_F_TIMEOUT(sweep, group_container_type1_cutting_unmap, SWEEP_TIMEOUT)
 		SKIP(return, NOT_READY);
 	sweep(_metadata, self->nth_fd, self->check_fd, sc_group_type1_cut);
 	EXPECT_EQ(0, edu_still_does_dma());
+}
+
+TEST_F_TIMEOUT(sweep, mdev_bind_attach_dma_pin_unmap_replace, SWEEP_TIMEOUT)
+{
+	if (mdev_create(mdev_uuid))
+		SKIP(return, "no iommufd_test_mdev parent (module not loaded)");
+	if (mdev_cdev_path(mdev_uuid, mdev_cdev, sizeof(mdev_cdev))) {
+		mdev_remove(mdev_uuid);
+		ASSERT_TRUE(false) TH_LOG("the test mdev has no cdev");
+	}
+	sweep(_metadata, self->nth_fd, self->check_fd, sc_mdev);
+	mdev_remove(mdev_uuid);
 }
 
 int main(int argc, char **argv)

@@ -27,46 +27,10 @@
 
 #include "kselftest_harness.h"
 #include "../../../../drivers/iommu/iommufd/iommufd_test.h"
-
-#define PARENT "/sys/class/mdev_bus/iommufd_test_mdev"
-#define MDEVS "/sys/bus/mdev/devices"
-
-/* The registers of test_mdev/iommufd_test_mdev.c */
-#define REG_IOVA 0x00
-#define REG_LENGTH 0x08
-#define REG_COMMAND 0x10
-#define REG_RESULT 0x18
-#define REG_UNMAPS 0x20
-#define REG_PINNED 0x28
-#define DEV_BUFFER 0x800
-#define DEV_BUFFER_SIZE 0x800
-#define CMD_READ 1
-#define CMD_WRITE 2
-#define CMD_PIN 3
-#define CMD_POKE 4
-#define CMD_UNPIN 5
+#include "mdev_device.h"
 
 #define IOVA 0x100000UL
 #define BUF_SIZE 0x4000UL
-
-static __u64 reg_read(int devfd, __u64 reg)
-{
-	__u64 val = ~0ULL;
-
-	if (pread(devfd, &val, sizeof(val), reg) != sizeof(val))
-		return ~0ULL;
-	return val;
-}
-
-/* Run @cmd on [@iova, @iova + @len): 0 or the driver's -errno */
-static long long run_cmd(int devfd, __u64 cmd, __u64 iova, __u64 len)
-{
-	if (pwrite(devfd, &iova, 8, REG_IOVA) != 8 ||
-	    pwrite(devfd, &len, 8, REG_LENGTH) != 8 ||
-	    pwrite(devfd, &cmd, 8, REG_COMMAND) != 8)
-		return -EIO;
-	return (long long)reg_read(devfd, REG_RESULT);
-}
 
 static void fill(unsigned char *p, size_t len, unsigned int seed)
 {
@@ -74,89 +38,6 @@ static void fill(unsigned char *p, size_t len, unsigned int seed)
 
 	for (i = 0; i != len; i++)
 		p[i] = (unsigned char)(i * 7 + seed);
-}
-
-/* Create the mediated device @uuid; 0, or -1 if its parent is missing */
-static int mdev_create(const char *uuid)
-{
-	char path[512];
-	struct dirent *d;
-	DIR *dir;
-	int ret = -1;
-
-	dir = opendir(PARENT "/mdev_supported_types");
-	if (!dir)
-		return -1;
-	while ((d = readdir(dir))) {
-		size_t n = strlen(d->d_name);
-		int fd;
-
-		if (n < 4 || strcmp(d->d_name + n - 4, "-dma"))
-			continue;
-		snprintf(path, sizeof(path),
-			 PARENT "/mdev_supported_types/%s/create", d->d_name);
-		fd = open(path, O_WRONLY);
-		if (fd < 0)
-			break;
-		ret = write(fd, uuid, strlen(uuid)) == (ssize_t)strlen(uuid) ?
-			0 : -1;
-		close(fd);
-		break;
-	}
-	closedir(dir);
-	return ret;
-}
-
-static void mdev_remove(const char *uuid)
-{
-	char path[512];
-	int fd;
-
-	snprintf(path, sizeof(path), MDEVS "/%s/remove", uuid);
-	fd = open(path, O_WRONLY);
-	if (fd < 0)
-		return;
-	if (write(fd, "1", 1) != 1)
-		perror("mdev remove");
-	close(fd);
-}
-
-static int mdev_open_cdev(const char *uuid)
-{
-	char path[512];
-	struct dirent *d;
-	DIR *dir;
-	int fd = -1;
-
-	snprintf(path, sizeof(path), MDEVS "/%s/vfio-dev", uuid);
-	dir = opendir(path);
-	if (!dir)
-		return -1;
-	while ((d = readdir(dir))) {
-		if (strncmp(d->d_name, "vfio", 4))
-			continue;
-		snprintf(path, sizeof(path), "/dev/vfio/devices/%s", d->d_name);
-		fd = open(path, O_RDWR);
-		break;
-	}
-	closedir(dir);
-	return fd;
-}
-
-static int mdev_open_group(const char *uuid)
-{
-	char link[512], target[512], path[600];
-	const char *group;
-	ssize_t n;
-
-	snprintf(link, sizeof(link), MDEVS "/%s/iommu_group", uuid);
-	n = readlink(link, target, sizeof(target) - 1);
-	if (n <= 0)
-		return -1;
-	target[n] = 0;
-	group = strrchr(target, '/');
-	snprintf(path, sizeof(path), "/dev/vfio/%s", group ? group + 1 : target);
-	return open(path, O_RDWR);
 }
 
 /* Are the pages of [@p, @p + @len) referenced by nothing but their mapping? */
@@ -273,7 +154,7 @@ TEST_F(mdev_cdev, dma_rw_reads_and_writes_the_memory_mapped_at_the_iova)
 			      IOVA));
 	/* Across a page boundary, in both directions */
 	fill(self->buf + 0x800, DEV_BUFFER_SIZE, 3);
-	ASSERT_EQ(0, run_cmd(self->devfd, CMD_READ, IOVA + 0x800,
+	ASSERT_EQ(0, mdev_cmd(self->devfd, CMD_READ, IOVA + 0x800,
 			     DEV_BUFFER_SIZE));
 	ASSERT_EQ(DEV_BUFFER_SIZE, pread(self->devfd, dev, sizeof(dev),
 					 DEV_BUFFER));
@@ -282,24 +163,24 @@ TEST_F(mdev_cdev, dma_rw_reads_and_writes_the_memory_mapped_at_the_iova)
 	fill(dev, sizeof(dev), 11);
 	ASSERT_EQ(DEV_BUFFER_SIZE, pwrite(self->devfd, dev, sizeof(dev),
 					  DEV_BUFFER));
-	ASSERT_EQ(0, run_cmd(self->devfd, CMD_WRITE, IOVA + 0x2c00,
+	ASSERT_EQ(0, mdev_cmd(self->devfd, CMD_WRITE, IOVA + 0x2c00,
 			     DEV_BUFFER_SIZE));
 	EXPECT_EQ(0, memcmp(dev, self->buf + 0x2c00, DEV_BUFFER_SIZE));
 }
 
 TEST_F(mdev_cdev, dma_fails_before_attach_and_outside_the_mappings)
 {
-	EXPECT_GT(0, run_cmd(self->devfd, CMD_READ, IOVA, 64));
-	EXPECT_GT(0, run_cmd(self->devfd, CMD_PIN, IOVA, 64));
+	EXPECT_GT(0, mdev_cmd(self->devfd, CMD_READ, IOVA, 64));
+	EXPECT_GT(0, mdev_cmd(self->devfd, CMD_PIN, IOVA, 64));
 	ASSERT_EQ(0, attach(self->devfd, self->ioas));
-	EXPECT_GT(0, run_cmd(self->devfd, CMD_READ, IOVA, 64));
+	EXPECT_GT(0, mdev_cmd(self->devfd, CMD_READ, IOVA, 64));
 	ASSERT_EQ(0, ioas_map(self->iommufd, self->ioas, self->buf, BUF_SIZE,
 			      IOVA));
-	EXPECT_EQ(0, run_cmd(self->devfd, CMD_READ, IOVA, 64));
+	EXPECT_EQ(0, mdev_cmd(self->devfd, CMD_READ, IOVA, 64));
 	/* Running off the end of the mapping */
-	EXPECT_GT(0, run_cmd(self->devfd, CMD_READ, IOVA + BUF_SIZE - 32, 64));
-	EXPECT_GT(0, run_cmd(self->devfd, CMD_PIN, IOVA + BUF_SIZE - 32, 64));
-	EXPECT_EQ(0, reg_read(self->devfd, REG_PINNED));
+	EXPECT_GT(0, mdev_cmd(self->devfd, CMD_READ, IOVA + BUF_SIZE - 32, 64));
+	EXPECT_GT(0, mdev_cmd(self->devfd, CMD_PIN, IOVA + BUF_SIZE - 32, 64));
+	EXPECT_EQ(0, mdev_reg_read(self->devfd, REG_PINNED));
 }
 
 TEST_F(mdev_cdev, pinned_pages_are_the_pages_mapped_at_the_iova)
@@ -309,14 +190,14 @@ TEST_F(mdev_cdev, pinned_pages_are_the_pages_mapped_at_the_iova)
 	ASSERT_EQ(0, attach(self->devfd, self->ioas));
 	ASSERT_EQ(0, ioas_map(self->iommufd, self->ioas, self->buf, BUF_SIZE,
 			      IOVA));
-	ASSERT_EQ(0, run_cmd(self->devfd, CMD_PIN, IOVA + 0x1000, 0x2000));
-	EXPECT_EQ(2, reg_read(self->devfd, REG_PINNED));
+	ASSERT_EQ(0, mdev_cmd(self->devfd, CMD_PIN, IOVA + 0x1000, 0x2000));
+	EXPECT_EQ(2, mdev_reg_read(self->devfd, REG_PINNED));
 	fill(dev, sizeof(dev), 29);
 	ASSERT_EQ(DEV_BUFFER_SIZE, pwrite(self->devfd, dev, sizeof(dev),
 					  DEV_BUFFER));
-	ASSERT_EQ(0, run_cmd(self->devfd, CMD_POKE, 0, DEV_BUFFER_SIZE));
+	ASSERT_EQ(0, mdev_cmd(self->devfd, CMD_POKE, 0, DEV_BUFFER_SIZE));
 	EXPECT_EQ(0, memcmp(dev, self->buf + 0x1000, DEV_BUFFER_SIZE));
-	ASSERT_EQ(0, run_cmd(self->devfd, CMD_UNPIN, 0, 0));
+	ASSERT_EQ(0, mdev_cmd(self->devfd, CMD_UNPIN, 0, 0));
 	EXPECT_EQ(0, unpinned(self->buf + 0x1000, 0x2000) ? errno : 0);
 }
 
@@ -325,20 +206,20 @@ TEST_F(mdev_cdev, unmapping_pinned_iova_has_the_driver_unpin_first)
 	ASSERT_EQ(0, attach(self->devfd, self->ioas));
 	ASSERT_EQ(0, ioas_map(self->iommufd, self->ioas, self->buf, BUF_SIZE,
 			      IOVA));
-	ASSERT_EQ(0, run_cmd(self->devfd, CMD_PIN, IOVA, 0x3000));
+	ASSERT_EQ(0, mdev_cmd(self->devfd, CMD_PIN, IOVA, 0x3000));
 	/* An unmap elsewhere leaves the pins alone */
 	ASSERT_EQ(0, ioas_map(self->iommufd, self->ioas, self->buf, BUF_SIZE,
 			      IOVA + 0x100000));
 	ASSERT_EQ(0, ioas_unmap(self->iommufd, self->ioas, IOVA + 0x100000,
 				BUF_SIZE));
-	EXPECT_EQ(0, reg_read(self->devfd, REG_UNMAPS));
-	EXPECT_EQ(3, reg_read(self->devfd, REG_PINNED));
+	EXPECT_EQ(0, mdev_reg_read(self->devfd, REG_UNMAPS));
+	EXPECT_EQ(3, mdev_reg_read(self->devfd, REG_PINNED));
 
 	ASSERT_EQ(0, ioas_unmap(self->iommufd, self->ioas, IOVA, BUF_SIZE));
-	EXPECT_EQ(1, reg_read(self->devfd, REG_UNMAPS));
-	EXPECT_EQ(0, reg_read(self->devfd, REG_PINNED));
+	EXPECT_EQ(1, mdev_reg_read(self->devfd, REG_UNMAPS));
+	EXPECT_EQ(0, mdev_reg_read(self->devfd, REG_PINNED));
 	EXPECT_EQ(0, unpinned(self->buf, BUF_SIZE) ? errno : 0);
-	EXPECT_GT(0, run_cmd(self->devfd, CMD_READ, IOVA, 64));
+	EXPECT_GT(0, mdev_cmd(self->devfd, CMD_READ, IOVA, 64));
 }
 
 TEST_F(mdev_cdev, a_second_attach_moves_dma_and_drops_the_pins_first)
@@ -354,15 +235,15 @@ TEST_F(mdev_cdev, a_second_attach_moves_dma_and_drops_the_pins_first)
 	ASSERT_EQ(0, ioas_map(self->iommufd, alloc.out_ioas_id, other,
 			      BUF_SIZE, IOVA));
 	ASSERT_EQ(0, attach(self->devfd, self->ioas));
-	ASSERT_EQ(0, run_cmd(self->devfd, CMD_PIN, IOVA, 0x1000));
+	ASSERT_EQ(0, mdev_cmd(self->devfd, CMD_PIN, IOVA, 0x1000));
 
 	ASSERT_EQ(0, attach(self->devfd, alloc.out_ioas_id));
-	EXPECT_EQ(1, reg_read(self->devfd, REG_UNMAPS));
-	EXPECT_EQ(0, reg_read(self->devfd, REG_PINNED));
+	EXPECT_EQ(1, mdev_reg_read(self->devfd, REG_UNMAPS));
+	EXPECT_EQ(0, mdev_reg_read(self->devfd, REG_PINNED));
 	fill(dev, sizeof(dev), 41);
 	ASSERT_EQ(DEV_BUFFER_SIZE, pwrite(self->devfd, dev, sizeof(dev),
 					  DEV_BUFFER));
-	ASSERT_EQ(0, run_cmd(self->devfd, CMD_WRITE, IOVA, DEV_BUFFER_SIZE));
+	ASSERT_EQ(0, mdev_cmd(self->devfd, CMD_WRITE, IOVA, DEV_BUFFER_SIZE));
 	EXPECT_EQ(0, memcmp(dev, other, DEV_BUFFER_SIZE));
 	EXPECT_NE(0, memcmp(dev, self->buf, DEV_BUFFER_SIZE));
 	/* The first IOAS is free to go */
@@ -379,13 +260,13 @@ TEST_F(mdev_cdev, detach_stops_dma)
 	ASSERT_EQ(0, attach(self->devfd, self->ioas));
 	ASSERT_EQ(0, ioas_map(self->iommufd, self->ioas, self->buf, BUF_SIZE,
 			      IOVA));
-	ASSERT_EQ(0, run_cmd(self->devfd, CMD_READ, IOVA, 64));
+	ASSERT_EQ(0, mdev_cmd(self->devfd, CMD_READ, IOVA, 64));
 	ASSERT_EQ(0, ioctl(self->devfd, VFIO_DEVICE_DETACH_IOMMUFD_PT,
 			   &detach));
-	EXPECT_GT(0, run_cmd(self->devfd, CMD_READ, IOVA, 64));
+	EXPECT_GT(0, mdev_cmd(self->devfd, CMD_READ, IOVA, 64));
 	/* And a detached device may attach again */
 	ASSERT_EQ(0, attach(self->devfd, self->ioas));
-	EXPECT_EQ(0, run_cmd(self->devfd, CMD_READ, IOVA, 64));
+	EXPECT_EQ(0, mdev_cmd(self->devfd, CMD_READ, IOVA, 64));
 }
 
 TEST_F(mdev_cdev, closing_with_pins_held_leaves_nothing_pinned)
@@ -393,7 +274,7 @@ TEST_F(mdev_cdev, closing_with_pins_held_leaves_nothing_pinned)
 	ASSERT_EQ(0, attach(self->devfd, self->ioas));
 	ASSERT_EQ(0, ioas_map(self->iommufd, self->ioas, self->buf, BUF_SIZE,
 			      IOVA));
-	ASSERT_EQ(0, run_cmd(self->devfd, CMD_PIN, IOVA, BUF_SIZE));
+	ASSERT_EQ(0, mdev_cmd(self->devfd, CMD_PIN, IOVA, BUF_SIZE));
 	ASSERT_EQ(0, close(self->devfd));
 	self->devfd = -1;
 	ASSERT_EQ(0, close(self->iommufd));
@@ -479,18 +360,18 @@ TEST_F(mdev_group, dma_pins_and_unmap_through_the_container)
 
 	ASSERT_EQ(0, dma_map(self->container, self->buf, BUF_SIZE, IOVA));
 	fill(self->buf, DEV_BUFFER_SIZE, 53);
-	ASSERT_EQ(0, run_cmd(self->devfd, CMD_READ, IOVA, DEV_BUFFER_SIZE));
+	ASSERT_EQ(0, mdev_cmd(self->devfd, CMD_READ, IOVA, DEV_BUFFER_SIZE));
 	ASSERT_EQ(DEV_BUFFER_SIZE, pread(self->devfd, dev, sizeof(dev),
 					 DEV_BUFFER));
 	EXPECT_EQ(0, memcmp(dev, self->buf, DEV_BUFFER_SIZE));
 
-	ASSERT_EQ(0, run_cmd(self->devfd, CMD_PIN, IOVA + 0x1000, 0x1000));
+	ASSERT_EQ(0, mdev_cmd(self->devfd, CMD_PIN, IOVA + 0x1000, 0x1000));
 	ASSERT_EQ(0, ioctl(self->container, VFIO_IOMMU_UNMAP_DMA, &unmap));
 	EXPECT_EQ(BUF_SIZE, unmap.size);
-	EXPECT_EQ(1, reg_read(self->devfd, REG_UNMAPS));
-	EXPECT_EQ(0, reg_read(self->devfd, REG_PINNED));
+	EXPECT_EQ(1, mdev_reg_read(self->devfd, REG_UNMAPS));
+	EXPECT_EQ(0, mdev_reg_read(self->devfd, REG_PINNED));
 	EXPECT_EQ(0, unpinned(self->buf, BUF_SIZE) ? errno : 0);
-	EXPECT_GT(0, run_cmd(self->devfd, CMD_READ, IOVA, 64));
+	EXPECT_GT(0, mdev_cmd(self->devfd, CMD_READ, IOVA, 64));
 }
 
 TEST_HARNESS_MAIN
