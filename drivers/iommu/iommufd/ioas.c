@@ -441,7 +441,8 @@ int iommufd_option(struct iommufd_ucmd *ucmd)
  *
  * Context: Process context.
  * Return: the IOAS, held (iommufd_put_object()), ERR_PTR(-ENODEV) when
- * there is none and !@create, or another ERR_PTR().
+ * there is none and !@create, ERR_PTR(-EPERM) to create one in a no-IOMMU
+ * container, or another ERR_PTR().
  */
 struct iommufd_ioas *iommufd_vfio_compat_ioas_get(struct iommufd_ctx *ictx,
 						  bool create)
@@ -456,6 +457,11 @@ struct iommufd_ioas *iommufd_vfio_compat_ioas_get(struct iommufd_ctx *ictx,
 	}
 	if (!create) {
 		ioas = ERR_PTR(-ENODEV);
+		goto out_unlock;
+	}
+	/* A no-IOMMU container takes no translated devices */
+	if (ictx->vfio_no_iommu) {
+		ioas = ERR_PTR(-EPERM);
 		goto out_unlock;
 	}
 	ioas = iommufd_ioas_create(ictx);

@@ -42,10 +42,12 @@ enum iommufd_account_mode {
  * @file: the file; the context's lifetime is the file's
  * @objects: id -> object; the xarray's own lock protects it
  * @remove_wait: where iommufd_object_remove() waits for ioctls to finish
- * @lock: protects @vfio_ioas and @groups
+ * @lock: protects @vfio_ioas, @groups and the setting of @vfio_no_iommu
  * @vfio_ioas: the IOAS the VFIO container ioctls use, not held
  * @groups: struct iommufd_group by IOMMU group id
  * @account_mode: enum iommufd_account_mode for new mappings
+ * @vfio_no_iommu: the VFIO container is in no-IOMMU mode; set once, never
+ *	cleared, so it may be read without @lock
  */
 struct iommufd_ctx {
 	struct file *file;
@@ -55,6 +57,7 @@ struct iommufd_ctx {
 	struct iommufd_ioas *vfio_ioas;
 	struct xarray groups;
 	u8 account_mode;
+	bool vfio_no_iommu;
 };
 
 /**

@@ -19,7 +19,11 @@
  * keep DMA going, in-kernel accesses wait for the new address without
  * holding a lock.
  *
- * Not emulated yet: no-IOMMU mode.
+ * No-IOMMU mode: a container that a no-IOMMU group joined has no IO
+ * address space, as its devices DMA to physical addresses untranslated.
+ * VFIO_SET_IOMMU then takes only VFIO_NOIOMMU_IOMMU (CAP_SYS_RAWIO), the
+ * mapping ioctls are ENOTTY as under VFIO's own no-IOMMU driver, and a
+ * translated group cannot join (EPERM).
  */
 #include <linux/bitops.h>
 #include <linux/iommufd.h>
@@ -81,12 +85,24 @@ EXPORT_SYMBOL_NS_GPL(iommufd_vfio_compat_ioas_create, IOMMUFD_VFIO);
  * iommufd_vfio_compat_set_no_iommu() - use the container in no-IOMMU mode
  * @ictx: the context
  *
+ * VFIO calls this when a no-IOMMU group joins the container.  From then on
+ * the container never gets a compat IOAS (see the top of this file).
+ *
  * Context: Process context.
- * Return: -EOPNOTSUPP until the container emulation supports it.
+ * Return: 0; -EPERM if the container already has a compat IOAS, that is,
+ * translated devices.
  */
 int iommufd_vfio_compat_set_no_iommu(struct iommufd_ctx *ictx)
 {
-	return -EOPNOTSUPP;
+	int ret = 0;
+
+	mutex_lock(&ictx->lock);
+	if (ictx->vfio_ioas)
+		ret = -EPERM;
+	else
+		ictx->vfio_no_iommu = true;
+	mutex_unlock(&ictx->lock);
+	return ret;
 }
 EXPORT_SYMBOL_NS_GPL(iommufd_vfio_compat_set_no_iommu, IOMMUFD_VFIO);
 
@@ -98,6 +114,8 @@ static int iommufd_vfio_check_extension(unsigned long type)
 	case VFIO_UNMAP_ALL:
 	case VFIO_UPDATE_VADDR:
 		return 1;
+	case VFIO_NOIOMMU_IOMMU:
+		return IS_ENABLED(CONFIG_VFIO_NOIOMMU);
 	default:
 		return 0;
 	}
@@ -109,6 +127,11 @@ static int iommufd_vfio_set_iommu(struct iommufd_ctx *ictx,
 	struct iommufd_ioas *ioas;
 	int ret = 0;
 
+	if (READ_ONCE(ictx->vfio_no_iommu)) {
+		if (type != VFIO_NOIOMMU_IOMMU)
+			return -EINVAL;
+		return capable(CAP_SYS_RAWIO) ? 0 : -EPERM;
+	}
 	ioas = iommufd_vfio_compat_ioas_get(ictx, false);
 	if (IS_ERR(ioas))
 		return PTR_ERR(ioas);
@@ -535,6 +558,11 @@ long iommufd_vfio_ioctl(struct iommufd_ctx *ictx, unsigned int cmd,
 		return iommufd_vfio_check_extension(arg);
 	case VFIO_SET_IOMMU:
 		return iommufd_vfio_set_iommu(ictx, arg);
+	}
+	/* The rest maps, and a no-IOMMU container has nothing to map in */
+	if (READ_ONCE(ictx->vfio_no_iommu))
+		return -ENOTTY;
+	switch (cmd) {
 	case VFIO_IOMMU_GET_INFO:
 		return iommufd_vfio_get_info(ictx, uarg);
 	case VFIO_IOMMU_MAP_DMA:
