@@ -2,7 +2,8 @@
 #
 # The harness of our IOMMUFD: build Linux 6.12 with our iommufd in place of
 # the in-tree one, boot it under QEMU with emulated VT-d, run the tests.
-# IMPL=intree does the same with the unmodified in-tree implementation.
+# IMPL=intree does the same with the unmodified in-tree implementation,
+# IMPL=type1 with it and VFIO's own container (the reference for ours).
 
 IMPL ?= ours
 export IMPL
@@ -14,7 +15,8 @@ LOGS = build/$(IMPL)/logs
 	stress kconfig-matrix bench-quick patches lint clean-room clean distclean
 
 help:
-	@echo 'Targets (IMPL=ours, the default, or IMPL=intree for the peer):'
+	@echo 'Targets (IMPL=ours, the default; IMPL=intree, the in-tree peer;'
+	@echo 'IMPL=type1, the in-tree code with VFIO'"'"'s own type1 container):'
 	@echo '  make check       install what is missing, build, boot, run every'
 	@echo '                   suite, report (the test command; .ci/run calls it)'
 	@echo '  make run         build, boot and show /dev/iommu doing real DMA with'

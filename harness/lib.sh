@@ -5,9 +5,13 @@ set -euo pipefail
 
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 IMPL=${IMPL:-ours}
+# ours:   the base tree with our iommufd and VFIO glue
+# intree: the unmodified base tree, the peer we measure against
+# type1:  the unmodified base tree with VFIO's own container and type1
+#         driver serving /dev/vfio/vfio: the reference for the container
 case "$IMPL" in
-ours|intree) ;;
-*) echo "harness: IMPL must be 'ours' or 'intree', not '$IMPL'" >&2; exit 2 ;;
+ours|intree|type1) ;;
+*) echo "harness: IMPL must be 'ours', 'intree' or 'type1', not '$IMPL'" >&2; exit 2 ;;
 esac
 
 KERNEL_TARBALL=${KERNEL_TARBALL:-/usr/src/linux-source-6.12.tar.xz}

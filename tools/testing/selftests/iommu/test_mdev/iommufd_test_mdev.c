@@ -24,7 +24,10 @@
  * The driver keeps the emulated-device contract: when the IOVA of pinned
  * pages is unmapped, its dma_unmap callback unpins them before returning.
  *
- * Locking: mdev_state->lock covers the registers, the buffer and the pins.
+ * Locking: cmd_lock serialises commands and covers xfer; lock covers the
+ * registers, the buffer and the pins' bookkeeping.  lock is never held
+ * across a call into VFIO: VFIO's own type1 driver calls dma_unmap with
+ * its locks held, and takes them in vfio_dma_rw() and vfio_pin_pages().
  */
 #include <linux/device.h>
 #include <linux/highmem.h>
@@ -58,6 +61,8 @@ enum {
 
 struct tmdev_state {
 	struct vfio_device vdev;
+	struct mutex cmd_lock;		/* commands, and xfer */
+	u8 xfer[TMDEV_BUFFER_SIZE];
 	struct mutex lock;		/* everything below */
 	u64 iova;
 	u64 length;
@@ -75,31 +80,48 @@ static struct {
 	struct mdev_parent parent;
 } tmdev;
 
-static void tmdev_unpin_locked(struct tmdev_state *st)
+/* Take the pins away from the bookkeeping; the caller unpins them */
+static int tmdev_take_pins(struct tmdev_state *st, dma_addr_t *iova)
 {
+	int npinned = st->npinned;
+
 	lockdep_assert_held(&st->lock);
-	if (!st->npinned)
-		return;
-	vfio_unpin_pages(&st->vdev, st->pin_iova, st->npinned);
+	*iova = st->pin_iova;
 	st->npinned = 0;
+	return npinned;
 }
 
-static int tmdev_pin(struct tmdev_state *st)
+static void tmdev_unpin_all(struct tmdev_state *st)
 {
-	dma_addr_t first = ALIGN_DOWN(st->iova, PAGE_SIZE);
+	dma_addr_t iova;
+	int npinned;
+
+	mutex_lock(&st->lock);
+	npinned = tmdev_take_pins(st, &iova);
+	mutex_unlock(&st->lock);
+	if (npinned)
+		vfio_unpin_pages(&st->vdev, iova, npinned);
+}
+
+static int tmdev_pin(struct tmdev_state *st, u64 iova, u64 length)
+{
+	dma_addr_t first = ALIGN_DOWN(iova, PAGE_SIZE);
+	struct page *pages[TMDEV_MAX_PINS];
 	u64 npages;
 	int ret;
 
-	if (st->npinned)
-		return -EBUSY;
-	if (!st->length || st->iova + st->length < st->iova)
+	if (!length || iova + length < iova)
 		return -EINVAL;
-	npages = (ALIGN(st->iova + st->length, PAGE_SIZE) - first) >>
-		 PAGE_SHIFT;
+	npages = (ALIGN(iova + length, PAGE_SIZE) - first) >> PAGE_SHIFT;
 	if (npages > TMDEV_MAX_PINS)
 		return -E2BIG;
+	mutex_lock(&st->lock);
+	ret = st->npinned ? -EBUSY : 0;
+	mutex_unlock(&st->lock);
+	if (ret)
+		return ret;
 	ret = vfio_pin_pages(&st->vdev, first, npages,
-			     IOMMU_READ | IOMMU_WRITE, st->pins);
+			     IOMMU_READ | IOMMU_WRITE, pages);
 	if (ret < 0)
 		return ret;
 	if (ret != npages) {
@@ -107,21 +129,30 @@ static int tmdev_pin(struct tmdev_state *st)
 		vfio_unpin_pages(&st->vdev, first, ret);
 		return -EFAULT;
 	}
+	/*
+	 * An unmap of this IOVA may have come meanwhile and found nothing to
+	 * unpin; it tries again until the pins are gone, so publishing them
+	 * now is safe.
+	 */
+	mutex_lock(&st->lock);
+	memcpy(st->pins, pages, npages * sizeof(pages[0]));
 	st->pin_iova = first;
 	st->npinned = npages;
+	mutex_unlock(&st->lock);
 	return 0;
 }
 
-static int tmdev_poke(struct tmdev_state *st)
+static int tmdev_poke(struct tmdev_state *st, u64 length)
 {
 	u64 done = 0;
 	int i;
 
-	if (st->length > TMDEV_BUFFER_SIZE ||
-	    st->length > (u64)st->npinned * PAGE_SIZE)
+	guard(mutex)(&st->lock);
+	if (length > TMDEV_BUFFER_SIZE ||
+	    length > (u64)st->npinned * PAGE_SIZE)
 		return -EINVAL;
-	for (i = 0; done < st->length; i++) {
-		size_t n = min_t(u64, PAGE_SIZE, st->length - done);
+	for (i = 0; done < length; i++) {
+		size_t n = min_t(u64, PAGE_SIZE, length - done);
 		void *va = kmap_local_page(st->pins[i]);
 
 		memcpy(va, st->buffer + done, n);
@@ -131,22 +162,47 @@ static int tmdev_poke(struct tmdev_state *st)
 	return 0;
 }
 
-static int tmdev_run(struct tmdev_state *st, u64 cmd)
+static int tmdev_dma(struct tmdev_state *st, u64 iova, u64 length,
+		     bool to_iova)
 {
-	lockdep_assert_held(&st->lock);
+	int ret;
+
+	if (length > TMDEV_BUFFER_SIZE)
+		return -EINVAL;
+	if (to_iova) {
+		mutex_lock(&st->lock);
+		memcpy(st->xfer, st->buffer, length);
+		mutex_unlock(&st->lock);
+	}
+	ret = vfio_dma_rw(&st->vdev, iova, st->xfer, length, to_iova);
+	if (!ret && !to_iova) {
+		mutex_lock(&st->lock);
+		memcpy(st->buffer, st->xfer, length);
+		mutex_unlock(&st->lock);
+	}
+	return ret;
+}
+
+/* Run @cmd on the IOVA and LENGTH registers as they are now */
+static s64 tmdev_run(struct tmdev_state *st, u64 cmd)
+{
+	u64 iova, length;
+
+	guard(mutex)(&st->cmd_lock);
+	mutex_lock(&st->lock);
+	iova = st->iova;
+	length = st->length;
+	mutex_unlock(&st->lock);
 	switch (cmd) {
 	case CMD_READ:
 	case CMD_WRITE:
-		if (st->length > TMDEV_BUFFER_SIZE)
-			return -EINVAL;
-		return vfio_dma_rw(&st->vdev, st->iova, st->buffer, st->length,
-				   cmd == CMD_WRITE);
+		return tmdev_dma(st, iova, length, cmd == CMD_WRITE);
 	case CMD_PIN:
-		return tmdev_pin(st);
+		return tmdev_pin(st, iova, length);
 	case CMD_POKE:
-		return tmdev_poke(st);
+		return tmdev_poke(st, length);
 	case CMD_UNPIN:
-		tmdev_unpin_locked(st);
+		tmdev_unpin_all(st);
 		return 0;
 	default:
 		return -EOPNOTSUPP;
@@ -161,6 +217,18 @@ static ssize_t tmdev_access(struct tmdev_state *st, char __user *ubuf,
 	if (pos < 0 || pos >= TMDEV_REGION_SIZE ||
 	    count > TMDEV_REGION_SIZE - pos)
 		return -EINVAL;
+
+	if (write && pos == REG_COMMAND && count == sizeof(u64)) {
+		s64 result;
+
+		if (copy_from_user(&val, ubuf, sizeof(val)))
+			return -EFAULT;
+		result = tmdev_run(st, val);
+		mutex_lock(&st->lock);
+		st->result = result;
+		mutex_unlock(&st->lock);
+		return count;
+	}
 
 	guard(mutex)(&st->lock);
 	if (pos >= TMDEV_BUFFER) {
@@ -182,9 +250,6 @@ static ssize_t tmdev_access(struct tmdev_state *st, char __user *ubuf,
 			break;
 		case REG_LENGTH:
 			st->length = val;
-			break;
-		case REG_COMMAND:
-			st->result = tmdev_run(st, val);
 			break;
 		default:
 			return -EINVAL;
@@ -282,29 +347,33 @@ static void tmdev_dma_unmap(struct vfio_device *vdev, u64 iova, u64 length)
 {
 	struct tmdev_state *st = container_of(vdev, struct tmdev_state, vdev);
 	u64 end, last = iova + length - 1;
+	dma_addr_t pin_iova;
+	int npinned;
 
-	guard(mutex)(&st->lock);
-	if (!st->npinned || !length)
-		return;
+	mutex_lock(&st->lock);
 	end = st->pin_iova + ((u64)st->npinned << PAGE_SHIFT);
-	if (iova >= end || last < st->pin_iova)
+	if (!st->npinned || !length || iova >= end || last < st->pin_iova) {
+		mutex_unlock(&st->lock);
 		return;
-	tmdev_unpin_locked(st);
+	}
+	npinned = tmdev_take_pins(st, &pin_iova);
 	st->unmaps++;
+	mutex_unlock(&st->lock);
+	vfio_unpin_pages(&st->vdev, pin_iova, npinned);
 }
 
 static void tmdev_close_device(struct vfio_device *vdev)
 {
 	struct tmdev_state *st = container_of(vdev, struct tmdev_state, vdev);
 
-	guard(mutex)(&st->lock);
-	tmdev_unpin_locked(st);
+	tmdev_unpin_all(st);
 }
 
 static int tmdev_init_dev(struct vfio_device *vdev)
 {
 	struct tmdev_state *st = container_of(vdev, struct tmdev_state, vdev);
 
+	mutex_init(&st->cmd_lock);
 	mutex_init(&st->lock);
 	return 0;
 }
@@ -314,6 +383,7 @@ static void tmdev_release_dev(struct vfio_device *vdev)
 	struct tmdev_state *st = container_of(vdev, struct tmdev_state, vdev);
 
 	mutex_destroy(&st->lock);
+	mutex_destroy(&st->cmd_lock);
 }
 
 static const struct vfio_device_ops tmdev_ops = {
