@@ -611,9 +611,9 @@ static unsigned long sweep(struct __test_metadata *_metadata, int nth_fd,
 			/* The run reached n - left points, none failing */
 			ASSERT_EQ(0, ret)
 				TH_LOG("failed with nothing injected (%lu)", n);
-			ksft_print_msg("%s: %lu injection points, %lu failed (a run each), %.1f s\n",
+			ksft_print_msg("%s: %lu injection points, %lu failed %s, %.1f s\n",
 				       _metadata->name, n - left, runs - 1,
-				       seconds_since(&start));
+				       "(a run each)", seconds_since(&start));
 			__atomic_add_fetch(total_points, n - left,
 					   __ATOMIC_RELAXED);
 			return n - left;

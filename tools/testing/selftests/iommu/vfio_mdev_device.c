@@ -155,7 +155,7 @@ TEST_F(mdev_cdev, dma_rw_reads_and_writes_the_memory_mapped_at_the_iova)
 	/* Across a page boundary, in both directions */
 	fill(self->buf + 0x800, DEV_BUFFER_SIZE, 3);
 	ASSERT_EQ(0, mdev_cmd(self->devfd, CMD_READ, IOVA + 0x800,
-			     DEV_BUFFER_SIZE));
+			      DEV_BUFFER_SIZE));
 	ASSERT_EQ(DEV_BUFFER_SIZE, pread(self->devfd, dev, sizeof(dev),
 					 DEV_BUFFER));
 	EXPECT_EQ(0, memcmp(dev, self->buf + 0x800, DEV_BUFFER_SIZE));
@@ -164,7 +164,7 @@ TEST_F(mdev_cdev, dma_rw_reads_and_writes_the_memory_mapped_at_the_iova)
 	ASSERT_EQ(DEV_BUFFER_SIZE, pwrite(self->devfd, dev, sizeof(dev),
 					  DEV_BUFFER));
 	ASSERT_EQ(0, mdev_cmd(self->devfd, CMD_WRITE, IOVA + 0x2c00,
-			     DEV_BUFFER_SIZE));
+			      DEV_BUFFER_SIZE));
 	EXPECT_EQ(0, memcmp(dev, self->buf + 0x2c00, DEV_BUFFER_SIZE));
 }
 

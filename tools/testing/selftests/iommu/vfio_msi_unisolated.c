@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <linux/iommufd.h>
 #include <linux/vfio.h>
 
@@ -110,17 +111,20 @@ TEST_F(unisolated, allow_unsafe_interrupts_lets_the_device_bind_and_dma)
 		.argsz = sizeof(attach),
 	};
 	struct iommu_ioas_alloc alloc = { .size = sizeof(alloc) };
-	static unsigned char buf[2 * EDU_DMA_MAX] __attribute__((aligned(4096)));
 	struct iommu_ioas_map map = {
 		.size = sizeof(map),
 		.flags = IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE |
 			 IOMMU_IOAS_MAP_WRITEABLE,
-		.user_va = (uintptr_t)buf, .length = sizeof(buf),
-		.iova = 0x100000,
+		.length = 2 * EDU_DMA_MAX, .iova = 0x100000,
 	};
+	unsigned char *buf;
 	__u64 bar0;
 	unsigned int i;
 
+	buf = mmap(NULL, map.length, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, buf);
+	map.user_va = (uintptr_t)buf;
 	ASSERT_EQ(0, set_param("Y"));
 	self->devfd = edu_open_cdev(self->bdf);
 	ASSERT_LE(0, self->devfd);
