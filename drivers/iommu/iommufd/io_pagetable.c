@@ -257,6 +257,7 @@ static void iopt_area_free(struct iopt_area *area)
 {
 	iopt_area_depopulate(area);
 	interval_tree_remove(&area->node, &area->iopt->area_itree);
+	area->iopt->nareas--;
 	iopt_pages_put(area->pages);
 	kfree(area);
 }
@@ -477,6 +478,7 @@ static int iopt_insert_pieces(struct io_pagetable *iopt,
 		area->node.last = next - 1;
 		kref_get(&area->pages->kref);
 		interval_tree_insert(&area->node, &iopt->area_itree);
+		iopt->nareas++;
 		areas[i] = NULL;
 		if (!xa_empty(&iopt->domains)) {
 			ret = iopt_area_populate(area);
@@ -743,6 +745,7 @@ static int iopt_area_cut(struct iopt_area *area, unsigned long iova)
 				       iopt_area_last_index(area));
 	kref_get(&tail->pages->kref);
 	interval_tree_insert(&tail->node, &iopt->area_itree);
+	iopt->nareas++;
 	return 0;
 }
 
@@ -1071,13 +1074,10 @@ unsigned long iopt_page_sizes(struct io_pagetable *iopt)
  */
 unsigned long iopt_count_areas(struct io_pagetable *iopt)
 {
-	unsigned long n = 0;
-	struct iopt_area *area;
+	unsigned long n;
 
 	down_read(&iopt->iova_rwsem);
-	for (area = iopt_area_first(iopt, 0, ULONG_MAX); area;
-	     area = iopt_area_next(area, 0, ULONG_MAX))
-		n++;
+	n = iopt->nareas;
 	up_read(&iopt->iova_rwsem);
 	return n;
 }

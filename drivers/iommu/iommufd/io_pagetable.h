@@ -107,6 +107,7 @@ struct iopt_area {
  * @domains: the attached iommu_domains, by index
  * @next_domain_index: the index @domains gives the next domain
  * @area_itree: struct iopt_area by IOVA
+ * @nareas: how many areas @area_itree holds, under @iova_rwsem
  * @allowed_itree: ranges automatic IOVA may use; empty means everything
  * @reserved_itree: ranges nothing may map (struct iopt_reserved)
  * @iova_alignment: every area's IOVA and length are aligned to it
@@ -123,6 +124,7 @@ struct io_pagetable {
 	unsigned int page_accesses;
 	unsigned int next_domain_index;
 	struct rb_root_cached area_itree;
+	unsigned long nareas;
 	struct rb_root_cached allowed_itree;
 	struct rb_root_cached reserved_itree;
 	unsigned long iova_alignment;

@@ -48,6 +48,9 @@ enum iommufd_account_mode {
  * @account_mode: enum iommufd_account_mode for new mappings
  * @vfio_no_iommu: the VFIO container is in no-IOMMU mode; set once, never
  *	cleared, so it may be read without @lock
+ * @vfio_map_lock: serialises VFIO_IOMMU_MAP_DMA, so that the container's
+ *	limit of mappings holds exactly
+ * @vfio_dma_limit: that limit, fixed by VFIO_SET_IOMMU; 0 before
  */
 struct iommufd_ctx {
 	struct file *file;
@@ -58,6 +61,8 @@ struct iommufd_ctx {
 	struct xarray groups;
 	u8 account_mode;
 	bool vfio_no_iommu;
+	struct mutex vfio_map_lock;	/* see above */
+	unsigned int vfio_dma_limit;
 };
 
 /**

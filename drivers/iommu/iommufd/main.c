@@ -48,6 +48,7 @@ static int iommufd_fops_open(struct inode *inode, struct file *filp)
 	init_waitqueue_head(&ictx->remove_wait);
 	xa_init(&ictx->groups);
 	mutex_init(&ictx->lock);
+	mutex_init(&ictx->vfio_map_lock);
 	ictx->file = filp;
 	filp->private_data = ictx;
 	return 0;
@@ -61,6 +62,7 @@ static int iommufd_fops_release(struct inode *inode, struct file *filp)
 	xa_destroy(&ictx->objects);
 	WARN_ON(!xa_empty(&ictx->groups));
 	xa_destroy(&ictx->groups);
+	mutex_destroy(&ictx->vfio_map_lock);
 	mutex_destroy(&ictx->lock);
 	kfree(ictx);
 	return 0;

@@ -34,8 +34,11 @@
 
 #include "iommufd_private.h"
 
-/* type1's default limit of mappings per container */
-#define IOMMUFD_VFIO_DMA_ENTRY_LIMIT 65535
+/* type1's limit of mappings per container, and its default */
+static unsigned int dma_entry_limit = 65535;
+module_param(dma_entry_limit, uint, 0644);
+MODULE_PARM_DESC(dma_entry_limit,
+		 "Maximum number of mappings of a VFIO container (as vfio_iommu_type1.dma_entry_limit)");
 /* type1's largest dirty bitmap: one bit per page for INT_MAX pages */
 #define IOMMUFD_VFIO_DIRTY_PAGES_MAX ((u64)INT_MAX)
 #define IOMMUFD_VFIO_DIRTY_BITMAP_MAX                                        \
@@ -106,6 +109,15 @@ int iommufd_vfio_compat_set_no_iommu(struct iommufd_ctx *ictx)
 }
 EXPORT_SYMBOL_NS_GPL(iommufd_vfio_compat_set_no_iommu, IOMMUFD_VFIO);
 
+/*
+ * The container's limit of mappings: the parameter's value when
+ * VFIO_SET_IOMMU chose the type, as in type1; the current one before.
+ */
+static unsigned int iommufd_vfio_dma_limit(struct iommufd_ctx *ictx)
+{
+	return READ_ONCE(ictx->vfio_dma_limit) ?: READ_ONCE(dma_entry_limit);
+}
+
 static int iommufd_vfio_check_extension(unsigned long type)
 {
 	switch (type) {
@@ -146,6 +158,8 @@ static int iommufd_vfio_set_iommu(struct iommufd_ctx *ictx,
 		ret = -EINVAL;
 		break;
 	}
+	if (!ret)
+		WRITE_ONCE(ictx->vfio_dma_limit, READ_ONCE(dma_entry_limit));
 	iommufd_put_object(ictx, &ioas->obj);
 	return ret;
 }
@@ -356,8 +370,14 @@ static int iommufd_vfio_map_dma(struct iommufd_ctx *ictx, void __user *arg)
 	if (IS_ERR(ioas))
 		return PTR_ERR(ioas);
 	iova = map.iova;
-	ret = iopt_map_user(&ioas->iopt, &iova, u64_to_user_ptr(map.vaddr),
-			    map.size, prot, true, ictx->account_mode);
+	mutex_lock(&ictx->vfio_map_lock);
+	if (iopt_count_areas(&ioas->iopt) >= iommufd_vfio_dma_limit(ictx))
+		ret = -ENOSPC;
+	else
+		ret = iopt_map_user(&ioas->iopt, &iova,
+				    u64_to_user_ptr(map.vaddr), map.size, prot,
+				    true, ictx->account_mode);
+	mutex_unlock(&ictx->vfio_map_lock);
 	iommufd_put_object(ictx, &ioas->obj);
 	return ret;
 }
@@ -468,7 +488,7 @@ static int iommufd_vfio_get_info(struct iommufd_ctx *ictx, void __user *arg)
 	struct vfio_iommu_type1_info info;
 	size_t ranges_len, total, user_len;
 	struct iommufd_ioas *ioas;
-	unsigned long nareas;
+	unsigned long nareas, limit;
 	void *buf = NULL;
 	int ret = 0;
 
@@ -513,8 +533,8 @@ static int iommufd_vfio_get_info(struct iommufd_ctx *ictx, void __user *arg)
 	avail->header.id = VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL;
 	avail->header.version = 1;
 	nareas = iopt_count_areas(&ioas->iopt);
-	avail->avail = nareas < IOMMUFD_VFIO_DMA_ENTRY_LIMIT ?
-			       IOMMUFD_VFIO_DMA_ENTRY_LIMIT - nareas : 0;
+	limit = iommufd_vfio_dma_limit(ictx);
+	avail->avail = nareas < limit ? limit - nareas : 0;
 
 	info.flags = VFIO_IOMMU_INFO_PGSIZES | VFIO_IOMMU_INFO_CAPS;
 	info.iova_pgsizes = iopt_page_sizes(&ioas->iopt);

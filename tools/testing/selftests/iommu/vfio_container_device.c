@@ -258,4 +258,96 @@ TEST_F(container, dirty_tracking_reports_what_the_device_may_have_written)
 	EXPECT_EQ((1ULL << (BUF_SIZE / 4096)) - 1, bits);
 }
 
+/* The limit's parameter: iommufd's, or type1's where it serves */
+static const char *const limit_params[] = {
+	"/sys/module/iommufd/parameters/dma_entry_limit",
+	"/sys/module/vfio_iommu_type1/parameters/dma_entry_limit",
+};
+
+static __u32 dma_avail(int container)
+{
+	struct vfio_iommu_type1_info *info = calloc(1, 4096);
+	struct vfio_iommu_type1_info_dma_avail *avail;
+	struct vfio_info_cap_header *cap;
+	__u32 next, ret = ~0U;
+
+	if (!info)
+		return ~0U;
+	info->argsz = 4096;
+	if (ioctl(container, VFIO_IOMMU_GET_INFO, info))
+		goto out;
+	for (next = info->cap_offset; next; next = cap->next) {
+		cap = (struct vfio_info_cap_header *)((char *)info + next);
+		if (cap->id != VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL)
+			continue;
+		avail = (struct vfio_iommu_type1_info_dma_avail *)cap;
+		ret = avail->avail;
+	}
+out:
+	free(info);
+	return ret;
+}
+
+/*
+ * A container holds at most dma_entry_limit mappings (type1's parameter,
+ * 65535 by default), as fixed when VFIO_SET_IOMMU chose the type;
+ * DMA_AVAIL counts down to 0, and one more map is ENOSPC.
+ */
+TEST(the_mapping_limit_is_set_with_the_iommu_type)
+{
+	struct vfio_iommu_type1_dma_unmap unmap = {
+		.argsz = sizeof(unmap), .size = 4096,
+	};
+	int container, group, i;
+	const char *param = NULL;
+	char bdf[64], old[32];
+	unsigned char *buf;
+	ssize_t n;
+
+	for (i = 0; i != 2 && !param; i++)
+		if (!access(limit_params[i], W_OK))
+			param = limit_params[i];
+	if (!param)
+		SKIP(return, "no dma_entry_limit parameter");
+	i = open(param, O_RDONLY);
+	ASSERT_LE(0, i);
+	n = read(i, old, sizeof(old) - 1);
+	close(i);
+	ASSERT_LT(0, n);
+	old[n] = 0;
+	ASSERT_EQ(65535, atoi(old));
+
+	ASSERT_EQ(0, edu_find(0, bdf, sizeof(bdf)));
+	ASSERT_EQ(0, edu_bind_vfio_pci(bdf));
+	buf = mmap(NULL, 4 * 4096, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, buf);
+	container = open("/dev/vfio/vfio", O_RDWR);
+	ASSERT_LE(0, container);
+	group = edu_open_group(bdf);
+	ASSERT_LE(0, group);
+	ASSERT_EQ(0, ioctl(group, VFIO_GROUP_SET_CONTAINER, &container));
+	ASSERT_EQ(0, edu_write(param, "3"));
+	EXPECT_EQ(0, ioctl(container, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU));
+	/* Too late to change the container's limit */
+	EXPECT_EQ(0, edu_write(param, old));
+
+	EXPECT_EQ(3, dma_avail(container));
+	for (i = 0; i != 3; i++)
+		EXPECT_EQ(0, dma_map(container, buf + i * 4096, 4096,
+				     DMA_IOVA + i * 0x10000));
+	EXPECT_EQ(0, dma_avail(container));
+	EXPECT_EQ(-1, dma_map(container, buf + 3 * 4096, 4096,
+			      DMA_IOVA + 3 * 0x10000));
+	EXPECT_EQ(ENOSPC, errno);
+	unmap.iova = DMA_IOVA;
+	EXPECT_EQ(0, ioctl(container, VFIO_IOMMU_UNMAP_DMA, &unmap));
+	EXPECT_EQ(1, dma_avail(container));
+	EXPECT_EQ(0, dma_map(container, buf + 3 * 4096, 4096,
+			     DMA_IOVA + 3 * 0x10000));
+	close(group);
+	close(container);
+	munmap(buf, 4 * 4096);
+}
+
 TEST_HARNESS_MAIN
