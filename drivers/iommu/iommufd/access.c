@@ -291,25 +291,31 @@ void iommufd_access_notify_unmap(struct io_pagetable *iopt,
 				 unsigned long start, unsigned long last)
 {
 	struct iommufd_access *access;
-	unsigned long index = 0;
+	unsigned long index;
+	bool held;
 
-	for (;;) {
-		/* Hold the next access so it outlives the unlocked callback */
+	for (index = 0;; index++) {
+		/*
+		 * Hold the next access so it outlives the unlocked callback.
+		 * One being destroyed (no users left) is skipped: its owner
+		 * unpinned before destroying it, and the unmap, which retries
+		 * while pins remain, waits for its detach.
+		 */
 		down_read(&iopt->domains_rwsem);
 		access = xa_find(&iopt->accesses, &index, ULONG_MAX,
 				 XA_PRESENT);
-		if (access)
-			refcount_inc(&access->obj.users);
+		held = access && refcount_inc_not_zero(&access->obj.users);
 		up_read(&iopt->domains_rwsem);
 		if (!access)
 			return;
+		if (!held)
+			continue;
 		/* The whole space's length does not fit: stop a byte short */
 		if (access->ops->unmap)
 			access->ops->unmap(access->data, start,
 					   last - start == ULONG_MAX ?
 						   ULONG_MAX : last - start + 1);
 		iommufd_put_object(access->ictx, &access->obj);
-		index++;
 	}
 }
 

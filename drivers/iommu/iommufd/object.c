@@ -16,6 +16,9 @@
  *    owner's reference as well, so neither IOMMU_DESTROY nor the teardown at
  *    close can free them under their owner.  The owner removes them with
  *    iommufd_object_remove(), which waits out ioctls still holding them.
+ *  - An object whose users reached zero is being destroyed.  Code that
+ *    reaches an object other than through the table (an IOAS's list of
+ *    accesses) may hold it only with refcount_inc_not_zero().
  *  - Closing the file destroys every object, dependents before what they
  *    depend on.
  */
@@ -199,8 +202,13 @@ void iommufd_object_remove(struct iommufd_ctx *ictx,
 			   struct iommufd_object *obj)
 {
 	xa_cmpxchg(&ictx->objects, obj->id, obj, NULL, GFP_KERNEL);
-	/* Left: the table's reference and the owner's */
-	wait_event(ictx->remove_wait, refcount_read(&obj->users) == 2);
+	/*
+	 * The owner's reference goes now; the table's is taken last, in the
+	 * same step that finds no one else holding the object, so nobody can
+	 * take a new reference between the check and the free.
+	 */
+	refcount_dec(&obj->users);
+	wait_event(ictx->remove_wait, refcount_dec_if_one(&obj->users));
 	iommufd_object_free(obj);
 }
 
