@@ -26,7 +26,7 @@ help:
 	@echo '  make check-device only the real-device boots (edu and a test mdev on'
 	@echo '                   emulated VT-d; a second boot with interrupt'
 	@echo '                   remapping off for the unisolated-MSI rules)'
-	@echo '  make stress      long runs on the mock: 3 race stress tests of'
+	@echo '  make stress      long runs: on the mock, 3 race stress tests of'
 	@echo '                   STRESS_SECONDS each (default 200, i.e. 10 min),'
 	@echo '                   200000 fuzzed ioctls, the full fail-nth sweeps'
 	@echo '                   (mock, and real devices on VT-d)'
