@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * Helpers for tests that use QEMU's "edu" PCI device (1234:11e8) through
+ * Helpers for tests of VFIO devices: the cdev and group file of a device by
+ * its sysfs directory; and for QEMU's "edu" PCI device (1234:11e8) through
  * VFIO: finding it, handing it to vfio-pci and opening its cdev.
  */
 #ifndef __SELFTEST_IOMMU_EDU_DEVICE_H
@@ -9,6 +10,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -133,16 +135,21 @@ static inline int edu_bind_vfio_pci(const char *bdf)
 	return edu_write("/sys/bus/pci/drivers_probe", bdf);
 }
 
-/* The path of the device's /dev/vfio/devices/vfioN into @path */
-static inline int edu_cdev_path(const char *bdf, char *path, size_t len)
+/*
+ * The path of the VFIO cdev, /dev/vfio/devices/vfioN, of the device whose
+ * sysfs directory is @devdir, into @path.
+ */
+static inline int vfio_cdev_path_of(const char *devdir, char *path,
+				    size_t len)
 {
-	char dirpath[512];
+	char dirpath[PATH_MAX];
 	struct dirent *d;
 	int ret = -1;
 	DIR *dir;
 
-	snprintf(dirpath, sizeof(dirpath), "/sys/bus/pci/devices/%s/vfio-dev",
-		 bdf);
+	if (snprintf(dirpath, sizeof(dirpath), "%s/vfio-dev", devdir) >=
+	    (int)sizeof(dirpath))
+		return -1;
 	dir = opendir(dirpath);
 	if (!dir)
 		return -1;
@@ -158,22 +165,55 @@ static inline int edu_cdev_path(const char *bdf, char *path, size_t len)
 	return ret;
 }
 
-/* The path of the device's group file, /dev/vfio/GROUP, into @path */
-static inline int edu_group_path(const char *bdf, char *path, size_t len)
+/*
+ * The path of the group file, /dev/vfio/<@prefix>GROUP, of the device whose
+ * sysfs directory is @devdir, into @path.  @prefix is "" but for no-IOMMU
+ * groups ("noiommu-").
+ */
+static inline int vfio_group_path_of(const char *devdir, const char *prefix,
+				     char *path, size_t len)
 {
-	char link[512], target[512];
+	char link[PATH_MAX], target[PATH_MAX];
 	const char *group;
 	ssize_t n;
 
-	snprintf(link, sizeof(link), "/sys/bus/pci/devices/%s/iommu_group",
-		 bdf);
+	if (snprintf(link, sizeof(link), "%s/iommu_group", devdir) >=
+	    (int)sizeof(link))
+		return -1;
 	n = readlink(link, target, sizeof(target) - 1);
 	if (n <= 0)
 		return -1;
 	target[n] = 0;
 	group = strrchr(target, '/');
 	group = group ? group + 1 : target;
-	return snprintf(path, len, "/dev/vfio/%s", group) < (int)len ? 0 : -1;
+	return snprintf(path, len, "/dev/vfio/%s%s", prefix, group) <
+	       (int)len ? 0 : -1;
+}
+
+/* Open the file at @path, -1 if @ret says there is none */
+static inline int vfio_open_path(int ret, const char *path)
+{
+	return ret ? -1 : open(path, O_RDWR);
+}
+
+#define EDU_SYSFS "/sys/bus/pci/devices/"
+
+/* The path of the edu's /dev/vfio/devices/vfioN into @path */
+static inline int edu_cdev_path(const char *bdf, char *path, size_t len)
+{
+	char devdir[512];
+
+	snprintf(devdir, sizeof(devdir), EDU_SYSFS "%s", bdf);
+	return vfio_cdev_path_of(devdir, path, len);
+}
+
+/* The path of the edu's group file, /dev/vfio/GROUP, into @path */
+static inline int edu_group_path(const char *bdf, char *path, size_t len)
+{
+	char devdir[512];
+
+	snprintf(devdir, sizeof(devdir), EDU_SYSFS "%s", bdf);
+	return vfio_group_path_of(devdir, "", path, len);
 }
 
 /* Open /dev/vfio/devices/vfioN of the device. */
@@ -181,9 +221,7 @@ static inline int edu_open_cdev(const char *bdf)
 {
 	char path[1024];
 
-	if (edu_cdev_path(bdf, path, sizeof(path)))
-		return -1;
-	return open(path, O_RDWR);
+	return vfio_open_path(edu_cdev_path(bdf, path, sizeof(path)), path);
 }
 
 /* Open the device's group file */
@@ -191,9 +229,7 @@ static inline int edu_open_group(const char *bdf)
 {
 	char path[1024];
 
-	if (edu_group_path(bdf, path, sizeof(path)))
-		return -1;
-	return open(path, O_RDWR);
+	return vfio_open_path(edu_group_path(bdf, path, sizeof(path)), path);
 }
 
 /*

@@ -15,6 +15,8 @@
 #include <unistd.h>
 #include <linux/types.h>
 
+#include "edu_device.h"
+
 #define MDEV_PARENT "/sys/class/mdev_bus/iommufd_test_mdev"
 #define MDEV_DEVICES "/sys/bus/mdev/devices"
 
@@ -101,50 +103,25 @@ static inline void mdev_remove(const char *uuid)
 /* The path of the mdev's /dev/vfio/devices/vfioN into @path */
 static inline int mdev_cdev_path(const char *uuid, char *path, size_t len)
 {
-	char dirpath[512];
-	struct dirent *d;
-	int ret = -1;
-	DIR *dir;
+	char devdir[512];
 
-	snprintf(dirpath, sizeof(dirpath), MDEV_DEVICES "/%s/vfio-dev", uuid);
-	dir = opendir(dirpath);
-	if (!dir)
-		return -1;
-	while ((d = readdir(dir))) {
-		if (strncmp(d->d_name, "vfio", 4))
-			continue;
-		if (snprintf(path, len, "/dev/vfio/devices/%s", d->d_name) <
-		    (int)len)
-			ret = 0;
-		break;
-	}
-	closedir(dir);
-	return ret;
+	snprintf(devdir, sizeof(devdir), MDEV_DEVICES "/%s", uuid);
+	return vfio_cdev_path_of(devdir, path, len);
 }
 
 static inline int mdev_open_cdev(const char *uuid)
 {
 	char path[512];
 
-	if (mdev_cdev_path(uuid, path, sizeof(path)))
-		return -1;
-	return open(path, O_RDWR);
+	return vfio_open_path(mdev_cdev_path(uuid, path, sizeof(path)), path);
 }
 
 static inline int mdev_open_group(const char *uuid)
 {
-	char link[512], target[512], path[600];
-	const char *group;
-	ssize_t n;
+	char devdir[512], path[600];
 
-	snprintf(link, sizeof(link), MDEV_DEVICES "/%s/iommu_group", uuid);
-	n = readlink(link, target, sizeof(target) - 1);
-	if (n <= 0)
-		return -1;
-	target[n] = 0;
-	group = strrchr(target, '/');
-	snprintf(path, sizeof(path), "/dev/vfio/%s",
-		 group ? group + 1 : target);
-	return open(path, O_RDWR);
+	snprintf(devdir, sizeof(devdir), MDEV_DEVICES "/%s", uuid);
+	return vfio_open_path(vfio_group_path_of(devdir, "", path,
+						 sizeof(path)), path);
 }
 #endif

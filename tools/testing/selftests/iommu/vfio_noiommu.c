@@ -40,20 +40,11 @@ static bool noiommu_enabled(void)
 
 static int open_noiommu_group(const char *bdf)
 {
-	char link[512], target[512], path[600];
-	const char *group;
-	ssize_t n;
+	char devdir[512], path[600];
 
-	snprintf(link, sizeof(link), "/sys/bus/pci/devices/%s/iommu_group",
-		 bdf);
-	n = readlink(link, target, sizeof(target) - 1);
-	if (n <= 0)
-		return -1;
-	target[n] = 0;
-	group = strrchr(target, '/');
-	snprintf(path, sizeof(path), "/dev/vfio/noiommu-%s",
-		 group ? group + 1 : target);
-	return open(path, O_RDWR);
+	snprintf(devdir, sizeof(devdir), EDU_SYSFS "%s", bdf);
+	return vfio_open_path(vfio_group_path_of(devdir, "noiommu-", path,
+						 sizeof(path)), path);
 }
 
 /* The physical address of the page at @va, 0 if unknown */
