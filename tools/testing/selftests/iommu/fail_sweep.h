@@ -53,6 +53,7 @@
 
 #include "kselftest_harness.h"
 #include "../../../../drivers/iommu/iommufd/iommufd_test.h"
+#include "vm_pinned.h"
 
 #define NBUF 4
 #define BUF_PAGES 8
@@ -201,22 +202,6 @@ static int vfio_unmap(int fd, __u32 flags, __u64 iova, __u64 len,
 
 	*unmapped = cmd.size;
 	return ret;
-}
-
-/* The process's VmPin in KiB, -1 if unreadable */
-static long vm_pinned_kib(void)
-{
-	char line[256];
-	long kib = -1;
-	FILE *f = fopen("/proc/self/status", "r");
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "VmPin: %ld kB", &kib) == 1)
-			break;
-	fclose(f);
-	return kib;
 }
 
 /* A file-backed scenario's file, mapped here to check its pins */

@@ -25,6 +25,7 @@
 
 #include "kselftest_harness.h"
 #include "../../../../drivers/iommu/iommufd/iommufd_test.h"
+#include "vm_pinned.h"
 
 #define NOBODY 65534
 #define LIMIT (256 * 1024)
@@ -53,22 +54,6 @@ FIXTURE_SETUP(pinned)
 FIXTURE_TEARDOWN(pinned)
 {
 	close(self->fd);
-}
-
-/* The process's VmPin in KiB, -1 if unreadable */
-static long vm_pinned_kib(void)
-{
-	char line[256];
-	long kib = -1;
-	FILE *f = fopen("/proc/self/status", "r");
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "VmPin: %ld kB", &kib) == 1)
-			break;
-	fclose(f);
-	return kib;
 }
 
 static int map(int fd, __u32 ioas_id, void *va, size_t len)

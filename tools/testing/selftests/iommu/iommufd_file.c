@@ -25,6 +25,7 @@
 
 #include "kselftest_harness.h"
 #include "../../../../drivers/iommu/iommufd/iommufd_test.h"
+#include "vm_pinned.h"
 
 #define FILE_SIZE (256UL << 10)
 #define IOVA ((__u64)MOCK_APERTURE_START)
@@ -95,21 +96,6 @@ static int check_map(int fd, __u32 hwpt_id, __u64 iova, void *va, __u64 len)
 	};
 
 	return do_ioctl(fd, IOMMU_TEST_CMD, &cmd);
-}
-
-static long vm_pinned_kib(void)
-{
-	char line[128];
-	long kib = -1;
-	FILE *f = fopen("/proc/self/status", "r");
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "VmPin: %ld kB", &kib) == 1)
-			break;
-	fclose(f);
-	return kib;
 }
 
 /* A memfd of FILE_SIZE bytes, each byte holding its offset's low bits */

@@ -56,6 +56,7 @@
 
 #include "kselftest_harness.h"
 #include "../../../../drivers/iommu/iommufd/iommufd_test.h"
+#include "vm_pinned.h"
 
 #define NBUF 4
 #define BUF_PAGES 8
@@ -1042,21 +1043,6 @@ static void fuzz_one(struct fuzz *f)
 }
 
 /* Checks and setup */
-
-static long vm_pinned_kib(void)
-{
-	char line[256];
-	long kib = -1;
-	FILE *f = fopen("/proc/self/status", "r");
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "VmPin: %ld kB", &kib) == 1)
-			break;
-	fclose(f);
-	return kib;
-}
 
 static int check_refs0(int fd, void *p, size_t len)
 {

@@ -43,6 +43,7 @@
 
 #include "kselftest_harness.h"
 #include "../../../../drivers/iommu/iommufd/iommufd_test.h"
+#include "vm_pinned.h"
 
 #define NTHREADS 4
 #define NBUF 8
@@ -485,22 +486,6 @@ static void join_workers(struct worker *ws, int n)
 
 	for (i = 0; i < n; i++)
 		pthread_join(ws[i].thread, NULL);
-}
-
-/* The process's VmPin in KiB, -1 if unreadable */
-static long vm_pinned_kib(void)
-{
-	char line[256];
-	long kib = -1;
-	FILE *f = fopen("/proc/self/status", "r");
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "VmPin: %ld kB", &kib) == 1)
-			break;
-	fclose(f);
-	return kib;
 }
 
 /* 0 when no page of any buffer is pinned, on a /dev/iommu of its own */

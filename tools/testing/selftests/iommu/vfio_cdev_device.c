@@ -24,6 +24,7 @@
 
 #include "kselftest_harness.h"
 #include "edu_device.h"
+#include "vm_pinned.h"
 
 TEST(edu_devices_sit_in_iommu_groups)
 {
@@ -536,21 +537,6 @@ TEST_F(edu_dma, a_nest_parent_is_offered_only_by_an_iommu_that_nests)
 	ASSERT_EQ(0, ioas_map_fixed(self->iommufd, self->ioas_id, self->buf,
 				    BUF_SIZE, DMA_IOVA));
 	EXPECT_EQ(0, round_trip(self, DMA_IOVA));
-}
-
-static long vm_pinned_kib(void)
-{
-	char line[128];
-	long kib = -1;
-	FILE *f = fopen("/proc/self/status", "r");
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "VmPin: %ld kB", &kib) == 1)
-			break;
-	fclose(f);
-	return kib;
 }
 
 static int send_fds(int sock, int a, int b)
