@@ -44,9 +44,6 @@
 #include "io_pagetable.h"
 #include "iommufd_private.h"
 
-/* Pages pinned or unpinned per call into GUP: one page of page pointers */
-#define IOPT_PAGES_BATCH (PAGE_SIZE / sizeof(struct page *))
-
 static struct iopt_pages *iopt_pages_new(unsigned long base,
 					 unsigned long length, bool writable,
 					 u8 account_mode)
@@ -320,27 +317,33 @@ err_uncharge:
 	return ret;
 }
 
-/* Unpin and uncharge the pinned pages of [@first, @last]. */
+/*
+ * Unpin and uncharge the pinned pages of [@first, @last].  Each run of
+ * consecutive PFNs goes to GUP in one call, which unpins it a folio at a
+ * time: a huge page costs one step, not one per 4 KiB page.  Allocates
+ * nothing, so teardown can always call it.
+ */
 static void iopt_pages_unpin_span(struct iopt_pages *pages,
-				  unsigned long first, unsigned long last,
-				  struct page **list)
+				  unsigned long first, unsigned long last)
 {
-	unsigned long index = first, n = 0, total = 0;
+	unsigned long *pfns = pages->pfns;
+	unsigned long index = first, total = 0;
 
-	for (; index <= last; index++) {
-		if (!pages->pfns[index])
+	while (index <= last) {
+		unsigned long n = 1;
+
+		if (!pfns[index]) {
+			index++;
 			continue;
-		list[n++] = pfn_to_page(pages->pfns[index]);
-		pages->pfns[index] = 0;
-		if (n == IOPT_PAGES_BATCH) {
-			unpin_user_pages_dirty_lock(list, n, pages->writable);
-			total += n;
-			n = 0;
 		}
+		while (index + n <= last && pfns[index + n] == pfns[index] + n)
+			n++;
+		unpin_user_page_range_dirty_lock(pfn_to_page(pfns[index]), n,
+						 pages->writable);
+		memset(&pfns[index], 0, n * sizeof(*pfns));
+		index += n;
+		total += n;
 	}
-	if (n)
-		unpin_user_pages_dirty_lock(list, n, pages->writable);
-	total += n;
 	if (total) {
 		pages->npinned -= total;
 		iopt_pages_uncharge(pages, total);
@@ -349,15 +352,14 @@ static void iopt_pages_unpin_span(struct iopt_pages *pages,
 
 /* Unpin what no remaining user covers in [@first, @last]. */
 static void iopt_pages_unpin_uncovered(struct iopt_pages *pages,
-				       unsigned long first, unsigned long last,
-				       struct page **list)
+				       unsigned long first, unsigned long last)
 {
 	struct interval_tree_span_iter span;
 
 	interval_tree_for_each_span(&span, &pages->users, first, last) {
 		if (span.is_hole)
 			iopt_pages_unpin_span(pages, span.start_hole,
-					      span.last_hole, list);
+					      span.last_hole);
 	}
 }
 
@@ -405,7 +407,7 @@ int iopt_pages_add_user(struct iopt_pages *pages,
 					  span.last_hole - span.start_hole + 1,
 					  list);
 		if (ret) {
-			iopt_pages_unpin_uncovered(pages, first, last, list);
+			iopt_pages_unpin_uncovered(pages, first, last);
 			goto out_unlock;
 		}
 	}
@@ -436,23 +438,13 @@ void iopt_pages_narrow_user(struct iopt_pages *pages,
 			    unsigned long last)
 {
 	unsigned long old_first = user->node.start, old_last = user->node.last;
-	struct interval_tree_span_iter span;
-	struct page *one;
-	unsigned long index;
 
 	mutex_lock(&pages->mutex);
 	interval_tree_remove(&user->node, &pages->users);
 	user->node.start = first;
 	user->node.last = last;
 	interval_tree_insert(&user->node, &pages->users);
-	/* The holes the old range leaves, a page at a time: no batch list */
-	interval_tree_for_each_span(&span, &pages->users, old_first,
-				    old_last) {
-		if (!span.is_hole)
-			continue;
-		for (index = span.start_hole; index <= span.last_hole; index++)
-			iopt_pages_unpin_span(pages, index, index, &one);
-	}
+	iopt_pages_unpin_uncovered(pages, old_first, old_last);
 	mutex_unlock(&pages->mutex);
 }
 
@@ -462,37 +454,17 @@ void iopt_pages_narrow_user(struct iopt_pages *pages,
  * @user: the user's node
  *
  * Unpins, dirtied if writable, and uncharges every page of the user's range
- * that no other user covers.  Never fails: without memory for a batch list
- * it unpins one page at a time.
+ * that no other user covers.  Never fails and allocates nothing.
  *
  * Context: Process context; sleeps.  Takes pages->mutex.
  */
 void iopt_pages_remove_user(struct iopt_pages *pages,
 			    struct iopt_pages_user *user)
 {
-	struct page *one;
-	struct page **list;
-
-	list = (struct page **)__get_free_page(GFP_KERNEL | __GFP_NOWARN);
 	mutex_lock(&pages->mutex);
 	interval_tree_remove(&user->node, &pages->users);
-	if (list) {
-		iopt_pages_unpin_uncovered(pages, user->node.start,
-					   user->node.last, list);
-	} else {
-		unsigned long index;
-
-		for (index = user->node.start; index <= user->node.last;
-		     index++) {
-			if (!interval_tree_iter_first(&pages->users, index,
-						      index))
-				iopt_pages_unpin_span(pages, index, index,
-						      &one);
-		}
-	}
+	iopt_pages_unpin_uncovered(pages, user->node.start, user->node.last);
 	mutex_unlock(&pages->mutex);
-	if (list)
-		free_page((unsigned long)list);
 }
 
 static bool iopt_pages_owned_by(struct iopt_pages *pages,
