@@ -87,8 +87,7 @@ static unsigned long iopt_area_last_index(struct iopt_area *area)
 
 /*
  * The next run of the area from byte @offset: bytes that are physically
- * contiguous (one page only when large pages are disabled), ending no
- * later than @end.
+ * contiguous, ending no later than @end.
  */
 static unsigned long iopt_area_run(struct iopt_area *area,
 				   unsigned long offset, unsigned long end)
@@ -97,24 +96,39 @@ static unsigned long iopt_area_run(struct iopt_area *area,
 	unsigned long index = offset >> PAGE_SHIFT;
 	unsigned long len = PAGE_SIZE - offset_in_page(offset);
 
-	if (!area->iopt->disable_large_pages) {
-		while (offset + len < end && len < IOPT_MAP_MAX_RUN &&
-		       pfns[index + 1] == pfns[index] + 1) {
-			index++;
-			len += PAGE_SIZE;
-		}
+	while (offset + len < end && len < IOPT_MAP_MAX_RUN &&
+	       pfns[index + 1] == pfns[index] + 1) {
+		index++;
+		len += PAGE_SIZE;
 	}
 	return min(len, end - offset);
 }
 
 /*
+ * Large pages disabled: let @domain offer only its smallest page size (and
+ * any below PAGE_SIZE).  iommu_map_sg() then writes a long run as
+ * PAGE_SIZE IOPTEs in one call with one IOTLB sync, where mapping page by
+ * page would sync once per page.  A paging domain belongs to one
+ * io_pagetable only, its HWPT's, so the restriction reaches nobody else.
+ * It is never lifted: a domain restricted once keeps small IOPTEs even if
+ * large pages are allowed again, which costs speed, never correctness.
+ */
+static void iopt_domain_restrict_sizes(struct iommu_domain *domain)
+{
+	unsigned long small = domain->pgsize_bitmap & (PAGE_SIZE | (PAGE_SIZE - 1));
+
+	domain->pgsize_bitmap = small ?: domain->pgsize_bitmap &
+					 -domain->pgsize_bitmap;
+}
+
+/*
  * Map a populated area into @domain.  Physically contiguous pages become
- * one run, so huge pages and contiguous memory get large IOPTEs, and the
- * runs go to the IOMMU in batches with one IOTLB sync each instead of one
- * per run.  Small areas use a batch on the stack; a larger batch is
+ * one run, so huge pages and contiguous memory get large IOPTEs (unless
+ * the domain's sizes were restricted, see iopt_domain_restrict_sizes()),
+ * and the runs go to the IOMMU in batches with one IOTLB sync each instead
+ * of one per run.  Small areas use a batch on the stack; a larger batch is
  * allocated only when an area has more runs (and its allocation failing
- * only means smaller batches).  With large pages disabled every page is
- * mapped on its own: iommu_map_sg() would merge contiguous entries.
+ * only means smaller batches).
  */
 static int iopt_area_map_domain(struct iopt_area *area,
 				struct iommu_domain *domain)
@@ -133,19 +147,6 @@ static int iopt_area_map_domain(struct iopt_area *area,
 		unsigned int n = 0;
 		ssize_t mapped;
 
-		if (area->iopt->disable_large_pages) {
-			batch = iopt_area_run(area, offset, end);
-			ret = iommu_map(domain, iova,
-					PFN_PHYS(pfns[offset >> PAGE_SHIFT]) +
-						offset_in_page(offset),
-					batch, area->iommu_prot,
-					GFP_KERNEL_ACCOUNT);
-			if (ret)
-				goto err_unmap;
-			offset += batch;
-			iova += batch;
-			continue;
-		}
 		if (sgl == stack_sgl && offset != area->pages_offset) {
 			/* No more entries than pages left to map */
 			unsigned int want = min_t(unsigned long, IOPT_MAP_BATCH,
@@ -1108,7 +1109,14 @@ int iopt_set_large_pages(struct io_pagetable *iopt, bool enable)
 			ret = -EBUSY;
 	}
 	if (!ret) {
+		struct iommu_domain *domain;
+		unsigned long index;
+
 		iopt->disable_large_pages = !enable;
+		/* No domain maps anything yet: each may be restricted now */
+		if (!enable)
+			xa_for_each(&iopt->domains, index, domain)
+				iopt_domain_restrict_sizes(domain);
 		iopt_update_alignment(iopt);
 	}
 	up_write(&iopt->iova_rwsem);
@@ -1191,6 +1199,8 @@ int iopt_add_domain(struct io_pagetable *iopt, struct iommu_domain *domain)
 		       GFP_KERNEL_ACCOUNT);
 	if (ret)
 		goto out_unlock;
+	if (iopt->disable_large_pages)
+		iopt_domain_restrict_sizes(domain);
 
 	for (area = iopt_area_first(iopt, 0, ULONG_MAX); area;
 	     area = iopt_area_next(area, 0, ULONG_MAX)) {

@@ -961,4 +961,97 @@ TEST_F(huge, a_page_size_of_the_huge_iopte_sets_one_bit)
 	EXPECT_EQ(1, count_bits(self->bits, 8 * sizeof(__u64)));
 }
 
+/*
+ * IOMMU_OPTION_HUGE_PAGES 0 (type1 v1's rule) on an IOAS whose device
+ * offers huge IOPTEs: the 2 MiB page is mapped with small IOPTEs only, so
+ * one dirty page reports one bit.  Turned off before the domains exist
+ * (they are restricted as they join) or after they exist but before
+ * anything is mapped (they are restricted on the spot).
+ */
+FIXTURE(huge_off) {
+	int fd;
+	void *buf;
+};
+
+FIXTURE_VARIANT(huge_off) {
+	bool before_domains;
+};
+
+FIXTURE_VARIANT_ADD(huge_off, before_domains) {
+	.before_domains = true,
+};
+
+FIXTURE_VARIANT_ADD(huge_off, after_domains) {
+	.before_domains = false,
+};
+
+FIXTURE_SETUP(huge_off)
+{
+	self->fd = open("/dev/iommu", O_RDWR);
+	if (self->fd < 0 && errno == ENOENT)
+		SKIP(return, "no /dev/iommu");
+	ASSERT_LE(0, self->fd);
+	self->buf = mmap(NULL, HUGE_BUF, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
+	if (self->buf == MAP_FAILED)
+		SKIP(return, "no 2 MiB huge page available");
+	if ((uintptr_t)self->buf % HUGE_BUF || 2 * HUGE_IOPTE > HUGE_BUF) {
+		munmap(self->buf, HUGE_BUF);
+		self->buf = MAP_FAILED;
+		SKIP(return, "huge IOPTEs do not fit a 2 MiB page here");
+	}
+}
+
+FIXTURE_TEARDOWN(huge_off)
+{
+	close(self->fd);
+	if (self->buf != MAP_FAILED)
+		munmap(self->buf, HUGE_BUF);
+}
+
+static int huge_pages_off(int fd, __u32 ioas_id)
+{
+	struct iommu_option cmd = {
+		.size = sizeof(cmd), .option_id = IOMMU_OPTION_HUGE_PAGES,
+		.op = IOMMU_OPTION_OP_SET, .object_id = ioas_id, .val64 = 0,
+	};
+
+	return do_ioctl(fd, IOMMU_OPTION, &cmd);
+}
+
+TEST_F(huge_off, a_huge_page_is_mapped_with_small_ioptes_only)
+{
+	const __u64 npages = HUGE_BUF / MOCK_PAGE;
+	long psize = sysconf(_SC_PAGESIZE);
+	__u32 ioas_id, hwpt_id;
+	struct mock_dev dev;
+	__u8 *bits;
+	__u64 nr;
+
+	ASSERT_EQ(0, ioas_alloc(self->fd, &ioas_id));
+	if (variant->before_domains)
+		ASSERT_EQ(0, huge_pages_off(self->fd, ioas_id));
+	if (mock_device(self->fd, ioas_id, MOCK_FLAGS_DEVICE_HUGE_IOVA, &dev))
+		SKIP(return, "no mock IOMMU driver (CONFIG_IOMMUFD_TEST=n)");
+	ASSERT_EQ(0, hwpt_alloc(self->fd, IOMMU_HWPT_ALLOC_DIRTY_TRACKING,
+				dev.dev_id, ioas_id, &hwpt_id));
+	ASSERT_EQ(0, replace(self->fd, dev.stdev_id, hwpt_id));
+	if (!variant->before_domains)
+		ASSERT_EQ(0, huge_pages_off(self->fd, ioas_id));
+	ASSERT_EQ(0, map_fixed(self->fd, ioas_id, self->buf, HUGE_BUF, START));
+	ASSERT_EQ(0, set_tracking(self->fd, hwpt_id, true));
+
+	ASSERT_EQ(0, mark_one(self->fd, hwpt_id, npages, HUGE_IOPTE / MOCK_PAGE + 7,
+			      &nr));
+	ASSERT_EQ(1, nr);
+	bits = zalloc_pages(psize);
+	ASSERT_NE(NULL, bits);
+	ASSERT_EQ(0, read_dirty(self->fd, hwpt_id, START, HUGE_BUF, MOCK_PAGE,
+				bits, 0));
+	EXPECT_EQ(1, count_bits(bits, npages));
+	EXPECT_EQ(1, (bits[(HUGE_IOPTE / MOCK_PAGE + 7) / 8] >>
+		      ((HUGE_IOPTE / MOCK_PAGE + 7) % 8)) & 1);
+	munmap(bits, psize);
+}
+
 TEST_HARNESS_MAIN
