@@ -1,92 +1,117 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * bench: a first measurement of IOAS_MAP/UNMAP on a real Intel VT-d paging
- * domain (QEMU's edu attached), run unchanged against both IMPLs.  The
- * full benchmark tool is `make bench`'s issue; this prints one line per
- * case: "bench: CASE map_us=N unmap_us=N" (medians of the rounds), after
- * checking by DMA that each mapping really translates.
+ * bench: the guest half of make bench.  It runs unchanged on every IMPL's
+ * kernel and prints one line per sample:
+ *
+ *	bench: CASE METRIC VALUE
+ *
+ * for harness/bench-table to gather across boots.  A case that finds its
+ * own result wrong prints "bench: WRONG CASE why" and no samples, so a fast
+ * wrong answer cannot win; a case that cannot run here prints
+ * "bench: skip CASE why".
+ *
+ * The cases (sizes for the full run; --quick shrinks them and takes one
+ * sample each):
+ *   ioas-{4k,thp,hugetlb}  IOAS_MAP and IOAS_UNMAP of 1 GiB on the edu's
+ *                          VT-d domain; the page store's kernel memory
+ *   small-{4k,64k}         map+unmap of one small range, 100k times
+ *   copy                   IOAS_COPY of a mapped 1 GiB into a second IOAS
+ *                          that a second edu's domain is attached to
+ *   compat-dpdk            DPDK's pattern on /dev/vfio/vfio: TYPE1 (v1),
+ *                          4096 MAP_DMA of one 2 MiB hugepage each, then
+ *                          UNMAP_DMA one by one
+ *   compat-v2-4k           TYPE1v2 MAP_DMA and UNMAP_DMA of 1 GiB
+ *   floor-{4k,thp,hugetlb} pin_user_pages_fast() plus iommu_map() of the
+ *                          same buffer, and back (iommufd_bench_floor.ko)
+ *
+ * --compat-only runs only the container and floor cases: on IMPL=type1
+ * the /dev/iommu cases would measure the in-tree code a second time.
+ * --ktap also reports each case as a KTAP test (make check's quick run):
+ * ok when it measured and its checks held, not ok when it found its
+ * result wrong, SKIP when the guest lacks what it needs.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
-#include <time.h>
 #include <linux/iommufd.h>
 #include <linux/vfio.h>
 
 #include "edu_device.h"
+#include "vm_pinned.h"
+#include "bench_floor/bench_floor.h"
 
 #define IOVA_BASE 0x40000000UL
-#define ROUNDS 5
+/* The DPDK pattern's 8 GiB of IOVA: above 4 GiB's MSI window */
+#define IOVA_DPDK 0x400000000UL
+#define SZ_2M (2UL << 20)
 
-static int devfd, iommufd;
-static __u32 ioas_id;
-static __u64 bar0;
+static size_t big = 1UL << 30;		/* the large cases' buffer */
+static int reps = 3;			/* samples per case and boot */
+static int small_count = 100000;	/* small map+unmap pairs */
+static int dpdk_maps = 4096;		/* DPDK pattern: 2 MiB mappings */
 
-static uint64_t now_us(void)
+static char bdf[2][64];
+static int iommufd;
+
+static bool ktap;
+static int case_nr, case_wrong, case_skipped;
+
+struct edu {
+	int devfd;
+	__u64 bar0;
+};
+
+static double now_ms(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000ULL + ts.tv_nsec / 1000;
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
-static int cmp_u64(const void *a, const void *b)
+static void sample(const char *name, const char *metric, double val)
 {
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
+	printf("bench: %s %s %.3f\n", name, metric, val);
 }
 
-static int map(void *va, size_t len, __u64 iova)
+static void wrong(const char *name, const char *why)
 {
-	struct iommu_ioas_map cmd = {
-		.size = sizeof(cmd),
-		.flags = IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE |
-			 IOMMU_IOAS_MAP_WRITEABLE,
-		.ioas_id = ioas_id, .user_va = (uintptr_t)va, .length = len,
-		.iova = iova,
-	};
-
-	return ioctl(iommufd, IOMMU_IOAS_MAP, &cmd);
+	printf("bench: WRONG %s %s (%s)\n", name, why, strerror(errno));
+	case_wrong = 1;
 }
 
-static int unmap(__u64 iova, size_t len)
+static void skip(const char *name, const char *why)
 {
-	struct iommu_ioas_unmap cmd = {
-		.size = sizeof(cmd), .ioas_id = ioas_id, .iova = iova,
-		.length = len,
-	};
-
-	return ioctl(iommufd, IOMMU_IOAS_UNMAP, &cmd);
+	printf("bench: skip %s %s (%s)\n", name, why, strerror(errno));
+	case_skipped = 1;
 }
 
-/* Let the device read 8 bytes at @iova (into its buffer), then write them
- * back 64 bytes further: proves the IOMMU translates @iova to @va.
- */
-static int check_by_dma(unsigned char *va, __u64 iova)
+/* Close case @name: its KTAP line, if asked for */
+static void end_case(const char *name)
 {
-	memcpy(va, "iommufd!", 8);
-	memset(va + 64, 0, 8);
-	if (edu_dma(devfd, bar0, iova, EDU_BUFFER, 8, 0) ||
-	    edu_dma(devfd, bar0, EDU_BUFFER, iova + 64, 8, EDU_DMA_TO_RAM))
-		return -1;
-	return memcmp(va + 64, "iommufd!", 8) ? -1 : 0;
+	case_nr++;
+	if (ktap)
+		printf("%s %d %s%s\n", case_wrong ? "not ok" : "ok", case_nr,
+		       name, !case_wrong && case_skipped ? " # SKIP" : "");
+	case_wrong = case_skipped = 0;
 }
 
-static void *alloc(size_t len, const char *kind)
+/* A populated, 2 MiB-aligned buffer of @len bytes backed by @kind pages */
+static void *buffer(size_t len, const char *kind)
 {
-	int flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE;
-	void *va;
+	int flags = MAP_PRIVATE | MAP_ANONYMOUS;
+	size_t slack = strcmp(kind, "hugetlb") ? SZ_2M : 0;
+	char *va;
 
 	if (!strcmp(kind, "hugetlb"))
 		flags |= MAP_HUGETLB;
-	va = mmap(NULL, len + (2UL << 20), PROT_READ | PROT_WRITE,
-		  flags & ~MAP_POPULATE, -1, 0);
+	va = mmap(NULL, len + slack, PROT_READ | PROT_WRITE, flags, -1, 0);
 	if (va == MAP_FAILED)
 		return NULL;
-	va = (void *)(((uintptr_t)va + (2UL << 20) - 1) & ~((2UL << 20) - 1));
+	va = (char *)(((uintptr_t)va + slack) & ~(SZ_2M - 1));
 	if (!strcmp(kind, "thp"))
 		madvise(va, len, MADV_HUGEPAGE);
 	else if (!strcmp(kind, "4k"))
@@ -95,94 +120,524 @@ static void *alloc(size_t len, const char *kind)
 	return va;
 }
 
-static void bench_case(const char *kind, size_t len)
+static void buffer_free(void *va, size_t len, const char *kind)
 {
-	uint64_t tmap[ROUNDS], tunmap[ROUNDS], t;
-	void *va = alloc(len, kind);
+	/* The slack of a non-hugetlb buffer is left mapped: harmless. */
+	munmap(va, len);
+	(void)kind;
+}
+
+/*
+ * Let edu read 8 bytes at @iova into its buffer and write them back 64 bytes
+ * further: the IOMMU translates @iova to @va, for reading and for writing.
+ */
+static int check_by_dma(struct edu *edu, unsigned char *va, __u64 iova)
+{
+	memcpy(va, "iommufd!", 8);
+	memset(va + 64, 0, 8);
+	if (edu_dma(edu->devfd, edu->bar0, iova, EDU_BUFFER, 8, 0) ||
+	    edu_dma(edu->devfd, edu->bar0, EDU_BUFFER, iova + 64, 8,
+		    EDU_DMA_TO_RAM))
+		return -1;
+	return memcmp(va + 64, "iommufd!", 8) ? -1 : 0;
+}
+
+/* The first, middle and last page of a @len mapping of @va at @iova */
+static int check_range(struct edu *edu, unsigned char *va, __u64 iova,
+		       size_t len)
+{
+	size_t off[] = { 0, len / 2, len - 4096 };
+	unsigned int i;
+
+	for (i = 0; i != sizeof(off) / sizeof(off[0]); i++)
+		if (check_by_dma(edu, va + off[i], iova + off[i]))
+			return -1;
+	return 0;
+}
+
+/* The kernel memory counters the page store can grow, in KiB */
+struct kmem {
+	long slab_kib, vmalloc_kib, iommu_kib;
+};
+
+static long meminfo_kib(const char *key)
+{
+	char line[256];
+	long val = -1;
+	FILE *f = fopen("/proc/meminfo", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, key, strlen(key)) &&
+		    line[strlen(key)] == ':') {
+			val = atol(line + strlen(key) + 1);
+			break;
+		}
+	fclose(f);
+	return val;
+}
+
+static long vmstat_pages(const char *key)
+{
+	char name[128];
+	long val;
+	FILE *f = fopen("/proc/vmstat", "r");
+
+	if (!f)
+		return -1;
+	while (fscanf(f, "%127s %ld", name, &val) == 2)
+		if (!strcmp(name, key)) {
+			fclose(f);
+			return val;
+		}
+	fclose(f);
+	return -1;
+}
+
+static void kmem_read(struct kmem *k)
+{
+	k->slab_kib = meminfo_kib("Slab");
+	k->vmalloc_kib = meminfo_kib("VmallocUsed");
+	k->iommu_kib = vmstat_pages("nr_iommu_pages") * 4;
+}
+
+/* ---- /dev/iommu ---- */
+
+static int ioas_alloc(__u32 *id)
+{
+	struct iommu_ioas_alloc cmd = { .size = sizeof(cmd) };
+
+	if (ioctl(iommufd, IOMMU_IOAS_ALLOC, &cmd))
+		return -1;
+	*id = cmd.out_ioas_id;
+	return 0;
+}
+
+static int ioas_map(__u32 ioas, void *va, size_t len, __u64 iova)
+{
+	struct iommu_ioas_map cmd = {
+		.size = sizeof(cmd),
+		.flags = IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE |
+			 IOMMU_IOAS_MAP_WRITEABLE,
+		.ioas_id = ioas, .user_va = (uintptr_t)va, .length = len,
+		.iova = iova,
+	};
+
+	return ioctl(iommufd, IOMMU_IOAS_MAP, &cmd);
+}
+
+static int ioas_unmap(__u32 ioas, __u64 iova, size_t len)
+{
+	struct iommu_ioas_unmap cmd = {
+		.size = sizeof(cmd), .ioas_id = ioas, .iova = iova,
+		.length = len,
+	};
+
+	return ioctl(iommufd, IOMMU_IOAS_UNMAP, &cmd);
+}
+
+/* Bind the @nth edu's cdev to iommufd and attach it to @ioas */
+static int edu_attach(int nth, __u32 ioas, struct edu *edu)
+{
+	struct vfio_device_bind_iommufd bind = {
+		.argsz = sizeof(bind), .iommufd = iommufd,
+	};
+	struct vfio_device_attach_iommufd_pt attach = {
+		.argsz = sizeof(attach), .pt_id = ioas,
+	};
+
+	edu->devfd = edu_open_cdev(bdf[nth]);
+	if (edu->devfd < 0)
+		return -1;
+	if (ioctl(edu->devfd, VFIO_DEVICE_BIND_IOMMUFD, &bind) ||
+	    ioctl(edu->devfd, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &attach) ||
+	    edu_prepare_dma(edu->devfd, &edu->bar0)) {
+		close(edu->devfd);
+		return -1;
+	}
+	return 0;
+}
+
+static void bench_ioas(struct edu *edu, __u32 ioas, const char *kind)
+{
+	long pinned = vm_pinned_kib();
+	char name[32];
+	struct kmem k0, k1;
+	double t;
+	void *va;
 	int r;
 
+	snprintf(name, sizeof(name), "ioas-%s", kind);
+	va = buffer(big, kind);
+	if (!va)
+		return skip(name, "no memory of the kind");
+	for (r = 0; r != reps; r++) {
+		kmem_read(&k0);
+		t = now_ms();
+		if (ioas_map(ioas, va, big, IOVA_BASE)) {
+			wrong(name, "IOAS_MAP failed");
+			break;
+		}
+		t = now_ms() - t;
+		kmem_read(&k1);
+		if (check_range(edu, va, IOVA_BASE, big)) {
+			wrong(name, "DMA through the mapping failed");
+			break;
+		}
+		sample(name, "map_ms", t);
+		/* Per GiB pinned: the page store and the IOMMU page table */
+		sample(name, "store_kib_per_gib",
+		       (double)(k1.slab_kib + k1.vmalloc_kib - k0.slab_kib -
+				k0.vmalloc_kib) * (1UL << 30) / big);
+		sample(name, "iopt_kib_per_gib",
+		       (double)(k1.iommu_kib - k0.iommu_kib) * (1UL << 30) /
+		       big);
+		t = now_ms();
+		if (ioas_unmap(ioas, IOVA_BASE, big)) {
+			wrong(name, "IOAS_UNMAP failed");
+			break;
+		}
+		sample(name, "unmap_ms", now_ms() - t);
+		if (vm_pinned_kib() != pinned) {
+			wrong(name, "pages left pinned after unmap");
+			break;
+		}
+	}
+	ioas_unmap(ioas, 0, UINT64_MAX);
+	buffer_free(va, big, kind);
+}
+
+static void bench_small(__u32 ioas, size_t len)
+{
+	char name[32];
+	void *va = buffer(SZ_2M, "4k");
+	double t;
+	int i, r;
+
+	snprintf(name, sizeof(name), "small-%zuk", len >> 10);
+	if (!va)
+		return wrong(name, "no buffer");
+	for (r = 0; r != reps; r++) {
+		t = now_ms();
+		for (i = 0; i != small_count; i++)
+			if (ioas_map(ioas, va, len, IOVA_BASE) ||
+			    ioas_unmap(ioas, IOVA_BASE, len))
+				return wrong(name, "map or unmap failed");
+		sample(name, "map_unmap_us", (now_ms() - t) * 1e3 /
+		       small_count);
+	}
+	buffer_free(va, SZ_2M, "4k");
+}
+
+static void bench_copy(struct edu *edu_a, __u32 ioas_a)
+{
+	struct edu edu_b;
+	__u32 ioas_b;
+	void *va;
+	long pinned;
+	double t;
+	int r;
+
+	if (ioas_alloc(&ioas_b) || edu_attach(1, ioas_b, &edu_b))
+		return wrong("copy", "second IOAS and edu");
+	va = buffer(big, "4k");
+	if (!va || ioas_map(ioas_a, va, big, IOVA_BASE)) {
+		wrong("copy", "source mapping");
+		goto out_close;
+	}
+	for (r = 0; r != reps; r++) {
+		struct iommu_ioas_copy cmd = {
+			.size = sizeof(cmd),
+			.flags = IOMMU_IOAS_MAP_FIXED_IOVA |
+				 IOMMU_IOAS_MAP_READABLE |
+				 IOMMU_IOAS_MAP_WRITEABLE,
+			.dst_ioas_id = ioas_b, .src_ioas_id = ioas_a,
+			.length = big, .dst_iova = IOVA_BASE,
+			.src_iova = IOVA_BASE,
+		};
+
+		pinned = vm_pinned_kib();
+		t = now_ms();
+		if (ioctl(iommufd, IOMMU_IOAS_COPY, &cmd)) {
+			wrong("copy", "IOAS_COPY failed");
+			break;
+		}
+		t = now_ms() - t;
+		if (check_range(&edu_b, va, IOVA_BASE, big)) {
+			wrong("copy", "DMA through the copy failed");
+			break;
+		}
+		if (vm_pinned_kib() != pinned) {
+			wrong("copy", "the copy pinned the pages again");
+			break;
+		}
+		sample("copy", "copy_ms", t);
+		if (ioas_unmap(ioas_b, IOVA_BASE, big)) {
+			wrong("copy", "unmap of the copy failed");
+			break;
+		}
+	}
+	ioas_unmap(ioas_b, 0, UINT64_MAX);
+	ioas_unmap(ioas_a, IOVA_BASE, big);
+out_close:
+	if (va)
+		buffer_free(va, big, "4k");
+	close(edu_b.devfd);
+}
+
+/* ---- /dev/vfio/vfio ---- */
+
+struct container {
+	int fd, group;
+	struct edu edu;
+};
+
+/* The second edu through its group, in a container of @type */
+static int container_open(struct container *c, unsigned long type)
+{
+	c->fd = open("/dev/vfio/vfio", O_RDWR);
+	c->group = edu_open_group(bdf[1]);
+	if (c->fd < 0 || c->group < 0 ||
+	    ioctl(c->group, VFIO_GROUP_SET_CONTAINER, &c->fd) ||
+	    ioctl(c->fd, VFIO_SET_IOMMU, type))
+		goto err;
+	c->edu.devfd = ioctl(c->group, VFIO_GROUP_GET_DEVICE_FD, bdf[1]);
+	if (c->edu.devfd < 0)
+		goto err;
+	if (edu_prepare_dma(c->edu.devfd, &c->edu.bar0)) {
+		close(c->edu.devfd);
+		goto err;
+	}
+	return 0;
+err:
+	if (c->group >= 0)
+		close(c->group);
+	if (c->fd >= 0)
+		close(c->fd);
+	return -1;
+}
+
+static void container_close(struct container *c)
+{
+	close(c->edu.devfd);
+	close(c->group);
+	close(c->fd);
+}
+
+static int dma_map(struct container *c, void *va, size_t len, __u64 iova)
+{
+	struct vfio_iommu_type1_dma_map cmd = {
+		.argsz = sizeof(cmd),
+		.flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE,
+		.vaddr = (uintptr_t)va, .iova = iova, .size = len,
+	};
+
+	return ioctl(c->fd, VFIO_IOMMU_MAP_DMA, &cmd);
+}
+
+/* Unmap exactly [@iova, @iova + @len): DPDK checks the size it gets back */
+static int dma_unmap(struct container *c, __u64 iova, size_t len)
+{
+	struct vfio_iommu_type1_dma_unmap cmd = {
+		.argsz = sizeof(cmd), .iova = iova, .size = len,
+	};
+
+	if (ioctl(c->fd, VFIO_IOMMU_UNMAP_DMA, &cmd))
+		return -1;
+	return cmd.size == len ? 0 : -1;
+}
+
+/*
+ * DPDK 22.11's legacy-container pattern: one MAP_DMA per 2 MiB hugepage.
+ * Guest memory is short, so 4096 IOVAs share a smaller set of hugepages.
+ */
+static void bench_dpdk(void)
+{
+	size_t npages = 64;
+	struct container c;
+	char *va;
+	double t;
+	int i, r;
+
+	if (dpdk_maps < (int)npages)
+		npages = dpdk_maps;
+	va = buffer(npages * SZ_2M, "hugetlb");
+	if (!va)
+		return skip("compat-dpdk", "no hugepages");
+	if (container_open(&c, VFIO_TYPE1_IOMMU)) {
+		wrong("compat-dpdk", "TYPE1 container");
+		goto out_free;
+	}
+	for (r = 0; r != reps; r++) {
+		t = now_ms();
+		for (i = 0; i != dpdk_maps; i++)
+			if (dma_map(&c, va + (i % npages) * SZ_2M, SZ_2M,
+				    IOVA_DPDK + i * SZ_2M)) {
+				wrong("compat-dpdk", "MAP_DMA failed");
+				goto out_close;
+			}
+		t = now_ms() - t;
+		i = dpdk_maps - 1;
+		if (check_by_dma(&c.edu, (unsigned char *)va +
+				 (i % npages) * SZ_2M + 4096,
+				 IOVA_DPDK + i * SZ_2M + 4096)) {
+			wrong("compat-dpdk", "DMA through a mapping failed");
+			goto out_close;
+		}
+		sample("compat-dpdk", "map_ms", t);
+		t = now_ms();
+		for (i = 0; i != dpdk_maps; i++)
+			if (dma_unmap(&c, IOVA_DPDK + i * SZ_2M, SZ_2M)) {
+				wrong("compat-dpdk", "UNMAP_DMA failed");
+				goto out_close;
+			}
+		sample("compat-dpdk", "unmap_ms", now_ms() - t);
+	}
+out_close:
+	container_close(&c);
+out_free:
+	buffer_free(va, npages * SZ_2M, "hugetlb");
+}
+
+/* QEMU's legacy pattern: TYPE1v2, one large RAM block */
+static void bench_compat_v2(void)
+{
+	struct container c;
+	void *va = buffer(big, "4k");
+	double t;
+	int r;
+
+	if (!va)
+		return wrong("compat-v2-4k", "no buffer");
+	if (container_open(&c, VFIO_TYPE1v2_IOMMU)) {
+		wrong("compat-v2-4k", "TYPE1v2 container");
+		goto out_free;
+	}
+	for (r = 0; r != reps; r++) {
+		t = now_ms();
+		if (dma_map(&c, va, big, IOVA_BASE)) {
+			wrong("compat-v2-4k", "MAP_DMA failed");
+			break;
+		}
+		t = now_ms() - t;
+		if (check_range(&c.edu, va, IOVA_BASE, big)) {
+			wrong("compat-v2-4k", "DMA through the mapping failed");
+			break;
+		}
+		sample("compat-v2-4k", "map_ms", t);
+		t = now_ms();
+		if (dma_unmap(&c, IOVA_BASE, big)) {
+			wrong("compat-v2-4k", "UNMAP_DMA failed");
+			break;
+		}
+		sample("compat-v2-4k", "unmap_ms", now_ms() - t);
+	}
+	container_close(&c);
+out_free:
+	buffer_free(va, big, "4k");
+}
+
+/* ---- the floor ---- */
+
+static void bench_floor(const char *kind)
+{
+	int fd = open("/dev/iommufd_bench_floor", O_RDWR);
+	char name[32];
+	void *va;
+	int r;
+
+	snprintf(name, sizeof(name), "floor-%s", kind);
+	if (fd < 0)
+		return skip(name, "no floor module");
+	va = buffer(big, kind);
 	if (!va) {
-		printf("bench: %s_%zuM unavailable (%s)\n", kind, len >> 20,
-		       strerror(errno));
+		skip(name, "no memory of the kind");
+		close(fd);
 		return;
 	}
-	for (r = 0; r != ROUNDS; r++) {
-		t = now_us();
-		if (map(va, len, IOVA_BASE)) {
-			printf("bench: %s_%zuM map failed: %s\n", kind,
-			       len >> 20, strerror(errno));
-			return;
+	for (r = 0; r != reps; r++) {
+		struct bench_floor_run run = {
+			.uaddr = (uintptr_t)va, .length = big,
+			.iova = IOVA_BASE,
+		};
+
+		if (ioctl(fd, BENCH_FLOOR_RUN, &run)) {
+			wrong(name, "BENCH_FLOOR_RUN failed");
+			break;
 		}
-		tmap[r] = now_us() - t;
-		if (check_by_dma((unsigned char *)va + len - 4096,
-				 IOVA_BASE + len - 4096)) {
-			printf("bench: %s_%zuM WRONG: DMA check failed\n",
-			       kind, len >> 20);
-			return;
-		}
-		t = now_us();
-		if (unmap(IOVA_BASE, len)) {
-			printf("bench: %s_%zuM unmap failed: %s\n", kind,
-			       len >> 20, strerror(errno));
-			return;
-		}
-		tunmap[r] = now_us() - t;
+		sample(name, "map_ms", (run.pin_ns + run.map_ns) / 1e6);
+		sample(name, "unmap_ms", (run.unmap_ns + run.unpin_ns) / 1e6);
+		sample(name, "pin_ms", run.pin_ns / 1e6);
+		sample(name, "iommu_maps", run.nr_maps);
 	}
-	qsort(tmap, ROUNDS, sizeof(tmap[0]), cmp_u64);
-	qsort(tunmap, ROUNDS, sizeof(tunmap[0]), cmp_u64);
-	printf("bench: %s_%zuM map_us=%llu unmap_us=%llu\n", kind, len >> 20,
-	       (unsigned long long)tmap[ROUNDS / 2],
-	       (unsigned long long)tunmap[ROUNDS / 2]);
+	buffer_free(va, big, kind);
+	close(fd);
 }
 
-static void bench_small(size_t len, int count)
+int main(int argc, char **argv)
 {
-	void *va = alloc(2UL << 20, "4k");
-	uint64_t t;
+	static const char * const kinds[] = { "4k", "thp", "hugetlb" };
+	bool compat_only = false;
+	char name[32];
+	struct edu edu;
+	unsigned int k;
+	__u32 ioas;
 	int i;
 
-	t = now_us();
-	for (i = 0; i != count; i++) {
-		if (map(va, len, IOVA_BASE) || unmap(IOVA_BASE, len)) {
-			printf("bench: small_%zuK failed: %s\n", len >> 10,
-			       strerror(errno));
-			return;
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--quick")) {
+			big = 64UL << 20;
+			reps = 1;
+			small_count = 2000;
+			dpdk_maps = 256;
+		} else if (!strcmp(argv[i], "--compat-only")) {
+			compat_only = true;
+		} else if (!strcmp(argv[i], "--ktap")) {
+			ktap = true;
+		} else {
+			fprintf(stderr,
+				"usage: bench [--quick] [--compat-only] [--ktap]\n");
+			return 2;
 		}
 	}
-	printf("bench: small_%zuK map_unmap_ns=%llu\n", len >> 10,
-	       (unsigned long long)((now_us() - t) * 1000 / count));
-}
-
-int main(void)
-{
-	struct vfio_device_bind_iommufd bind = { .argsz = sizeof(bind) };
-	struct vfio_device_attach_iommufd_pt attach = {
-		.argsz = sizeof(attach),
-	};
-	struct iommu_ioas_alloc alloc_cmd = { .size = sizeof(alloc_cmd) };
-	char bdf[64];
-
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	if (edu_find(0, bdf, sizeof(bdf)) || edu_bind_vfio_pci(bdf))
-		return printf("bench: no edu device\n"), 1;
-	devfd = edu_open_cdev(bdf);
-	iommufd = open("/dev/iommu", O_RDWR);
-	bind.iommufd = iommufd;
-	if (devfd < 0 || iommufd < 0 ||
-	    ioctl(devfd, VFIO_DEVICE_BIND_IOMMUFD, &bind) ||
-	    ioctl(iommufd, IOMMU_IOAS_ALLOC, &alloc_cmd))
-		return printf("bench: setup failed: %s\n", strerror(errno)), 1;
-	ioas_id = alloc_cmd.out_ioas_id;
-	attach.pt_id = ioas_id;
-	if (ioctl(devfd, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &attach) ||
-	    edu_prepare_dma(devfd, &bar0))
-		return printf("bench: attach failed: %s\n", strerror(errno)), 1;
+	if (ktap)
+		printf("TAP version 13\n1..%d\n", compat_only ? 5 : 11);
+	for (i = 0; i != 2; i++)
+		if (edu_find(i, bdf[i], sizeof(bdf[i])) ||
+		    edu_bind_vfio_pci(bdf[i]))
+			return printf("bench: WRONG setup no edu %d\n", i), 1;
+	printf("bench: size big_mib %zu\n", big >> 20);
 
-	bench_case("4k", 256UL << 20);
-	bench_case("thp", 256UL << 20);
-	bench_case("hugetlb", 128UL << 20);
-	bench_small(4096, 2000);
-	bench_small(65536, 500);
+	if (!compat_only) {
+		iommufd = open("/dev/iommu", O_RDWR);
+		if (iommufd < 0 || ioas_alloc(&ioas) ||
+		    edu_attach(0, ioas, &edu))
+			return wrong("setup", "edu on an IOAS"), 1;
+		for (k = 0; k != 3; k++) {
+			bench_ioas(&edu, ioas, kinds[k]);
+			snprintf(name, sizeof(name), "ioas-%s", kinds[k]);
+			end_case(name);
+		}
+		bench_small(ioas, 4096);
+		end_case("small-4k");
+		bench_small(ioas, 65536);
+		end_case("small-64k");
+		bench_copy(&edu, ioas);
+		end_case("copy");
+		close(edu.devfd);
+		close(iommufd);
+	}
+	bench_dpdk();
+	end_case("compat-dpdk");
+	bench_compat_v2();
+	end_case("compat-v2-4k");
+	for (k = 0; k != 3; k++) {
+		bench_floor(kinds[k]);
+		snprintf(name, sizeof(name), "floor-%s", kinds[k]);
+		end_case(name);
+	}
 	printf("bench: done\n");
 	return 0;
 }

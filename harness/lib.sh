@@ -17,9 +17,18 @@ esac
 KERNEL_TARBALL=${KERNEL_TARBALL:-/usr/src/linux-source-6.12.tar.xz}
 BUILD=${BUILD:-$TOP/build}
 BASE=$BUILD/base			# the pristine base tree, extracted once
+# FLAVOUR=debug (default): KASAN, lockdep and kmemleak, the kernel every
+# test run uses.  FLAVOUR=bench: the same kernel without the debugging,
+# which would otherwise dominate every time make bench measures.
+FLAVOUR=${FLAVOUR:-debug}
+case "$FLAVOUR" in
+debug) OUT=$BUILD/$IMPL ;;
+bench) OUT=$BUILD/$IMPL/bench ;;
+*) echo "harness: FLAVOUR must be 'debug' or 'bench', not '$FLAVOUR'" >&2; exit 2 ;;
+esac
 SRC=$BUILD/$IMPL/src			# the tree we build (ours swapped in)
-OBJ=$BUILD/$IMPL/obj			# O= object tree
-ROOTFS=$BUILD/$IMPL/rootfs		# staging area of the initramfs
+OBJ=$OUT/obj				# O= object tree
+ROOTFS=$OUT/rootfs			# staging area of the initramfs
 CONFORMANCE=tools/testing/selftests/iommu-base	# base-tree tests, in $SRC
 export CCACHE_DIR=${CCACHE_DIR:-$HOME/.cache/iommufd-ccache}
 export CCACHE_BASEDIR=$BUILD/$IMPL
