@@ -11,7 +11,7 @@ export IMPL
 HARNESS := harness
 LOGS = build/$(IMPL)/logs
 
-.PHONY: help deps kernel tests initramfs check check-mock check-device run \
+.PHONY: help deps kernel tests initramfs check check-mock check-device clients run \
 	stress kconfig-matrix bench bench-quick patches lint clean-room clean distclean
 
 help:
@@ -26,6 +26,10 @@ help:
 	@echo '  make check-device only the real-device boots (edu and a test mdev on'
 	@echo '                   emulated VT-d; a second boot with interrupt'
 	@echo '                   remapping off for the unisolated-MSI rules)'
+	@echo '  make clients     unmodified legacy VFIO users on the container, from'
+	@echo '                   the host'"'"'s Debian packages: DPDK 22.11 testpmd'
+	@echo '                   forwarding between two e1000e NICs, and QEMU 7.2'
+	@echo '                   passing edu through to a guest that DMAs with it'
 	@echo '  make stress      long runs: on the mock, 3 race stress tests of'
 	@echo '                   STRESS_SECONDS each (default 200, i.e. 10 min),'
 	@echo '                   200000 fuzzed ioctls, the full fail-nth sweeps'
@@ -67,8 +71,10 @@ check: initramfs
 	@$(HARNESS)/boot check-mock
 	@$(HARNESS)/boot check-device
 	@$(HARNESS)/boot check-msi
+	@$(HARNESS)/boot clients
 	@BENCH_NO_BUILD=1 BENCH_IMPLS=$(IMPL) $(HARNESS)/bench-run quick || true
-	@$(HARNESS)/report $(IMPL) $(LOGS) check-mock check-device check-msi bench
+	@$(HARNESS)/report $(IMPL) $(LOGS) check-mock check-device check-msi \
+		clients bench
 
 check-mock: initramfs
 	@$(HARNESS)/boot check-mock
@@ -78,6 +84,10 @@ check-device: initramfs
 	@$(HARNESS)/boot check-device
 	@$(HARNESS)/boot check-msi
 	@$(HARNESS)/report $(IMPL) $(LOGS) check-device check-msi
+
+clients: initramfs
+	@$(HARNESS)/boot clients
+	@$(HARNESS)/report $(IMPL) $(LOGS) clients
 
 run: initramfs
 	@$(HARNESS)/boot run
