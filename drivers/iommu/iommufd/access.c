@@ -437,6 +437,14 @@ static int iommufd_access_try_pin(struct iommufd_access *access,
 					  iommufd_area_index(area, to));
 		if (ret)
 			goto err_unpin;
+		/* A PFN mapping (P2P) has no struct page to hand out */
+		if (iopt_pages_has_pfnmap(area->pages, first_index,
+					  iommufd_area_index(area, to))) {
+			iopt_pages_remove_user(area->pages,
+					       &pin->segs[i].user);
+			ret = -EFAULT;
+			goto err_unpin;
+		}
 		pin->segs[i].area = area;
 		pin->nsegs++;
 		area->num_accesses++;
@@ -553,6 +561,11 @@ static int iommufd_access_rw_pinned(struct iopt_area *area,
 				  (offset + len - 1) >> PAGE_SHIFT);
 	if (ret)
 		return ret;
+	if (iopt_pages_has_pfnmap(pages, offset >> PAGE_SHIFT,
+				  (offset + len - 1) >> PAGE_SHIFT)) {
+		iopt_pages_remove_user(pages, &user);
+		return -EFAULT;
+	}
 	while (len) {
 		size_t chunk = min_t(size_t, len,
 				     PAGE_SIZE - offset_in_page(offset));

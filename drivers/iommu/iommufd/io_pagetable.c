@@ -87,21 +87,31 @@ static unsigned long iopt_area_last_index(struct iopt_area *area)
 
 /*
  * The next run of the area from byte @offset: bytes that are physically
- * contiguous, ending no later than @end.
+ * contiguous, all pinned pages or all of a PFN mapping (see
+ * iopt_pages_run()), ending no later than @end.
  */
 static unsigned long iopt_area_run(struct iopt_area *area,
 				   unsigned long offset, unsigned long end)
 {
-	unsigned long *pfns = area->pages->pfns;
 	unsigned long index = offset >> PAGE_SHIFT;
-	unsigned long len = PAGE_SIZE - offset_in_page(offset);
+	unsigned long head = PAGE_SIZE - offset_in_page(offset);
+	unsigned long npages;
 
-	while (offset + len < end && len < IOPT_MAP_MAX_RUN &&
-	       pfns[index + 1] == pfns[index] + 1) {
-		index++;
-		len += PAGE_SIZE;
-	}
-	return min(len, end - offset);
+	if (end - offset <= head)
+		return end - offset;
+	npages = min(1 + DIV_ROUND_UP(end - offset - head, PAGE_SIZE),
+		     IOPT_MAP_MAX_RUN / PAGE_SIZE);
+	npages = iopt_pages_run(area->pages, index, npages);
+	return min(head + (npages - 1) * PAGE_SIZE, end - offset);
+}
+
+/* Is the run at byte @offset of the area a PFN mapping (no struct page)? */
+static bool iopt_area_run_is_pfnmap(struct iopt_area *area,
+				    unsigned long offset)
+{
+	unsigned long *pfnmap = area->pages->pfnmap;
+
+	return pfnmap && test_bit(offset >> PAGE_SHIFT, pfnmap);
 }
 
 /*
@@ -161,8 +171,26 @@ static int iopt_area_map_domain(struct iopt_area *area,
 				cap = want;
 			}
 		}
+		/*
+		 * A PFN mapping has no struct page for a scatterlist: it is
+		 * mapped on its own, as MMIO, and ends the batch before it.
+		 */
+		if (iopt_area_run_is_pfnmap(area, offset)) {
+			batch = iopt_area_run(area, offset, end);
+			ret = iommu_map(domain, iova,
+					PFN_PHYS(pfns[offset >> PAGE_SHIFT]) +
+						offset_in_page(offset),
+					batch, area->iommu_prot | IOMMU_MMIO,
+					GFP_KERNEL_ACCOUNT);
+			if (ret)
+				goto err_unmap;
+			offset += batch;
+			iova += batch;
+			continue;
+		}
 		sg_init_table(sgl, cap);
-		while (offset != end && n != cap) {
+		while (offset != end && n != cap &&
+		       !iopt_area_run_is_pfnmap(area, offset)) {
 			unsigned long len = iopt_area_run(area, offset, end);
 			struct page *page = pfn_to_page(pfns[offset >> PAGE_SHIFT]);
 
@@ -539,6 +567,9 @@ static int iopt_map_new_pages(struct io_pagetable *iopt, unsigned long *iova,
  * @iommu_prot: IOMMU_READ and/or IOMMU_WRITE
  * @fixed_iova: use *@iova instead of choosing one
  * @account_mode: enum iommufd_account_mode for the pins
+ * @allow_pfnmap: VM_PFNMAP/VM_IO memory (a device BAR: peer-to-peer DMA)
+ *	may be mapped by PFN without a pin, as VFIO type1 allows; only the
+ *	VFIO container asks for this
  *
  * Context: Process context of the memory's owner; sleeps.
  * Return: 0, or -EINVAL (alignment, or a fixed IOVA over a reservation),
@@ -547,20 +578,21 @@ static int iopt_map_new_pages(struct io_pagetable *iopt, unsigned long *iova,
  */
 int iopt_map_user(struct io_pagetable *iopt, unsigned long *iova,
 		  void __user *uptr, unsigned long length, int iommu_prot,
-		  bool fixed_iova, u8 account_mode)
+		  bool fixed_iova, u8 account_mode, bool allow_pfnmap)
 {
+	struct iopt_pages *pages;
 	unsigned long end;
 
 	if (!length)
 		return -EINVAL;
 	if (check_add_overflow((unsigned long)uptr, length, &end))
 		return -EOVERFLOW;
-	return iopt_map_new_pages(iopt, iova,
-				  iopt_pages_alloc((unsigned long)uptr, length,
-						   iommu_prot & IOMMU_WRITE,
-						   account_mode),
-				  offset_in_page(uptr), length, iommu_prot,
-				  fixed_iova);
+	pages = iopt_pages_alloc((unsigned long)uptr, length,
+				 iommu_prot & IOMMU_WRITE, account_mode);
+	if (!IS_ERR(pages))
+		pages->allow_pfnmap = allow_pfnmap;
+	return iopt_map_new_pages(iopt, iova, pages, offset_in_page(uptr),
+				  length, iommu_prot, fixed_iova);
 }
 
 /**

@@ -53,6 +53,10 @@ struct user_struct;
  * @users: index ranges that need the pages pinned (struct iopt_pages_user)
  * @pfns: the PFN of every pinned page, 0 where not pinned; one word per
  *	page is all the store keeps
+ * @allow_pfnmap: pages GUP refuses may be VM_PFNMAP/VM_IO memory, mapped
+ *	by PFN (the VFIO container: type1 allows peer-to-peer DMA)
+ * @pfnmap: NULL, or a bit per page set where @pfns holds the PFN of a
+ *	VM_PFNMAP/VM_IO mapping: not pinned, not charged, no struct page
  * @npinned: pinned pages
  */
 struct iopt_pages {
@@ -67,8 +71,10 @@ struct iopt_pages {
 	struct user_struct *source_user;
 	struct file *file;
 	bool vaddr_invalid;
+	bool allow_pfnmap;
 	struct rb_root_cached users;
 	unsigned long *pfns;
+	unsigned long *pfnmap;
 	unsigned long npinned;
 };
 
@@ -182,13 +188,27 @@ void iopt_pages_remove_user(struct iopt_pages *pages,
 void iopt_pages_narrow_user(struct iopt_pages *pages,
 			    struct iopt_pages_user *user, unsigned long first,
 			    unsigned long last);
+unsigned long iopt_pages_run(struct iopt_pages *pages, unsigned long index,
+			     unsigned long max);
+
+/*
+ * Does [@first, @last] hold a page of a PFN mapping, which has no struct
+ * page for an access to use?  The caller holds a user over the range.
+ */
+static inline bool iopt_pages_has_pfnmap(struct iopt_pages *pages,
+					 unsigned long first,
+					 unsigned long last)
+{
+	return pages->pfnmap &&
+	       find_next_bit(pages->pfnmap, last + 1, first) <= last;
+}
 
 /* io_pagetable.c */
 void iopt_init(struct io_pagetable *iopt);
 void iopt_destroy(struct io_pagetable *iopt);
 int iopt_map_user(struct io_pagetable *iopt, unsigned long *iova,
 		  void __user *uptr, unsigned long length, int iommu_prot,
-		  bool fixed_iova, u8 account_mode);
+		  bool fixed_iova, u8 account_mode, bool allow_pfnmap);
 int iopt_map_file(struct io_pagetable *iopt, unsigned long *iova,
 		  struct file *file, unsigned long start, unsigned long length,
 		  int iommu_prot, bool fixed_iova, u8 account_mode);

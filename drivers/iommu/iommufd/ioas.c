@@ -130,7 +130,7 @@ int iommufd_ioas_map(struct iommufd_ucmd *ucmd)
 	ret = iopt_map_user(&ioas->iopt, &iova, u64_to_user_ptr(cmd->user_va),
 			    cmd->length, prot,
 			    cmd->flags & IOMMU_IOAS_MAP_FIXED_IOVA,
-			    ucmd->ictx->account_mode);
+			    ucmd->ictx->account_mode, false);
 	if (!ret) {
 		cmd->iova = iova;
 		ret = iommufd_ioas_map_respond(ucmd, ioas, iova, cmd->length,

@@ -129,6 +129,7 @@ void iopt_pages_release(struct kref *kref)
 
 	WARN_ON(pages->npinned || !RB_EMPTY_ROOT(&pages->users.rb_root));
 	kvfree(pages->pfns);
+	bitmap_free(pages->pfnmap);
 	if (pages->file)
 		fput(pages->file);
 	mmdrop(pages->source_mm);
@@ -285,6 +286,116 @@ static long iopt_pages_gup(struct iopt_pages *pages, unsigned long index,
 	return ret;
 }
 
+/*
+ * Can @pfn be used without a pin?  Only when nothing could reference-count
+ * it: no struct page at all (MMIO), or a reserved one.
+ */
+static bool iopt_pfn_unpinnable(unsigned long pfn)
+{
+	return !pfn_valid(pfn) || PageReserved(pfn_to_page(pfn));
+}
+
+/*
+ * The PFN behind page @index of a user-memory store whose mapping GUP
+ * refused: a VM_PFNMAP or VM_IO mapping, such as a VFIO device's BAR mapped
+ * for peer-to-peer DMA (VFIO type1 maps those; so do we).  Faults the page
+ * in first if need be.  The PFN is taken as it stands, neither pinned nor
+ * charged: it stays what the mapping's owner makes it, as with type1.
+ *
+ * Return: 0 with *@pfn set; -EFAULT when the address is not such a mapping,
+ * is read-only and the store writable, or maps a page GUP could pin.
+ */
+static int iopt_pages_follow_pfnmap(struct iopt_pages *pages,
+				    unsigned long index, unsigned long *pfn)
+{
+	unsigned long addr = pages->uptr + index * PAGE_SIZE;
+	unsigned int fault_flags = FAULT_FLAG_REMOTE;
+	struct mm_struct *mm = pages->source_mm;
+	struct follow_pfnmap_args args;
+	struct vm_area_struct *vma;
+	unsigned int tries;
+	int ret = -EFAULT;
+
+	if (!pages->allow_pfnmap || pages->file || !mmget_not_zero(mm))
+		return -EFAULT;
+	if (pages->writable)
+		fault_flags |= FAULT_FLAG_WRITE;
+	mmap_read_lock(mm);
+	/* A fault that drops the mmap lock invalidates the VMA: look again */
+	for (tries = 0; tries != 3; tries++) {
+		bool unlocked = false;
+
+		vma = vma_lookup(mm, addr);
+		if (!vma || !(vma->vm_flags & (VM_IO | VM_PFNMAP))) {
+			ret = -EFAULT;
+			break;
+		}
+		args = (struct follow_pfnmap_args){ .vma = vma, .address = addr };
+		ret = follow_pfnmap_start(&args);
+		if (!ret) {
+			if ((pages->writable && !args.writable) ||
+			    !iopt_pfn_unpinnable(args.pfn))
+				ret = -EFAULT;
+			else
+				*pfn = args.pfn;
+			follow_pfnmap_end(&args);
+			break;
+		}
+		ret = fixup_user_fault(mm, addr, fault_flags, &unlocked);
+		if (ret)
+			break;
+		ret = -EFAULT;
+	}
+	mmap_read_unlock(mm);
+	mmput(mm);
+	return ret;
+}
+
+/*
+ * Record page @index as one of a PFN mapping, allocating the store's
+ * bitmap of them on first use.  Return: 0 or -ENOMEM.
+ */
+static int iopt_pages_set_pfnmap(struct iopt_pages *pages,
+				 unsigned long index, unsigned long pfn)
+{
+	if (!pages->pfnmap) {
+		pages->pfnmap = bitmap_zalloc(pages->npages, GFP_KERNEL_ACCOUNT);
+		if (!pages->pfnmap)
+			return -ENOMEM;
+	}
+	__set_bit(index, pages->pfnmap);
+	pages->pfns[index] = pfn;
+	return 0;
+}
+
+/**
+ * iopt_pages_run() - the run of PFNs that starts at a page
+ * @pages: the store
+ * @index: a page with a PFN
+ * @max: the most pages to take
+ *
+ * Context: pages->mutex held, or a user keeps the pages in place.
+ * Return: how many pages from @index (at least 1, at most @max) have
+ * consecutive PFNs and are all pinned pages or all of a PFN mapping.
+ */
+unsigned long iopt_pages_run(struct iopt_pages *pages, unsigned long index,
+			     unsigned long max)
+{
+	unsigned long *pfns = pages->pfns;
+	unsigned long n = 1;
+
+	while (n < max && pfns[index + n] == pfns[index] + n)
+		n++;
+	if (pages->pfnmap) {
+		unsigned long end = test_bit(index, pages->pfnmap) ?
+			find_next_zero_bit(pages->pfnmap, index + n, index) :
+			find_next_bit(pages->pfnmap, index + n, index);
+
+		n = end - index;
+	}
+	return n;
+}
+
 /* Pin the pages [@index, @index + @npages), none of them pinned yet. */
 static int iopt_pages_pin_span(struct iopt_pages *pages, unsigned long index,
 			       unsigned long npages, struct page **list)
@@ -297,9 +408,20 @@ static int iopt_pages_pin_span(struct iopt_pages *pages, unsigned long index,
 		return ret;
 	while (done != npages) {
 		unsigned long want = min(npages - done, iommufd_pin_batch());
+		unsigned long pfn;
 		long got, i;
 
 		got = iopt_pages_gup(pages, index + done, want, list);
+		if (got == -EFAULT &&
+		    !iopt_pages_follow_pfnmap(pages, index + done, &pfn)) {
+			ret = iopt_pages_set_pfnmap(pages, index + done, pfn);
+			if (ret)
+				goto err_uncharge;
+			/* Not pinned, so not charged */
+			iopt_pages_uncharge(pages, 1);
+			done++;
+			continue;
+		}
 		if (got <= 0) {
 			ret = got ? got : -EFAULT;
 			goto err_uncharge;
@@ -330,19 +452,23 @@ static void iopt_pages_unpin_span(struct iopt_pages *pages,
 	unsigned long index = first, total = 0;
 
 	while (index <= last) {
-		unsigned long n = 1;
+		unsigned long n;
 
 		if (!pfns[index]) {
 			index++;
 			continue;
 		}
-		while (index + n <= last && pfns[index + n] == pfns[index] + n)
-			n++;
-		unpin_user_page_range_dirty_lock(pfn_to_page(pfns[index]), n,
-						 pages->writable);
+		n = iopt_pages_run(pages, index, last - index + 1);
+		if (pages->pfnmap && test_bit(index, pages->pfnmap)) {
+			/* PFN mappings were never pinned nor charged */
+			bitmap_clear(pages->pfnmap, index, n);
+		} else {
+			unpin_user_page_range_dirty_lock(pfn_to_page(pfns[index]),
+							 n, pages->writable);
+			total += n;
+		}
 		memset(&pfns[index], 0, n * sizeof(*pfns));
 		index += n;
-		total += n;
 	}
 	if (total) {
 		pages->npinned -= total;

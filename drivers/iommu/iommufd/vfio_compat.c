@@ -376,7 +376,7 @@ static int iommufd_vfio_map_dma(struct iommufd_ctx *ictx, void __user *arg)
 	else
 		ret = iopt_map_user(&ioas->iopt, &iova,
 				    u64_to_user_ptr(map.vaddr), map.size, prot,
-				    true, ictx->account_mode);
+				    true, ictx->account_mode, true);
 	mutex_unlock(&ictx->vfio_map_lock);
 	iommufd_put_object(ictx, &ioas->obj);
 	return ret;

@@ -17,6 +17,7 @@
 
 #include "kselftest_harness.h"
 #include "edu_device.h"
+#include "vm_pinned.h"
 
 #define DMA_IOVA 0x300000UL
 #define BUF_SIZE 0x4000UL
@@ -348,6 +349,67 @@ TEST(the_mapping_limit_is_set_with_the_iommu_type)
 	close(group);
 	close(container);
 	munmap(buf, 4 * 4096);
+}
+
+/*
+ * Peer-to-peer DMA, as type1 allows it: the second edu's BAR0, mmapped
+ * through its VFIO device file, is a VM_PFNMAP mapping with no pages to
+ * pin (not even faulted in here), yet MAP_DMA takes it.  The first edu
+ * then writes through that IOVA into the second one's "liveness" register
+ * (0x04), which reads back the complement of what was written to it.
+ */
+#define P2P_IOVA 0x40000000UL
+#define EDU_REG_LIVENESS 0x04
+
+TEST_F(container, a_device_bar_can_be_mapped_for_peer_to_peer_dma)
+{
+	struct vfio_region_info bar = {
+		.argsz = sizeof(bar), .index = VFIO_PCI_BAR0_REGION_INDEX,
+	};
+	const __u32 value = 0x600dcafe;
+	__u32 reg = 0;
+	int group, devfd;
+	void *bar_va;
+	long pinned;
+	char bdf[64];
+	__u64 bar0;
+
+	if (edu_find(1, bdf, sizeof(bdf)))
+		SKIP(return, "no second edu device");
+	ASSERT_EQ(0, edu_bind_vfio_pci(bdf));
+	group = edu_open_group(bdf);
+	ASSERT_LE(0, group);
+	ASSERT_EQ(0, ioctl(group, VFIO_GROUP_SET_CONTAINER, &self->container));
+	devfd = ioctl(group, VFIO_GROUP_GET_DEVICE_FD, bdf);
+	ASSERT_LE(0, devfd);
+	ASSERT_EQ(0, edu_prepare_dma(devfd, &bar0));
+	ASSERT_EQ(0, ioctl(devfd, VFIO_DEVICE_GET_REGION_INFO, &bar));
+	ASSERT_TRUE(bar.flags & VFIO_REGION_INFO_FLAG_MMAP);
+	bar_va = mmap(NULL, bar.size, PROT_READ | PROT_WRITE, MAP_SHARED, devfd,
+		      bar.offset);
+	ASSERT_NE(MAP_FAILED, bar_va);
+
+	pinned = vm_pinned_kib();
+	ASSERT_EQ(0, dma_map(self->container, bar_va, bar.size, P2P_IOVA));
+	/* A BAR has no pages: nothing is pinned or charged for it */
+	EXPECT_EQ(pinned, vm_pinned_kib());
+	ASSERT_EQ(0, dma_map(self->container, self->buf, BUF_SIZE, DMA_IOVA));
+	memcpy(self->buf, &value, sizeof(value));
+	ASSERT_EQ(0, edu_dma(self->devfd, self->bar0, DMA_IOVA, EDU_BUFFER,
+			     sizeof(value), 0));
+	ASSERT_EQ(0, edu_dma(self->devfd, self->bar0, EDU_BUFFER,
+			     P2P_IOVA + EDU_REG_LIVENESS, sizeof(value),
+			     EDU_DMA_TO_RAM));
+	ASSERT_EQ(4, pread(devfd, &reg, 4, bar0 + EDU_REG_LIVENESS));
+	EXPECT_EQ(~value, reg);
+
+	EXPECT_EQ(0, ioctl(self->container, VFIO_IOMMU_UNMAP_DMA,
+			   &(struct vfio_iommu_type1_dma_unmap){
+				   .argsz = sizeof(struct vfio_iommu_type1_dma_unmap),
+				   .iova = P2P_IOVA, .size = bar.size }));
+	munmap(bar_va, bar.size);
+	close(devfd);
+	close(group);
 }
 
 TEST_HARNESS_MAIN
