@@ -24,6 +24,11 @@
  *   floor-{4k,thp,hugetlb} pin_user_pages_fast() plus iommu_map() of the
  *                          same buffer, and back (iommufd_bench_floor.ko)
  *
+ * --mock runs the ioas-* and small-* cases on a domain of the mock IOMMU
+ * driver instead (CONFIG_IOMMUFD_TEST, a guest booted with intel_iommu=off),
+ * named mock-*, checked with IOMMU_TEST_OP_MD_CHECK_MAP.  There the
+ * store_kib_per_gib metric also counts the mock domain's own page table,
+ * an xarray in slab memory.
  * --compat-only runs only the container and floor cases: on IMPL=type1
  * the /dev/iommu cases would measure the in-tree code a second time.
  * --ktap also reports each case as a KTAP test (make check's quick run):
@@ -42,6 +47,7 @@
 #include "edu_device.h"
 #include "vm_pinned.h"
 #include "bench_floor/bench_floor.h"
+#include "../../../../drivers/iommu/iommufd/iommufd_test.h"
 
 #define IOVA_BASE 0x40000000UL
 /* The DPDK pattern's 8 GiB of IOVA: above 4 GiB's MSI window */
@@ -57,6 +63,8 @@ static char bdf[2][64];
 static int iommufd;
 
 static bool ktap;
+static const char *prefix = "ioas";	/* "mock" with --mock */
+static __u32 mock_hwpt;			/* the mock domain's HWPT */
 static int case_nr, case_wrong, case_skipped;
 
 struct edu {
@@ -142,7 +150,23 @@ static int check_by_dma(struct edu *edu, unsigned char *va, __u64 iova)
 	return memcmp(va + 64, "iommufd!", 8) ? -1 : 0;
 }
 
-/* The first, middle and last page of a @len mapping of @va at @iova */
+/* Does the mock domain map the page at @iova to @va? */
+static int check_by_mock(unsigned char *va, __u64 iova)
+{
+	struct iommu_test_cmd cmd = {
+		.size = sizeof(cmd), .op = IOMMU_TEST_OP_MD_CHECK_MAP,
+		.id = mock_hwpt,
+		.check_map = { .iova = iova, .length = 4096,
+			       .uptr = (uintptr_t)va },
+	};
+
+	return ioctl(iommufd, IOMMU_TEST_CMD, &cmd);
+}
+
+/*
+ * The first, middle and last page of a @len mapping of @va at @iova: by
+ * edu DMA, or asking the mock driver when @edu is NULL
+ */
 static int check_range(struct edu *edu, unsigned char *va, __u64 iova,
 		       size_t len)
 {
@@ -150,7 +174,8 @@ static int check_range(struct edu *edu, unsigned char *va, __u64 iova,
 	unsigned int i;
 
 	for (i = 0; i != sizeof(off) / sizeof(off[0]); i++)
-		if (check_by_dma(edu, va + off[i], iova + off[i]))
+		if (edu ? check_by_dma(edu, va + off[i], iova + off[i]) :
+			  check_by_mock(va + off[i], iova + off[i]))
 			return -1;
 	return 0;
 }
@@ -268,7 +293,7 @@ static void bench_ioas(struct edu *edu, __u32 ioas, const char *kind)
 	void *va;
 	int r;
 
-	snprintf(name, sizeof(name), "ioas-%s", kind);
+	snprintf(name, sizeof(name), "%s-%s", prefix, kind);
 	va = buffer(big, kind);
 	if (!va)
 		return skip(name, "no memory of the kind");
@@ -315,7 +340,8 @@ static void bench_small(__u32 ioas, size_t len)
 	double t;
 	int i, r;
 
-	snprintf(name, sizeof(name), "small-%zuk", len >> 10);
+	snprintf(name, sizeof(name), "%s%s-%zuk",
+		 strcmp(prefix, "mock") ? "" : "mock-", "small", len >> 10);
 	if (!va)
 		return wrong(name, "no buffer");
 	for (r = 0; r != reps; r++) {
@@ -575,10 +601,42 @@ static void bench_floor(const char *kind)
 	close(fd);
 }
 
+/* The /dev/iommu cases on a mock domain: no edu, no container */
+static void bench_mock(void)
+{
+	static const char * const kinds[] = { "4k", "thp", "hugetlb" };
+	struct iommu_test_cmd cmd = {
+		.size = sizeof(cmd), .op = IOMMU_TEST_OP_MOCK_DOMAIN,
+	};
+	char name[32];
+	unsigned int k;
+	__u32 ioas;
+
+	iommufd = open("/dev/iommu", O_RDWR);
+	if (iommufd < 0 || ioas_alloc(&ioas))
+		return wrong("setup", "no /dev/iommu");
+	cmd.id = ioas;
+	if (ioctl(iommufd, IOMMU_TEST_CMD, &cmd))
+		return wrong("setup", "no mock domain");
+	mock_hwpt = cmd.mock_domain.out_hwpt_id;
+	printf("bench: size big_mib %zu\n", big >> 20);
+	for (k = 0; k != 3; k++) {
+		bench_ioas(NULL, ioas, kinds[k]);
+		snprintf(name, sizeof(name), "mock-%s", kinds[k]);
+		end_case(name);
+	}
+	bench_small(ioas, 4096);
+	end_case("mock-small-4k");
+	bench_small(ioas, 65536);
+	end_case("mock-small-64k");
+	close(iommufd);
+	printf("bench: done\n");
+}
+
 int main(int argc, char **argv)
 {
 	static const char * const kinds[] = { "4k", "thp", "hugetlb" };
-	bool compat_only = false;
+	bool compat_only = false, mock = false;
 	char name[32];
 	struct edu edu;
 	unsigned int k;
@@ -595,15 +653,21 @@ int main(int argc, char **argv)
 			compat_only = true;
 		} else if (!strcmp(argv[i], "--ktap")) {
 			ktap = true;
+		} else if (!strcmp(argv[i], "--mock")) {
+			mock = true;
+			prefix = "mock";
 		} else {
 			fprintf(stderr,
-				"usage: bench [--quick] [--compat-only] [--ktap]\n");
+				"usage: bench [--quick] [--compat-only | --mock] [--ktap]\n");
 			return 2;
 		}
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (ktap)
-		printf("TAP version 13\n1..%d\n", compat_only ? 5 : 11);
+		printf("TAP version 13\n1..%d\n",
+		       mock ? 5 : compat_only ? 5 : 11);
+	if (mock)
+		return bench_mock(), 0;
 	for (i = 0; i != 2; i++)
 		if (edu_find(i, bdf[i], sizeof(bdf[i])) ||
 		    edu_bind_vfio_pci(bdf[i]))
