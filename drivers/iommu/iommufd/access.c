@@ -450,7 +450,8 @@ static int iommufd_access_try_pin(struct iommufd_access *access,
 		area->num_accesses++;
 		for (index = first_index;
 		     index <= iommufd_area_index(area, to); index++)
-			*out_pages++ = pfn_to_page(area->pages->pfns[index]);
+			*out_pages++ = pfn_to_page(iopt_pages_pfn(area->pages,
+								  index));
 		if (i + 1 != nareas)
 			area = iommufd_next_area(area, iova, last);
 	}
@@ -569,7 +570,8 @@ static int iommufd_access_rw_pinned(struct iopt_area *area,
 	while (len) {
 		size_t chunk = min_t(size_t, len,
 				     PAGE_SIZE - offset_in_page(offset));
-		struct page *page = pfn_to_page(pages->pfns[offset >> PAGE_SHIFT]);
+		struct page *page = pfn_to_page(iopt_pages_pfn(pages,
+							offset >> PAGE_SHIFT));
 
 		if (write)
 			memcpy_to_page(page, offset_in_page(offset), data,

@@ -149,7 +149,7 @@ static int iopt_area_map_domain(struct iopt_area *area,
 	unsigned long offset = area->pages_offset;
 	unsigned long end = offset + iopt_area_length(area);
 	unsigned long iova = iopt_area_iova(area);
-	unsigned long *pfns = area->pages->pfns;
+	struct iopt_pages *pages = area->pages;
 	int ret = 0;
 
 	while (offset != end) {
@@ -176,10 +176,12 @@ static int iopt_area_map_domain(struct iopt_area *area,
 		 * mapped on its own, as MMIO, and ends the batch before it.
 		 */
 		if (iopt_area_run_is_pfnmap(area, offset)) {
+			unsigned long pfn = iopt_pages_pfn(pages,
+							   offset >> PAGE_SHIFT);
+
 			batch = iopt_area_run(area, offset, end);
 			ret = iommu_map(domain, iova,
-					PFN_PHYS(pfns[offset >> PAGE_SHIFT]) +
-						offset_in_page(offset),
+					PFN_PHYS(pfn) + offset_in_page(offset),
 					batch, area->iommu_prot | IOMMU_MMIO,
 					GFP_KERNEL_ACCOUNT);
 			if (ret)
@@ -192,7 +194,8 @@ static int iopt_area_map_domain(struct iopt_area *area,
 		while (offset != end && n != cap &&
 		       !iopt_area_run_is_pfnmap(area, offset)) {
 			unsigned long len = iopt_area_run(area, offset, end);
-			struct page *page = pfn_to_page(pfns[offset >> PAGE_SHIFT]);
+			struct page *page = pfn_to_page(iopt_pages_pfn(pages,
+							offset >> PAGE_SHIFT));
 
 			sg_set_page(&sgl[n++], page, len, offset_in_page(offset));
 			offset += len;

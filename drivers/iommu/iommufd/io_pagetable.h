@@ -25,6 +25,7 @@
 #include <linux/kref.h>
 #include <linux/mutex.h>
 #include <linux/rwsem.h>
+#include <linux/sizes.h>
 #include <linux/xarray.h>
 #include <uapi/linux/iommufd.h>
 
@@ -37,7 +38,7 @@ struct user_struct;
 /**
  * struct iopt_pages - pinned user memory shared by areas and accesses
  * @kref: areas (and copies of them) holding the store
- * @mutex: protects @users, @pfns and @npinned
+ * @mutex: protects @users, @chunks, @pfnmap and @npinned
  * @uptr: page-aligned user address of page index 0; for a file-backed
  *	store, the page-aligned file offset of page index 0
  * @npages: pages the store spans
@@ -51,14 +52,18 @@ struct user_struct;
  *	be pinned until a new one arrives (changed under pages->mutex and
  *	the iova_rwsem of the IO address space, written)
  * @users: index ranges that need the pages pinned (struct iopt_pages_user)
- * @pfns: the PFN of every pinned page, 0 where not pinned; one word per
- *	page is all the store keeps
+ * @chunks: the PFN store (see pages.c): per chunk of IOPT_CHUNK_PAGES
+ *	pages, an array of PFNs or a contiguous run; NULL until the first pin
+ * @chunk_skew: page index 0's position in its chunk, fixed with @chunks
  * @allow_pfnmap: pages GUP refuses may be VM_PFNMAP/VM_IO memory, mapped
  *	by PFN (the VFIO container: type1 allows peer-to-peer DMA)
- * @pfnmap: NULL, or a bit per page set where @pfns holds the PFN of a
+ * @pfnmap: NULL, or a bit per page set where the store holds the PFN of a
  *	VM_PFNMAP/VM_IO mapping: not pinned, not charged, no struct page
  * @npinned: pinned pages
  */
+/* Pages per chunk of the PFN store: one 2 MiB block of address */
+#define IOPT_CHUNK_PAGES (SZ_2M / PAGE_SIZE)
+
 struct iopt_pages {
 	struct kref kref;
 	struct mutex mutex;		/* see above */
@@ -73,7 +78,8 @@ struct iopt_pages {
 	bool vaddr_invalid;
 	bool allow_pfnmap;
 	struct rb_root_cached users;
-	unsigned long *pfns;
+	unsigned long *chunks;
+	unsigned int chunk_skew;
 	unsigned long *pfnmap;
 	unsigned long npinned;
 };
@@ -190,6 +196,7 @@ void iopt_pages_narrow_user(struct iopt_pages *pages,
 			    unsigned long last);
 unsigned long iopt_pages_run(struct iopt_pages *pages, unsigned long index,
 			     unsigned long max);
+unsigned long iopt_pages_pfn(struct iopt_pages *pages, unsigned long index);
 
 /*
  * Does [@first, @last] hold a page of a PFN mapping, which has no struct

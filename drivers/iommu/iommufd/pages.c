@@ -6,14 +6,14 @@
  * IOAS_MAP creates one; IOAS_COPY shares it between areas, in one IOAS or
  * several.  Nothing is pinned until something needs the pages: an area
  * whose IOAS has a domain, or an in-kernel access.  Each such need is a
- * "user", an index range in pages->users.  The store keeps one word per
- * page, its PFN while pinned, so:
+ * "user", an index range in pages->users.  The store keeps the PFN of
+ * every pinned page (the PFN store, below), so:
  *
  *  - a page is pinned exactly once however many users cover it, and is
  *    unpinned (and uncharged) when the last user covering it goes;
  *  - unmapping never has to read PFNs back out of an IOMMU domain;
- *  - the bookkeeping is 8 bytes per 4 KiB page (0.2 %), allocated only
- *    while something is pinned.
+ *  - the bookkeeping is at most 8 bytes per 4 KiB page (0.2 %), about 100
+ *    bytes per 2 MiB huge page, allocated only while something is pinned.
  *
  * A store is either a range of process memory, pinned through the
  * process's page tables, or a range of a memfd (IOMMU_IOAS_MAP_FILE),
@@ -25,7 +25,7 @@
  * it charged.  The owner of file-backed stores can change
  * (iopt_pages_change_owner()); the charges move with it.
  *
- * Locking: pages->mutex covers users, pfns and npinned.  It nests inside
+ * Locking: pages->mutex covers users, the PFN store and npinned.  It nests inside
  * the io_pagetable locks and takes the source mm's mmap lock inside itself.
  */
 #include <linux/capability.h>
@@ -122,13 +122,207 @@ struct iopt_pages *iopt_pages_alloc_file(struct file *file,
 	return pages;
 }
 
+/*
+ * The PFN store.  The PFNs of a store's pinned pages are kept per chunk of
+ * IOPT_CHUNK_PAGES pages, one 2 MiB block of the store's address space
+ * (user address or file offset), in one of two forms:
+ *
+ *  - an array of IOPT_CHUNK_PAGES words, 0 where nothing is pinned: 8
+ *    bytes a page, for memory of scattered 4 KiB pages;
+ *  - a struct iopt_pfn_run when the chunk's pages are one physically
+ *    contiguous block (a huge page): its first PFN and a bitmap of the
+ *    pages pinned, 72 bytes for 2 MiB.
+ *
+ * pages->chunks has one word per chunk: 0, an array, or a run with bit 0
+ * set.  A chunk pinned whole in one batch of consecutive PFNs becomes a
+ * run, anything else an array; a run becomes an array when a page that
+ * does not fit it is pinned.  Clearing never allocates: it zeroes entries
+ * or bits, and frees a chunk it empties.  All under pages->mutex, or with a
+ * user holding the pages read.
+ */
+struct iopt_pfn_run {
+	unsigned long base;
+	DECLARE_BITMAP(present, IOPT_CHUNK_PAGES);
+};
+
+#define IOPT_CHUNK_RUN 1UL
+
+static unsigned long iopt_chunk(struct iopt_pages *pages, unsigned long index)
+{
+	return (index + pages->chunk_skew) / IOPT_CHUNK_PAGES;
+}
+
+static unsigned int iopt_chunk_pos(struct iopt_pages *pages,
+				   unsigned long index)
+{
+	return (index + pages->chunk_skew) % IOPT_CHUNK_PAGES;
+}
+
+static struct iopt_pfn_run *iopt_chunk_run(unsigned long ent)
+{
+	return ent & IOPT_CHUNK_RUN ?
+		(struct iopt_pfn_run *)(ent & ~IOPT_CHUNK_RUN) : NULL;
+}
+
+/* Allocate the chunk table at the first pin; Return: 0 or -ENOMEM */
+static int iopt_pfns_init(struct iopt_pages *pages)
+{
+	unsigned long n;
+
+	if (pages->chunks)
+		return 0;
+	/* Chunks follow the 2 MiB blocks of the address, where huge pages sit */
+	pages->chunk_skew = (pages->uptr >> PAGE_SHIFT) % IOPT_CHUNK_PAGES;
+	n = DIV_ROUND_UP(pages->npages + pages->chunk_skew, IOPT_CHUNK_PAGES);
+	pages->chunks = kvcalloc(n, sizeof(*pages->chunks),
+				 GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
+	return pages->chunks ? 0 : -ENOMEM;
+}
+
+static void iopt_pfns_free(struct iopt_pages *pages)
+{
+	unsigned long i, n;
+
+	if (!pages->chunks)
+		return;
+	n = DIV_ROUND_UP(pages->npages + pages->chunk_skew, IOPT_CHUNK_PAGES);
+	for (i = 0; i != n; i++)
+		kfree((void *)(pages->chunks[i] & ~IOPT_CHUNK_RUN));
+	kvfree(pages->chunks);
+}
+
+/**
+ * iopt_pages_pfn() - the PFN of a page of the store
+ * @pages: the store
+ * @index: the page
+ *
+ * Context: pages->mutex held, or a user covering @index.
+ * Return: its PFN while pinned (or mapped by PFN), else 0.
+ */
+unsigned long iopt_pages_pfn(struct iopt_pages *pages, unsigned long index)
+{
+	unsigned long ent = pages->chunks ?
+		pages->chunks[iopt_chunk(pages, index)] : 0;
+	unsigned int pos = iopt_chunk_pos(pages, index);
+	struct iopt_pfn_run *run = iopt_chunk_run(ent);
+
+	if (run)
+		return test_bit(pos, run->present) ? run->base + pos : 0;
+	return ent ? ((unsigned long *)ent)[pos] : 0;
+}
+
+/* Turn the run of chunk @chunk into an array; Return: 0 or -ENOMEM */
+static int iopt_chunk_expand(struct iopt_pages *pages, unsigned long chunk)
+{
+	struct iopt_pfn_run *run = iopt_chunk_run(pages->chunks[chunk]);
+	unsigned long *arr;
+	unsigned int pos;
+
+	arr = kcalloc(IOPT_CHUNK_PAGES, sizeof(*arr), GFP_KERNEL_ACCOUNT);
+	if (!arr)
+		return -ENOMEM;
+	for_each_set_bit(pos, run->present, IOPT_CHUNK_PAGES)
+		arr[pos] = run->base + pos;
+	pages->chunks[chunk] = (unsigned long)arr;
+	kfree(run);
+	return 0;
+}
+
+/*
+ * Store the PFNs @pfn, @pfn + 1, ... (when @list is NULL) or those of
+ * @list for @n pages from @index, all within one chunk and none stored yet.
+ * Return: 0 or -ENOMEM, with nothing stored.
+ */
+static int iopt_pfns_store(struct iopt_pages *pages, unsigned long index,
+			   struct page **list, unsigned long pfn,
+			   unsigned int n)
+{
+	unsigned long chunk = iopt_chunk(pages, index);
+	unsigned int pos = iopt_chunk_pos(pages, index), i;
+	unsigned long ent = pages->chunks[chunk];
+	struct iopt_pfn_run *run = iopt_chunk_run(ent);
+	bool consecutive = true;
+	unsigned long *arr;
+
+	if (list) {
+		pfn = page_to_pfn(list[0]);
+		for (i = 1; i != n && consecutive; i++)
+			consecutive = page_to_pfn(list[i]) == pfn + i;
+	}
+	if (!ent && n == IOPT_CHUNK_PAGES && consecutive) {
+		run = kmalloc(sizeof(*run), GFP_KERNEL_ACCOUNT);
+		if (run) {
+			run->base = pfn;
+			bitmap_fill(run->present, IOPT_CHUNK_PAGES);
+			pages->chunks[chunk] = (unsigned long)run |
+					       IOPT_CHUNK_RUN;
+			return 0;
+		}
+		/* Without memory for the run, an array may still do */
+	}
+	if (run) {
+		/* A PFN mapping never joins a run: runs are pinned pages */
+		if (list && consecutive && pfn == run->base + pos) {
+			bitmap_set(run->present, pos, n);
+			return 0;
+		}
+		if (iopt_chunk_expand(pages, chunk))
+			return -ENOMEM;
+		ent = pages->chunks[chunk];
+	}
+	if (!ent) {
+		arr = kcalloc(IOPT_CHUNK_PAGES, sizeof(*arr),
+			      GFP_KERNEL_ACCOUNT);
+		if (!arr)
+			return -ENOMEM;
+		pages->chunks[chunk] = (unsigned long)arr;
+	}
+	arr = (unsigned long *)pages->chunks[chunk];
+	for (i = 0; i != n; i++)
+		arr[pos + i] = list ? page_to_pfn(list[i]) : pfn + i;
+	return 0;
+}
+
+/* Forget the PFNs of [@index, @index + @n), freeing chunks left empty */
+static void iopt_pfns_clear(struct iopt_pages *pages, unsigned long index,
+			    unsigned long n)
+{
+	while (n) {
+		unsigned long chunk = iopt_chunk(pages, index);
+		unsigned int pos = iopt_chunk_pos(pages, index);
+		unsigned int len = min_t(unsigned long, n,
+					 IOPT_CHUNK_PAGES - pos);
+		unsigned long ent = pages->chunks[chunk];
+		struct iopt_pfn_run *run = iopt_chunk_run(ent);
+		bool empty = false;
+
+		if (!ent) {
+			/* nothing stored in this chunk */
+		} else if (run) {
+			bitmap_clear(run->present, pos, len);
+			empty = bitmap_empty(run->present, IOPT_CHUNK_PAGES);
+		} else {
+			unsigned long *arr = (unsigned long *)ent;
+
+			memset(&arr[pos], 0, len * sizeof(*arr));
+			empty = len == IOPT_CHUNK_PAGES;
+		}
+		if (empty) {
+			kfree((void *)(ent & ~IOPT_CHUNK_RUN));
+			pages->chunks[chunk] = 0;
+		}
+		index += len;
+		n -= len;
+	}
+}
+
 /* kref release: every user is gone, so nothing is pinned */
 void iopt_pages_release(struct kref *kref)
 {
 	struct iopt_pages *pages = container_of(kref, struct iopt_pages, kref);
 
 	WARN_ON(pages->npinned || !RB_EMPTY_ROOT(&pages->users.rb_root));
-	kvfree(pages->pfns);
+	iopt_pfns_free(pages);
 	bitmap_free(pages->pfnmap);
 	if (pages->file)
 		fput(pages->file);
@@ -363,8 +557,9 @@ static int iopt_pages_set_pfnmap(struct iopt_pages *pages,
 		if (!pages->pfnmap)
 			return -ENOMEM;
 	}
+	if (iopt_pfns_store(pages, index, NULL, pfn, 1))
+		return -ENOMEM;
 	__set_bit(index, pages->pfnmap);
-	pages->pfns[index] = pfn;
 	return 0;
 }
 
@@ -381,11 +576,30 @@ static int iopt_pages_set_pfnmap(struct iopt_pages *pages,
 unsigned long iopt_pages_run(struct iopt_pages *pages, unsigned long index,
 			     unsigned long max)
 {
-	unsigned long *pfns = pages->pfns;
-	unsigned long n = 1;
+	unsigned long pfn = iopt_pages_pfn(pages, index), n = 0;
 
-	while (n < max && pfns[index + n] == pfns[index] + n)
-		n++;
+	/* A chunk at a time: a run chunk's bitmap, an array's words */
+	while (n < max) {
+		unsigned int pos = iopt_chunk_pos(pages, index + n), k = 0;
+		unsigned int room = min_t(unsigned long, max - n,
+					  IOPT_CHUNK_PAGES - pos);
+		unsigned long ent = pages->chunks[iopt_chunk(pages, index + n)];
+		struct iopt_pfn_run *run = iopt_chunk_run(ent);
+
+		if (run) {
+			if (run->base + pos == pfn + n)
+				k = find_next_zero_bit(run->present,
+						       pos + room, pos) - pos;
+		} else if (ent) {
+			unsigned long *arr = (unsigned long *)ent + pos;
+
+			while (k < room && arr[k] == pfn + n + k)
+				k++;
+		}
+		n += k;
+		if (k != room)
+			break;
+	}
 	if (pages->pfnmap) {
 		unsigned long end = test_bit(index, pages->pfnmap) ?
 			find_next_zero_bit(pages->pfnmap, index + n, index) :
@@ -407,9 +621,12 @@ static int iopt_pages_pin_span(struct iopt_pages *pages, unsigned long index,
 	if (ret)
 		return ret;
 	while (done != npages) {
-		unsigned long want = min(npages - done, iommufd_pin_batch());
+		/* No batch crosses a chunk, so a whole one can become a run */
+		unsigned long want = min3(npages - done, iommufd_pin_batch(),
+					  IOPT_CHUNK_PAGES -
+					  iopt_chunk_pos(pages, index + done));
 		unsigned long pfn;
-		long got, i;
+		long got;
 
 		got = iopt_pages_gup(pages, index + done, want, list);
 		if (got == -EFAULT &&
@@ -426,8 +643,12 @@ static int iopt_pages_pin_span(struct iopt_pages *pages, unsigned long index,
 			ret = got ? got : -EFAULT;
 			goto err_uncharge;
 		}
-		for (i = 0; i != got; i++)
-			pages->pfns[index + done + i] = page_to_pfn(list[i]);
+		if (iopt_pfns_store(pages, index + done, list, 0, got)) {
+			/* Not recorded, so not ours to keep */
+			unpin_user_pages(list, got);
+			ret = -ENOMEM;
+			goto err_uncharge;
+		}
 		done += got;
 		pages->npinned += got;
 	}
@@ -439,36 +660,69 @@ err_uncharge:
 	return ret;
 }
 
+/* Pages unpinned per call into GUP from a chunk array: on the stack */
+#define IOPT_UNPIN_BATCH 32
+
 /*
- * Unpin and uncharge the pinned pages of [@first, @last].  Each run of
- * consecutive PFNs goes to GUP in one call, which unpins it a folio at a
- * time: a huge page costs one step, not one per 4 KiB page.  Allocates
- * nothing, so teardown can always call it.
+ * Unpin and uncharge the pinned pages of [@first, @last], a chunk of the
+ * PFN store at a time.  A run chunk's pages go to GUP a range of set bits
+ * at a time, which GUP unpins a folio at a time: a huge page is one step.
+ * An array chunk's pages go in batches of page pointers on the stack.  PFN
+ * mappings are only forgotten.  Allocates nothing, so teardown can always
+ * call it.
  */
 static void iopt_pages_unpin_span(struct iopt_pages *pages,
 				  unsigned long first, unsigned long last)
 {
-	unsigned long *pfns = pages->pfns;
+	struct page *batch[IOPT_UNPIN_BATCH];
 	unsigned long index = first, total = 0;
+	unsigned int nbatch = 0;
 
 	while (index <= last) {
-		unsigned long n;
+		unsigned int pos = iopt_chunk_pos(pages, index);
+		unsigned int len = min_t(unsigned long, last - index + 1,
+					 IOPT_CHUNK_PAGES - pos);
+		unsigned long ent = pages->chunks[iopt_chunk(pages, index)];
+		struct iopt_pfn_run *run = iopt_chunk_run(ent);
+		unsigned int i, end;
 
-		if (!pfns[index]) {
-			index++;
-			continue;
+		if (run) {
+			i = pos;
+			for_each_set_bitrange_from(i, end, run->present,
+						   pos + len) {
+				struct page *head = pfn_to_page(run->base + i);
+
+				unpin_user_page_range_dirty_lock(head, end - i,
+								 pages->writable);
+				total += end - i;
+			}
+		} else if (ent) {
+			unsigned long *arr = (unsigned long *)ent;
+
+			for (i = pos; i != pos + len; i++) {
+				unsigned long at = index + (i - pos);
+
+				if (!arr[i])
+					continue;
+				if (pages->pfnmap &&
+				    test_and_clear_bit(at, pages->pfnmap))
+					continue;	/* never pinned */
+				batch[nbatch++] = pfn_to_page(arr[i]);
+				if (nbatch == IOPT_UNPIN_BATCH) {
+					unpin_user_pages_dirty_lock(batch, nbatch,
+								    pages->writable);
+					total += nbatch;
+					nbatch = 0;
+				}
+			}
 		}
-		n = iopt_pages_run(pages, index, last - index + 1);
-		if (pages->pfnmap && test_bit(index, pages->pfnmap)) {
-			/* PFN mappings were never pinned nor charged */
-			bitmap_clear(pages->pfnmap, index, n);
-		} else {
-			unpin_user_page_range_dirty_lock(pfn_to_page(pfns[index]),
-							 n, pages->writable);
-			total += n;
-		}
-		memset(&pfns[index], 0, n * sizeof(*pfns));
-		index += n;
+		if (ent)
+			iopt_pfns_clear(pages, index, len);
+		index += len;
+	}
+	if (nbatch) {
+		unpin_user_pages_dirty_lock(batch, nbatch, pages->writable);
+		total += nbatch;
 	}
 	if (total) {
 		pages->npinned -= total;
@@ -516,14 +770,9 @@ int iopt_pages_add_user(struct iopt_pages *pages,
 		return -ENOMEM;
 
 	mutex_lock(&pages->mutex);
-	if (!pages->pfns) {
-		pages->pfns = kvcalloc(pages->npages, sizeof(*pages->pfns),
-				       GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
-		if (!pages->pfns) {
-			ret = -ENOMEM;
-			goto out_unlock;
-		}
-	}
+	ret = iopt_pfns_init(pages);
+	if (ret)
+		goto out_unlock;
 
 	/* Pin the holes between other users' ranges: nothing there is pinned */
 	interval_tree_for_each_span(&span, &pages->users, first, last) {
