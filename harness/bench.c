@@ -13,7 +13,10 @@
  * The cases (sizes for the full run; --quick shrinks them and takes one
  * sample each):
  *   ioas-{4k,thp,hugetlb}  IOAS_MAP and IOAS_UNMAP of 1 GiB on the edu's
- *                          VT-d domain; the page store's kernel memory
+ *                          VT-d domain; the page store's kernel memory.
+ *                          4k's pages are faulted in a scrambled order, so
+ *                          physically scattered (the worst case)
+ *   ioas-4kseq             the same with 4 KiB pages faulted in order
  *   small-{4k,64k}         map+unmap of one small range, 100k times
  *   copy                   IOAS_COPY of a mapped 1 GiB into a second IOAS
  *                          that a second edu's domain is attached to
@@ -124,6 +127,8 @@ static void *buffer(size_t len, const char *kind)
 	va = (char *)(((uintptr_t)va + slack) & ~(SZ_2M - 1));
 	if (!strcmp(kind, "thp"))
 		madvise(va, len, MADV_HUGEPAGE);
+	if (!strcmp(kind, "4kseq"))
+		madvise(va, len, MADV_NOHUGEPAGE);	/* faulted in order */
 	if (!strcmp(kind, "4k")) {
 		size_t n = len / 4096, i;
 
@@ -724,7 +729,7 @@ int main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (ktap)
 		printf("TAP version 13\n1..%d\n",
-		       mock ? 5 : compat_only ? 5 : 11);
+		       mock ? 5 : compat_only ? 5 : 12);
 	if (mock)
 		return bench_mock(), 0;
 	for (i = 0; i != 2; i++)
@@ -743,6 +748,9 @@ int main(int argc, char **argv)
 			snprintf(name, sizeof(name), "ioas-%s", kinds[k]);
 			end_case(name);
 		}
+		/* 4 KiB pages again, faulted in order: mostly consecutive */
+		bench_ioas(&edu, ioas, "4kseq");
+		end_case("ioas-4kseq");
 		bench_small(ioas, 4096);
 		end_case("small-4k");
 		bench_small(ioas, 65536);
