@@ -404,4 +404,68 @@ TEST_F(regress, a_fault_queue_that_gets_no_fd_leaves_nothing_behind)
 	EXPECT_EQ(0, do_ioctl(self->fd, IOMMU_DESTROY, &destroy));
 }
 
+/*
+ * The page store keeps a huge page as one run of PFNs.  When part of the
+ * run is unpinned while an access holds the rest, and the address then
+ * maps other memory, pinning the holes again must store the new pages
+ * page by page: the run becomes an array, and each IOVA maps the page its
+ * pin took.
+ */
+TEST(a_huge_page_run_partly_replaced_maps_each_page_it_pinned)
+{
+	const size_t huge = 2UL << 20;
+	struct iommu_ioas_alloc alloc = { .size = sizeof(alloc) };
+	struct iommu_test_cmd mock = {
+		.size = sizeof(mock), .op = IOMMU_TEST_OP_MOCK_DOMAIN,
+	};
+	struct iommu_destroy destroy = { .size = sizeof(destroy) };
+	__u64 iova = START;
+	unsigned char *buf;
+	int fd, afd;
+
+	fd = open("/dev/iommu", O_RDWR);
+	if (fd < 0)
+		SKIP(return, "no /dev/iommu");
+	buf = mmap(NULL, huge, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
+	if (buf == MAP_FAILED || (uintptr_t)buf % huge)
+		SKIP(close(fd); return, "no 2 MiB huge page");
+	memset(buf, 0x11, huge);
+	ASSERT_EQ(0, do_ioctl(fd, IOMMU_IOAS_ALLOC, &alloc));
+	ASSERT_EQ(0, map(fd, alloc.out_ioas_id, RW | IOMMU_IOAS_MAP_FIXED_IOVA,
+			 (uintptr_t)buf, huge, &iova));
+	mock.id = alloc.out_ioas_id;
+	if (do_ioctl(fd, IOMMU_TEST_CMD, &mock))
+		SKIP(close(fd); return, "no mock IOMMU driver");
+	/* The domain pins the whole huge page: one run */
+	EXPECT_EQ(0, check_map(fd, mock.mock_domain.out_hwpt_id, START, buf,
+			       huge));
+	afd = create_access(fd, alloc.out_ioas_id);
+	ASSERT_LE(0, afd);
+	ASSERT_EQ(0, access_pin(fd, afd, START + 4 * PAGE, 2 * PAGE,
+				buf + 4 * PAGE));
+	/* Without the domain only the access's two pages stay pinned */
+	destroy.id = mock.mock_domain.out_stdev_id;
+	ASSERT_EQ(0, do_ioctl(fd, IOMMU_DESTROY, &destroy));
+
+	/* The address now maps another huge page */
+	ASSERT_EQ(buf, mmap(buf, huge, PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB |
+				    MAP_FIXED, -1, 0));
+	memset(buf, 0x22, huge);
+	mock.mock_domain.out_hwpt_id = 0;
+	ASSERT_EQ(0, do_ioctl(fd, IOMMU_TEST_CMD, &mock));
+	/* The holes come from the new page, the access's pages from the old */
+	EXPECT_EQ(0, check_map(fd, mock.mock_domain.out_hwpt_id, START, buf,
+			       4 * PAGE));
+	EXPECT_EQ(0, check_map(fd, mock.mock_domain.out_hwpt_id,
+			       START + 6 * PAGE, buf + 6 * PAGE,
+			       huge - 6 * PAGE));
+	EXPECT_EQ(-EINVAL, check_map(fd, mock.mock_domain.out_hwpt_id,
+				     START + 4 * PAGE, buf + 4 * PAGE, PAGE));
+	close(afd);
+	close(fd);
+	munmap(buf, huge);
+}
+
 TEST_HARNESS_MAIN
