@@ -790,6 +790,48 @@ static int sc_allow_info_vfio_ioas(struct run *r)
 	return destroy(r->fd, dev.stdev_id);
 }
 
+/*
+ * A 2 MiB huge page, faulted in before the sweep arms anything: the page
+ * store keeps it as one run of PFNs.  The run is made whole by a domain,
+ * cut down to an access's two pages when the domain goes, and filled again
+ * by a second domain.  MD_CHECK_REFS cannot see into huge pages; the
+ * sweep's VmPin check does.
+ */
+#define HUGE_LEN (2UL << 20)
+static void *huge_buf;
+
+static int sc_huge_page_run(struct run *r)
+{
+	struct mock_dev dev;
+	__u32 ioas, pages_id;
+	int ret, afd;
+
+	ret = ioas_alloc(r->fd, &ioas);
+	if (ret)
+		return ret;
+	ret = map_fixed(r->fd, ioas, huge_buf, HUGE_LEN, APERTURE);
+	if (ret)
+		return ret;
+	ret = mock_dev(r->fd, ioas, &dev);
+	if (ret)
+		return ret;
+	ret = create_access(r, ioas, MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES,
+			    &afd);
+	if (ret)
+		return ret;
+	ret = access_pages(r->fd, afd, APERTURE + 4 * psize, 2 * psize,
+			   (char *)huge_buf + 4 * psize, &pages_id);
+	if (ret)
+		return ret;
+	ret = destroy(r->fd, dev.stdev_id);
+	if (ret)
+		return ret;
+	ret = mock_dev(r->fd, ioas, &dev);
+	if (ret)
+		return ret;
+	return unmap(r->fd, ioas, APERTURE, HUGE_LEN);
+}
+
 #define SWEEP_TIMEOUT 600
 
 TEST_F_TIMEOUT(sweep, ioas_alloc_map_unmap, SWEEP_TIMEOUT)
@@ -915,6 +957,17 @@ TEST_F_TIMEOUT(sweep, vfio_type1v2_dirty_pages, SWEEP_TIMEOUT)
 	    ioc(self->check_fd, VFIO_IOMMU_DIRTY_PAGES, &probe) == -ENOTTY)
 		SKIP(return, "no VFIO container dirty tracking on /dev/iommu");
 	sweep(_metadata, self->nth_fd, self->check_fd, sc_vfio_dirty);
+}
+
+TEST_F_TIMEOUT(sweep, a_huge_page_run_made_cut_and_refilled, SWEEP_TIMEOUT)
+{
+	huge_buf = mmap(NULL, HUGE_LEN, PROT_READ | PROT_WRITE,
+			MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
+	if (huge_buf == MAP_FAILED || (uintptr_t)huge_buf % HUGE_LEN)
+		SKIP(return, "no 2 MiB huge page");
+	memset(huge_buf, 0x77, HUGE_LEN);
+	sweep(_metadata, self->nth_fd, self->check_fd, sc_huge_page_run);
+	munmap(huge_buf, HUGE_LEN);
 }
 
 int main(int argc, char **argv)
