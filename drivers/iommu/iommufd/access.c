@@ -432,19 +432,11 @@ static int iommufd_access_try_pin(struct iommufd_access *access,
 			ret = -EPERM;
 			goto err_unpin;
 		}
-		ret = iopt_pages_add_user(area->pages, &pin->segs[i].user,
-					  first_index,
-					  iommufd_area_index(area, to));
+		ret = iopt_pages_add_page_user(area->pages,
+					       &pin->segs[i].user, first_index,
+					       iommufd_area_index(area, to));
 		if (ret)
 			goto err_unpin;
-		/* A PFN mapping (P2P) has no struct page to hand out */
-		if (iopt_pages_has_pfnmap(area->pages, first_index,
-					  iommufd_area_index(area, to))) {
-			iopt_pages_remove_user(area->pages,
-					       &pin->segs[i].user);
-			ret = -EFAULT;
-			goto err_unpin;
-		}
 		pin->segs[i].area = area;
 		pin->nsegs++;
 		area->num_accesses++;
@@ -558,15 +550,10 @@ static int iommufd_access_rw_pinned(struct iopt_area *area,
 	struct iopt_pages_user user;
 	int ret;
 
-	ret = iopt_pages_add_user(pages, &user, offset >> PAGE_SHIFT,
-				  (offset + len - 1) >> PAGE_SHIFT);
+	ret = iopt_pages_add_page_user(pages, &user, offset >> PAGE_SHIFT,
+				       (offset + len - 1) >> PAGE_SHIFT);
 	if (ret)
 		return ret;
-	if (iopt_pages_has_pfnmap(pages, offset >> PAGE_SHIFT,
-				  (offset + len - 1) >> PAGE_SHIFT)) {
-		iopt_pages_remove_user(pages, &user);
-		return -EFAULT;
-	}
 	while (len) {
 		size_t chunk = min_t(size_t, len,
 				     PAGE_SIZE - offset_in_page(offset));

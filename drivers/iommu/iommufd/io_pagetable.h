@@ -189,6 +189,9 @@ static inline void iopt_pages_put(struct iopt_pages *pages)
 int iopt_pages_add_user(struct iopt_pages *pages,
 			struct iopt_pages_user *user, unsigned long first,
 			unsigned long last);
+int iopt_pages_add_page_user(struct iopt_pages *pages,
+			     struct iopt_pages_user *user, unsigned long first,
+			     unsigned long last);
 void iopt_pages_remove_user(struct iopt_pages *pages,
 			    struct iopt_pages_user *user);
 void iopt_pages_narrow_user(struct iopt_pages *pages,
@@ -197,18 +200,6 @@ void iopt_pages_narrow_user(struct iopt_pages *pages,
 unsigned long iopt_pages_run(struct iopt_pages *pages, unsigned long index,
 			     unsigned long max);
 unsigned long iopt_pages_pfn(struct iopt_pages *pages, unsigned long index);
-
-/*
- * Does [@first, @last] hold a page of a PFN mapping, which has no struct
- * page for an access to use?  The caller holds a user over the range.
- */
-static inline bool iopt_pages_has_pfnmap(struct iopt_pages *pages,
-					 unsigned long first,
-					 unsigned long last)
-{
-	return pages->pfnmap &&
-	       find_next_bit(pages->pfnmap, last + 1, first) <= last;
-}
 
 /* io_pagetable.c */
 void iopt_init(struct io_pagetable *iopt);

@@ -211,45 +211,66 @@ unsigned long iopt_pages_pfn(struct iopt_pages *pages, unsigned long index)
 	return ent ? ((unsigned long *)ent)[pos] : 0;
 }
 
-/* Turn the run of chunk @chunk into an array; Return: 0 or -ENOMEM */
-static int iopt_chunk_expand(struct iopt_pages *pages, unsigned long chunk)
+/*
+ * The array of chunk @chunk, allocated when the chunk is empty and made
+ * from its run when it has one.  Return: the array, or NULL without memory
+ * (the chunk unchanged).
+ */
+static unsigned long *iopt_chunk_array(struct iopt_pages *pages,
+				       unsigned long chunk)
 {
-	struct iopt_pfn_run *run = iopt_chunk_run(pages->chunks[chunk]);
+	unsigned long ent = pages->chunks[chunk];
+	struct iopt_pfn_run *run = iopt_chunk_run(ent);
 	unsigned long *arr;
 	unsigned int pos;
 
+	if (ent && !run)
+		return (unsigned long *)ent;
 	arr = kcalloc(IOPT_CHUNK_PAGES, sizeof(*arr), GFP_KERNEL_ACCOUNT);
 	if (!arr)
-		return -ENOMEM;
-	for_each_set_bit(pos, run->present, IOPT_CHUNK_PAGES)
-		arr[pos] = run->base + pos;
+		return NULL;
+	if (run) {
+		for_each_set_bit(pos, run->present, IOPT_CHUNK_PAGES)
+			arr[pos] = run->base + pos;
+		kfree(run);
+	}
 	pages->chunks[chunk] = (unsigned long)arr;
-	kfree(run);
-	return 0;
+	return arr;
+}
+
+static bool iopt_list_consecutive(struct page **list, unsigned int n)
+{
+	unsigned long pfn = page_to_pfn(list[0]);
+	unsigned int i;
+
+	for (i = 1; i != n; i++)
+		if (page_to_pfn(list[i]) != pfn + i)
+			return false;
+	return true;
 }
 
 /*
- * Store the PFNs @pfn, @pfn + 1, ... (when @list is NULL) or those of
- * @list for @n pages from @index, all within one chunk and none stored yet.
- * Return: 0 or -ENOMEM, with nothing stored.
+ * Store the PFNs of the pinned pages @list, @n of them from @index, all in
+ * one chunk and none stored yet.  A whole empty chunk of consecutive PFNs
+ * becomes a run, and pages that continue a run join it; anything else
+ * goes to the chunk's array.  Return: 0 or -ENOMEM, with nothing stored.
  */
 static int iopt_pfns_store(struct iopt_pages *pages, unsigned long index,
-			   struct page **list, unsigned long pfn,
-			   unsigned int n)
+			   struct page **list, unsigned int n)
 {
 	unsigned long chunk = iopt_chunk(pages, index);
 	unsigned int pos = iopt_chunk_pos(pages, index), i;
 	unsigned long ent = pages->chunks[chunk];
 	struct iopt_pfn_run *run = iopt_chunk_run(ent);
-	bool consecutive = true;
+	unsigned long pfn = page_to_pfn(list[0]);
 	unsigned long *arr;
 
-	if (list) {
-		pfn = page_to_pfn(list[0]);
-		for (i = 1; i != n && consecutive; i++)
-			consecutive = page_to_pfn(list[i]) == pfn + i;
+	/* Only a run can use consecutive PFNs: arrays need not look */
+	if (run && pfn == run->base + pos && iopt_list_consecutive(list, n)) {
+		bitmap_set(run->present, pos, n);
+		return 0;
 	}
-	if (!ent && n == IOPT_CHUNK_PAGES && consecutive) {
+	if (!ent && n == IOPT_CHUNK_PAGES && iopt_list_consecutive(list, n)) {
 		run = kmalloc(sizeof(*run), GFP_KERNEL_ACCOUNT);
 		if (run) {
 			run->base = pfn;
@@ -260,26 +281,11 @@ static int iopt_pfns_store(struct iopt_pages *pages, unsigned long index,
 		}
 		/* Without memory for the run, an array may still do */
 	}
-	if (run) {
-		/* A PFN mapping never joins a run: runs are pinned pages */
-		if (list && consecutive && pfn == run->base + pos) {
-			bitmap_set(run->present, pos, n);
-			return 0;
-		}
-		if (iopt_chunk_expand(pages, chunk))
-			return -ENOMEM;
-		ent = pages->chunks[chunk];
-	}
-	if (!ent) {
-		arr = kcalloc(IOPT_CHUNK_PAGES, sizeof(*arr),
-			      GFP_KERNEL_ACCOUNT);
-		if (!arr)
-			return -ENOMEM;
-		pages->chunks[chunk] = (unsigned long)arr;
-	}
-	arr = (unsigned long *)pages->chunks[chunk];
+	arr = iopt_chunk_array(pages, chunk);
+	if (!arr)
+		return -ENOMEM;
 	for (i = 0; i != n; i++)
-		arr[pos + i] = list ? page_to_pfn(list[i]) : pfn + i;
+		arr[pos + i] = page_to_pfn(list[i]);
 	return 0;
 }
 
@@ -552,13 +558,18 @@ static int iopt_pages_follow_pfnmap(struct iopt_pages *pages,
 static int iopt_pages_set_pfnmap(struct iopt_pages *pages,
 				 unsigned long index, unsigned long pfn)
 {
+	unsigned long *arr;
+
 	if (!pages->pfnmap) {
 		pages->pfnmap = bitmap_zalloc(pages->npages, GFP_KERNEL_ACCOUNT);
 		if (!pages->pfnmap)
 			return -ENOMEM;
 	}
-	if (iopt_pfns_store(pages, index, NULL, pfn, 1))
+	/* A PFN mapping never joins a run: runs are pinned pages */
+	arr = iopt_chunk_array(pages, iopt_chunk(pages, index));
+	if (!arr)
 		return -ENOMEM;
+	arr[iopt_chunk_pos(pages, index)] = pfn;
 	__set_bit(index, pages->pfnmap);
 	return 0;
 }
@@ -643,7 +654,7 @@ static int iopt_pages_pin_span(struct iopt_pages *pages, unsigned long index,
 			ret = got ? got : -EFAULT;
 			goto err_uncharge;
 		}
-		if (iopt_pfns_store(pages, index + done, list, 0, got)) {
+		if (iopt_pfns_store(pages, index + done, list, got)) {
 			/* Not recorded, so not ours to keep */
 			unpin_user_pages(list, got);
 			ret = -ENOMEM;
@@ -794,6 +805,37 @@ out_unlock:
 	mutex_unlock(&pages->mutex);
 	free_page((unsigned long)list);
 	return ret;
+}
+
+/**
+ * iopt_pages_add_page_user() - iopt_pages_add_user() for struct page users
+ * @pages: the store
+ * @user: the user's node, not in any tree
+ * @first: first page index
+ * @last: last page index, below pages->npages
+ *
+ * For a user that needs the struct page of every page, an in-kernel
+ * access: a page of a PFN mapping (peer-to-peer DMA) has none.
+ *
+ * Context: Process context; sleeps.  Takes pages->mutex.
+ * Return: as iopt_pages_add_user(); -EFAULT, with nothing added, when the
+ * range holds a page of a PFN mapping.
+ */
+int iopt_pages_add_page_user(struct iopt_pages *pages,
+			     struct iopt_pages_user *user, unsigned long first,
+			     unsigned long last)
+{
+	int ret = iopt_pages_add_user(pages, user, first, last);
+
+	if (ret)
+		return ret;
+	/* The range is pinned now, so its bits cannot change under us */
+	if (pages->pfnmap &&
+	    find_next_bit(pages->pfnmap, last + 1, first) <= last) {
+		iopt_pages_remove_user(pages, user);
+		return -EFAULT;
+	}
+	return 0;
 }
 
 /**
