@@ -112,7 +112,11 @@ static void end_case(const char *name)
 	case_wrong = case_skipped = 0;
 }
 
-/* A populated, 2 MiB-aligned buffer of @len bytes backed by @kind pages */
+/*
+ * A populated, 2 MiB-aligned buffer of @len bytes backed by @kind pages;
+ * munmap(va, len) frees it (the slack of a non-hugetlb one stays mapped,
+ * harmlessly)
+ */
 static void *buffer(size_t len, const char *kind)
 {
 	int flags = MAP_PRIVATE | MAP_ANONYMOUS;
@@ -145,13 +149,6 @@ static void *buffer(size_t len, const char *kind)
 	}
 	memset(va, 1, len);	/* fault everything in before timing */
 	return va;
-}
-
-static void buffer_free(void *va, size_t len, const char *kind)
-{
-	/* The slack of a non-hugetlb buffer is left mapped: harmless. */
-	munmap(va, len);
-	(void)kind;
 }
 
 /*
@@ -203,24 +200,6 @@ static int check_range(struct edu *edu, unsigned char *va, __u64 iova,
 struct kmem {
 	long slab_kib, vmalloc_kib, iommu_kib;
 };
-
-static long meminfo_kib(const char *key)
-{
-	char line[256];
-	long val = -1;
-	FILE *f = fopen("/proc/meminfo", "r");
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, key, strlen(key)) &&
-		    line[strlen(key)] == ':') {
-			val = atol(line + strlen(key) + 1);
-			break;
-		}
-	fclose(f);
-	return val;
-}
 
 static long vmstat_pages(const char *key)
 {
@@ -286,8 +265,8 @@ static void kmem_read(struct kmem *k)
 {
 	k->slab_kib = slab_inuse_kib();
 	if (k->slab_kib < 0)
-		k->slab_kib = meminfo_kib("Slab");
-	k->vmalloc_kib = meminfo_kib("VmallocUsed");
+		k->slab_kib = proc_kib("/proc/meminfo", "Slab");
+	k->vmalloc_kib = proc_kib("/proc/meminfo", "VmallocUsed");
 	k->iommu_kib = vmstat_pages("nr_iommu_pages") * 4;
 }
 
@@ -394,7 +373,7 @@ static void bench_ioas(struct edu *edu, __u32 ioas, const char *kind)
 		}
 	}
 	ioas_unmap(ioas, 0, UINT64_MAX);
-	buffer_free(va, big, kind);
+	munmap(va, big);
 }
 
 static void bench_small(__u32 ioas, size_t len)
@@ -417,7 +396,7 @@ static void bench_small(__u32 ioas, size_t len)
 		sample(name, "map_unmap_us", (now_ms() - t) * 1e3 /
 		       small_count);
 	}
-	buffer_free(va, SZ_2M, "4k");
+	munmap(va, SZ_2M);
 }
 
 static void bench_copy(struct edu *edu_a, __u32 ioas_a)
@@ -472,7 +451,7 @@ static void bench_copy(struct edu *edu_a, __u32 ioas_a)
 	ioas_unmap(ioas_a, IOVA_BASE, big);
 out_close:
 	if (va)
-		buffer_free(va, big, "4k");
+		munmap(va, big);
 	close(edu_b.devfd);
 }
 
@@ -587,7 +566,7 @@ static void bench_dpdk(void)
 out_close:
 	container_close(&c);
 out_free:
-	buffer_free(va, npages * SZ_2M, "hugetlb");
+	munmap(va, npages * SZ_2M);
 }
 
 /* QEMU's legacy pattern: TYPE1v2, one large RAM block */
@@ -625,7 +604,7 @@ static void bench_compat_v2(void)
 	}
 	container_close(&c);
 out_free:
-	buffer_free(va, big, "4k");
+	munmap(va, big);
 }
 
 /* ---- the floor ---- */
@@ -661,7 +640,7 @@ static void bench_floor(const char *kind)
 		sample(name, "pin_ms", run.pin_ns / 1e6);
 		sample(name, "iommu_maps", run.nr_maps);
 	}
-	buffer_free(va, big, kind);
+	munmap(va, big);
 	close(fd);
 }
 

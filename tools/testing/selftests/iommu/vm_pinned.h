@@ -1,26 +1,38 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * What the process has pinned, as the kernel counts it: VmPin in
- * /proc/self/status, which iommufd and the VFIO container charge.
+ * /proc/self/status, which iommufd and the VFIO container charge; and the
+ * reader of such "Key: N kB" lines.
  */
 #ifndef __SELFTEST_IOMMU_VM_PINNED_H
 #define __SELFTEST_IOMMU_VM_PINNED_H
 
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
-/* The process's VmPin in KiB, -1 if unreadable */
-static inline long vm_pinned_kib(void)
+/* The "@key: N kB" line of the proc file @path, in KiB; -1 if unreadable */
+static inline long proc_kib(const char *path, const char *key)
 {
+	size_t klen = strlen(key);
 	char line[256];
 	long kib = -1;
-	FILE *f = fopen("/proc/self/status", "r");
+	FILE *f = fopen(path, "r");
 
 	if (!f)
 		return -1;
 	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "VmPin: %ld kB", &kib) == 1)
+		if (!strncmp(line, key, klen) && line[klen] == ':') {
+			kib = atol(line + klen + 1);
 			break;
+		}
 	fclose(f);
 	return kib;
+}
+
+/* The process's VmPin in KiB, -1 if unreadable */
+static inline long vm_pinned_kib(void)
+{
+	return proc_kib("/proc/self/status", "VmPin");
 }
 #endif
