@@ -198,6 +198,8 @@ int iommufd_ioas_change_process(struct iommufd_ucmd *ucmd)
 	if (cmd->__reserved)
 		return -EOPNOTSUPP;
 	xa_init(&stores);
+	/* The stores are gathered and moved as one step of this context */
+	mutex_lock(&ucmd->ictx->handover_lock);
 	xa_for_each(&ucmd->ictx->objects, index, entry) {
 		ioas = iommufd_get_ioas(ucmd->ictx, index);
 		if (IS_ERR(ioas))
@@ -222,6 +224,7 @@ int iommufd_ioas_change_process(struct iommufd_ucmd *ucmd)
 	ret = iopt_pages_change_owner(array, n, ucmd->ictx->account_mode);
 	kvfree(array);
 out_put:
+	mutex_unlock(&ucmd->ictx->handover_lock);
 	xa_for_each(&stores, index, pages)
 		iopt_pages_put(pages);
 	xa_destroy(&stores);

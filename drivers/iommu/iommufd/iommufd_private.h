@@ -51,6 +51,8 @@ enum iommufd_account_mode {
  * @vfio_map_lock: serialises VFIO_IOMMU_MAP_DMA, so that the container's
  *	limit of mappings holds exactly
  * @vfio_dma_limit: that limit, fixed by VFIO_SET_IOMMU; 0 before
+ * @handover_lock: serialises IOMMU_IOAS_CHANGE_PROCESS calls, so that one
+ *	of two racing handovers wins whole; taken before any IOAS lock
  */
 struct iommufd_ctx {
 	struct file *file;
@@ -63,6 +65,7 @@ struct iommufd_ctx {
 	bool vfio_no_iommu;
 	struct mutex vfio_map_lock;	/* see above */
 	unsigned int vfio_dma_limit;
+	struct mutex handover_lock;	/* see above */
 };
 
 /**

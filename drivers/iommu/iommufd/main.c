@@ -49,6 +49,7 @@ static int iommufd_fops_open(struct inode *inode, struct file *filp)
 	xa_init(&ictx->groups);
 	mutex_init(&ictx->lock);
 	mutex_init(&ictx->vfio_map_lock);
+	mutex_init(&ictx->handover_lock);
 	ictx->file = filp;
 	filp->private_data = ictx;
 	return 0;
@@ -63,6 +64,7 @@ static int iommufd_fops_release(struct inode *inode, struct file *filp)
 	WARN_ON(!xa_empty(&ictx->groups));
 	xa_destroy(&ictx->groups);
 	mutex_destroy(&ictx->vfio_map_lock);
+	mutex_destroy(&ictx->handover_lock);
 	mutex_destroy(&ictx->lock);
 	kfree(ictx);
 	return 0;

@@ -25,8 +25,11 @@
  * it charged.  The owner of file-backed stores can change
  * (iopt_pages_change_owner()); the charges move with it.
  *
- * Locking: pages->mutex covers users, the PFN store and npinned.  It nests inside
- * the io_pagetable locks and takes the source mm's mmap lock inside itself.
+ * Locking: pages->mutex covers users, the PFN store, npinned and the owner
+ * (source_mm, source_task, source_user, account_mode).  It nests inside the
+ * io_pagetable locks and takes the owner's mmap lock inside itself.  No
+ * path holds two stores' mutexes: a handover of many stores moves them one
+ * at a time (iopt_pages_change_owner()).
  */
 #include <linux/capability.h>
 #include <linux/file.h>
@@ -363,10 +366,22 @@ static struct iopt_owner iopt_pages_owner(struct iopt_pages *pages)
 	};
 }
 
-/* Charge @npages about to be pinned; -ENOMEM beyond RLIMIT_MEMLOCK. */
-static int iopt_charge(const struct iopt_owner *owner, unsigned long npages)
+/* Flags of iopt_charge() */
+enum {
+	/* Pins the owner held before, given back: no RLIMIT_MEMLOCK check */
+	IOPT_CHARGE_NO_LIMIT = BIT(0),
+};
+
+/*
+ * Charge @npages about to be pinned, or handed over; -ENOMEM beyond
+ * RLIMIT_MEMLOCK unless @flags has IOPT_CHARGE_NO_LIMIT (then it cannot
+ * fail).
+ */
+static int iopt_charge(const struct iopt_owner *owner, unsigned long npages,
+		       unsigned int flags)
 {
-	unsigned long limit =
+	bool no_limit = flags & IOPT_CHARGE_NO_LIMIT;
+	unsigned long limit = no_limit ? ULONG_MAX :
 		task_rlimit(owner->task, RLIMIT_MEMLOCK) >> PAGE_SHIFT;
 	unsigned long cur, new;
 	int ret;
@@ -384,7 +399,7 @@ static int iopt_charge(const struct iopt_owner *owner, unsigned long npages)
 	case IOMMUFD_ACCOUNT_MM:
 		mmap_write_lock(owner->mm);
 		ret = __account_locked_vm(owner->mm, npages, true, owner->task,
-					  false);
+					  no_limit);
 		mmap_write_unlock(owner->mm);
 		if (ret)
 			return ret;
@@ -415,7 +430,7 @@ static int iopt_pages_charge(struct iopt_pages *pages, unsigned long npages)
 {
 	struct iopt_owner owner = iopt_pages_owner(pages);
 
-	return iopt_charge(&owner, npages);
+	return iopt_charge(&owner, npages, 0);
 }
 
 static void iopt_pages_uncharge(struct iopt_pages *pages, unsigned long npages)
@@ -894,26 +909,42 @@ static bool iopt_pages_owned_by(struct iopt_pages *pages,
 }
 
 /*
- * Hand @pages to @owner, who has been charged for its pins already: the
- * old owner is uncharged and let go.  The caller holds pages->mutex.
+ * Make @to the owner of @pages: charge it for what the store has pinned
+ * (with @flags, see iopt_charge()), uncharge the present owner and return
+ * it in @from, with the references the store held on it; the store takes
+ * new ones on @to.  Under pages->mutex a store's pins are exactly its
+ * owner's charge for it, so nothing is lost or counted twice.
+ *
+ * Return: 0, or -ENOMEM when @to's limit does not allow the charge (then
+ * nothing changed and @from is untouched).
  */
-static void iopt_pages_set_owner(struct iopt_pages *pages,
-				 const struct iopt_owner *owner)
+static int iopt_pages_move(struct iopt_pages *pages,
+			   const struct iopt_owner *to, struct iopt_owner *from,
+			   unsigned int flags)
 {
+	int ret;
+
 	lockdep_assert_held(&pages->mutex);
-	iopt_pages_uncharge(pages, pages->npinned);
-	mmdrop(pages->source_mm);
-	put_task_struct(pages->source_task);
-	free_uid(pages->source_user);
-	mmgrab(owner->mm);
-	pages->source_mm = owner->mm;
-	pages->source_task = get_task_struct(owner->task);
-	pages->source_user = get_uid(owner->user);
-	pages->account_mode = owner->mode;
+	ret = iopt_charge(to, pages->npinned, flags);
+	if (ret)
+		return ret;
+	*from = iopt_pages_owner(pages);
+	iopt_uncharge(from, pages->npinned);
+	mmgrab(to->mm);
+	pages->source_mm = to->mm;
+	pages->source_task = get_task_struct(to->task);
+	pages->source_user = get_uid(to->user);
+	pages->account_mode = to->mode;
+	return 0;
 }
 
-/* Serializes owner changes; the nest lock for taking many stores' mutexes */
-static DEFINE_MUTEX(iopt_owner_change_lock);
+/* Drop the references an owner record returned by iopt_pages_move() holds */
+static void iopt_owner_put(struct iopt_owner *owner)
+{
+	mmdrop(owner->mm);
+	put_task_struct(owner->task);
+	free_uid(owner->user);
+}
 
 /**
  * iopt_pages_change_owner() - make the calling process own file stores
@@ -921,55 +952,70 @@ static DEFINE_MUTEX(iopt_owner_change_lock);
  * @n: how many
  * @account_mode: how the calling process is to be charged
  *
- * Charges the calling process for everything the stores have pinned, then
- * uncharges their old owners and makes the caller the owner, all under the
- * stores' mutexes so that no pin comes or goes meanwhile.  Either every
- * store moves or none does.
+ * Either every store moves or none does; the caller serialises handovers
+ * of the stores' context, so that two cannot interleave.
  *
- * Context: Process context; sleeps.  Takes every store's mutex.
+ * A context may have any number of stores, so they move one at a time,
+ * each under its own mutex and nothing else: the calling process is
+ * charged for the store's pins against its RLIMIT_MEMLOCK and the old
+ * owner uncharged (iopt_pages_move()).  The old owners stay referenced
+ * until every store has moved.  When a charge fails midway, the stores
+ * already moved go back to their old owners, charged without a limit
+ * check since those pins were theirs (what was pinned in between had been
+ * charged to, and checked against, the new owner).  Pins may come and go
+ * meanwhile: each is charged to whoever owns its store at that moment.
+ *
+ * Context: Process context; sleeps.  Takes each store's mutex in turn, and
+ * the owners' mmap locks inside it.
  * Return: 0; -EINVAL if a store is not file-backed; -ENOMEM if the
- * caller's RLIMIT_MEMLOCK does not allow the charge.
+ * caller's RLIMIT_MEMLOCK does not allow the charge, or for lack of memory.
  */
 int iopt_pages_change_owner(struct iopt_pages **stores, unsigned int n,
 			    u8 account_mode)
 {
-	struct iopt_owner new = {
+	struct iopt_owner to = {
 		.mode = capable(CAP_IPC_LOCK) ? IOMMUFD_ACCOUNT_NONE :
 						account_mode,
 		.mm = current->mm,
 		.task = current->group_leader,
 		.user = current_user(),
 	};
-	unsigned long total = 0;
-	unsigned int i;
+	struct iopt_owner *prev, back;
+	unsigned int i, moved;
 	int ret = 0;
 
 	for (i = 0; i != n; i++) {
 		if (!stores[i]->file)
 			return -EINVAL;
 	}
-	mutex_lock(&iopt_owner_change_lock);
-	for (i = 0; i != n; i++) {
-		mutex_lock_nest_lock(&stores[i]->mutex,
-				     &iopt_owner_change_lock);
-		if (!iopt_pages_owned_by(stores[i], &new))
-			total += stores[i]->npinned;
-	}
-	/* The new owner's limit is checked before anything moves */
-	ret = iopt_charge(&new, total);
-	if (ret)
-		goto out_unlock;
+	/* prev[i].mm stays NULL for a store that did not move */
+	prev = kvcalloc(n, sizeof(*prev), GFP_KERNEL_ACCOUNT);
+	if (!prev)
+		return -ENOMEM;
 
-	for (i = 0; i != n; i++) {
-		struct iopt_pages *pages = stores[i];
+	for (moved = 0; moved != n && !ret; moved++) {
+		struct iopt_pages *pages = stores[moved];
 
-		if (!iopt_pages_owned_by(pages, &new))
-			iopt_pages_set_owner(pages, &new);
+		mutex_lock(&pages->mutex);
+		if (!iopt_pages_owned_by(pages, &to))
+			ret = iopt_pages_move(pages, &to, &prev[moved], 0);
+		mutex_unlock(&pages->mutex);
+		cond_resched();
 	}
-out_unlock:
-	for (i = 0; i != n; i++)
-		mutex_unlock(&stores[i]->mutex);
-	mutex_unlock(&iopt_owner_change_lock);
+
+	for (i = 0; i != moved; i++) {
+		if (!prev[i].mm)
+			continue;
+		if (ret) {
+			mutex_lock(&stores[i]->mutex);
+			WARN_ON(iopt_pages_move(stores[i], &prev[i], &back,
+						IOPT_CHARGE_NO_LIMIT));
+			mutex_unlock(&stores[i]->mutex);
+			iopt_owner_put(&back);
+		}
+		iopt_owner_put(&prev[i]);
+	}
+	kvfree(prev);
 	return ret;
 }
 
@@ -994,14 +1040,15 @@ int iopt_pages_adopt(struct iopt_pages *pages, unsigned long uptr)
 		.task = current->group_leader,
 		.user = current_user(),
 	};
+	struct iopt_owner old;
 	int ret = 0;
 
 	mutex_lock(&pages->mutex);
 	if (!iopt_pages_owned_by(pages, &new)) {
-		ret = iopt_charge(&new, pages->npinned);
+		ret = iopt_pages_move(pages, &new, &old, 0);
 		if (ret)
 			goto out_unlock;
-		iopt_pages_set_owner(pages, &new);
+		iopt_owner_put(&old);
 	}
 	pages->uptr = uptr;
 	WRITE_ONCE(pages->vaddr_invalid, false);

@@ -25,6 +25,7 @@
 
 #include "kselftest_harness.h"
 #include "../../../../drivers/iommu/iommufd/iommufd_test.h"
+#include "lockdep_state.h"
 #include "vm_pinned.h"
 
 #define FILE_SIZE (256UL << 10)
@@ -410,6 +411,79 @@ TEST_F(file, change_process_beyond_the_callers_limit_moves_nothing)
 	/* RLIMIT_MEMLOCK of 4 KiB cannot take 256 KiB */
 	EXPECT_EQ(0, child_takes_over(self->fd, true, 0));
 	EXPECT_EQ(before + (long)(FILE_SIZE >> 10), vm_pinned_kib());
+}
+
+/*
+ * Fork a child that drops to user nobody with an RLIMIT_MEMLOCK of
+ * @memlock bytes and calls IOMMU_IOAS_CHANGE_PROCESS: its errno (0 on
+ * success), or -1 if the child could not be set up.
+ */
+static int handover_as_nobody(int fd, unsigned long memlock)
+{
+	struct rlimit lim = { memlock, memlock };
+	int status;
+	pid_t pid = fork();
+
+	if (pid < 0)
+		return -1;
+	if (!pid) {
+		if (setrlimit(RLIMIT_MEMLOCK, &lim) ||
+		    setresgid(NOBODY, NOBODY, NOBODY) ||
+		    setresuid(NOBODY, NOBODY, NOBODY))
+			_exit(255);
+		_exit(-change_process(fd));
+	}
+	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
+	    WEXITSTATUS(status) == 255)
+		return -1;
+	return WEXITSTATUS(status);
+}
+
+/*
+ * A context may hold any number of file mappings: the handover takes a
+ * bounded number of locks whatever their count (lockdep, which counts a
+ * lock class taken 4096 times at once as a bug of its own, stays on).
+ */
+TEST_F(file, change_process_moves_5000_file_mappings_at_once)
+{
+	const __u64 page = getpagesize();
+	const unsigned int nmaps = 5000;
+	long before = vm_pinned_kib();
+	unsigned int i;
+
+	ASSERT_LE(0, before);
+	for (i = 0; i != nmaps; i++)
+		ASSERT_EQ(0, map_file_at(self->fd, self->ioas_id, self->mfd,
+					 (i % (FILE_SIZE / page)) * page, page,
+					 IOVA + i * page));
+	ASSERT_EQ(before + (long)(nmaps * page >> 10), vm_pinned_kib());
+	EXPECT_EQ(0, child_takes_over(self->fd, false, nmaps * page >> 10));
+	EXPECT_EQ(before, vm_pinned_kib());
+	EXPECT_NE(0, lockdep_debug_locks());
+	EXPECT_EQ(0, unmap_all(self->fd, self->ioas_id));
+	EXPECT_EQ(before, vm_pinned_kib());
+}
+
+/*
+ * Either every mapping moves or none does, also when the caller's limit
+ * is reached after some of them have moved: they all go back, and the
+ * failed caller is left with no charge at all (so the whole total fits
+ * under a limit of exactly the total afterwards).
+ */
+TEST_F(file, a_handover_that_fails_midway_gives_every_mapping_back)
+{
+	const __u64 page = getpagesize(), each = FILE_SIZE / 8;
+	long before = vm_pinned_kib();
+	unsigned int i;
+
+	for (i = 0; i != 8; i++)
+		ASSERT_EQ(0, map_file_at(self->fd, self->ioas_id, self->mfd,
+					 i * each, each, IOVA + i * each));
+	ASSERT_EQ(before + (long)(FILE_SIZE >> 10), vm_pinned_kib());
+	EXPECT_EQ(ENOMEM, handover_as_nobody(self->fd, FILE_SIZE / 2 + page));
+	EXPECT_EQ(before + (long)(FILE_SIZE >> 10), vm_pinned_kib());
+	EXPECT_EQ(0, handover_as_nobody(self->fd, FILE_SIZE));
+	EXPECT_EQ(before, vm_pinned_kib());
 }
 
 TEST_F(file, dirty_tracking_covers_file_mappings)

@@ -17,7 +17,10 @@
  *    back where it was;
  *  - a process made by fork() sharing the file may do the same at once;
  *  - closing the file while threads still issue ioctls on it is safe, and
- *    every ioctl issued after close() returned fails with EBADF.
+ *    every ioctl issued after close() returned fails with EBADF;
+ *  - IOMMU_IOAS_CHANGE_PROCESS in forked children, racing file mappings
+ *    that accumulate to thousands and mock domains that come and go,
+ *    leaves lockdep on and nothing of the file pinned.
  *
  * Half the buffers are MAP_SHARED, so the pins a forked child takes on
  * them are visible to the parent's check.
@@ -38,11 +41,13 @@
 #include <unistd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <linux/iommufd.h>
 
 #include "kselftest_harness.h"
 #include "../../../../drivers/iommu/iommufd/iommufd_test.h"
+#include "lockdep_state.h"
 #include "vm_pinned.h"
 
 #define NTHREADS 4
@@ -645,6 +650,223 @@ TEST_F_TIMEOUT(stress, closing_the_file_under_running_ioctls, STRESS_TIMEOUT)
 	ksft_print_msg("%lu operations\n", sh->calls);
 	EXPECT_EQ(0, sh->bad_after_close);
 	check_nothing_pinned(_metadata, self->pinned);
+}
+
+/*
+ * The handover race.  Two threads map (three times in four) and unmap
+ * ranges of one memfd, 1 to 64 pages at random offsets, into slots of four
+ * IOASes with IOMMU_IOAS_MAP_FILE; a third keeps mock domains coming and
+ * going on three of them (the fourth keeps one, so that maps pin); two
+ * forked children sharing the file call IOMMU_IOAS_CHANGE_PROCESS in a
+ * loop, one as root and one as user nobody whose RLIMIT_MEMLOCK runs out
+ * part way, so that handovers also fail and move everything back.
+ */
+#define HO_IOAS 4
+#define HO_FILE_PAGES 1024
+#define HO_MAP_PAGES 64
+#define HO_SLOTS 4096
+#define HO_NOBODY 65534
+#define HO_NOBODY_MEMLOCK (16UL << 20)
+
+struct handover_race {
+	int fd;
+	int mfd;
+	__u32 ioas[HO_IOAS];
+	__u64 deadline_ns;
+	unsigned long maps;		/* successful maps, all threads */
+	unsigned long moved;		/* successful handovers */
+	unsigned long refused;		/* handovers refused with ENOMEM */
+	unsigned long bad_errno;	/* a handover failing any other way */
+};
+
+struct handover_thread {
+	pthread_t thread;
+	struct handover_race *hr;
+	struct worker w;		/* its random numbers */
+};
+
+static void *handover_mapper(void *arg)
+{
+	struct handover_thread *t = arg;
+	struct handover_race *hr = t->hr;
+
+	while (now_ns() < hr->deadline_ns) {
+		__u32 ioas = hr->ioas[rnd_below(&t->w, HO_IOAS)];
+		__u64 iova = APERTURE + (__u64)rnd_below(&t->w, HO_SLOTS) *
+			     HO_MAP_PAGES * psize;
+
+		if (rnd_below(&t->w, 4)) {
+			__u32 n = 1 + rnd_below(&t->w, HO_MAP_PAGES);
+			struct iommu_ioas_map_file map = {
+				.size = sizeof(map), .flags = FIXED_RW,
+				.ioas_id = ioas, .fd = hr->mfd,
+				.start = (__u64)rnd_below(&t->w,
+					HO_FILE_PAGES - n + 1) * psize,
+				.length = n * psize, .iova = iova,
+			};
+
+			if (!ioctl(hr->fd, IOMMU_IOAS_MAP_FILE, &map))
+				__atomic_add_fetch(&hr->maps, 1,
+						   __ATOMIC_RELAXED);
+		} else {
+			struct iommu_ioas_unmap unmap = {
+				.size = sizeof(unmap), .ioas_id = ioas,
+				.iova = iova, .length = HO_MAP_PAGES * psize,
+			};
+
+			ioctl(hr->fd, IOMMU_IOAS_UNMAP, &unmap);
+		}
+	}
+	return NULL;
+}
+
+static void *handover_domains(void *arg)
+{
+	struct handover_thread *t = arg;
+	struct handover_race *hr = t->hr;
+	__u32 stdev[HO_IOAS - 1] = {};
+
+	while (now_ns() < hr->deadline_ns) {
+		__u32 i = rnd_below(&t->w, HO_IOAS - 1);
+		struct iommu_test_cmd mock = {
+			.size = sizeof(mock), .op = IOMMU_TEST_OP_MOCK_DOMAIN,
+			.id = hr->ioas[i + 1],
+		};
+
+		if (stdev[i]) {
+			struct iommu_destroy destroy = {
+				.size = sizeof(destroy), .id = stdev[i],
+			};
+
+			ioctl(hr->fd, IOMMU_DESTROY, &destroy);
+			stdev[i] = 0;
+		} else if (!ioctl(hr->fd, IOMMU_TEST_CMD, &mock)) {
+			stdev[i] = mock.mock_domain.out_stdev_id;
+		}
+		usleep(1000 * rnd_below(&t->w, 20));
+	}
+	return NULL;
+}
+
+/* A child taking the context over until the deadline; never returns */
+static void handover_child(struct handover_race *hr, bool as_nobody)
+{
+	struct rlimit lim = { HO_NOBODY_MEMLOCK, HO_NOBODY_MEMLOCK };
+	struct iommu_ioas_change_process cmd = { .size = sizeof(cmd) };
+
+	if (as_nobody &&
+	    (setrlimit(RLIMIT_MEMLOCK, &lim) ||
+	     setresgid(HO_NOBODY, HO_NOBODY, HO_NOBODY) ||
+	     setresuid(HO_NOBODY, HO_NOBODY, HO_NOBODY)))
+		_exit(2);
+	while (now_ns() < hr->deadline_ns) {
+		if (!ioctl(hr->fd, IOMMU_IOAS_CHANGE_PROCESS, &cmd))
+			__atomic_add_fetch(&hr->moved, 1, __ATOMIC_RELAXED);
+		else if (errno == ENOMEM)
+			__atomic_add_fetch(&hr->refused, 1, __ATOMIC_RELAXED);
+		else
+			__atomic_add_fetch(&hr->bad_errno, 1,
+					   __ATOMIC_RELAXED);
+		usleep(2000);
+	}
+	_exit(0);
+}
+
+FIXTURE(handover) {};
+FIXTURE_SETUP(handover) {}
+FIXTURE_TEARDOWN(handover) {}
+
+TEST_F_TIMEOUT(handover, races_file_maps_and_domains, STRESS_TIMEOUT)
+{
+	struct iommu_ioas_alloc alloc = { .size = sizeof(alloc) };
+	struct iommu_test_cmd mock = {
+		.size = sizeof(mock), .op = IOMMU_TEST_OP_MOCK_DOMAIN,
+	};
+	struct iommu_test_cmd refs = {
+		.size = sizeof(refs), .op = IOMMU_TEST_OP_MD_CHECK_REFS,
+	};
+	struct handover_thread ts[3];
+	struct handover_race *hr;
+	unsigned long seconds = stress_seconds();
+	__u64 seed = env_ulong("IOMMUFD_STRESS_SEED", 1);
+	long pinned = vm_pinned_kib();
+	int i, status, fd;
+	pid_t kids[2];
+	void *file_va;
+
+	psize = sysconf(_SC_PAGESIZE);
+	hr = mmap(NULL, sizeof(*hr), PROT_READ | PROT_WRITE,
+		  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, hr);
+	memset(hr, 0, sizeof(*hr));
+	hr->fd = open("/dev/iommu", O_RDWR);
+	if (hr->fd < 0 && errno == ENOENT)
+		SKIP(return, "no /dev/iommu");
+	ASSERT_LE(0, hr->fd);
+	hr->mfd = memfd_create("iommufd-handover", 0);
+	ASSERT_LE(0, hr->mfd);
+	ASSERT_EQ(0, ftruncate(hr->mfd, HO_FILE_PAGES * psize));
+	/* Faulted in, so that MD_CHECK_REFS can see every page at the end */
+	file_va = mmap(NULL, HO_FILE_PAGES * psize, PROT_READ | PROT_WRITE,
+		       MAP_SHARED, hr->mfd, 0);
+	ASSERT_NE(MAP_FAILED, file_va);
+	memset(file_va, 0x3c, HO_FILE_PAGES * psize);
+	for (i = 0; i < HO_IOAS; i++) {
+		ASSERT_EQ(0, ioctl(hr->fd, IOMMU_IOAS_ALLOC, &alloc));
+		hr->ioas[i] = alloc.out_ioas_id;
+	}
+	mock.id = hr->ioas[0];
+	if (ioctl(hr->fd, IOMMU_TEST_CMD, &mock))
+		SKIP(return, "no mock IOMMU driver (CONFIG_IOMMUFD_TEST=n)");
+	{
+		struct iommu_ioas_map_file probe = { .size = sizeof(probe) };
+
+		if (ioctl(hr->fd, IOMMU_IOAS_MAP_FILE, &probe) &&
+		    errno == ENOTTY)
+			SKIP(return, "no IOMMU_IOAS_MAP_FILE");
+	}
+	hr->deadline_ns = now_ns() + seconds * 1000000000ULL;
+	ksft_print_msg("%s: seed %llu, %lu seconds\n", _metadata->name,
+		       (unsigned long long)seed, seconds);
+
+	for (i = 0; i < 2; i++) {
+		kids[i] = fork();
+		if (!kids[i])
+			handover_child(hr, i == 1);
+		ASSERT_LE(0, kids[i]);
+	}
+	for (i = 0; i < 3; i++) {
+		ts[i].hr = hr;
+		ts[i].w.rng = (seed + 1) * 0x9e3779b97f4a7c15ULL + 100 + i;
+		ASSERT_EQ(0, pthread_create(&ts[i].thread, NULL,
+					    i < 2 ? handover_mapper :
+						    handover_domains, &ts[i]));
+	}
+	for (i = 0; i < 3; i++)
+		pthread_join(ts[i].thread, NULL);
+	for (i = 0; i < 2; i++) {
+		ASSERT_EQ(kids[i], waitpid(kids[i], &status, 0));
+		ASSERT_TRUE(WIFEXITED(status) && !WEXITSTATUS(status))
+			TH_LOG("handover child %d: status 0x%x", i, status);
+	}
+	ksft_print_msg("%lu maps, %lu handovers, %lu refused for the limit\n",
+		       hr->maps, hr->moved, hr->refused);
+	EXPECT_EQ(0, hr->bad_errno);
+	EXPECT_LT(0, hr->moved);
+	EXPECT_NE(0, lockdep_debug_locks());
+
+	/* Everything closed: nothing of the file pinned, VmPin as it was */
+	close(hr->fd);
+	refs.check_refs.length = HO_FILE_PAGES * psize;
+	refs.check_refs.uptr = (uintptr_t)file_va;
+	fd = open("/dev/iommu", O_RDWR);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(0, ioctl(fd, IOMMU_TEST_CMD, &refs));
+	close(fd);
+	EXPECT_EQ(pinned, vm_pinned_kib());
+	munmap(file_va, HO_FILE_PAGES * psize);
+	close(hr->mfd);
+	munmap(hr, sizeof(*hr));
 }
 
 TEST_HARNESS_MAIN
