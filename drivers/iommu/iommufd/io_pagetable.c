@@ -393,12 +393,17 @@ static bool iopt_find_hole(struct io_pagetable *iopt, unsigned long lo,
  * page, so any IOMMU page size up to PAGE_SIZE can map it, and is aligned
  * like @length and @uptr allow, so large IOPTEs can be used.  Allowed ranges
  * are honoured when set.
+ *
+ * The alignment never falls below PAGE_SIZE, even while no domain asks for
+ * any: a page-aligned buffer gets a page-aligned IOVA and an unaligned one
+ * an IOVA with the same offset in its page, or the mapping could not be
+ * mapped by any IOMMU attached later (6.12 answers such a map ENOSPC).
  */
 static int iopt_alloc_iova(struct io_pagetable *iopt, unsigned long *iova,
 			   unsigned long uptr, unsigned long length)
 {
 	unsigned long sub = offset_in_page(uptr);
-	unsigned long min_align = max(iopt->iova_alignment, sub ? PAGE_SIZE : 1);
+	unsigned long min_align = max(iopt->iova_alignment, PAGE_SIZE);
 	unsigned long align = min_align;
 	struct interval_tree_node *allowed;
 

@@ -180,6 +180,100 @@ TEST_F(regress, automatic_iova_alignment_cannot_wrap_past_the_top)
 			       (uintptr_t)self->buf, 8 * PAGE, &iova));
 }
 
+/* Reserve [start, last] of @ioas_id, as a device's reserved region would */
+static int reserve(int fd, __u32 ioas_id, __u64 start, __u64 last)
+{
+	struct iommu_test_cmd cmd = {
+		.size = sizeof(cmd), .op = IOMMU_TEST_OP_ADD_RESERVED,
+		.id = ioas_id,
+		.add_reserved = { .start = start, .length = last - start + 1 },
+	};
+
+	return do_ioctl(fd, IOMMU_TEST_CMD, &cmd);
+}
+
+static __u32 new_ioas(int fd)
+{
+	struct iommu_ioas_alloc alloc = { .size = sizeof(alloc) };
+
+	return do_ioctl(fd, IOMMU_IOAS_ALLOC, &alloc) ? 0 : alloc.out_ioas_id;
+}
+
+/*
+ * An IOAS without domains accepts byte-granular fixed IOVAs, but the IOVA
+ * it chooses itself must be one an IOMMU attached later can map: never
+ * below PAGE_SIZE for a page-aligned buffer, whatever its length, and
+ * with the buffer's own offset in its page otherwise.
+ */
+TEST_F(regress, automatic_iova_of_a_page_aligned_buffer_is_never_sub_page)
+{
+	const __u64 half = PAGE / 2;
+	__u32 ioas = new_ioas(self->fd);
+	__u64 iova = 0;
+
+	ASSERT_NE(0, ioas);
+	/* Free: [1.5 pages, 6.5 pages), 5 pages long but not 5 aligned ones */
+	ASSERT_EQ(0, reserve(self->fd, ioas, 0, PAGE + half - 1));
+	ASSERT_EQ(0, reserve(self->fd, ioas, 6 * PAGE + half, UINT64_MAX - 1));
+	EXPECT_EQ(-ENOSPC, map(self->fd, ioas, RW, (uintptr_t)self->buf,
+			       5 * PAGE, &iova));
+	/* 4 pages fit, on a page boundary */
+	iova = 0;
+	ASSERT_EQ(0, map(self->fd, ioas, RW, (uintptr_t)self->buf, 4 * PAGE,
+			 &iova));
+	EXPECT_EQ(2 * PAGE, iova);
+	/* Half a page of a page-aligned buffer still starts on a page */
+	iova = 0;
+	ASSERT_EQ(0, map(self->fd, ioas, RW, (uintptr_t)self->buf + 4 * PAGE,
+			 half, &iova));
+	EXPECT_EQ(6 * PAGE, iova);
+	/* An unaligned buffer keeps its offset in the page */
+	iova = 0;
+	EXPECT_EQ(-ENOSPC, map(self->fd, ioas, RW,
+			       (uintptr_t)self->buf + 8 * PAGE + 0x100, 0x100,
+			       &iova));
+
+	/* At the top: a hole of half a page ending at U64_MAX takes nothing */
+	ioas = new_ioas(self->fd);
+	ASSERT_NE(0, ioas);
+	ASSERT_EQ(0, reserve(self->fd, ioas, 0, UINT64_MAX - half));
+	iova = 0;
+	EXPECT_EQ(-ENOSPC, map(self->fd, ioas, RW, (uintptr_t)self->buf, half,
+			       &iova));
+	/* Two whole pages ending at U64_MAX take two pages, without a wrap */
+	ioas = new_ioas(self->fd);
+	ASSERT_NE(0, ioas);
+	ASSERT_EQ(0, reserve(self->fd, ioas, 0, UINT64_MAX - 2 * PAGE));
+	iova = 0;
+	ASSERT_EQ(0, map(self->fd, ioas, RW, (uintptr_t)self->buf, 2 * PAGE,
+			 &iova));
+	EXPECT_EQ(UINT64_MAX - 2 * PAGE + 1, iova);
+	iova = 0;
+	EXPECT_EQ(-ENOSPC, map(self->fd, ioas, RW, (uintptr_t)self->buf, PAGE,
+			       &iova));
+}
+
+/* The mapping made above can be mapped by the mock domain attached later */
+TEST_F(regress, an_automatic_iova_chosen_without_domains_takes_a_domain_later)
+{
+	struct iommu_test_cmd mock = {
+		.size = sizeof(mock), .op = IOMMU_TEST_OP_MOCK_DOMAIN,
+	};
+	__u32 ioas = new_ioas(self->fd);
+	__u64 iova = 0;
+
+	ASSERT_NE(0, ioas);
+	/* Free from half a page into the mock domain's aperture */
+	ASSERT_EQ(0, reserve(self->fd, ioas, 0, START + PAGE / 2 - 1));
+	ASSERT_EQ(0, map(self->fd, ioas, RW, (uintptr_t)self->buf,
+			 PAGE + PAGE / 2, &iova));
+	EXPECT_EQ(START + PAGE, iova);
+	mock.id = ioas;
+	ASSERT_EQ(0, do_ioctl(self->fd, IOMMU_TEST_CMD, &mock));
+	EXPECT_EQ(0, check_map(self->fd, mock.mock_domain.out_hwpt_id, iova,
+			       self->buf, PAGE + PAGE / 2));
+}
+
 TEST_F(regress, a_map_with_neither_read_nor_write_is_einval)
 {
 	__u64 iova = START;
