@@ -412,11 +412,13 @@ static int iommufd_vfio_unmap_dma(struct iommufd_ctx *ictx, void __user *arg)
 		if (unmap.iova || unmap.size)
 			return -EINVAL;
 	} else {
-		if (!unmap.size || unmap.iova >= ULONG_MAX ||
-		    unmap.size >= ULONG_MAX ||
+		if (!unmap.size)
+			return -EINVAL;
+		/* As for MAP_DMA: a range past the address space overflows */
+		if (unmap.iova >= ULONG_MAX || unmap.size >= ULONG_MAX ||
 		    check_add_overflow((unsigned long)unmap.iova,
 				       (unsigned long)unmap.size - 1, &last))
-			return -EINVAL;
+			return -EOVERFLOW;
 		first = unmap.iova;
 	}
 

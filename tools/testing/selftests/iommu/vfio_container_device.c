@@ -188,6 +188,37 @@ TEST_F(container, unmap_returns_the_size_and_unmap_all_empties)
 	EXPECT_EQ(BUF_SIZE, unmap.size);
 }
 
+/*
+ * A range that runs past the end of the IOVA space, or an iova or size of
+ * ULONG_MAX or more, is an arithmetic overflow: EOVERFLOW for MAP_DMA and
+ * UNMAP_DMA alike, as on /dev/iommu (6.12's type1 says EINVAL to both).
+ */
+TEST_F(container, map_and_unmap_past_the_top_are_eoverflow)
+{
+	struct vfio_iommu_type1_dma_unmap unmap = { .argsz = sizeof(unmap) };
+	const __u64 ranges[][2] = {
+		{ 0xfffffffffffff000ULL, 0x2000 },
+		{ UINT64_MAX, 0x1000 },
+		{ 0, UINT64_MAX },
+	};
+	long before = vm_pinned_kib();
+	unsigned int i;
+
+	for (i = 0; i != ARRAY_SIZE(ranges); i++) {
+		errno = 0;
+		EXPECT_EQ(-1, dma_map(self->container, self->buf,
+				      ranges[i][1], ranges[i][0]));
+		EXPECT_EQ(EOVERFLOW, errno);
+		unmap.iova = ranges[i][0];
+		unmap.size = ranges[i][1];
+		errno = 0;
+		EXPECT_EQ(-1, ioctl(self->container, VFIO_IOMMU_UNMAP_DMA,
+				    &unmap));
+		EXPECT_EQ(EOVERFLOW, errno);
+	}
+	EXPECT_EQ(before, vm_pinned_kib());
+}
+
 TEST_F(container, type1_unmap_can_cut_a_mapping_type1v2_cannot)
 {
 	struct vfio_iommu_type1_dma_unmap unmap = {
