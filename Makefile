@@ -11,14 +11,18 @@ export IMPL
 HARNESS := harness
 LOGS = build/$(IMPL)/logs
 
-.PHONY: help deps kernel tests initramfs check check-mock check-device clients run \
-	stress kconfig-matrix bench bench-quick patches lint clean-room clean distclean
+.PHONY: help deps selftest kernel tests initramfs check check-fresh check-mock \
+	check-device clients run stress kconfig-matrix bench bench-quick patches \
+	lint clean-room clean distclean
 
 help:
 	@echo 'Targets (IMPL=ours, the default; IMPL=intree, the in-tree peer;'
 	@echo 'IMPL=type1, the in-tree code with VFIO'"'"'s own type1 container):'
 	@echo '  make check       install what is missing, build, boot, run every'
 	@echo '                   suite, report (the test command; .ci/run calls it)'
+	@echo '  make check-fresh make check on a freshly bootstrapped Debian 12 root'
+	@echo '                   (debootstrap; nothing of this machine leaks in), as'
+	@echo '                   a new user'"'"'s machine has it; slow (a cold build)'
 	@echo '  make run         build, boot and show /dev/iommu doing real DMA with'
 	@echo '                   the edu device; a shell when run from a terminal'
 	@echo '  make check-mock  only the mock-driver boot (our uAPI tests and the'
@@ -47,15 +51,24 @@ help:
 	@echo '  make kernel      build the kernel and modules (build/$$IMPL/)'
 	@echo '  make tests       build the guest test programs'
 	@echo '  make initramfs   pack the guest initramfs'
-	@echo '  make deps        install the Debian packages the harness needs'
+	@echo '  make deps        install the Debian packages the harness needs, and'
+	@echo '                   check every program it calls (harness/tools.txt)'
+	@echo '  make selftest    the harness'"'"'s own tests: each missing program, a'
+	@echo '                   missing modules.dep or guest module, a failed modprobe'
+	@echo '                   is one FAIL line naming the cause (part of make check)'
 	@echo '  make lint        checkpatch --strict and a W=1 build of our sources'
 	@echo '  make clean-room  compare our sources with the in-tree implementation'
 	@echo '  make patches     write our work as a git format-patch series against'
 	@echo '                   the pristine base tree (build/patches/)'
 	@echo '  make clean       remove build/$$IMPL; distclean: all of build/'
+	@echo 'ONLY=suite,suite with a check or stress target runs only those suites'
+	@echo '(a partial run: the report then says nothing of the others).'
 
 deps:
 	@$(HARNESS)/install-deps
+
+selftest: deps
+	@$(HARNESS)/selftest
 
 kernel: deps
 	@$(HARNESS)/build-kernel
@@ -66,15 +79,18 @@ tests: kernel
 initramfs: tests
 	@$(HARNESS)/mkinitramfs
 
-check: initramfs
+check: selftest initramfs
 	@[ "$(IMPL)" != ours ] || $(HARNESS)/lint
 	@$(HARNESS)/boot check-mock
 	@$(HARNESS)/boot check-device
 	@$(HARNESS)/boot check-msi
 	@$(HARNESS)/boot clients
 	@BENCH_NO_BUILD=1 BENCH_IMPLS=$(IMPL) $(HARNESS)/bench-run quick || true
-	@$(HARNESS)/report $(IMPL) $(LOGS) check-mock check-device check-msi \
-		clients bench $(if $(filter type1,$(IMPL)),,bench-mock)
+	@$(HARNESS)/report $(IMPL) $(LOGS) harness check-mock check-device \
+		check-msi clients bench $(if $(filter type1,$(IMPL)),,bench-mock)
+
+check-fresh:
+	@$(HARNESS)/check-fresh
 
 check-mock: initramfs
 	@$(HARNESS)/boot check-mock

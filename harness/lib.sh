@@ -54,10 +54,69 @@ OWNED_EXTRA="drivers/vfio/Kconfig drivers/vfio/Makefile"
 
 log() { printf '[harness] %s\n' "$*" >&2; }
 die() { printf '[harness] error: %s\n' "$*" >&2; exit 1; }
+# fail CAUSE: one line that names the cause, as the report prints its own
+fail() { printf 'FAIL: harness: %s\n' "$*" >&2; exit 1; }
+
+# The program table (harness/tools.txt): "program package" per line.
+# HARNESS_SYSROOT prefixes the table's files (harness/selftest only).
+tool_table() { sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$TOP/harness/tools.txt"; }
+tool_packages() { tool_table | awk '{print $2}' | sort -u; }
+
+# check_tools [PROGRAM...]: each program of the table (all by default) is
+# there, else one FAIL line per missing one, naming its package; exit 1.
+check_tools() {
+	local prog pkg bad=0
+	while read -r prog pkg; do
+		[ $# = 0 ] || case " $* " in *" $prog "*) ;; *) continue ;; esac
+		case "$prog" in
+		/*) [ -e "${HARNESS_SYSROOT:-}$prog" ] && continue ;;
+		*) command -v "$prog" >/dev/null && continue ;;
+		esac
+		printf 'FAIL: harness: %s not found: install the Debian package %s (harness/install-deps)\n' \
+			"$prog" "$pkg" >&2
+		bad=1
+	done < <(tool_table)
+	[ "$bad" = 0 ] || exit 1
+}
 
 # Serialise kernel builds: the machine has two cores.
 build_lock() {
 	mkdir -p "$BUILD"
 	exec 9>"$BUILD/.build.lock"
 	flock 9
+}
+
+# The modules every guest job loads (guest-init), and the check-device
+# job's mdev; each a module or built in.
+GUEST_MODULES="iommufd vfio vfio-pci mdev"
+
+# check_modules_dep DIR: DIR (a modules_install INSTALL_MOD_PATH) has a
+# non-empty lib/modules/*/modules.dep, else one FAIL line: without it every
+# modprobe of every guest fails.
+check_modules_dep() {
+	local dep
+	dep=$(find "$1/lib/modules" -mindepth 2 -maxdepth 2 -name modules.dep 2>/dev/null | head -1)
+	[ -n "$dep" ] && [ -s "$dep" ] && return 0
+	fail "modules_install wrote no modules.dep in $1/lib/modules: depmod did not run (the Debian package kmod)"
+}
+
+# check_modules ROOT NAME...: each module NAME is in ROOT's
+# lib/modules/*/modules.dep or modules.builtin, else one FAIL line each.
+check_modules() {
+	local root=$1 dir name file bad=0
+	shift
+	dir=$(find "$root/lib/modules" -mindepth 1 -maxdepth 1 -type d 2>/dev/null | head -1)
+	for name; do
+		file=$(echo "$name" | tr _ -)
+		if [ -n "$dir" ] &&
+		   sed -e 's/:.*//' -e 's|.*/||' -e 's/\.ko.*//' \
+			$(ls "$dir/modules.dep" "$dir/modules.builtin" 2>/dev/null) </dev/null |
+		   tr _ - | grep -x -- "$file" >/dev/null; then
+			continue
+		fi
+		printf 'FAIL: harness: module %s is not in %s/lib/modules (neither in modules.dep nor built in): the guests need it\n' \
+			"$name" "$root" >&2
+		bad=1
+	done
+	[ "$bad" = 0 ] || exit 1
 }
