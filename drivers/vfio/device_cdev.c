@@ -18,52 +18,66 @@
 
 #include "vfio.h"
 
-static dev_t vfio_cdev_devt;
+/* Every possible minor: a device's minor is its VFIO index */
+#define VFIO_CDEV_MINORS (MINORMASK + 1)
 
-static char *vfio_device_devnode(const struct device *dev, umode_t *mode)
+static dev_t vfio_cdev_base;
+
+/* The nodes live in /dev/vfio/devices/ */
+static char *vfio_cdev_node_name(const struct device *dev, umode_t *mode)
 {
-	return kasprintf(GFP_KERNEL, "vfio/devices/%s", dev_name(dev));
+	const char *name = dev_name(dev);
+
+	return kasprintf(GFP_KERNEL, "vfio/devices/%s", name);
 }
 
 int vfio_cdev_init(struct class *device_class)
 {
-	device_class->devnode = vfio_device_devnode;
-	return alloc_chrdev_region(&vfio_cdev_devt, 0, MINORMASK + 1,
-				   "vfio-dev");
+	int ret = alloc_chrdev_region(&vfio_cdev_base, 0, VFIO_CDEV_MINORS,
+				      "vfio-dev");
+
+	if (ret)
+		return ret;
+	device_class->devnode = vfio_cdev_node_name;
+	return 0;
 }
 
 void vfio_cdev_cleanup(void)
 {
-	unregister_chrdev_region(vfio_cdev_devt, MINORMASK + 1);
+	unregister_chrdev_region(vfio_cdev_base, VFIO_CDEV_MINORS);
 }
 
 void vfio_init_device_cdev(struct vfio_device *device)
 {
+	device->device.devt = MKDEV(MAJOR(vfio_cdev_base), device->index);
 	cdev_init(&device->cdev, &vfio_device_fops);
 	device->cdev.owner = THIS_MODULE;
-	/* One minor per device, by its VFIO index */
-	device->device.devt = MKDEV(MAJOR(vfio_cdev_devt), device->index);
+}
+
+static struct vfio_device *vfio_cdev_to_device(struct inode *inode)
+{
+	return container_of(inode->i_cdev, struct vfio_device, cdev);
 }
 
 int vfio_device_fops_cdev_open(struct inode *inode, struct file *filep)
 {
-	struct vfio_device *device = container_of(inode->i_cdev,
-						  struct vfio_device, cdev);
-	struct vfio_device_file *df;
+	struct vfio_device *device = vfio_cdev_to_device(inode);
+	struct vfio_device_file *df = NULL;
+	int ret = -ENODEV;
 
-	/* Held until release; keeps the device registered */
-	if (!vfio_device_try_get_registration(device))
-		return -ENODEV;
-
-	df = vfio_allocate_device_file(device);
-	if (!IS_ERR(df)) {
-		filep->private_data = df;
-		/* The driver zaps user mmaps of the device through it */
-		filep->f_mapping = device->inode->i_mapping;
-		return 0;
+	/* The registration is held until release: the device stays */
+	if (vfio_device_try_get_registration(device)) {
+		df = vfio_allocate_device_file(device);
+		ret = PTR_ERR_OR_ZERO(df);
+		if (ret)
+			vfio_device_put_registration(device);
 	}
-	vfio_device_put_registration(device);
-	return PTR_ERR(df);
+	if (ret)
+		return ret;
+	filep->private_data = df;
+	/* The driver zaps user mmaps of the device through its inode */
+	filep->f_mapping = device->inode->i_mapping;
+	return 0;
 }
 
 /*
@@ -115,7 +129,8 @@ static int vfio_df_bind_locked(struct vfio_device_file *df, int fd,
 
 	df->iommufd = ictx;
 	ret = vfio_df_open(df);
-	if (!ret && put_user(df->devid, out_devid)) {
+	/* The id goes out as the uAPI's u32, whatever type VFIO keeps */
+	if (!ret && put_user((u32)df->devid, out_devid)) {
 		vfio_df_close(df);
 		ret = -EFAULT;
 	}
@@ -132,30 +147,25 @@ static int vfio_df_bind_locked(struct vfio_device_file *df, int fd,
 long vfio_df_ioctl_bind_iommufd(struct vfio_device_file *df,
 				struct vfio_device_bind_iommufd __user *arg)
 {
-	const size_t minsz = offsetofend(struct vfio_device_bind_iommufd,
-					 out_devid);
-	struct vfio_device *device = df->device;
-	struct vfio_device_bind_iommufd bind;
-	int ret;
+	struct vfio_device_bind_iommufd req;
+	long ret;
 
-	static_assert(__same_type(arg->out_devid, df->devid));
-
-	ret = vfio_cdev_get_arg(&bind, arg, minsz);
+	ret = vfio_cdev_get_arg(&req, arg,
+				offsetofend(struct vfio_device_bind_iommufd,
+					    out_devid));
 	if (ret)
 		return ret;
 	/* A file from VFIO_GROUP_GET_DEVICE_FD uses the group's container */
-	if (bind.iommufd < 0 || df->group)
+	if (df->group || req.iommufd < 0)
 		return -EINVAL;
-
-	/* While bound through the cdev, the group cannot be used */
-	ret = vfio_device_block_group(device);
+	/* Bound through the cdev, the device's group cannot be used */
+	ret = vfio_device_block_group(df->device);
 	if (ret)
 		return ret;
-	mutex_lock(&device->dev_set->lock);
-	ret = vfio_df_bind_locked(df, bind.iommufd, &arg->out_devid);
-	mutex_unlock(&device->dev_set->lock);
+	scoped_guard(mutex, &df->device->dev_set->lock)
+		ret = vfio_df_bind_locked(df, req.iommufd, &arg->out_devid);
 	if (ret)
-		vfio_device_unblock_group(device);
+		vfio_device_unblock_group(df->device);
 	return ret;
 }
 
@@ -164,15 +174,15 @@ void vfio_df_unbind_iommufd(struct vfio_device_file *df)
 {
 	struct vfio_device *device = df->device;
 
-	if (!df->access_granted)
-		return;		/* never bound: nothing to undo */
-
-	scoped_guard(mutex, &device->dev_set->lock) {
+	/* A file that never bound has nothing to undo */
+	if (df->access_granted) {
+		mutex_lock(&device->dev_set->lock);
+		device->cdev_opened = false;
 		vfio_df_close(df);
 		vfio_df_drop_iommufd(df);
-		device->cdev_opened = false;
+		mutex_unlock(&device->dev_set->lock);
+		vfio_device_unblock_group(device);
 	}
-	vfio_device_unblock_group(device);
 }
 
 int vfio_df_ioctl_attach_pt(struct vfio_device_file *df,

@@ -111,19 +111,20 @@ EXPORT_SYMBOL_GPL(vfio_iommufd_device_ictx);
 int vfio_iommufd_get_dev_id(struct vfio_device *vdev, struct iommufd_ctx *ictx)
 {
 	struct iommu_group *group;
-	bool owned;
+	int ret = -ENODEV;
 
 	if (!ictx)
 		return -EINVAL;
 	if (vfio_iommufd_device_ictx(vdev) == ictx)
 		return iommufd_device_to_id(vdev->iommufd_device);
-
+	/* Not bound to @ictx: but another device of its group may be */
 	group = iommu_group_get(vdev->dev);
-	if (!group)
-		return -ENODEV;
-	owned = iommufd_ctx_has_group(ictx, group);
-	iommu_group_put(group);
-	return owned ? -ENOENT : -ENODEV;
+	if (group) {
+		if (iommufd_ctx_has_group(ictx, group))
+			ret = -ENOENT;
+		iommu_group_put(group);
+	}
+	return ret;
 }
 EXPORT_SYMBOL_GPL(vfio_iommufd_get_dev_id);
 
@@ -139,14 +140,14 @@ EXPORT_SYMBOL_GPL(vfio_iommufd_get_dev_id);
 int vfio_iommufd_physical_bind(struct vfio_device *vdev,
 			       struct iommufd_ctx *ictx, u32 *out_device_id)
 {
-	struct iommufd_device *idev;
+	struct iommufd_device *bound;
 
 	lockdep_assert_held(&vdev->dev_set->lock);
-
-	idev = iommufd_device_bind(ictx, vdev->dev, out_device_id);
-	if (!IS_ERR(idev))
-		vdev->iommufd_device = idev;
-	return PTR_ERR_OR_ZERO(idev);
+	bound = iommufd_device_bind(ictx, vdev->dev, out_device_id);
+	if (IS_ERR(bound))
+		return PTR_ERR(bound);
+	vdev->iommufd_device = bound;
+	return 0;
 }
 EXPORT_SYMBOL_GPL(vfio_iommufd_physical_bind);
 
@@ -158,11 +159,13 @@ EXPORT_SYMBOL_GPL(vfio_iommufd_physical_bind);
  */
 void vfio_iommufd_physical_unbind(struct vfio_device *vdev)
 {
-	lockdep_assert_held(&vdev->dev_set->lock);
+	struct iommufd_device *bound = vdev->iommufd_device;
 
+	lockdep_assert_held(&vdev->dev_set->lock);
+	/* An attached device is detached first */
 	vfio_iommufd_physical_detach_ioas(vdev);
-	iommufd_device_unbind(vdev->iommufd_device);
 	vdev->iommufd_device = NULL;
+	iommufd_device_unbind(bound);
 }
 EXPORT_SYMBOL_GPL(vfio_iommufd_physical_unbind);
 
@@ -179,16 +182,21 @@ EXPORT_SYMBOL_GPL(vfio_iommufd_physical_unbind);
  */
 int vfio_iommufd_physical_attach_ioas(struct vfio_device *vdev, u32 *pt_id)
 {
-	struct iommufd_device *idev = vdev->iommufd_device;
+	int (*attach)(struct iommufd_device *idev, u32 *pt_id) =
+		iommufd_device_attach;
+	struct iommufd_device *bound = vdev->iommufd_device;
 	int ret;
 
 	lockdep_assert_held(&vdev->dev_set->lock);
-
-	if (WARN_ON(!idev))
+	/* Only a bound device has something to attach */
+	if (WARN_ON(!bound))
 		return -EINVAL;
-	ret = vdev->iommufd_attached ? iommufd_device_replace(idev, pt_id) :
-				       iommufd_device_attach(idev, pt_id);
-	vdev->iommufd_attached |= !ret;
+	/* Moving an attached device keeps its DMA working throughout */
+	if (vdev->iommufd_attached)
+		attach = iommufd_device_replace;
+	ret = attach(bound, pt_id);
+	if (!ret)
+		vdev->iommufd_attached = true;
 	return ret;
 }
 EXPORT_SYMBOL_GPL(vfio_iommufd_physical_attach_ioas);
@@ -201,11 +209,12 @@ EXPORT_SYMBOL_GPL(vfio_iommufd_physical_attach_ioas);
  */
 void vfio_iommufd_physical_detach_ioas(struct vfio_device *vdev)
 {
-	lockdep_assert_held(&vdev->dev_set->lock);
+	bool was_attached = vdev->iommufd_attached;
 
-	if (vdev->iommufd_device && vdev->iommufd_attached)
-		iommufd_device_detach(vdev->iommufd_device);
+	lockdep_assert_held(&vdev->dev_set->lock);
 	vdev->iommufd_attached = false;
+	if (was_attached && vdev->iommufd_device)
+		iommufd_device_detach(vdev->iommufd_device);
 }
 EXPORT_SYMBOL_GPL(vfio_iommufd_physical_detach_ioas);
 

@@ -129,21 +129,21 @@ struct iommufd_access *
 iommufd_access_create(struct iommufd_ctx *ictx,
 		      const struct iommufd_access_ops *ops, void *data, u32 *id)
 {
-	struct iommufd_access *access;
+	/* Pins are given back when the IOAS unmaps them, through ->unmap */
+	bool can_pin = !ops->needs_pin_pages || ops->unmap;
+	struct iommufd_access *access = WARN_ON(!can_pin) ? ERR_PTR(-EINVAL) :
+		iommufd_object_alloc(ictx, struct iommufd_access,
+				     IOMMUFD_OBJ_ACCESS);
 
-	if (WARN_ON(ops->needs_pin_pages && !ops->unmap))
-		return ERR_PTR(-EINVAL);
-	access = iommufd_object_alloc(ictx, struct iommufd_access,
-				      IOMMUFD_OBJ_ACCESS);
 	if (IS_ERR(access))
 		return access;
-	access->ictx = ictx;
-	access->ops = ops;
-	access->data = data;
-	mutex_init(&access->lock);
 	access->pins = RB_ROOT_CACHED;
+	mutex_init(&access->lock);
+	access->data = data;
+	access->ops = ops;
+	access->ictx = ictx;
+	/* The access keeps the context, and its owner keeps the access */
 	iommufd_ctx_get(ictx);
-	/* The owner's reference, next to the table's */
 	refcount_inc(&access->obj.users);
 	*id = access->obj.id;
 	iommufd_object_publish(ictx, &access->obj);
@@ -357,7 +357,7 @@ static struct iopt_area *iommufd_next_area(struct iopt_area *area,
 static unsigned long iommufd_area_index(struct iopt_area *area,
 					unsigned long iova)
 {
-	return (area->pages_offset + (iova - iopt_area_iova(area))) >>
+	return (area->pages_offset + (iova - iopt_area_start(area))) >>
 	       PAGE_SHIFT;
 }
 
@@ -422,8 +422,8 @@ static int iommufd_access_try_pin(struct iommufd_access *access,
 	pin->node.last = last;
 
 	for (i = 0; i != nareas; i++) {
-		unsigned long from = max(iova, iopt_area_iova(area));
-		unsigned long to = min(last, iopt_area_last_iova(area));
+		unsigned long from = max(iova, iopt_area_start(area));
+		unsigned long to = min(last, iopt_area_last(area));
 		unsigned long index, first_index = iommufd_area_index(area,
 								      from);
 
@@ -546,7 +546,7 @@ static int iommufd_access_rw_pinned(struct iopt_area *area,
 				    bool write)
 {
 	struct iopt_pages *pages = area->pages;
-	unsigned long offset = area->pages_offset + (iova - iopt_area_iova(area));
+	unsigned long offset = area->pages_offset + (iova - iopt_area_start(area));
 	struct iopt_pages_user user;
 	int ret;
 
@@ -599,11 +599,11 @@ static int iommufd_access_try_rw(struct iommufd_access *access,
 	if (!area)
 		ret = -ENOENT;
 	for (i = 0; area && i != nareas && !ret; i++) {
-		unsigned long from = max(iova, iopt_area_iova(area));
-		unsigned long to = min(last, iopt_area_last_iova(area));
+		unsigned long from = max(iova, iopt_area_start(area));
+		unsigned long to = min(last, iopt_area_last(area));
 		size_t n = to - from + 1;
 		unsigned long uaddr = area->pages->uptr + area->pages_offset +
-				      (from - iopt_area_iova(area));
+				      (from - iopt_area_start(area));
 		void __user *uptr = (void __user *)uaddr;
 
 		if (write && !(area->iommu_prot & IOMMU_WRITE)) {

@@ -34,16 +34,42 @@ module_param(allow_unsafe_interrupts, bool, 0644);
 MODULE_PARM_DESC(allow_unsafe_interrupts,
 		 "Allow devices whose MSIs are not isolated by interrupt remapping; lets such a device attack the system through interrupts");
 
-static void iommufd_group_release(struct kref *kref)
+/* A new group record for @group; it takes its own reference on @group */
+static struct iommufd_group *iommufd_group_new(struct iommufd_ctx *ictx,
+					       struct iommu_group *group)
+{
+	struct iommufd_group *igroup = kzalloc(sizeof(*igroup),
+					       GFP_KERNEL_ACCOUNT);
+
+	if (!igroup)
+		return ERR_PTR(-ENOMEM);
+	igroup->ictx = ictx;
+	igroup->group = group;
+	iommu_group_ref_get(group);
+	INIT_LIST_HEAD(&igroup->devices);
+	mutex_init(&igroup->lock);
+	kref_init(&igroup->ref);
+	return igroup;
+}
+
+static void iommufd_group_free(struct iommufd_group *igroup)
+{
+	WARN_ON(!list_empty(&igroup->devices));
+	WARN_ON(igroup->hwpt);
+	mutex_destroy(&igroup->lock);
+	iommu_group_put(igroup->group);
+	kfree(igroup);
+}
+
+/* The last device left: out of the context's table, then freed */
+static void iommufd_group_last_put(struct kref *kref)
 {
 	struct iommufd_group *igroup =
 		container_of(kref, struct iommufd_group, ref);
 
-	WARN_ON(igroup->hwpt || !list_empty(&igroup->devices));
+	lockdep_assert_held(&igroup->ictx->lock);
 	xa_erase(&igroup->ictx->groups, iommu_group_id(igroup->group));
-	iommu_group_put(igroup->group);
-	mutex_destroy(&igroup->lock);
-	kfree(igroup);
+	iommufd_group_free(igroup);
 }
 
 static void iommufd_group_put(struct iommufd_group *igroup)
@@ -52,7 +78,7 @@ static void iommufd_group_put(struct iommufd_group *igroup)
 
 	/* Under the lock, so a lookup never finds a group being freed */
 	mutex_lock(&ictx->lock);
-	kref_put(&igroup->ref, iommufd_group_release);
+	kref_put(&igroup->ref, iommufd_group_last_put);
 	mutex_unlock(&ictx->lock);
 }
 
@@ -60,34 +86,24 @@ static void iommufd_group_put(struct iommufd_group *igroup)
 static struct iommufd_group *iommufd_group_get(struct iommufd_ctx *ictx,
 					       struct iommu_group *group)
 {
+	unsigned long key = iommu_group_id(group);
 	struct iommufd_group *igroup;
 	int ret;
 
 	mutex_lock(&ictx->lock);
-	igroup = xa_load(&ictx->groups, iommu_group_id(group));
+	igroup = xa_load(&ictx->groups, key);
 	if (igroup) {
 		kref_get(&igroup->ref);
 		goto out_unlock;
 	}
-	igroup = kzalloc(sizeof(*igroup), GFP_KERNEL_ACCOUNT);
-	if (!igroup) {
-		igroup = ERR_PTR(-ENOMEM);
+	igroup = iommufd_group_new(ictx, group);
+	if (IS_ERR(igroup))
 		goto out_unlock;
-	}
-	kref_init(&igroup->ref);
-	mutex_init(&igroup->lock);
-	INIT_LIST_HEAD(&igroup->devices);
-	igroup->ictx = ictx;
-	igroup->group = group;
-	ret = xa_insert(&ictx->groups, iommu_group_id(group), igroup,
-			GFP_KERNEL_ACCOUNT);
+	ret = xa_insert(&ictx->groups, key, igroup, GFP_KERNEL_ACCOUNT);
 	if (ret) {
-		mutex_destroy(&igroup->lock);
-		kfree(igroup);
+		iommufd_group_free(igroup);
 		igroup = ERR_PTR(ret);
-		goto out_unlock;
 	}
-	iommu_group_ref_get(group);
 out_unlock:
 	mutex_unlock(&ictx->lock);
 	return igroup;
@@ -117,6 +133,19 @@ void iommufd_device_init(void)
 {
 	iommufd_object_register_type(IOMMUFD_OBJ_DEVICE, &iommufd_device_ops);
 }
+
+/**
+ * iommufd_device_to_id() - the object id of a binding
+ * @idev: the binding
+ *
+ * Context: Any context.
+ * Return: the id.
+ */
+u32 iommufd_device_to_id(struct iommufd_device *idev)
+{
+	return idev->obj.id;
+}
+EXPORT_SYMBOL_NS_GPL(iommufd_device_to_id, IOMMUFD);
 
 /**
  * iommufd_device_to_ictx() - the context a device is bound to
@@ -592,19 +621,6 @@ again:
 }
 EXPORT_SYMBOL_NS_GPL(iommufd_device_detach, IOMMUFD);
 
-/**
- * iommufd_device_to_id() - the object id of a binding
- * @idev: the binding
- *
- * Context: Any context.
- * Return: the id.
- */
-u32 iommufd_device_to_id(struct iommufd_device *idev)
-{
-	return idev->obj.id;
-}
-EXPORT_SYMBOL_NS_GPL(iommufd_device_to_id, IOMMUFD);
-
 /* Turn IO page faults on or off for every attached device of a group */
 static int iommufd_group_set_iopf(struct iommufd_group *igroup, bool on)
 {
@@ -847,18 +863,34 @@ static void iommufd_fill_hw_caps(struct iommu_hw_info *cmd, struct device *dev)
 	}
 }
 
+/*
+ * What @dev's IOMMU driver reports of itself: a kmalloc()ed blob of *@len
+ * bytes of type *@type, NULL (type NONE) for a driver that reports
+ * nothing, or an ERR_PTR().
+ */
+static void *iommufd_driver_report(struct device *dev, u32 *len, u32 *type)
+{
+	const struct iommu_ops *ops = dev_iommu_ops(dev);
+
+	*len = 0;
+	*type = IOMMU_HW_INFO_TYPE_NONE;
+	if (!ops->hw_info)
+		return NULL;
+	return ops->hw_info(dev, len, type);
+}
+
 int iommufd_get_hw_info(struct iommufd_ucmd *ucmd)
 {
 	struct iommu_hw_info *cmd = ucmd->cmd;
-	u32 want = IOMMU_HW_INFO_TYPE_DEFAULT, type = IOMMU_HW_INFO_TYPE_NONE;
-	const struct iommu_ops *ops;
+	u32 want = IOMMU_HW_INFO_TYPE_DEFAULT;
 	struct iommufd_device *idev;
-	void *data = NULL;
-	u32 len = 0;
+	u32 len, type;
+	void *report;
 	int ret;
 
-	if ((cmd->flags & ~IOMMU_HW_INFO_FLAG_INPUT_TYPE) ||
-	    cmd->__reserved[0] || cmd->__reserved[1] || cmd->__reserved[2])
+	if (cmd->flags & ~IOMMU_HW_INFO_FLAG_INPUT_TYPE)
+		return -EOPNOTSUPP;
+	if (cmd->__reserved[0] | cmd->__reserved[1] | cmd->__reserved[2])
 		return -EOPNOTSUPP;
 	if (cmd->flags & IOMMU_HW_INFO_FLAG_INPUT_TYPE)
 		want = cmd->in_data_type;
@@ -867,28 +899,23 @@ int iommufd_get_hw_info(struct iommufd_ucmd *ucmd)
 	if (IS_ERR(idev))
 		return PTR_ERR(idev);
 
-	ops = dev_iommu_ops(idev->dev);
-	if (ops->hw_info) {
-		data = ops->hw_info(idev->dev, &len, &type);
-		if (IS_ERR(data)) {
-			ret = PTR_ERR(data);
-			data = NULL;
-			goto out_put;
-		}
+	report = iommufd_driver_report(idev->dev, &len, &type);
+	if (IS_ERR(report)) {
+		ret = PTR_ERR(report);
+		goto out_put_idev;
 	}
-	if (want != IOMMU_HW_INFO_TYPE_DEFAULT && want != type) {
+	/* A type asked for must be the type the driver has */
+	if (want == IOMMU_HW_INFO_TYPE_DEFAULT || want == type)
+		ret = iommufd_copy_hw_info(cmd, report, len);
+	else
 		ret = -EOPNOTSUPP;
-		goto out_free;
-	}
-	ret = iommufd_copy_hw_info(cmd, data, len);
+	kfree(report);
 	if (!ret) {
 		cmd->out_data_type = type;
 		iommufd_fill_hw_caps(cmd, idev->dev);
 		ret = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
 	}
-out_free:
-	kfree(data);
-out_put:
+out_put_idev:
 	iommufd_put_object(ucmd->ictx, &idev->obj);
 	return ret;
 }

@@ -211,46 +211,68 @@ static ssize_t iommufd_fault_fops_read(struct file *filep, char __user *buf,
 	return done ?: ret;
 }
 
+/*
+ * The core's response code for the one user space wrote: only success and
+ * invalid are user space's to give.
+ */
+static int iommufd_fault_core_code(u32 code, enum iommu_page_response_code *out)
+{
+	switch (code) {
+	case IOMMUFD_PAGE_RESP_SUCCESS:
+		*out = IOMMU_PAGE_RESP_SUCCESS;
+		return 0;
+	case IOMMUFD_PAGE_RESP_INVALID:
+		*out = IOMMU_PAGE_RESP_INVALID;
+		return 0;
+	default:
+		return -EINVAL;
+	}
+}
+
+/* Answer the group that @answer's cookie names; EINVAL if none does */
+static int iommufd_fault_take_answer(struct iommufd_fault *fault,
+				     const struct iommu_hwpt_page_response *answer)
+{
+	enum iommu_page_response_code code;
+	struct iopf_group *group;
+
+	lockdep_assert_held(&fault->mutex);
+	if (iommufd_fault_core_code(answer->code, &code))
+		return -EINVAL;
+	group = xa_erase(&fault->response, answer->cookie);
+	if (!group)
+		return -EINVAL;
+	iommufd_fault_answer(group, code);
+	return 0;
+}
+
+/*
+ * write(): whole struct iommu_hwpt_page_response records, taken in order
+ * up to the first bad one.  Returns the bytes of the records taken, or,
+ * when the first was bad, its error.
+ */
 static ssize_t iommufd_fault_fops_write(struct file *filep,
 					const char __user *buf, size_t count,
 					loff_t *ppos)
 {
-	const size_t response_size = sizeof(struct iommu_hwpt_page_response);
 	struct iommufd_fault *fault = filep->private_data;
-	struct iommu_hwpt_page_response response;
-	struct iopf_group *group;
-	size_t done = 0;
+	struct iommu_hwpt_page_response answer;
+	size_t taken;
 	int ret = 0;
 
-	if (*ppos || count % response_size)
+	if (*ppos || count % sizeof(answer))
 		return -ESPIPE;
-
 	mutex_lock(&fault->mutex);
-	while (done < count) {
-		if (copy_from_user(&response, buf + done, response_size)) {
+	for (taken = 0; taken < count; taken += sizeof(answer)) {
+		if (copy_from_user(&answer, buf + taken, sizeof(answer)))
 			ret = -EFAULT;
+		else
+			ret = iommufd_fault_take_answer(fault, &answer);
+		if (ret)
 			break;
-		}
-		/* The two answers user space may give map to the core's */
-		BUILD_BUG_ON((int)IOMMUFD_PAGE_RESP_SUCCESS !=
-			     (int)IOMMU_PAGE_RESP_SUCCESS);
-		BUILD_BUG_ON((int)IOMMUFD_PAGE_RESP_INVALID !=
-			     (int)IOMMU_PAGE_RESP_INVALID);
-		if (response.code != IOMMUFD_PAGE_RESP_SUCCESS &&
-		    response.code != IOMMUFD_PAGE_RESP_INVALID) {
-			ret = -EINVAL;
-			break;
-		}
-		group = xa_erase(&fault->response, response.cookie);
-		if (!group) {
-			ret = -EINVAL;
-			break;
-		}
-		iommufd_fault_answer(group, response.code);
-		done += response_size;
 	}
 	mutex_unlock(&fault->mutex);
-	return done ?: ret;
+	return taken ? taken : ret;
 }
 
 /* Writing (answering) never blocks; reading is possible with a group */

@@ -180,7 +180,7 @@ iommufd_hwpt_paging_create(struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
 	hwpt->in_iopt = true;
 	/* The VFIO container's dirty tracking covers every domain */
 	if (ioas->vfio_dirty_tracking && domain->dirty_ops) {
-		ret = iopt_set_dirty_tracking(&ioas->iopt, domain, true);
+		ret = iopt_dirty_track(&ioas->iopt, domain, true);
 		if (ret)
 			goto err_discard;
 	}
@@ -280,80 +280,122 @@ iommufd_hwpt_alloc_nested(struct iommufd_ucmd *ucmd,
 			  struct iommufd_device *idev)
 {
 	struct iommu_hwpt_alloc *cmd = ucmd->cmd;
-	const struct iommu_user_data user_data = {
-		.type = cmd->data_type,
-		.uptr = u64_to_user_ptr(cmd->data_uptr),
-		.len = cmd->data_len,
-	};
+	struct iommufd_hwpt_nested *nested;
 	struct iommufd_fault *fault = NULL;
-	struct iommufd_hwpt_nested *hwpt;
+	struct iommu_user_data blob;
 
 	if (cmd->flags & IOMMU_HWPT_FAULT_ID_VALID) {
 		fault = iommufd_get_fault(ucmd->ictx, cmd->fault_id);
 		if (IS_ERR(fault))
 			return ERR_CAST(fault);
 	}
-	hwpt = iommufd_hwpt_nested_create(ucmd->ictx, parent, idev, cmd->flags,
-					  &user_data, fault);
+	/* The driver-specific description of the nested table */
+	blob.type = cmd->data_type;
+	blob.len = cmd->data_len;
+	blob.uptr = u64_to_user_ptr(cmd->data_uptr);
+	nested = iommufd_hwpt_nested_create(ucmd->ictx, parent, idev,
+					    cmd->flags, &blob, fault);
 	if (fault)
 		iommufd_put_object(ucmd->ictx, &fault->obj);
-	return IS_ERR(hwpt) ? ERR_CAST(hwpt) : &hwpt->common;
+	if (IS_ERR(nested))
+		return ERR_CAST(nested);
+	return &nested->common;
+}
+
+/*
+ * The HWPT to make over @parent_obj: a paging one over an IOAS, a nested
+ * one over a paging HWPT.  Any other object is EINVAL, as in 6.12.
+ */
+static struct iommufd_hwpt *
+iommufd_hwpt_alloc_over(struct iommufd_ucmd *ucmd,
+			struct iommufd_object *parent_obj,
+			struct iommufd_device *idev)
+{
+	if (parent_obj->type == IOMMUFD_OBJ_IOAS)
+		return iommufd_hwpt_alloc_paging(ucmd,
+			container_of(parent_obj, struct iommufd_ioas, obj),
+			idev);
+	if (parent_obj->type == IOMMUFD_OBJ_HWPT_PAGING)
+		return iommufd_hwpt_alloc_nested(ucmd,
+			container_of(parent_obj, struct iommufd_hwpt_paging,
+				     common.obj),
+			idev);
+	return ERR_PTR(-EINVAL);
 }
 
 int iommufd_hwpt_alloc(struct iommufd_ucmd *ucmd)
 {
 	struct iommu_hwpt_alloc *cmd = ucmd->cmd;
-	struct iommufd_hwpt_paging *parent;
-	struct iommufd_object *pt_obj;
+	struct iommufd_object *parent_obj;
 	struct iommufd_device *idev;
-	struct iommufd_ioas *ioas;
 	struct iommufd_hwpt *hwpt;
 	int ret;
 
-	if ((cmd->flags & ~IOMMUFD_HWPT_ALLOC_FLAGS) || cmd->__reserved ||
-	    cmd->__reserved2)
+	if (cmd->flags & ~IOMMUFD_HWPT_ALLOC_FLAGS)
 		return -EOPNOTSUPP;
-	if (!cmd->data_len && cmd->data_type != IOMMU_HWPT_DATA_NONE)
+	if (cmd->__reserved || cmd->__reserved2)
+		return -EOPNOTSUPP;
+	if (cmd->data_type != IOMMU_HWPT_DATA_NONE && !cmd->data_len)
 		return -EINVAL;
 
 	idev = iommufd_get_typed(ucmd->ictx, cmd->dev_id, IOMMUFD_OBJ_DEVICE,
 				 struct iommufd_device, obj);
 	if (IS_ERR(idev))
 		return PTR_ERR(idev);
-	/* As in 6.12: a pt_id that names no usable parent is EINVAL */
-	pt_obj = iommufd_get_object(ucmd->ictx, cmd->pt_id, IOMMUFD_OBJ_ANY);
-	if (IS_ERR(pt_obj)) {
+	/* As in 6.12: a pt_id that names nothing is EINVAL, not ENOENT */
+	parent_obj = iommufd_get_object(ucmd->ictx, cmd->pt_id,
+					IOMMUFD_OBJ_ANY);
+	if (IS_ERR(parent_obj)) {
 		ret = -EINVAL;
-		goto out_put_dev;
+		goto out_put_idev;
 	}
-	switch (pt_obj->type) {
-	case IOMMUFD_OBJ_IOAS:
-		ioas = container_of(pt_obj, struct iommufd_ioas, obj);
-		hwpt = iommufd_hwpt_alloc_paging(ucmd, ioas, idev);
-		break;
-	case IOMMUFD_OBJ_HWPT_PAGING:
-		parent = container_of(pt_obj, struct iommufd_hwpt_paging,
-				      common.obj);
-		hwpt = iommufd_hwpt_alloc_nested(ucmd, parent, idev);
-		break;
-	default:
-		hwpt = ERR_PTR(-EINVAL);
-		break;
+	hwpt = iommufd_hwpt_alloc_over(ucmd, parent_obj, idev);
+	ret = PTR_ERR_OR_ZERO(hwpt);
+	if (!ret) {
+		cmd->out_hwpt_id = hwpt->obj.id;
+		if (iommufd_ucmd_respond(ucmd, sizeof(*cmd))) {
+			iommufd_object_discard(ucmd->ictx, &hwpt->obj);
+			ret = -EFAULT;
+		} else {
+			iommufd_object_publish(ucmd->ictx, &hwpt->obj);
+		}
 	}
-	if (IS_ERR(hwpt)) {
-		ret = PTR_ERR(hwpt);
-		goto out_put_pt;
-	}
-	cmd->out_hwpt_id = hwpt->obj.id;
-	ret = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
-	if (ret)
-		iommufd_object_discard(ucmd->ictx, &hwpt->obj);
-	else
-		iommufd_object_publish(ucmd->ictx, &hwpt->obj);
-out_put_pt:
-	iommufd_put_object(ucmd->ictx, pt_obj);
-out_put_dev:
+	iommufd_put_object(ucmd->ictx, parent_obj);
+out_put_idev:
 	iommufd_put_object(ucmd->ictx, &idev->obj);
+	return ret;
+}
+
+/* Hand the user's invalidation entries to the nested HWPT's driver */
+static int iommufd_hwpt_do_invalidate(struct iommufd_ucmd *ucmd,
+				      u32 *handled)
+{
+	struct iommu_hwpt_invalidate *cmd = ucmd->cmd;
+	struct iommu_user_data_array entries;
+	struct iommufd_hwpt_nested *nested;
+	struct iommu_domain *domain;
+	int ret = -EOPNOTSUPP;
+
+	if (cmd->__reserved)
+		return -EOPNOTSUPP;
+	if (cmd->entry_num && (!cmd->entry_len || !cmd->data_uptr))
+		return -EINVAL;
+	nested = iommufd_get_typed(ucmd->ictx, cmd->hwpt_id,
+				   IOMMUFD_OBJ_HWPT_NESTED,
+				   struct iommufd_hwpt_nested, common.obj);
+	if (IS_ERR(nested))
+		return PTR_ERR(nested);
+	domain = nested->common.domain;
+	if (domain->ops->cache_invalidate_user) {
+		entries.type = cmd->data_type;
+		entries.uptr = u64_to_user_ptr(cmd->data_uptr);
+		entries.entry_len = cmd->entry_len;
+		entries.entry_num = cmd->entry_num;
+		ret = domain->ops->cache_invalidate_user(domain, &entries);
+		/* The driver says how many it got through */
+		*handled = entries.entry_num;
+	}
+	iommufd_put_object(ucmd->ictx, &nested->common.obj);
 	return ret;
 }
 
@@ -365,44 +407,14 @@ out_put_dev:
 int iommufd_hwpt_invalidate(struct iommufd_ucmd *ucmd)
 {
 	struct iommu_hwpt_invalidate *cmd = ucmd->cmd;
-	struct iommu_user_data_array data = {
-		.type = cmd->data_type,
-		.uptr = u64_to_user_ptr(cmd->data_uptr),
-		.entry_len = cmd->entry_len,
-		.entry_num = cmd->entry_num,
-	};
-	struct iommufd_hwpt_nested *hwpt;
-	struct iommu_domain *domain;
-	u32 done = 0;
-	int ret, rc;
+	u32 handled = 0;
+	int ret;
 
-	if (cmd->__reserved) {
-		ret = -EOPNOTSUPP;
-		goto out_respond;
-	}
-	if (cmd->entry_num && (!cmd->data_uptr || !cmd->entry_len)) {
-		ret = -EINVAL;
-		goto out_respond;
-	}
-	hwpt = iommufd_get_typed(ucmd->ictx, cmd->hwpt_id,
-				 IOMMUFD_OBJ_HWPT_NESTED,
-				 struct iommufd_hwpt_nested, common.obj);
-	if (IS_ERR(hwpt)) {
-		ret = PTR_ERR(hwpt);
-		goto out_respond;
-	}
-	domain = hwpt->common.domain;
-	if (domain->ops->cache_invalidate_user) {
-		ret = domain->ops->cache_invalidate_user(domain, &data);
-		done = data.entry_num;
-	} else {
-		ret = -EOPNOTSUPP;
-	}
-	iommufd_put_object(ucmd->ictx, &hwpt->common.obj);
-out_respond:
-	cmd->entry_num = done;
-	rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
-	return ret ?: rc;
+	ret = iommufd_hwpt_do_invalidate(ucmd, &handled);
+	cmd->entry_num = handled;
+	if (iommufd_ucmd_respond(ucmd, sizeof(*cmd)) && !ret)
+		ret = -EFAULT;
+	return ret;
 }
 
 int iommufd_hwpt_set_dirty_tracking(struct iommufd_ucmd *ucmd)
@@ -416,8 +428,8 @@ int iommufd_hwpt_set_dirty_tracking(struct iommufd_ucmd *ucmd)
 	hwpt = iommufd_get_hwpt_paging(ucmd->ictx, cmd->hwpt_id);
 	if (IS_ERR(hwpt))
 		return PTR_ERR(hwpt);
-	ret = iopt_set_dirty_tracking(&hwpt->ioas->iopt, hwpt->common.domain,
-				      cmd->flags &
+	ret = iopt_dirty_track(&hwpt->ioas->iopt, hwpt->common.domain,
+			       cmd->flags &
 					      IOMMU_HWPT_DIRTY_TRACKING_ENABLE);
 	iommufd_put_object(ucmd->ictx, &hwpt->common.obj);
 	return ret;
@@ -435,8 +447,8 @@ int iommufd_hwpt_get_dirty_bitmap(struct iommufd_ucmd *ucmd)
 	hwpt = iommufd_get_hwpt_paging(ucmd->ictx, cmd->hwpt_id);
 	if (IS_ERR(hwpt))
 		return PTR_ERR(hwpt);
-	ret = iopt_read_and_clear_dirty(&hwpt->ioas->iopt, hwpt->common.domain,
-					cmd->flags, cmd->iova, cmd->length,
+	ret = iopt_dirty_collect(&hwpt->ioas->iopt, hwpt->common.domain,
+				 cmd->flags, cmd->iova, cmd->length,
 					cmd->page_size,
 					u64_to_user_ptr(cmd->data));
 	iommufd_put_object(ucmd->ictx, &hwpt->common.obj);

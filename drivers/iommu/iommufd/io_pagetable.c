@@ -148,7 +148,7 @@ static int iopt_area_map_domain(struct iopt_area *area,
 	unsigned int cap = ARRAY_SIZE(stack_sgl);
 	unsigned long offset = area->pages_offset;
 	unsigned long end = offset + iopt_area_length(area);
-	unsigned long iova = iopt_area_iova(area);
+	unsigned long iova = iopt_area_start(area);
 	struct iopt_pages *pages = area->pages;
 	int ret = 0;
 
@@ -215,9 +215,9 @@ static int iopt_area_map_domain(struct iopt_area *area,
 	return 0;
 
 err_unmap:
-	if (iova != iopt_area_iova(area))
-		iommu_unmap(domain, iopt_area_iova(area),
-			    iova - iopt_area_iova(area));
+	if (iova != iopt_area_start(area))
+		iommu_unmap(domain, iopt_area_start(area),
+			    iova - iopt_area_start(area));
 	kfree(heap_sgl);
 	return ret;
 }
@@ -225,7 +225,7 @@ err_unmap:
 static void iopt_area_unmap_domain(struct iopt_area *area,
 				   struct iommu_domain *domain)
 {
-	size_t done = iommu_unmap(domain, iopt_area_iova(area),
+	size_t done = iommu_unmap(domain, iopt_area_start(area),
 				  iopt_area_length(area));
 
 	WARN_ON(done != iopt_area_length(area));
@@ -335,10 +335,10 @@ static bool iopt_areas_aligned(struct io_pagetable *iopt, unsigned long align)
 	     area = iopt_area_next(area, 0, ULONG_MAX)) {
 		unsigned long uaddr = area->pages->uptr + area->pages_offset;
 
-		if ((iopt_area_iova(area) | iopt_area_length(area)) &
+		if ((iopt_area_start(area) | iopt_area_length(area)) &
 		    (align - 1))
 			return false;
-		if ((iopt_area_iova(area) ^ uaddr) & (align - 1) &
+		if ((iopt_area_start(area) ^ uaddr) & (align - 1) &
 		    (PAGE_SIZE - 1))
 			return false;
 	}
@@ -712,15 +712,15 @@ int iopt_copy(struct io_pagetable *dst, struct io_pagetable *src,
 	i = 0;
 	for (area = iopt_area_first(src, src_iova, last); area;
 	     area = iopt_area_next(area, src_iova, last), i++) {
-		unsigned long from = max(src_iova, iopt_area_iova(area));
-		unsigned long to = min(last, iopt_area_last_iova(area));
+		unsigned long from = max(src_iova, iopt_area_start(area));
+		unsigned long to = min(last, iopt_area_last(area));
 
 		if (from != expect)
 			break;		/* a hole */
 		pieces[i].pages = area->pages;
 		kref_get(&area->pages->kref);
 		pieces[i].offset = area->pages_offset +
-				   (from - iopt_area_iova(area));
+				   (from - iopt_area_start(area));
 		pieces[i].length = to - from + 1;
 		expect = to + 1;
 	}
@@ -755,17 +755,17 @@ static int iopt_area_cut(struct iopt_area *area, unsigned long iova)
 	lockdep_assert_held_write(&iopt->iova_rwsem);
 	if (area->num_accesses)
 		return -EBUSY;
-	if ((iova - iopt_area_iova(area)) & (iopt->iova_alignment - 1))
+	if ((iova - iopt_area_start(area)) & (iopt->iova_alignment - 1))
 		return -EINVAL;
 	tail = kzalloc(sizeof(*tail), GFP_KERNEL_ACCOUNT);
 	if (!tail)
 		return -ENOMEM;
 	tail->iopt = iopt;
 	tail->pages = area->pages;
-	tail->pages_offset = area->pages_offset + (iova - iopt_area_iova(area));
+	tail->pages_offset = area->pages_offset + (iova - iopt_area_start(area));
 	tail->iommu_prot = area->iommu_prot;
 	tail->node.start = iova;
-	tail->node.last = iopt_area_last_iova(area);
+	tail->node.last = iopt_area_last(area);
 
 	if (area->populated) {
 		ret = iopt_pages_add_user(tail->pages, &tail->pin,
@@ -802,13 +802,13 @@ static int iopt_unmap_range_locked(struct io_pagetable *iopt,
 	lockdep_assert_held_write(&iopt->iova_rwsem);
 	if (flags & IOPT_UNMAP_CUT) {
 		area = iopt_area_first(iopt, start, start);
-		if (area && iopt_area_iova(area) < start) {
+		if (area && iopt_area_start(area) < start) {
 			ret = iopt_area_cut(area, start);
 			if (ret)
 				return ret;
 		}
 		area = iopt_area_first(iopt, last, last);
-		if (area && iopt_area_last_iova(area) > last) {
+		if (area && iopt_area_last(area) > last) {
 			ret = iopt_area_cut(area, last + 1);
 			if (ret)
 				return ret;
@@ -816,8 +816,8 @@ static int iopt_unmap_range_locked(struct io_pagetable *iopt,
 	}
 	for (area = iopt_area_first(iopt, start, last); area;
 	     area = iopt_area_next(area, start, last)) {
-		if (iopt_area_iova(area) < start ||
-		    iopt_area_last_iova(area) > last)
+		if (iopt_area_start(area) < start ||
+		    iopt_area_last(area) > last)
 			return -ENOENT;
 		if (area->num_accesses)
 			return -EBUSY;
@@ -1343,7 +1343,7 @@ int iopt_add_access(struct io_pagetable *iopt, struct iommufd_access *access,
 	if (pins_pages) {
 		for (area = iopt_area_first(iopt, 0, ULONG_MAX); area;
 		     area = iopt_area_next(area, 0, ULONG_MAX)) {
-			if (!PAGE_ALIGNED(iopt_area_iova(area)) ||
+			if (!PAGE_ALIGNED(iopt_area_start(area)) ||
 			    !PAGE_ALIGNED(iopt_area_length(area)) ||
 			    !PAGE_ALIGNED(area->pages_offset)) {
 				ret = -EADDRINUSE;
@@ -1409,9 +1409,9 @@ static int iopt_read_dirty_range(struct io_pagetable *iopt,
 	/* Only mapped IOVA has IOPTEs to read; holes are clean */
 	while (!ret && from <= last &&
 	       (area = iopt_area_first(iopt, from, last))) {
-		unsigned long to = min(last, iopt_area_last_iova(area));
+		unsigned long to = min(last, iopt_area_last(area));
 
-		from = max(from, iopt_area_iova(area));
+		from = max(from, iopt_area_start(area));
 		ret = domain->dirty_ops->read_and_clear_dirty(domain, from,
 							      to - from + 1,
 							      flags, &dirty);
@@ -1425,7 +1425,7 @@ static int iopt_read_dirty_range(struct io_pagetable *iopt,
 }
 
 /**
- * iopt_set_dirty_tracking() - start or stop dirty tracking of a domain
+ * iopt_dirty_track() - start or stop dirty tracking of a domain
  * @iopt: the IO address space @domain mirrors
  * @domain: the domain
  * @enable: start (true) or stop
@@ -1437,19 +1437,21 @@ static int iopt_read_dirty_range(struct io_pagetable *iopt,
  * Return: 0; -EOPNOTSUPP if the domain cannot track dirty IOVA; or the
  * driver's error.
  */
-int iopt_set_dirty_tracking(struct io_pagetable *iopt,
-			    struct iommu_domain *domain, bool enable)
+int iopt_dirty_track(struct io_pagetable *iopt,
+		     struct iommu_domain *domain, bool enable)
 {
-	int ret;
+	const struct iommu_dirty_ops *dops = domain->dirty_ops;
+	int ret = 0;
 
-	if (!domain->dirty_ops)
+	if (!dops)
 		return -EOPNOTSUPP;
+	/* No map or unmap may change what the clearing pass walks */
 	down_read(&iopt->iova_rwsem);
-	/* Stale bits of an earlier tracking period go before it starts */
-	ret = enable ? iopt_read_dirty_range(iopt, domain, 0, 0, ULONG_MAX,
-					     NULL) : 0;
+	if (enable)
+		ret = iopt_read_dirty_range(iopt, domain, 0, 0, ULONG_MAX,
+					    NULL);
 	if (!ret)
-		ret = domain->dirty_ops->set_dirty_tracking(domain, enable);
+		ret = dops->set_dirty_tracking(domain, enable);
 	up_read(&iopt->iova_rwsem);
 	return ret;
 }
@@ -1470,7 +1472,7 @@ static int iopt_dirty_window(struct iova_bitmap *bitmap, unsigned long iova,
 }
 
 /**
- * iopt_read_and_clear_dirty() - IOMMU_HWPT_GET_DIRTY_BITMAP's work
+ * iopt_dirty_collect() - IOMMU_HWPT_GET_DIRTY_BITMAP's work
  * @iopt: the IO address space @domain mirrors
  * @domain: the domain
  * @flags: IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR or 0
@@ -1488,8 +1490,8 @@ static int iopt_dirty_window(struct iova_bitmap *bitmap, unsigned long iova,
  * not aligned to @page_size and to the IOAS's IOVA alignment; -EOVERFLOW
  * if the range wraps; -EFAULT for a bad bitmap; or the driver's error.
  */
-int iopt_read_and_clear_dirty(struct io_pagetable *iopt,
-			      struct iommu_domain *domain, u32 flags, u64 iova,
+int iopt_dirty_collect(struct io_pagetable *iopt,
+		       struct iommu_domain *domain, u32 flags, u64 iova,
 			      u64 length, u64 page_size, u64 __user *data)
 {
 	struct iopt_dirty_walk walk = {
@@ -1534,8 +1536,8 @@ static int iopt_mark_mapped_window(struct iova_bitmap *bitmap,
 
 	for (area = iopt_area_first(iopt, iova, last); area;
 	     area = iopt_area_next(area, iova, last)) {
-		unsigned long from = max(iova, iopt_area_iova(area));
-		unsigned long to = min(last, iopt_area_last_iova(area));
+		unsigned long from = max(iova, iopt_area_start(area));
+		unsigned long to = min(last, iopt_area_last(area));
 
 		iova_bitmap_set(bitmap, from, to - from + 1);
 	}
@@ -1591,10 +1593,10 @@ bool iopt_range_on_area_edges(struct io_pagetable *iopt, unsigned long first,
 
 	down_read(&iopt->iova_rwsem);
 	area = iopt_area_first(iopt, first, first);
-	if (area && iopt_area_iova(area) != first)
+	if (area && iopt_area_start(area) != first)
 		ret = false;
 	area = iopt_area_first(iopt, last, last);
-	if (area && iopt_area_last_iova(area) != last)
+	if (area && iopt_area_last(area) != last)
 		ret = false;
 	up_read(&iopt->iova_rwsem);
 	return ret;
@@ -1668,8 +1670,8 @@ int iopt_invalidate_vaddr(struct io_pagetable *iopt, unsigned long first,
 	down_write(&iopt->iova_rwsem);
 	for (area = iopt_area_first(iopt, first, last); area;
 	     area = iopt_area_next(area, first, last)) {
-		if (iopt_area_iova(area) < first ||
-		    iopt_area_last_iova(area) > last ||
+		if (iopt_area_start(area) < first ||
+		    iopt_area_last(area) > last ||
 		    (!area->pages->file && area->pages->vaddr_invalid)) {
 			up_write(&iopt->iova_rwsem);
 			return -EINVAL;
@@ -1716,8 +1718,8 @@ int iopt_update_vaddr(struct io_pagetable *iopt, unsigned long iova,
 		return -EINVAL;
 	down_write(&iopt->iova_rwsem);
 	area = iopt_area_first(iopt, iova, last);
-	if (!area || iopt_area_iova(area) != iova ||
-	    iopt_area_last_iova(area) != last || area->pages->file ||
+	if (!area || iopt_area_start(area) != iova ||
+	    iopt_area_last(area) != last || area->pages->file ||
 	    !area->pages->vaddr_invalid || vaddr < area->pages_offset) {
 		ret = -EINVAL;
 		goto out_unlock;

@@ -154,12 +154,13 @@ struct iopt_reserved {
 	void *owner;
 };
 
-static inline unsigned long iopt_area_iova(struct iopt_area *area)
+/* The first and the last IOVA an area maps (node.start, node.last) */
+static inline unsigned long iopt_area_start(const struct iopt_area *area)
 {
 	return area->node.start;
 }
 
-static inline unsigned long iopt_area_last_iova(struct iopt_area *area)
+static inline unsigned long iopt_area_last(const struct iopt_area *area)
 {
 	return area->node.last;
 }
@@ -247,10 +248,10 @@ void iopt_free_ranges(struct rb_root_cached *root);
 int iopt_add_domain(struct io_pagetable *iopt, struct iommu_domain *domain);
 void iopt_remove_domain(struct io_pagetable *iopt,
 			struct iommu_domain *domain);
-int iopt_set_dirty_tracking(struct io_pagetable *iopt,
-			    struct iommu_domain *domain, bool enable);
-int iopt_read_and_clear_dirty(struct io_pagetable *iopt,
-			      struct iommu_domain *domain, u32 flags, u64 iova,
+int iopt_dirty_track(struct io_pagetable *iopt,
+		     struct iommu_domain *domain, bool enable);
+int iopt_dirty_collect(struct io_pagetable *iopt,
+		       struct iommu_domain *domain, u32 flags, u64 iova,
 			      u64 length, u64 page_size, u64 __user *data);
 int iopt_mark_mapped_dirty(struct io_pagetable *iopt, unsigned long iova,
 			   unsigned long length, unsigned long page_size,

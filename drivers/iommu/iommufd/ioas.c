@@ -63,11 +63,29 @@ struct iommufd_ioas *iommufd_ioas_create(struct iommufd_ctx *ictx)
 	return ioas;
 }
 
+/*
+ * Most commands act on one IOAS named by the user: run @fn on it, held for
+ * the call.  An id that names no IOAS is ENOENT before anything else of
+ * the command is looked at.
+ */
+static int iommufd_run_on_ioas(struct iommufd_ucmd *ucmd, u32 ioas_id,
+			       int (*fn)(struct iommufd_ucmd *ucmd,
+					 struct iommufd_ioas *ioas))
+{
+	struct iommufd_ioas *ioas = iommufd_get_ioas(ucmd->ictx, ioas_id);
+	int ret;
+
+	if (IS_ERR(ioas))
+		return PTR_ERR(ioas);
+	ret = fn(ucmd, ioas);
+	iommufd_put_object(ucmd->ictx, &ioas->obj);
+	return ret;
+}
+
 int iommufd_ioas_alloc_ioctl(struct iommufd_ucmd *ucmd)
 {
 	struct iommu_ioas_alloc *cmd = ucmd->cmd;
 	struct iommufd_ioas *ioas;
-	int ret;
 
 	if (cmd->flags)
 		return -EOPNOTSUPP;
@@ -75,106 +93,112 @@ int iommufd_ioas_alloc_ioctl(struct iommufd_ucmd *ucmd)
 	if (IS_ERR(ioas))
 		return PTR_ERR(ioas);
 	cmd->out_ioas_id = ioas->obj.id;
-	ret = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
-	if (ret) {
+	/* A user that cannot learn the id never gets the object */
+	if (iommufd_ucmd_respond(ucmd, sizeof(*cmd))) {
 		iommufd_object_discard(ucmd->ictx, &ioas->obj);
-		return ret;
+		return -EFAULT;
 	}
 	iommufd_object_publish(ucmd->ictx, &ioas->obj);
 	return 0;
 }
 
-/* IOMMU protection bits of IOAS_MAP/COPY flags; 0 if neither R nor W */
-static int iommufd_map_prot(u32 flags)
+/*
+ * The IOMMU protection an IOAS_MAP, _MAP_FILE or _COPY flags word asks
+ * for: EOPNOTSUPP for an unknown flag, EINVAL for neither READABLE nor
+ * WRITEABLE.
+ */
+static int iommufd_map_flags_prot(u32 flags)
 {
 	int prot = 0;
 
-	if (flags & IOMMU_IOAS_MAP_READABLE)
-		prot |= IOMMU_READ;
+	if (flags & ~IOMMUFD_MAP_FLAGS)
+		return -EOPNOTSUPP;
 	if (flags & IOMMU_IOAS_MAP_WRITEABLE)
 		prot |= IOMMU_WRITE;
-	return prot;
+	if (flags & IOMMU_IOAS_MAP_READABLE)
+		prot |= IOMMU_READ;
+	return prot ? prot : -EINVAL;
 }
 
-/* Tell the user where a map went; a mapping it cannot learn of goes again */
-static int iommufd_ioas_map_respond(struct iommufd_ucmd *ucmd,
-				    struct iommufd_ioas *ioas,
-				    unsigned long iova, unsigned long length,
-				    size_t cmd_len)
+/*
+ * A mapping was made at @iova: report it in *@out_iova and the reply.  A
+ * user that cannot read the reply could never unmap what it does not know
+ * of, so then the mapping goes again.
+ */
+static int iommufd_map_report(struct iommufd_ucmd *ucmd,
+			      struct iommufd_ioas *ioas, __u64 *out_iova,
+			      unsigned long iova, unsigned long length,
+			      size_t cmd_len)
 {
-	int ret = iommufd_ucmd_respond(ucmd, cmd_len);
+	*out_iova = iova;
+	if (!iommufd_ucmd_respond(ucmd, cmd_len))
+		return 0;
+	iopt_unmap_range(&ioas->iopt, iova, iova + length - 1, NULL, 0);
+	return -EFAULT;
+}
 
+static int iommufd_ioas_do_map(struct iommufd_ucmd *ucmd,
+			       struct iommufd_ioas *ioas)
+{
+	struct iommu_ioas_map *cmd = ucmd->cmd;
+	unsigned long iova = cmd->iova;
+	int ret;
+
+	ret = iopt_map_user(&ioas->iopt, &iova, u64_to_user_ptr(cmd->user_va),
+			    cmd->length, iommufd_map_flags_prot(cmd->flags),
+			    cmd->flags & IOMMU_IOAS_MAP_FIXED_IOVA,
+			    ucmd->ictx->account_mode, false);
 	if (ret)
-		iopt_unmap_range(&ioas->iopt, iova, iova + length - 1, NULL, 0);
-	return ret;
+		return ret;
+	return iommufd_map_report(ucmd, ioas, &cmd->iova, iova, cmd->length,
+				  sizeof(*cmd));
 }
 
 int iommufd_ioas_map(struct iommufd_ucmd *ucmd)
 {
 	struct iommu_ioas_map *cmd = ucmd->cmd;
-	unsigned long iova = cmd->iova;
-	struct iommufd_ioas *ioas;
-	int prot, ret;
+	int prot = iommufd_map_flags_prot(cmd->flags);
 
-	if ((cmd->flags & ~IOMMUFD_MAP_FLAGS) || cmd->__reserved)
+	if (cmd->__reserved)
 		return -EOPNOTSUPP;
-	prot = iommufd_map_prot(cmd->flags);
-	if (!prot)
-		return -EINVAL;
-	if (cmd->iova >= ULONG_MAX || cmd->length >= ULONG_MAX)
+	if (prot < 0)
+		return prot;
+	if (cmd->length >= ULONG_MAX || cmd->iova >= ULONG_MAX)
 		return -EOVERFLOW;
-
-	ioas = iommufd_get_ioas(ucmd->ictx, cmd->ioas_id);
-	if (IS_ERR(ioas))
-		return PTR_ERR(ioas);
-	ret = iopt_map_user(&ioas->iopt, &iova, u64_to_user_ptr(cmd->user_va),
-			    cmd->length, prot,
-			    cmd->flags & IOMMU_IOAS_MAP_FIXED_IOVA,
-			    ucmd->ictx->account_mode, false);
-	if (!ret) {
-		cmd->iova = iova;
-		ret = iommufd_ioas_map_respond(ucmd, ioas, iova, cmd->length,
-					       sizeof(*cmd));
-	}
-	iommufd_put_object(ucmd->ictx, &ioas->obj);
-	return ret;
+	return iommufd_run_on_ioas(ucmd, cmd->ioas_id, iommufd_ioas_do_map);
 }
 
 int iommufd_ioas_map_file(struct iommufd_ucmd *ucmd)
 {
 	struct iommu_ioas_map_file *cmd = ucmd->cmd;
+	int prot = iommufd_map_flags_prot(cmd->flags);
 	unsigned long iova = cmd->iova;
 	struct iommufd_ioas *ioas;
 	struct file *file;
-	int prot, ret;
+	int ret;
 
-	if (cmd->flags & ~IOMMUFD_MAP_FLAGS)
-		return -EOPNOTSUPP;
-	prot = iommufd_map_prot(cmd->flags);
-	if (!prot)
-		return -EINVAL;
-	if (cmd->iova >= ULONG_MAX || cmd->length >= ULONG_MAX ||
-	    cmd->start >= ULONG_MAX)
+	if (prot < 0)
+		return prot;
+	if (cmd->start >= ULONG_MAX || cmd->length >= ULONG_MAX ||
+	    cmd->iova >= ULONG_MAX)
 		return -EOVERFLOW;
-
+	/* The file is looked up first: a bad descriptor is EBADF */
 	file = fget(cmd->fd);
 	if (!file)
 		return -EBADF;
 	ioas = iommufd_get_ioas(ucmd->ictx, cmd->ioas_id);
 	if (IS_ERR(ioas)) {
 		ret = PTR_ERR(ioas);
-		goto out_fput;
+		goto out_put_file;
 	}
 	ret = iopt_map_file(&ioas->iopt, &iova, file, cmd->start, cmd->length,
 			    prot, cmd->flags & IOMMU_IOAS_MAP_FIXED_IOVA,
 			    ucmd->ictx->account_mode);
-	if (!ret) {
-		cmd->iova = iova;
-		ret = iommufd_ioas_map_respond(ucmd, ioas, iova, cmd->length,
-					       sizeof(*cmd));
-	}
+	if (!ret)
+		ret = iommufd_map_report(ucmd, ioas, &cmd->iova, iova,
+					 cmd->length, sizeof(*cmd));
 	iommufd_put_object(ucmd->ictx, &ioas->obj);
-out_fput:
+out_put_file:
 	fput(file);
 	return ret;
 }
@@ -234,207 +258,211 @@ out_put:
 int iommufd_ioas_copy(struct iommufd_ucmd *ucmd)
 {
 	struct iommu_ioas_copy *cmd = ucmd->cmd;
+	int prot = iommufd_map_flags_prot(cmd->flags);
 	unsigned long iova = cmd->dst_iova;
-	struct iommufd_ioas *src, *dst;
-	int prot, ret;
+	struct iommufd_ioas *from, *to;
+	int ret;
 
-	if (cmd->flags & ~IOMMUFD_MAP_FLAGS)
-		return -EOPNOTSUPP;
-	prot = iommufd_map_prot(cmd->flags);
-	if (!prot)
-		return -EINVAL;
-	if (cmd->length >= ULONG_MAX || cmd->src_iova >= ULONG_MAX ||
-	    cmd->dst_iova >= ULONG_MAX)
+	if (prot < 0)
+		return prot;
+	if (cmd->src_iova >= ULONG_MAX || cmd->dst_iova >= ULONG_MAX ||
+	    cmd->length >= ULONG_MAX)
 		return -EOVERFLOW;
-
-	src = iommufd_get_ioas(ucmd->ictx, cmd->src_ioas_id);
-	if (IS_ERR(src))
-		return PTR_ERR(src);
-	dst = iommufd_get_ioas(ucmd->ictx, cmd->dst_ioas_id);
-	if (IS_ERR(dst)) {
-		ret = PTR_ERR(dst);
-		goto out_put_src;
+	from = iommufd_get_ioas(ucmd->ictx, cmd->src_ioas_id);
+	if (IS_ERR(from))
+		return PTR_ERR(from);
+	to = iommufd_get_ioas(ucmd->ictx, cmd->dst_ioas_id);
+	if (IS_ERR(to)) {
+		ret = PTR_ERR(to);
+		goto out_put_from;
 	}
-	ret = iopt_copy(&dst->iopt, &src->iopt, cmd->src_iova, cmd->length,
+	ret = iopt_copy(&to->iopt, &from->iopt, cmd->src_iova, cmd->length,
 			&iova, prot, cmd->flags & IOMMU_IOAS_MAP_FIXED_IOVA);
-	if (!ret) {
-		cmd->dst_iova = iova;
-		ret = iommufd_ioas_map_respond(ucmd, dst, iova, cmd->length,
-					       sizeof(*cmd));
-	}
-	iommufd_put_object(ucmd->ictx, &dst->obj);
-out_put_src:
-	iommufd_put_object(ucmd->ictx, &src->obj);
+	if (!ret)
+		ret = iommufd_map_report(ucmd, to, &cmd->dst_iova, iova,
+					 cmd->length, sizeof(*cmd));
+	iommufd_put_object(ucmd->ictx, &to->obj);
+out_put_from:
+	iommufd_put_object(ucmd->ictx, &from->obj);
 	return ret;
+}
+
+/*
+ * IOMMU_IOAS_UNMAP: iova 0 and length U64_MAX is "everything", also when
+ * there is nothing; any other range must be non-empty, must not wrap, and
+ * must hold whole mappings.
+ */
+static int iommufd_ioas_do_unmap(struct iommufd_ucmd *ucmd,
+				 struct iommufd_ioas *ioas)
+{
+	struct iommu_ioas_unmap *cmd = ucmd->cmd;
+	unsigned long first = 0, last = ULONG_MAX, done = 0;
+	unsigned int flags = IOPT_UNMAP_ALLOW_EMPTY;
+	int ret;
+
+	if (cmd->iova || cmd->length != U64_MAX) {
+		if (!cmd->length)
+			return -EINVAL;
+		if (cmd->iova >= ULONG_MAX || cmd->length >= ULONG_MAX ||
+		    check_add_overflow((unsigned long)cmd->iova,
+				       (unsigned long)cmd->length - 1, &last))
+			return -EOVERFLOW;
+		first = cmd->iova;
+		flags = 0;
+	}
+	ret = iopt_unmap_range(&ioas->iopt, first, last, &done, flags);
+	if (ret)
+		return ret;
+	cmd->length = done;
+	return iommufd_ucmd_respond(ucmd, sizeof(*cmd));
 }
 
 int iommufd_ioas_unmap(struct iommufd_ucmd *ucmd)
 {
 	struct iommu_ioas_unmap *cmd = ucmd->cmd;
-	struct iommufd_ioas *ioas;
-	unsigned long unmapped = 0;
+
+	return iommufd_run_on_ioas(ucmd, cmd->ioas_id, iommufd_ioas_do_unmap);
+}
+
+static int iommufd_ioas_do_ranges(struct iommufd_ucmd *ucmd,
+				  struct iommufd_ioas *ioas)
+{
+	struct iommu_ioas_iova_ranges *cmd = ucmd->cmd;
 	int ret;
 
-	ioas = iommufd_get_ioas(ucmd->ictx, cmd->ioas_id);
-	if (IS_ERR(ioas))
-		return PTR_ERR(ioas);
-	if (cmd->iova == 0 && cmd->length == U64_MAX)
-		ret = iopt_unmap_range(&ioas->iopt, 0, ULONG_MAX, &unmapped,
-				       IOPT_UNMAP_ALLOW_EMPTY);
-	else if (!cmd->length)
-		ret = -EINVAL;
-	else if (cmd->iova >= ULONG_MAX || cmd->length >= ULONG_MAX ||
-		 cmd->iova + cmd->length - 1 < cmd->iova)
-		ret = -EOVERFLOW;
-	else
-		ret = iopt_unmap_range(&ioas->iopt, cmd->iova,
-				       cmd->iova + cmd->length - 1, &unmapped,
-				       0);
-	if (!ret) {
-		cmd->length = unmapped;
-		ret = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
-	}
-	iommufd_put_object(ucmd->ictx, &ioas->obj);
+	ret = iopt_usable_ranges(&ioas->iopt,
+				 u64_to_user_ptr(cmd->allowed_iovas),
+				 &cmd->num_iovas);
+	if (ret && ret != -EMSGSIZE)
+		return ret;
+	/* With EMSGSIZE too: the user learns how many ranges there are */
+	cmd->out_iova_alignment = ioas->iopt.iova_alignment;
+	if (iommufd_ucmd_respond(ucmd, sizeof(*cmd)))
+		return -EFAULT;
 	return ret;
 }
 
 int iommufd_ioas_iova_ranges(struct iommufd_ucmd *ucmd)
 {
 	struct iommu_ioas_iova_ranges *cmd = ucmd->cmd;
-	struct iommufd_ioas *ioas;
-	int ret, ret2;
 
 	if (cmd->__reserved)
 		return -EOPNOTSUPP;
-	ioas = iommufd_get_ioas(ucmd->ictx, cmd->ioas_id);
-	if (IS_ERR(ioas))
-		return PTR_ERR(ioas);
-	ret = iopt_usable_ranges(&ioas->iopt,
-				 u64_to_user_ptr(cmd->allowed_iovas),
-				 &cmd->num_iovas);
-	cmd->out_iova_alignment = ioas->iopt.iova_alignment;
-	/* Also on EMSGSIZE: the user learns how many ranges there are */
-	if (!ret || ret == -EMSGSIZE) {
-		ret2 = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
-		ret = ret2 ?: ret;
-	}
-	iommufd_put_object(ucmd->ictx, &ioas->obj);
-	return ret;
+	return iommufd_run_on_ioas(ucmd, cmd->ioas_id, iommufd_ioas_do_ranges);
 }
 
-/* Read the user's ranges into a tree; overlapping or reversed is EINVAL */
-static int iommufd_read_ranges(struct rb_root_cached *tree,
-			       struct iommu_iova_range __user *uranges,
-			       u32 num)
+/* Add [@start, @last] to @tree: EINVAL if reversed, too high or overlapping */
+static int iommufd_range_add(struct rb_root_cached *tree, u64 start, u64 last)
 {
-	u32 i;
+	struct iopt_reserved *range;
 
-	for (i = 0; i != num; i++) {
-		struct iommu_iova_range range;
-		struct iopt_reserved *node;
+	if (last < start || last > ULONG_MAX ||
+	    interval_tree_iter_first(tree, start, last))
+		return -EINVAL;
+	range = kzalloc(sizeof(*range), GFP_KERNEL_ACCOUNT);
+	if (!range)
+		return -ENOMEM;
+	range->node.start = start;
+	range->node.last = last;
+	interval_tree_insert(&range->node, tree);
+	return 0;
+}
 
-		if (copy_from_user(&range, &uranges[i], sizeof(range)))
-			return -EFAULT;
-		if (range.start > range.last || range.last > ULONG_MAX)
-			return -EINVAL;
-		if (interval_tree_iter_first(tree, range.start, range.last))
-			return -EINVAL;
-		node = kzalloc(sizeof(*node), GFP_KERNEL_ACCOUNT);
-		if (!node)
-			return -ENOMEM;
-		node->node.start = range.start;
-		node->node.last = range.last;
-		interval_tree_insert(&node->node, tree);
+static int iommufd_ioas_do_allow(struct iommufd_ucmd *ucmd,
+				 struct iommufd_ioas *ioas)
+{
+	struct iommu_ioas_allow_iovas *cmd = ucmd->cmd;
+	struct iommu_iova_range __user *uranges =
+		u64_to_user_ptr(cmd->allowed_iovas);
+	struct rb_root_cached tree = RB_ROOT_CACHED;
+	int ret = 0;
+	u32 n;
+
+	for (n = 0; n < cmd->num_iovas && !ret; n++) {
+		struct iommu_iova_range r;
+
+		if (copy_from_user(&r, uranges + n, sizeof(r)))
+			ret = -EFAULT;
+		else
+			ret = iommufd_range_add(&tree, r.start, r.last);
 		cond_resched();
 	}
-	return 0;
+	if (!ret)
+		ret = iopt_set_allowed(&ioas->iopt, &tree);
+	/* Now the ranges replaced, or on failure the ones read */
+	iopt_free_ranges(&tree);
+	return ret;
 }
 
 int iommufd_ioas_allow_iovas(struct iommufd_ucmd *ucmd)
 {
 	struct iommu_ioas_allow_iovas *cmd = ucmd->cmd;
-	struct rb_root_cached tree = RB_ROOT_CACHED;
-	struct iommufd_ioas *ioas;
-	int ret;
 
 	if (cmd->__reserved)
 		return -EOPNOTSUPP;
-	ioas = iommufd_get_ioas(ucmd->ictx, cmd->ioas_id);
-	if (IS_ERR(ioas))
-		return PTR_ERR(ioas);
-	ret = iommufd_read_ranges(&tree, u64_to_user_ptr(cmd->allowed_iovas),
-				  cmd->num_iovas);
-	if (!ret)
-		ret = iopt_set_allowed(&ioas->iopt, &tree);
-	/* The new ranges on failure, the replaced ones on success */
-	iopt_free_ranges(&tree);
-	iommufd_put_object(ucmd->ictx, &ioas->obj);
-	return ret;
+	return iommufd_run_on_ioas(ucmd, cmd->ioas_id, iommufd_ioas_do_allow);
 }
 
-static int iommufd_option_rlimit_mode(struct iommufd_ucmd *ucmd,
-				      struct iommu_option *cmd)
+/*
+ * IOMMU_OPTION_RLIMIT_MODE, a context-wide option (object_id 0): 0 charges
+ * pins to the user, 1 to the process.  Setting it needs CAP_SYS_RESOURCE
+ * and a context without objects.
+ */
+static int iommufd_option_charge_mode(struct iommufd_ucmd *ucmd)
 {
+	struct iommu_option *cmd = ucmd->cmd;
 	struct iommufd_ctx *ictx = ucmd->ictx;
-	int ret = 0;
+	int ret = -EBUSY;
 
 	if (cmd->object_id)
 		return -EOPNOTSUPP;
 	if (cmd->op == IOMMU_OPTION_OP_GET) {
-		cmd->val64 = ictx->account_mode == IOMMUFD_ACCOUNT_MM;
+		cmd->val64 = ictx->account_mode == IOMMUFD_ACCOUNT_MM ? 1 : 0;
 		return iommufd_ucmd_respond(ucmd, sizeof(*cmd));
 	}
 	if (!capable(CAP_SYS_RESOURCE))
 		return -EPERM;
-	if (cmd->val64 > 1)
+	if (cmd->val64 != 0 && cmd->val64 != 1)
 		return -EINVAL;
-	/* The mode applies to a whole context: change it only while empty */
 	xa_lock(&ictx->objects);
-	if (!xa_empty(&ictx->objects))
-		ret = -EBUSY;
-	else
-		ictx->account_mode = cmd->val64 ? IOMMUFD_ACCOUNT_MM :
-						  IOMMUFD_ACCOUNT_USER;
+	if (xa_empty(&ictx->objects)) {
+		ictx->account_mode = cmd->val64 == 1 ? IOMMUFD_ACCOUNT_MM :
+						       IOMMUFD_ACCOUNT_USER;
+		ret = 0;
+	}
 	xa_unlock(&ictx->objects);
 	return ret;
 }
 
-static int iommufd_option_huge_pages(struct iommufd_ucmd *ucmd,
-				     struct iommu_option *cmd)
+/* IOMMU_OPTION_HUGE_PAGES of the IOAS object_id names: 1 allows them */
+static int iommufd_ioas_do_huge_pages(struct iommufd_ucmd *ucmd,
+				      struct iommufd_ioas *ioas)
 {
-	struct iommufd_ioas *ioas;
-	int ret;
+	struct iommu_option *cmd = ucmd->cmd;
 
-	ioas = iommufd_get_ioas(ucmd->ictx, cmd->object_id);
-	if (IS_ERR(ioas))
-		return PTR_ERR(ioas);
-	if (cmd->op == IOMMU_OPTION_OP_GET) {
-		cmd->val64 = !ioas->iopt.disable_large_pages;
-		ret = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
-	} else if (cmd->val64 > 1) {
-		ret = -EINVAL;
-	} else {
-		ret = iopt_set_large_pages(&ioas->iopt, cmd->val64);
+	if (cmd->op == IOMMU_OPTION_OP_SET) {
+		if (cmd->val64 != 0 && cmd->val64 != 1)
+			return -EINVAL;
+		return iopt_set_large_pages(&ioas->iopt, cmd->val64);
 	}
-	iommufd_put_object(ucmd->ictx, &ioas->obj);
-	return ret;
+	cmd->val64 = ioas->iopt.disable_large_pages ? 0 : 1;
+	return iommufd_ucmd_respond(ucmd, sizeof(*cmd));
 }
 
 int iommufd_option(struct iommufd_ucmd *ucmd)
 {
 	struct iommu_option *cmd = ucmd->cmd;
 
-	if (cmd->__reserved ||
-	    (cmd->op != IOMMU_OPTION_OP_SET && cmd->op != IOMMU_OPTION_OP_GET))
+	if (cmd->__reserved)
 		return -EOPNOTSUPP;
-	switch (cmd->option_id) {
-	case IOMMU_OPTION_RLIMIT_MODE:
-		return iommufd_option_rlimit_mode(ucmd, cmd);
-	case IOMMU_OPTION_HUGE_PAGES:
-		return iommufd_option_huge_pages(ucmd, cmd);
-	default:
+	if (cmd->op != IOMMU_OPTION_OP_GET && cmd->op != IOMMU_OPTION_OP_SET)
 		return -EOPNOTSUPP;
-	}
+	if (cmd->option_id == IOMMU_OPTION_RLIMIT_MODE)
+		return iommufd_option_charge_mode(ucmd);
+	if (cmd->option_id == IOMMU_OPTION_HUGE_PAGES)
+		return iommufd_run_on_ioas(ucmd, cmd->object_id,
+					   iommufd_ioas_do_huge_pages);
+	return -EOPNOTSUPP;
 }
 
 /**

@@ -69,17 +69,18 @@ struct iommufd_ctx {
 };
 
 /**
- * struct iommufd_ucmd - one ioctl being executed
- * @ictx: the context
- * @ubuffer: the user's struct
- * @user_size: the size the user gave
- * @cmd: the kernel copy, zero-extended to the kernel's struct size
+ * struct iommufd_ucmd - one /dev/iommu command being run
+ * @cmd: the kernel's copy of the user's struct, zero-extended to the
+ *	kernel's struct size
+ * @ictx: the context it runs on
+ * @uarg: where the user's struct is
+ * @ulen: the size the user gave for it
  */
 struct iommufd_ucmd {
-	struct iommufd_ctx *ictx;
-	void __user *ubuffer;
-	u32 user_size;
 	void *cmd;
+	struct iommufd_ctx *ictx;
+	void __user *uarg;
+	u32 ulen;
 };
 
 int iommufd_ucmd_respond(struct iommufd_ucmd *ucmd, size_t cmd_len);

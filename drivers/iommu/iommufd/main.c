@@ -25,34 +25,38 @@
 #include "iommufd_private.h"
 #include "iommufd_test.h"
 
-static struct miscdevice iommufd_misc[];
-
-static int iommufd_fops_open(struct inode *inode, struct file *filp)
+/*
+ * A context per open file.  Which node was opened decides how the pins of
+ * its mappings are charged: /dev/iommu per user, /dev/vfio/vfio (the type1
+ * container) per process, as VFIO's own type1 driver does.
+ */
+static int iommufd_ctx_open(struct file *filp, u8 account_mode)
 {
-	struct iommufd_ctx *ictx;
+	struct iommufd_ctx *ictx = kzalloc(sizeof(*ictx), GFP_KERNEL_ACCOUNT);
 
-	ictx = kzalloc(sizeof(*ictx), GFP_KERNEL_ACCOUNT);
 	if (!ictx)
 		return -ENOMEM;
-
-	/* misc_open() leaves the miscdevice in private_data */
-	if (filp->private_data != &iommufd_misc[0]) {
-		/* /dev/vfio/vfio: charge pins like VFIO type1 does */
-		ictx->account_mode = IOMMUFD_ACCOUNT_MM;
-		pr_info_once("IOMMUFD is providing /dev/vfio/vfio, not VFIO\n");
-	} else {
-		ictx->account_mode = IOMMUFD_ACCOUNT_USER;
-	}
-
-	xa_init_flags(&ictx->objects, XA_FLAGS_ALLOC1 | XA_FLAGS_ACCOUNT);
-	init_waitqueue_head(&ictx->remove_wait);
-	xa_init(&ictx->groups);
+	ictx->file = filp;
+	ictx->account_mode = account_mode;
 	mutex_init(&ictx->lock);
 	mutex_init(&ictx->vfio_map_lock);
 	mutex_init(&ictx->handover_lock);
-	ictx->file = filp;
+	xa_init(&ictx->groups);
+	init_waitqueue_head(&ictx->remove_wait);
+	xa_init_flags(&ictx->objects, XA_FLAGS_ACCOUNT | XA_FLAGS_ALLOC1);
 	filp->private_data = ictx;
 	return 0;
+}
+
+static int iommufd_open_dev_iommu(struct inode *inode, struct file *filp)
+{
+	return iommufd_ctx_open(filp, IOMMUFD_ACCOUNT_USER);
+}
+
+static int iommufd_open_vfio_container(struct inode *inode, struct file *filp)
+{
+	pr_info_once("serving /dev/vfio/vfio in place of VFIO's container\n");
+	return iommufd_ctx_open(filp, IOMMUFD_ACCOUNT_MM);
 }
 
 static int iommufd_fops_release(struct inode *inode, struct file *filp)
@@ -60,11 +64,11 @@ static int iommufd_fops_release(struct inode *inode, struct file *filp)
 	struct iommufd_ctx *ictx = filp->private_data;
 
 	iommufd_object_destroy_all(ictx);
-	xa_destroy(&ictx->objects);
 	WARN_ON(!xa_empty(&ictx->groups));
 	xa_destroy(&ictx->groups);
-	mutex_destroy(&ictx->vfio_map_lock);
+	xa_destroy(&ictx->objects);
 	mutex_destroy(&ictx->handover_lock);
+	mutex_destroy(&ictx->vfio_map_lock);
 	mutex_destroy(&ictx->lock);
 	kfree(ictx);
 	return 0;
@@ -83,10 +87,9 @@ static int iommufd_fops_release(struct inode *inode, struct file *filp)
  */
 int iommufd_ucmd_respond(struct iommufd_ucmd *ucmd, size_t cmd_len)
 {
-	if (copy_to_user(ucmd->ubuffer, ucmd->cmd,
-			 min_t(size_t, ucmd->user_size, cmd_len)))
-		return -EFAULT;
-	return 0;
+	size_t n = cmd_len < ucmd->ulen ? cmd_len : ucmd->ulen;
+
+	return copy_to_user(ucmd->uarg, ucmd->cmd, n) ? -EFAULT : 0;
 }
 
 static int iommufd_destroy(struct iommufd_ucmd *ucmd)
@@ -97,119 +100,175 @@ static int iommufd_destroy(struct iommufd_ucmd *ucmd)
 }
 
 /**
- * struct iommufd_cmd - how to run one /dev/iommu command
- * @handler: executes it; NULL for a command this kernel lacks
- * @size: sizeof the kernel's struct
- * @first_size: the struct's size in its first release; a user size below
- *	it is EINVAL
+ * struct iommufd_op - how one /dev/iommu command runs
+ * @run: the handler; NULL for a number this kernel has no command for
+ * @kernel_size: sizeof the kernel's struct, what the handler sees
+ * @min_size: the struct's size in its first release; a user size below it
+ *	is EINVAL
  */
-struct iommufd_cmd {
-	int (*handler)(struct iommufd_ucmd *ucmd);
-	u16 size;
-	u16 first_size;
+struct iommufd_op {
+	int (*run)(struct iommufd_ucmd *ucmd);
+	u16 kernel_size;
+	u16 min_size;
 };
 
-/* The largest command struct; command buffers live on the stack */
-#define IOMMUFD_CMD_MAX_SIZE 128
+/* Command structs are copied to the stack: none may be larger */
+#define IOMMUFD_STRUCT_LIMIT 128
 
-#define IOMMUFD_CMD(_nr, _handler, _type, _first_member)                    \
-	[(_nr) - IOMMUFD_CMD_BASE] = {                                          \
-		.handler = _handler,                                          \
-		.size = sizeof(_type) +                                       \
-			BUILD_BUG_ON_ZERO(sizeof(_type) > IOMMUFD_CMD_MAX_SIZE), \
-		.first_size = offsetofend(_type, _first_member),              \
+/*
+ * IOMMUFD_OP(NAME, handler, type, last member of the first release): the
+ * descriptor of command IOMMUFD_CMD_NAME, whose struct is struct type.
+ */
+#define IOMMUFD_OP(name, fn, type, first_last)				\
+	[IOMMUFD_CMD_##name - IOMMUFD_CMD_BASE] = {			\
+		.run = fn,						\
+		.min_size = offsetofend(struct type, first_last),	\
+		.kernel_size = sizeof(struct type) +			\
+			BUILD_BUG_ON_ZERO(sizeof(struct type) >		\
+					  IOMMUFD_STRUCT_LIMIT),	\
 	}
 
-static const struct iommufd_cmd iommufd_cmds[] = {
-	IOMMUFD_CMD(IOMMUFD_CMD_DESTROY, iommufd_destroy,
-		    struct iommu_destroy, id),
-	IOMMUFD_CMD(IOMMUFD_CMD_IOAS_ALLOC, iommufd_ioas_alloc_ioctl,
-		    struct iommu_ioas_alloc, out_ioas_id),
-	IOMMUFD_CMD(IOMMUFD_CMD_IOAS_ALLOW_IOVAS, iommufd_ioas_allow_iovas,
-		    struct iommu_ioas_allow_iovas, allowed_iovas),
-	IOMMUFD_CMD(IOMMUFD_CMD_IOAS_COPY, iommufd_ioas_copy,
-		    struct iommu_ioas_copy, src_iova),
-	IOMMUFD_CMD(IOMMUFD_CMD_IOAS_IOVA_RANGES, iommufd_ioas_iova_ranges,
-		    struct iommu_ioas_iova_ranges, out_iova_alignment),
-	IOMMUFD_CMD(IOMMUFD_CMD_IOAS_MAP, iommufd_ioas_map,
-		    struct iommu_ioas_map, iova),
-	IOMMUFD_CMD(IOMMUFD_CMD_IOAS_UNMAP, iommufd_ioas_unmap,
-		    struct iommu_ioas_unmap, length),
-	IOMMUFD_CMD(IOMMUFD_CMD_OPTION, iommufd_option,
-		    struct iommu_option, val64),
-	IOMMUFD_CMD(IOMMUFD_CMD_VFIO_IOAS, iommufd_vfio_ioas,
-		    struct iommu_vfio_ioas, __reserved),
-	IOMMUFD_CMD(IOMMUFD_CMD_HWPT_ALLOC, iommufd_hwpt_alloc,
-		    struct iommu_hwpt_alloc, __reserved),
-	IOMMUFD_CMD(IOMMUFD_CMD_GET_HW_INFO, iommufd_get_hw_info,
-		    struct iommu_hw_info, __reserved),
-	IOMMUFD_CMD(IOMMUFD_CMD_HWPT_SET_DIRTY_TRACKING,
-		    iommufd_hwpt_set_dirty_tracking,
-		    struct iommu_hwpt_set_dirty_tracking, __reserved),
-	IOMMUFD_CMD(IOMMUFD_CMD_HWPT_GET_DIRTY_BITMAP,
-		    iommufd_hwpt_get_dirty_bitmap,
-		    struct iommu_hwpt_get_dirty_bitmap, data),
-	IOMMUFD_CMD(IOMMUFD_CMD_HWPT_INVALIDATE, iommufd_hwpt_invalidate,
-		    struct iommu_hwpt_invalidate, __reserved),
-	IOMMUFD_CMD(IOMMUFD_CMD_FAULT_QUEUE_ALLOC, iommufd_fault_alloc,
-		    struct iommu_fault_alloc, out_fault_fd),
-	IOMMUFD_CMD(IOMMUFD_CMD_IOAS_MAP_FILE, iommufd_ioas_map_file,
-		    struct iommu_ioas_map_file, iova),
-	IOMMUFD_CMD(IOMMUFD_CMD_IOAS_CHANGE_PROCESS,
-		    iommufd_ioas_change_process,
-		    struct iommu_ioas_change_process, __reserved),
+static const struct iommufd_op iommufd_ops[] = {
+	IOMMUFD_OP(DESTROY, iommufd_destroy, iommu_destroy, id),
+	IOMMUFD_OP(IOAS_ALLOC, iommufd_ioas_alloc_ioctl, iommu_ioas_alloc,
+		   out_ioas_id),
+	IOMMUFD_OP(IOAS_ALLOW_IOVAS, iommufd_ioas_allow_iovas,
+		   iommu_ioas_allow_iovas, allowed_iovas),
+	IOMMUFD_OP(IOAS_COPY, iommufd_ioas_copy, iommu_ioas_copy, src_iova),
+	IOMMUFD_OP(IOAS_IOVA_RANGES, iommufd_ioas_iova_ranges,
+		   iommu_ioas_iova_ranges, out_iova_alignment),
+	IOMMUFD_OP(IOAS_MAP, iommufd_ioas_map, iommu_ioas_map, iova),
+	IOMMUFD_OP(IOAS_UNMAP, iommufd_ioas_unmap, iommu_ioas_unmap, length),
+	IOMMUFD_OP(OPTION, iommufd_option, iommu_option, val64),
+	IOMMUFD_OP(VFIO_IOAS, iommufd_vfio_ioas, iommu_vfio_ioas, __reserved),
+	IOMMUFD_OP(HWPT_ALLOC, iommufd_hwpt_alloc, iommu_hwpt_alloc,
+		   __reserved),
+	IOMMUFD_OP(GET_HW_INFO, iommufd_get_hw_info, iommu_hw_info,
+		   __reserved),
+	IOMMUFD_OP(HWPT_SET_DIRTY_TRACKING, iommufd_hwpt_set_dirty_tracking,
+		   iommu_hwpt_set_dirty_tracking, __reserved),
+	IOMMUFD_OP(HWPT_GET_DIRTY_BITMAP, iommufd_hwpt_get_dirty_bitmap,
+		   iommu_hwpt_get_dirty_bitmap, data),
+	IOMMUFD_OP(HWPT_INVALIDATE, iommufd_hwpt_invalidate,
+		   iommu_hwpt_invalidate, __reserved),
+	IOMMUFD_OP(FAULT_QUEUE_ALLOC, iommufd_fault_alloc, iommu_fault_alloc,
+		   out_fault_fd),
+	IOMMUFD_OP(IOAS_MAP_FILE, iommufd_ioas_map_file, iommu_ioas_map_file,
+		   iova),
+	IOMMUFD_OP(IOAS_CHANGE_PROCESS, iommufd_ioas_change_process,
+		   iommu_ioas_change_process, __reserved),
 #ifdef CONFIG_IOMMUFD_TEST
-	IOMMUFD_CMD(IOMMUFD_CMD_BASE + 32, iommufd_test,
-		    struct iommu_test_cmd, last),
+	/* The test ABI's one command sits past the numbered ones */
+	[_IOC_NR(IOMMU_TEST_CMD) - IOMMUFD_CMD_BASE] = {
+		.run = iommufd_test,
+		.min_size = offsetofend(struct iommu_test_cmd, last),
+		.kernel_size = sizeof(struct iommu_test_cmd),
+	},
 #endif
 };
+
+/* The descriptor of ioctl number @cmd, or NULL if there is no such command */
+static const struct iommufd_op *iommufd_op_of(unsigned int cmd)
+{
+	unsigned int idx = _IOC_NR(cmd) - IOMMUFD_CMD_BASE;
+
+	/* Commands carry no direction or size bits: they are _IO() */
+	if (cmd != _IO(IOMMUFD_TYPE, _IOC_NR(cmd)) ||
+	    idx >= ARRAY_SIZE(iommufd_ops) || !iommufd_ops[idx].run)
+		return NULL;
+	return &iommufd_ops[idx];
+}
 
 static long iommufd_fops_ioctl(struct file *filp, unsigned int cmd,
 			       unsigned long arg)
 {
-	u64 buf[IOMMUFD_CMD_MAX_SIZE / sizeof(u64)];
-	struct iommufd_ucmd ucmd = {
-		.ictx = filp->private_data,
-		.ubuffer = (void __user *)arg,
-		.cmd = buf,
-	};
-	const struct iommufd_cmd *op;
-	unsigned int nr = _IOC_NR(cmd);
+	u64 kbuf[IOMMUFD_STRUCT_LIMIT / sizeof(u64)];
+	struct iommufd_ucmd ucmd;
+	const struct iommufd_op *op;
 	int ret;
 
-	if (_IOC_TYPE(cmd) != IOMMUFD_TYPE || nr < IOMMUFD_CMD_BASE)
+	ucmd.ictx = filp->private_data;
+	if (_IOC_TYPE(cmd) != IOMMUFD_TYPE || _IOC_NR(cmd) < IOMMUFD_CMD_BASE)
 		return iommufd_vfio_ioctl(ucmd.ictx, cmd, arg);
-	if (nr - IOMMUFD_CMD_BASE >= ARRAY_SIZE(iommufd_cmds) ||
-	    cmd != _IO(IOMMUFD_TYPE, nr))
-		return -ENOTTY;
-	op = &iommufd_cmds[nr - IOMMUFD_CMD_BASE];
-	if (!op->handler)
+	op = iommufd_op_of(cmd);
+	if (!op)
 		return -ENOTTY;
 
-	if (get_user(ucmd.user_size, (u32 __user *)ucmd.ubuffer))
+	/* Every struct starts with its size, in the user's version */
+	ucmd.uarg = (void __user *)arg;
+	if (get_user(ucmd.ulen, (u32 __user *)ucmd.uarg))
 		return -EFAULT;
-	if (ucmd.user_size < op->first_size)
+	if (ucmd.ulen < op->min_size)
 		return -EINVAL;
-	ret = copy_struct_from_user(buf, op->size, ucmd.ubuffer,
-				    ucmd.user_size);
+	ret = copy_struct_from_user(kbuf, op->kernel_size, ucmd.uarg,
+				    ucmd.ulen);
 	if (ret)
 		return ret;
-	return op->handler(&ucmd);
+	ucmd.cmd = kbuf;
+	return op->run(&ucmd);
 }
 
 static const struct file_operations iommufd_fops = {
 	.owner = THIS_MODULE,
-	.open = iommufd_fops_open,
+	.open = iommufd_open_dev_iommu,
 	.release = iommufd_fops_release,
 	.unlocked_ioctl = iommufd_fops_ioctl,
 	.compat_ioctl = compat_ptr_ioctl,
 };
 
-/* The context behind @file, or NULL if @file is not an iommufd */
-static struct iommufd_ctx *iommufd_file_ctx(struct file *file)
+/* /dev/vfio/vfio: the same file, charged like VFIO type1 */
+static const struct file_operations iommufd_vfio_fops = {
+	.owner = THIS_MODULE,
+	.open = iommufd_open_vfio_container,
+	.release = iommufd_fops_release,
+	.unlocked_ioctl = iommufd_fops_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+};
+
+static bool iommufd_is_ctx_file(struct file *file)
 {
-	return file->f_op == &iommufd_fops ? file->private_data : NULL;
+	return file->f_op == &iommufd_fops || file->f_op == &iommufd_vfio_fops;
 }
+
+/**
+ * iommufd_ctx_from_file() - the context behind a /dev/iommu file
+ * @file: a file the caller holds
+ *
+ * Context: Any context.
+ * Return: the context with a reference the caller drops with
+ * iommufd_ctx_put(), or ERR_PTR(-EBADFD) if @file is not an iommufd.
+ */
+struct iommufd_ctx *iommufd_ctx_from_file(struct file *file)
+{
+	if (!iommufd_is_ctx_file(file))
+		return ERR_PTR(-EBADFD);
+	/* The file's reference is the context's */
+	get_file(file);
+	return file->private_data;
+}
+EXPORT_SYMBOL_NS_GPL(iommufd_ctx_from_file, IOMMUFD);
+
+/**
+ * iommufd_ctx_from_fd() - the context behind a /dev/iommu file descriptor
+ * @fd: a file descriptor of the calling process
+ *
+ * Context: Process context.
+ * Return: the context with a reference the caller drops with
+ * iommufd_ctx_put(), ERR_PTR(-EBADF) for a bad descriptor, or
+ * ERR_PTR(-EBADFD) if it is not an iommufd.
+ */
+struct iommufd_ctx *iommufd_ctx_from_fd(int fd)
+{
+	struct iommufd_ctx *ictx;
+	struct file *file = fget(fd);
+
+	if (!file)
+		return ERR_PTR(-EBADF);
+	ictx = iommufd_ctx_from_file(file);
+	fput(file);
+	return ictx;
+}
+EXPORT_SYMBOL_NS_GPL(iommufd_ctx_from_fd, IOMMUFD);
 
 /**
  * iommufd_ctx_get() - take a reference on a context
@@ -226,42 +285,6 @@ void iommufd_ctx_get(struct iommufd_ctx *ictx)
 EXPORT_SYMBOL_NS_GPL(iommufd_ctx_get, IOMMUFD);
 
 /**
- * iommufd_ctx_from_file() - the context behind a /dev/iommu file
- * @file: a file the caller holds
- *
- * Context: Any context.
- * Return: the context with a reference the caller drops with
- * iommufd_ctx_put(), or ERR_PTR(-EBADFD) if @file is not an iommufd.
- */
-struct iommufd_ctx *iommufd_ctx_from_file(struct file *file)
-{
-	struct iommufd_ctx *ictx = iommufd_file_ctx(file);
-
-	if (!ictx)
-		return ERR_PTR(-EBADFD);
-	iommufd_ctx_get(ictx);
-	return ictx;
-}
-EXPORT_SYMBOL_NS_GPL(iommufd_ctx_from_file, IOMMUFD);
-
-/**
- * iommufd_ctx_from_fd() - the context behind a /dev/iommu file descriptor
- * @fd: a file descriptor of the calling process
- *
- * Context: Process context.
- * Return: the context with a reference the caller drops with
- * iommufd_ctx_put(), ERR_PTR(-EBADF) for a bad descriptor, or
- * ERR_PTR(-EBADFD) if it is not an iommufd.
- */
-struct iommufd_ctx *iommufd_ctx_from_fd(int fd)
-{
-	CLASS(fd, f)(fd);
-
-	return fd_empty(f) ? ERR_PTR(-EBADF) : iommufd_ctx_from_file(fd_file(f));
-}
-EXPORT_SYMBOL_NS_GPL(iommufd_ctx_from_fd, IOMMUFD);
-
-/**
  * iommufd_ctx_put() - drop a reference taken on a context
  * @ictx: the context
  *
@@ -273,55 +296,80 @@ void iommufd_ctx_put(struct iommufd_ctx *ictx)
 }
 EXPORT_SYMBOL_NS_GPL(iommufd_ctx_put, IOMMUFD);
 
-/* The character devices of iommufd; the first is /dev/iommu. */
-static struct miscdevice iommufd_misc[] = {
-	{
-		.minor = MISC_DYNAMIC_MINOR, .name = "iommu",
-		.nodename = "iommu", .mode = 0660, .fops = &iommufd_fops,
-	},
-#if IS_ENABLED(CONFIG_IOMMUFD_VFIO_CONTAINER)
-	{
-		.minor = VFIO_MINOR, .name = "vfio",
-		.nodename = "vfio/vfio", .mode = 0666, .fops = &iommufd_fops,
-	},
-#endif
+static struct miscdevice iommufd_node_iommu = {
+	.fops = &iommufd_fops,
+	.name = "iommu",
+	.nodename = "iommu",
+	.minor = MISC_DYNAMIC_MINOR,
+	.mode = 0660,
 };
 
+#if IS_ENABLED(CONFIG_IOMMUFD_VFIO_CONTAINER)
+static struct miscdevice iommufd_node_vfio = {
+	.fops = &iommufd_vfio_fops,
+	.name = "vfio",
+	.nodename = "vfio/vfio",
+	.minor = VFIO_MINOR,
+	.mode = 0666,
+};
+
+static int iommufd_vfio_node_add(void)
+{
+	return misc_register(&iommufd_node_vfio);
+}
+
+static void iommufd_vfio_node_remove(void)
+{
+	misc_deregister(&iommufd_node_vfio);
+}
+#else
+static int iommufd_vfio_node_add(void)
+{
+	return 0;
+}
+
+static void iommufd_vfio_node_remove(void)
+{
+}
+#endif
+
+/*
+ * Everything a file can reach (the object types, the test driver) is set
+ * up before the device nodes appear, and the nodes go first at exit.
+ */
 static int __init iommufd_init(void)
 {
-	unsigned int i;
-	int ret = 0;
+	int ret;
 
-	for (i = 0; i != ARRAY_SIZE(iommufd_misc) && !ret; i++)
-		ret = misc_register(&iommufd_misc[i]);
-	if (ret) {
-		i--;		/* the one that failed is not registered */
-		goto err_deregister;
-	}
 	iommufd_ioas_init();
-	iommufd_access_init();
-	iommufd_device_init();
 	iommufd_hwpt_init();
+	iommufd_device_init();
+	iommufd_access_init();
 	iommufd_fault_init();
 	ret = iommufd_test_init();
 	if (ret)
-		goto err_deregister;
+		return ret;
+	ret = misc_register(&iommufd_node_iommu);
+	if (ret)
+		goto err_test_exit;
+	ret = iommufd_vfio_node_add();
+	if (ret)
+		goto err_remove_iommu;
 	return 0;
 
-err_deregister:
-	while (i--)
-		misc_deregister(&iommufd_misc[i]);
+err_remove_iommu:
+	misc_deregister(&iommufd_node_iommu);
+err_test_exit:
+	iommufd_test_exit();
 	return ret;
 }
 module_init(iommufd_init);
 
 static void __exit iommufd_exit(void)
 {
-	unsigned int i = ARRAY_SIZE(iommufd_misc);
-
+	iommufd_vfio_node_remove();
+	misc_deregister(&iommufd_node_iommu);
 	iommufd_test_exit();
-	while (i--)
-		misc_deregister(&iommufd_misc[i]);
 }
 module_exit(iommufd_exit);
 

@@ -28,6 +28,9 @@
 
 #include "iommufd_private.h"
 
+/* Ids are 1..INT_MAX: never 0, and positive in an int */
+#define IOMMUFD_ID_RANGE XA_LIMIT(1, INT_MAX)
+
 static const struct iommufd_object_ops *iommufd_object_ops[IOMMUFD_OBJ_MAX];
 
 /**
@@ -57,23 +60,26 @@ struct iommufd_object *_iommufd_object_alloc(struct iommufd_ctx *ictx,
 					     size_t size,
 					     enum iommufd_object_type type)
 {
-	struct iommufd_object *obj;
+	struct iommufd_object *obj = NULL;
+	u32 id;
 	int ret;
 
-	if (iommufd_should_fail())
-		return ERR_PTR(-ENOMEM);
-	obj = kzalloc(size, GFP_KERNEL_ACCOUNT);
+	if (!iommufd_should_fail())
+		obj = kzalloc(size, GFP_KERNEL_ACCOUNT);
 	if (!obj)
 		return ERR_PTR(-ENOMEM);
-	obj->type = type;
-	refcount_set(&obj->users, 1);
-	/* XA_ZERO_ENTRY reserves the id; lookups see nothing there */
-	ret = xa_alloc(&ictx->objects, &obj->id, XA_ZERO_ENTRY, xa_limit_31b,
+	/* The id is taken now; a lookup of it finds nothing until publish */
+	ret = xa_alloc(&ictx->objects, &id, XA_ZERO_ENTRY, IOMMUFD_ID_RANGE,
 		       GFP_KERNEL_ACCOUNT);
-	if (ret) {
+	if (ret < 0) {
 		kfree(obj);
 		return ERR_PTR(ret);
 	}
+	*obj = (struct iommufd_object){
+		.users = REFCOUNT_INIT(1),
+		.id = id,
+		.type = type,
+	};
 	return obj;
 }
 
@@ -87,19 +93,19 @@ struct iommufd_object *_iommufd_object_alloc(struct iommufd_ctx *ictx,
 void iommufd_object_publish(struct iommufd_ctx *ictx,
 			    struct iommufd_object *obj)
 {
-	void *old;
-
-	old = xa_store(&ictx->objects, obj->id, obj, GFP_KERNEL);
-	/* Storing over a reserved entry needs no memory */
-	WARN_ON(old);
+	/* Over its own reservation: no memory is needed, nothing was there */
+	WARN_ON(xa_store(&ictx->objects, obj->id, obj, GFP_KERNEL));
 }
 
+/* The object's type lets go of what it holds; then the memory goes */
 static void iommufd_object_free(struct iommufd_object *obj)
 {
-	const struct iommufd_object_ops *ops = iommufd_object_ops[obj->type];
+	void (*destroy)(struct iommufd_object *obj) = NULL;
 
-	if (ops && ops->destroy)
-		ops->destroy(obj);
+	if (iommufd_object_ops[obj->type])
+		destroy = iommufd_object_ops[obj->type]->destroy;
+	if (destroy)
+		destroy(obj);
 	kfree(obj);
 }
 
@@ -133,14 +139,15 @@ struct iommufd_object *iommufd_get_object(struct iommufd_ctx *ictx, u32 id,
 					  enum iommufd_object_type type)
 {
 	struct iommufd_object *obj;
+	bool held = false;
 
 	xa_lock(&ictx->objects);
 	obj = xa_load(&ictx->objects, id);
-	if (!obj || (type != IOMMUFD_OBJ_ANY && obj->type != type) ||
-	    !refcount_inc_not_zero(&obj->users))
-		obj = ERR_PTR(-ENOENT);
+	/* A dying object (users at zero) is as good as gone */
+	if (obj && (type == IOMMUFD_OBJ_ANY || type == obj->type))
+		held = refcount_inc_not_zero(&obj->users);
 	xa_unlock(&ictx->objects);
-	return obj;
+	return held ? obj : ERR_PTR(-ENOENT);
 }
 
 /**

@@ -47,32 +47,36 @@
 #include "io_pagetable.h"
 #include "iommufd_private.h"
 
+/*
+ * A store of the pages under [@base, @base + @length), owned by the calling
+ * process (it is charged for them; CAP_IPC_LOCK is never charged), with
+ * nothing pinned yet.
+ */
 static struct iopt_pages *iopt_pages_new(unsigned long base,
 					 unsigned long length, bool writable,
 					 u8 account_mode)
 {
-	unsigned long start = PAGE_ALIGN_DOWN(base);
-	struct iopt_pages *pages;
+	unsigned long first = base >> PAGE_SHIFT;
+	unsigned long last = (base + length - 1) >> PAGE_SHIFT;
+	struct iopt_pages *pages = NULL;
 
-	if (iommufd_should_fail())
-		return ERR_PTR(-ENOMEM);
-	pages = kzalloc(sizeof(*pages), GFP_KERNEL_ACCOUNT);
+	if (!iommufd_should_fail())
+		pages = kzalloc(sizeof(*pages), GFP_KERNEL_ACCOUNT);
 	if (!pages)
 		return ERR_PTR(-ENOMEM);
-	kref_init(&pages->kref);
-	mutex_init(&pages->mutex);
-	pages->uptr = start;
-	pages->npages = (base - start + length - 1) / PAGE_SIZE + 1;
+	pages->uptr = first << PAGE_SHIFT;
+	pages->npages = last - first + 1;
 	pages->writable = writable;
-	pages->account_mode = capable(CAP_IPC_LOCK) ? IOMMUFD_ACCOUNT_NONE :
-						       account_mode;
 	pages->users = RB_ROOT_CACHED;
-
+	if (capable(CAP_IPC_LOCK))
+		account_mode = IOMMUFD_ACCOUNT_NONE;
+	pages->account_mode = account_mode;
+	pages->source_task = get_task_struct(current->group_leader);
+	pages->source_user = get_uid(current_user());
 	mmgrab(current->mm);
 	pages->source_mm = current->mm;
-	get_task_struct(current->group_leader);
-	pages->source_task = current->group_leader;
-	pages->source_user = get_uid(current_user());
+	mutex_init(&pages->mutex);
+	kref_init(&pages->kref);
 	return pages;
 }
 

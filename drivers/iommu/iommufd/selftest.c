@@ -272,23 +272,25 @@ mock_nested_new(struct iommu_domain *parent,
 }
 
 static struct iommu_domain *
-mock_domain_alloc_user(struct device *dev, u32 flags,
-		       struct iommu_domain *parent,
-		       const struct iommu_user_data *user_data)
+mock_domain_alloc_user(struct device *dev, u32 alloc_flags,
+		       struct iommu_domain *nest_parent,
+		       const struct iommu_user_data *udata)
 {
-	bool dirty = flags & IOMMU_HWPT_ALLOC_DIRTY_TRACKING;
+	const u32 paging_flags = IOMMU_HWPT_ALLOC_NEST_PARENT |
+				 IOMMU_HWPT_ALLOC_DIRTY_TRACKING;
+	bool track = alloc_flags & IOMMU_HWPT_ALLOC_DIRTY_TRACKING;
 
-	if (parent) {
-		if (flags || !user_data)
-			return ERR_PTR(-EOPNOTSUPP);
-		return mock_nested_new(parent, user_data);
-	}
-	if (user_data || (flags & ~(IOMMU_HWPT_ALLOC_NEST_PARENT |
-				    IOMMU_HWPT_ALLOC_DIRTY_TRACKING)))
+	/* A nested domain takes no flags, and needs its test data */
+	if (nest_parent)
+		return alloc_flags || !udata ? ERR_PTR(-EOPNOTSUPP) :
+					       mock_nested_new(nest_parent,
+							       udata);
+	if (udata || (alloc_flags & ~paging_flags))
 		return ERR_PTR(-EOPNOTSUPP);
-	if (dirty && (to_mock_dev(dev)->flags & MOCK_FLAGS_DEVICE_NO_DIRTY))
+	/* A device flagged without dirty tracking cannot have it */
+	if (track && (to_mock_dev(dev)->flags & MOCK_FLAGS_DEVICE_NO_DIRTY))
 		return ERR_PTR(-EOPNOTSUPP);
-	return mock_domain_new(dev, dirty);
+	return mock_domain_new(dev, track);
 }
 
 static void mock_domain_free(struct iommu_domain *domain)
@@ -300,44 +302,55 @@ static void mock_domain_free(struct iommu_domain *domain)
 	kfree(mock);
 }
 
-static size_t mock_domain_unmap_pages(struct iommu_domain *domain,
-				      unsigned long iova, size_t pgsize,
-				      size_t pgcount,
-				      struct iommu_iotlb_gather *gather)
+/* Which mock IO pages [@iova, @iova + @bytes) are */
+static void mock_io_pages(unsigned long iova, size_t bytes,
+			  unsigned long *first, unsigned long *count)
 {
-	struct mock_domain *mock = to_mock_domain(domain);
-	unsigned long first = iova / MOCK_IO_PAGE_SIZE;
-	unsigned long n = pgsize * pgcount / MOCK_IO_PAGE_SIZE, i;
-
-	for (i = 0; i != n; i++)
-		WARN_ON(!xa_erase(&mock->pfns, first + i));
-	return pgsize * pgcount;
+	*first = iova / MOCK_IO_PAGE_SIZE;
+	*count = bytes / MOCK_IO_PAGE_SIZE;
 }
 
-static int mock_domain_map_pages(struct iommu_domain *domain,
-				 unsigned long iova, phys_addr_t paddr,
-				 size_t pgsize, size_t pgcount, int prot,
-				 gfp_t gfp, size_t *mapped)
+static size_t mock_domain_unmap_pages(struct iommu_domain *dom,
+				      unsigned long iova, size_t page_size,
+				      size_t npages,
+				      struct iommu_iotlb_gather *gather)
 {
-	struct mock_domain *mock = to_mock_domain(domain);
-	unsigned long huge = pgsize == MOCK_HUGE_IO_PAGE_SIZE ? MOCK_PTE_HUGE : 0;
-	unsigned long first = iova / MOCK_IO_PAGE_SIZE;
-	unsigned long n = pgsize * pgcount / MOCK_IO_PAGE_SIZE, i;
+	struct xarray *ptes = &to_mock_domain(dom)->pfns;
+	unsigned long idx, count, end;
 
-	for (i = 0; i != n; i++) {
-		unsigned long frame = paddr / MOCK_IO_PAGE_SIZE + i;
-		void *old = xa_store(&mock->pfns, first + i,
-				     xa_mk_value(frame << 1 | huge), gfp);
+	mock_io_pages(iova, page_size * npages, &idx, &count);
+	/* iommufd unmaps only what it mapped */
+	for (end = idx + count; idx != end; idx++)
+		WARN_ON(!xa_erase(ptes, idx));
+	return page_size * npages;
+}
 
-		if (xa_is_err(old)) {
-			while (i--)
-				xa_erase(&mock->pfns, first + i);
-			return xa_err(old);
+static int mock_domain_map_pages(struct iommu_domain *dom,
+				 unsigned long iova, phys_addr_t phys,
+				 size_t page_size, size_t npages, int prot,
+				 gfp_t gfp, size_t *done)
+{
+	struct xarray *ptes = &to_mock_domain(dom)->pfns;
+	unsigned long tag = 0, idx, count, k;
+	unsigned long frame = phys / MOCK_IO_PAGE_SIZE;
+
+	if (page_size == MOCK_HUGE_IO_PAGE_SIZE)
+		tag = MOCK_PTE_HUGE;
+	mock_io_pages(iova, page_size * npages, &idx, &count);
+	for (k = 0; k < count; k++) {
+		void *prev = xa_store(ptes, idx + k,
+				      xa_mk_value((frame + k) << 1 | tag), gfp);
+
+		if (xa_is_err(prev)) {
+			/* Undo this call's entries; the caller sees nothing */
+			while (k)
+				xa_erase(ptes, idx + --k);
+			return xa_err(prev);
 		}
 		/* iommufd never maps over a mapping */
-		WARN_ON(old);
+		WARN_ON(prev);
 	}
-	*mapped = pgsize * pgcount;
+	*done = page_size * npages;
 	return 0;
 }
 
@@ -423,39 +436,42 @@ static void mock_nested_free(struct iommu_domain *domain)
 	kfree(to_mock_nested(domain));
 }
 
+/* One test invalidation entry: all of the IOTLB, or the entry it names */
+static int mock_nested_flush(struct mock_nested_domain *nested,
+			     const struct iommu_hwpt_invalidate_selftest *entry)
+{
+	if (entry->flags & ~IOMMU_TEST_INVALIDATE_FLAG_ALL)
+		return -EOPNOTSUPP;
+	if (entry->iotlb_id > MOCK_NESTED_DOMAIN_IOTLB_ID_MAX)
+		return -EINVAL;
+	if (entry->flags & IOMMU_TEST_INVALIDATE_FLAG_ALL)
+		memset(nested->iotlb, 0, sizeof(nested->iotlb));
+	else
+		nested->iotlb[entry->iotlb_id] = 0;
+	return 0;
+}
+
+/* entry_num goes back as the number of entries taken, up to a bad one */
 static int mock_nested_invalidate(struct iommu_domain *domain,
 				  struct iommu_user_data_array *array)
 {
 	struct mock_nested_domain *nested = to_mock_nested(domain);
-	struct iommu_hwpt_invalidate_selftest inv;
-	u32 i;
+	struct iommu_hwpt_invalidate_selftest entry;
+	u32 taken = 0;
 	int ret = 0;
 
-	if (array->type != IOMMU_HWPT_INVALIDATE_DATA_SELFTEST) {
+	if (array->type != IOMMU_HWPT_INVALIDATE_DATA_SELFTEST)
 		ret = -EINVAL;
-		goto out;
+	while (!ret && taken < array->entry_num) {
+		ret = iommu_copy_struct_from_user_array(&entry, array,
+							IOMMU_HWPT_INVALIDATE_DATA_SELFTEST, taken,
+				iotlb_id);
+		if (!ret)
+			ret = mock_nested_flush(nested, &entry);
+		if (!ret)
+			taken++;
 	}
-	for (i = 0; i != array->entry_num; i++) {
-		ret = iommu_copy_struct_from_user_array(&inv, array,
-							IOMMU_HWPT_INVALIDATE_DATA_SELFTEST,
-							i, iotlb_id);
-		if (ret)
-			break;
-		if (inv.flags & ~IOMMU_TEST_INVALIDATE_FLAG_ALL) {
-			ret = -EOPNOTSUPP;
-			break;
-		}
-		if (inv.iotlb_id > MOCK_NESTED_DOMAIN_IOTLB_ID_MAX) {
-			ret = -EINVAL;
-			break;
-		}
-		if (inv.flags & IOMMU_TEST_INVALIDATE_FLAG_ALL)
-			memset(nested->iotlb, 0, sizeof(nested->iotlb));
-		else
-			nested->iotlb[inv.iotlb_id] = 0;
-	}
-out:
-	array->entry_num = i;
+	array->entry_num = taken;
 	return ret;
 }
 
@@ -465,16 +481,19 @@ static const struct iommu_domain_ops mock_nested_ops = {
 	.cache_invalidate_user = mock_nested_invalidate,
 };
 
-static void *mock_hw_info(struct device *dev, u32 *length, u32 *type)
+static void *mock_hw_info(struct device *dev, u32 *out_len, u32 *out_type)
 {
-	struct iommu_test_hw_info *info = kzalloc(sizeof(*info), GFP_KERNEL);
+	static const struct iommu_test_hw_info report = {
+		.test_reg = IOMMU_HW_INFO_SELFTEST_REGVAL,
+	};
+	void *copy = kmemdup(&report, sizeof(report), GFP_KERNEL);
 
-	if (!info)
+	/* The caller frees what the driver hands out */
+	if (!copy)
 		return ERR_PTR(-ENOMEM);
-	info->test_reg = IOMMU_HW_INFO_SELFTEST_REGVAL;
-	*length = sizeof(*info);
-	*type = IOMMU_HW_INFO_TYPE_SELFTEST;
-	return info;
+	*out_type = IOMMU_HW_INFO_TYPE_SELFTEST;
+	*out_len = sizeof(report);
+	return copy;
 }
 
 static bool mock_capable(struct device *dev, enum iommu_cap cap)
@@ -537,36 +556,38 @@ static const struct iommu_ops mock_ops = {
 static void mock_dev_release(struct device *dev)
 {
 	struct mock_dev *mdev = to_mock_dev(dev);
+	int id = mdev->id;
 
-	ida_free(&mock_dev_ida, mdev->id);
 	kfree(mdev);
+	ida_free(&mock_dev_ida, id);
 }
 
 static struct mock_dev *mock_dev_create(unsigned long dev_flags)
 {
-	struct property_entry pasid_props[] = {
+	const struct property_entry pasid_props[] = {
 		PROPERTY_ENTRY_U32("pasid-num-bits", MOCK_PASID_WIDTH),
 		{},
 	};
 	struct mock_dev *mdev;
-	int ret;
+	int id, ret;
 
 	if (dev_flags & ~MOCK_DEV_FLAGS)
 		return ERR_PTR(-EINVAL);
+	id = ida_alloc(&mock_dev_ida, GFP_KERNEL);
+	if (id < 0)
+		return ERR_PTR(id);
 	mdev = kzalloc(sizeof(*mdev), GFP_KERNEL);
-	if (!mdev)
+	if (!mdev) {
+		ida_free(&mock_dev_ida, id);
 		return ERR_PTR(-ENOMEM);
-	device_initialize(&mdev->dev);
-	mdev->flags = dev_flags;
-	mdev->dev.release = mock_dev_release;
-	mdev->dev.bus = &iommufd_mock_bus_type;
-	ret = ida_alloc(&mock_dev_ida, GFP_KERNEL);
-	if (ret < 0) {
-		kfree(mdev);	/* not yet released through the device */
-		return ERR_PTR(ret);
 	}
-	mdev->id = ret;
-	ret = dev_set_name(&mdev->dev, "iommufd_mock%u", mdev->id);
+	mdev->id = id;
+	mdev->flags = dev_flags;
+	mdev->dev.bus = &iommufd_mock_bus_type;
+	mdev->dev.release = mock_dev_release;
+	device_initialize(&mdev->dev);
+	/* From here on, the last put_device() frees mdev and its id */
+	ret = dev_set_name(&mdev->dev, "iommufd_mock%u", id);
 	if (!ret && (dev_flags & MOCK_FLAGS_DEVICE_PASID))
 		ret = device_create_managed_software_node(&mdev->dev,
 							  pasid_props, NULL);
@@ -585,25 +606,25 @@ static void mock_dev_destroy(struct mock_dev *mdev)
 }
 
 /* A mock device bound to a context: IOMMU_TEST_OP_MOCK_DOMAIN's object */
-struct selftest_obj {
+struct mock_binding {
 	struct iommufd_object obj;
 	struct iommufd_ctx *ictx;
 	struct iommufd_device *idev;
 	struct mock_dev *mdev;
 };
 
-static void selftest_obj_destroy(struct iommufd_object *obj)
+static void mock_binding_destroy(struct iommufd_object *obj)
 {
-	struct selftest_obj *sobj = container_of(obj, struct selftest_obj, obj);
+	struct mock_binding *bound = container_of(obj, struct mock_binding, obj);
 
-	if (sobj->idev)
-		iommufd_device_unbind(sobj->idev);
-	if (sobj->mdev)
-		mock_dev_destroy(sobj->mdev);
+	if (bound->idev)
+		iommufd_device_unbind(bound->idev);
+	if (bound->mdev)
+		mock_dev_destroy(bound->mdev);
 }
 
-static const struct iommufd_object_ops selftest_obj_ops = {
-	.destroy = selftest_obj_destroy,
+static const struct iommufd_object_ops mock_binding_ops = {
+	.destroy = mock_binding_destroy,
 };
 
 static int iommufd_test_mock_domain(struct iommufd_ucmd *ucmd,
@@ -611,46 +632,46 @@ static int iommufd_test_mock_domain(struct iommufd_ucmd *ucmd,
 {
 	u32 dev_flags = cmd->op == IOMMU_TEST_OP_MOCK_DOMAIN_FLAGS ?
 				cmd->mock_domain_flags.dev_flags : 0;
-	struct selftest_obj *sobj;
+	struct mock_binding *bound;
 	u32 pt_id = cmd->id, idev_id;
 	int ret;
 
 	if (dev_flags & ~MOCK_DEV_FLAGS)
 		return -EINVAL;
-	sobj = iommufd_object_alloc(ucmd->ictx, struct selftest_obj,
-				    IOMMUFD_OBJ_SELFTEST);
-	if (IS_ERR(sobj))
-		return PTR_ERR(sobj);
-	sobj->ictx = ucmd->ictx;
-	sobj->mdev = mock_dev_create(dev_flags);
-	if (IS_ERR(sobj->mdev)) {
-		ret = PTR_ERR(sobj->mdev);
-		sobj->mdev = NULL;
+	bound = iommufd_object_alloc(ucmd->ictx, struct mock_binding,
+				     IOMMUFD_OBJ_SELFTEST);
+	if (IS_ERR(bound))
+		return PTR_ERR(bound);
+	bound->ictx = ucmd->ictx;
+	bound->mdev = mock_dev_create(dev_flags);
+	if (IS_ERR(bound->mdev)) {
+		ret = PTR_ERR(bound->mdev);
+		bound->mdev = NULL;
 		goto err_discard;
 	}
-	sobj->idev = iommufd_device_bind(ucmd->ictx, &sobj->mdev->dev,
-					 &idev_id);
-	if (IS_ERR(sobj->idev)) {
-		ret = PTR_ERR(sobj->idev);
-		sobj->idev = NULL;
+	bound->idev = iommufd_device_bind(ucmd->ictx, &bound->mdev->dev,
+					  &idev_id);
+	if (IS_ERR(bound->idev)) {
+		ret = PTR_ERR(bound->idev);
+		bound->idev = NULL;
 		goto err_discard;
 	}
-	ret = iommufd_device_attach(sobj->idev, &pt_id);
+	ret = iommufd_device_attach(bound->idev, &pt_id);
 	if (ret)
 		goto err_discard;
 
 	/* The two layouts agree on the three outputs */
-	cmd->mock_domain.out_stdev_id = sobj->obj.id;
+	cmd->mock_domain.out_stdev_id = bound->obj.id;
 	cmd->mock_domain.out_hwpt_id = pt_id;
 	cmd->mock_domain.out_idev_id = idev_id;
 	ret = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
 	if (ret)
 		goto err_discard;
-	iommufd_object_publish(ucmd->ictx, &sobj->obj);
+	iommufd_object_publish(ucmd->ictx, &bound->obj);
 	return 0;
 
 err_discard:
-	iommufd_object_discard(ucmd->ictx, &sobj->obj);
+	iommufd_object_discard(ucmd->ictx, &bound->obj);
 	return ret;
 }
 
@@ -658,19 +679,19 @@ static int iommufd_test_mock_domain_replace(struct iommufd_ucmd *ucmd,
 					    struct iommu_test_cmd *cmd)
 {
 	u32 pt_id = cmd->mock_domain_replace.pt_id;
-	struct selftest_obj *sobj;
+	struct mock_binding *bound;
 	int ret;
 
-	sobj = iommufd_get_typed(ucmd->ictx, cmd->id, IOMMUFD_OBJ_SELFTEST,
-				 struct selftest_obj, obj);
-	if (IS_ERR(sobj))
-		return PTR_ERR(sobj);
-	ret = iommufd_device_replace(sobj->idev, &pt_id);
+	bound = iommufd_get_typed(ucmd->ictx, cmd->id, IOMMUFD_OBJ_SELFTEST,
+				  struct mock_binding, obj);
+	if (IS_ERR(bound))
+		return PTR_ERR(bound);
+	ret = iommufd_device_replace(bound->idev, &pt_id);
 	if (!ret) {
 		cmd->mock_domain_replace.pt_id = pt_id;
 		ret = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
 	}
-	iommufd_put_object(ucmd->ictx, &sobj->obj);
+	iommufd_put_object(ucmd->ictx, &bound->obj);
 	return ret;
 }
 
@@ -835,7 +856,7 @@ static int iommufd_test_trigger_iopf(struct iommufd_ucmd *ucmd,
 
 /* Mock in-kernel accesses */
 
-struct selftest_access {
+struct mock_accessor {
 	struct iommufd_access *access;
 	struct file *file;
 	struct mutex lock;		/* protects items, next_id */
@@ -843,74 +864,74 @@ struct selftest_access {
 	unsigned int next_id;
 };
 
-struct selftest_access_item {
+struct mock_access_pin {
 	struct list_head link;
 	unsigned long iova;
 	size_t length;
 	unsigned int id;
 };
 
-static void selftest_access_unpin_item(struct selftest_access *staccess,
-				       struct selftest_access_item *item)
+static void mock_accessor_drop_pin(struct mock_accessor *acc,
+				   struct mock_access_pin *item)
 {
-	lockdep_assert_held(&staccess->lock);
-	iommufd_access_unpin_pages(staccess->access, item->iova, item->length);
+	lockdep_assert_held(&acc->lock);
+	iommufd_access_unpin_pages(acc->access, item->iova, item->length);
 	list_del(&item->link);
 	kfree(item);
 }
 
-static void selftest_access_unmap(void *data, unsigned long iova,
-				  unsigned long length)
+static void mock_accessor_unmap(void *data, unsigned long iova,
+				unsigned long length)
 {
-	struct selftest_access *staccess = data;
-	struct selftest_access_item *item, *next;
+	struct mock_accessor *acc = data;
+	struct mock_access_pin *item, *next;
 	unsigned long last = iova + length - 1;
 
-	mutex_lock(&staccess->lock);
-	list_for_each_entry_safe(item, next, &staccess->items, link) {
+	mutex_lock(&acc->lock);
+	list_for_each_entry_safe(item, next, &acc->items, link) {
 		if (item->iova <= last && iova <= item->iova + item->length - 1)
-			selftest_access_unpin_item(staccess, item);
+			mock_accessor_drop_pin(acc, item);
 	}
-	mutex_unlock(&staccess->lock);
+	mutex_unlock(&acc->lock);
 }
 
-static const struct iommufd_access_ops selftest_access_pin_ops = {
+static const struct iommufd_access_ops mock_accessor_pin_ops = {
 	.needs_pin_pages = 1,
-	.unmap = selftest_access_unmap,
+	.unmap = mock_accessor_unmap,
 };
 
-static const struct iommufd_access_ops selftest_access_rw_ops = {
-	.unmap = selftest_access_unmap,
+static const struct iommufd_access_ops mock_accessor_rw_ops = {
+	.unmap = mock_accessor_unmap,
 };
 
-static int selftest_access_release(struct inode *inode, struct file *filep)
+static int mock_accessor_release(struct inode *inode, struct file *filep)
 {
-	struct selftest_access *staccess = filep->private_data;
-	struct selftest_access_item *item, *next;
+	struct mock_accessor *acc = filep->private_data;
+	struct mock_access_pin *item, *next;
 
-	mutex_lock(&staccess->lock);
-	list_for_each_entry_safe(item, next, &staccess->items, link)
-		selftest_access_unpin_item(staccess, item);
-	mutex_unlock(&staccess->lock);
-	iommufd_access_destroy(staccess->access);
-	mutex_destroy(&staccess->lock);
-	kfree(staccess);
+	mutex_lock(&acc->lock);
+	list_for_each_entry_safe(item, next, &acc->items, link)
+		mock_accessor_drop_pin(acc, item);
+	mutex_unlock(&acc->lock);
+	iommufd_access_destroy(acc->access);
+	mutex_destroy(&acc->lock);
+	kfree(acc);
 	return 0;
 }
 
-static const struct file_operations selftest_access_fops = {
+static const struct file_operations mock_accessor_fops = {
 	.owner = THIS_MODULE,
-	.release = selftest_access_release,
+	.release = mock_accessor_release,
 };
 
 /* The mock access behind the descriptor @fd; hold the returned file */
-static struct selftest_access *selftest_access_get(int fd, struct file **filep)
+static struct mock_accessor *mock_accessor_from_fd(int fd, struct file **filep)
 {
 	struct file *file = fget(fd);
 
 	if (!file)
 		return ERR_PTR(-EBADF);
-	if (file->f_op != &selftest_access_fops) {
+	if (file->f_op != &mock_accessor_fops) {
 		fput(file);
 		return ERR_PTR(-EBADF);
 	}
@@ -922,7 +943,7 @@ static int iommufd_test_create_access(struct iommufd_ucmd *ucmd,
 				      struct iommu_test_cmd *cmd)
 {
 	const struct iommufd_access_ops *ops;
-	struct selftest_access *staccess;
+	struct mock_accessor *acc;
 	struct file *file;
 	u32 access_id;
 	int fd, ret;
@@ -930,11 +951,11 @@ static int iommufd_test_create_access(struct iommufd_ucmd *ucmd,
 	if (cmd->create_access.flags &
 	    ~MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES)
 		return -EOPNOTSUPP;
-	staccess = kzalloc(sizeof(*staccess), GFP_KERNEL_ACCOUNT);
-	if (!staccess)
+	acc = kzalloc(sizeof(*acc), GFP_KERNEL_ACCOUNT);
+	if (!acc)
 		return -ENOMEM;
-	mutex_init(&staccess->lock);
-	INIT_LIST_HEAD(&staccess->items);
+	mutex_init(&acc->lock);
+	INIT_LIST_HEAD(&acc->items);
 
 	fd = get_unused_fd_flags(O_CLOEXEC);
 	if (fd < 0) {
@@ -943,23 +964,23 @@ static int iommufd_test_create_access(struct iommufd_ucmd *ucmd,
 	}
 	ops = (cmd->create_access.flags &
 	       MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES) ?
-		      &selftest_access_pin_ops : &selftest_access_rw_ops;
-	staccess->access = iommufd_access_create(ucmd->ictx, ops, staccess,
-						 &access_id);
-	if (IS_ERR(staccess->access)) {
-		ret = PTR_ERR(staccess->access);
+		      &mock_accessor_pin_ops : &mock_accessor_rw_ops;
+	acc->access = iommufd_access_create(ucmd->ictx, ops, acc,
+					    &access_id);
+	if (IS_ERR(acc->access)) {
+		ret = PTR_ERR(acc->access);
 		goto err_put_fd;
 	}
-	ret = iommufd_access_attach(staccess->access, cmd->id);
+	ret = iommufd_access_attach(acc->access, cmd->id);
 	if (ret)
 		goto err_destroy;
 	file = anon_inode_getfile("[iommufd_test_access]",
-				  &selftest_access_fops, staccess, O_RDWR);
+				  &mock_accessor_fops, acc, O_RDWR);
 	if (IS_ERR(file)) {
 		ret = PTR_ERR(file);
 		goto err_destroy;
 	}
-	staccess->file = file;
+	acc->file = file;
 	cmd->create_access.out_access_fd = fd;
 	ret = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
 	if (ret) {
@@ -971,18 +992,18 @@ static int iommufd_test_create_access(struct iommufd_ucmd *ucmd,
 	return 0;
 
 err_destroy:
-	iommufd_access_destroy(staccess->access);
+	iommufd_access_destroy(acc->access);
 err_put_fd:
 	put_unused_fd(fd);
 err_free:
-	mutex_destroy(&staccess->lock);
-	kfree(staccess);
+	mutex_destroy(&acc->lock);
+	kfree(acc);
 	return ret;
 }
 
 /* Are @pages exactly the pages of the user's memory at @uptr? */
-static int selftest_check_pages(struct page **pages, unsigned long npages,
-				unsigned long uptr)
+static int mock_check_pages(struct page **pages, unsigned long npages,
+			    unsigned long uptr)
 {
 	unsigned long i;
 
@@ -1004,8 +1025,8 @@ static int iommufd_test_access_pages(struct iommufd_ucmd *ucmd,
 				     struct iommu_test_cmd *cmd)
 {
 	unsigned long npages = cmd->access_pages.length >> PAGE_SHIFT;
-	struct selftest_access_item *item;
-	struct selftest_access *staccess;
+	struct mock_access_pin *item;
+	struct mock_accessor *acc;
 	struct page **pages;
 	struct file *file;
 	int ret;
@@ -1013,9 +1034,9 @@ static int iommufd_test_access_pages(struct iommufd_ucmd *ucmd,
 	if (cmd->access_pages.flags &
 	    ~(MOCK_FLAGS_ACCESS_WRITE | MOCK_FLAGS_ACCESS_SYZ))
 		return -EOPNOTSUPP;
-	staccess = selftest_access_get(cmd->id, &file);
-	if (IS_ERR(staccess))
-		return PTR_ERR(staccess);
+	acc = mock_accessor_from_fd(cmd->id, &file);
+	if (IS_ERR(acc))
+		return PTR_ERR(acc);
 	pages = kvcalloc(max(npages, 1UL), sizeof(*pages),
 			 GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
 	item = kzalloc(sizeof(*item), GFP_KERNEL_ACCOUNT);
@@ -1024,8 +1045,8 @@ static int iommufd_test_access_pages(struct iommufd_ucmd *ucmd,
 		goto out_free;
 	}
 
-	mutex_lock(&staccess->lock);
-	ret = iommufd_access_pin_pages(staccess->access,
+	mutex_lock(&acc->lock);
+	ret = iommufd_access_pin_pages(acc->access,
 				       cmd->access_pages.iova,
 				       cmd->access_pages.length, pages,
 				       (cmd->access_pages.flags &
@@ -1035,20 +1056,20 @@ static int iommufd_test_access_pages(struct iommufd_ucmd *ucmd,
 		goto out_unlock;
 	item->iova = cmd->access_pages.iova;
 	item->length = cmd->access_pages.length;
-	item->id = ++staccess->next_id;
-	list_add_tail(&item->link, &staccess->items);
+	item->id = ++acc->next_id;
+	list_add_tail(&item->link, &acc->items);
 	if (!(cmd->access_pages.flags & MOCK_FLAGS_ACCESS_SYZ))
-		ret = selftest_check_pages(pages, npages,
-					   cmd->access_pages.uptr);
+		ret = mock_check_pages(pages, npages,
+				       cmd->access_pages.uptr);
 	if (!ret) {
 		cmd->access_pages.out_access_pages_id = item->id;
 		ret = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
 	}
 	if (ret)
-		selftest_access_unpin_item(staccess, item);
+		mock_accessor_drop_pin(acc, item);
 	item = NULL;
 out_unlock:
-	mutex_unlock(&staccess->lock);
+	mutex_unlock(&acc->lock);
 out_free:
 	kfree(item);
 	kvfree(pages);
@@ -1056,33 +1077,42 @@ out_free:
 	return ret;
 }
 
+/* The pin of @acc with @id, or NULL; under acc->lock */
+static struct mock_access_pin *mock_accessor_find_pin(struct mock_accessor *acc,
+						      unsigned int id)
+{
+	struct mock_access_pin *pin;
+
+	lockdep_assert_held(&acc->lock);
+	list_for_each_entry(pin, &acc->items, link)
+		if (pin->id == id)
+			return pin;
+	return NULL;
+}
+
 static int iommufd_test_destroy_access_pages(struct iommu_test_cmd *cmd)
 {
-	struct selftest_access_item *item;
-	struct selftest_access *staccess;
+	unsigned int id = cmd->destroy_access_pages.access_pages_id;
+	struct mock_access_pin *pin;
+	struct mock_accessor *acc;
 	struct file *file;
-	int ret = -ENOENT;
 
-	staccess = selftest_access_get(cmd->id, &file);
-	if (IS_ERR(staccess))
-		return PTR_ERR(staccess);
-	mutex_lock(&staccess->lock);
-	list_for_each_entry(item, &staccess->items, link) {
-		if (item->id == cmd->destroy_access_pages.access_pages_id) {
-			selftest_access_unpin_item(staccess, item);
-			ret = 0;
-			break;
-		}
-	}
-	mutex_unlock(&staccess->lock);
+	acc = mock_accessor_from_fd(cmd->id, &file);
+	if (IS_ERR(acc))
+		return PTR_ERR(acc);
+	mutex_lock(&acc->lock);
+	pin = mock_accessor_find_pin(acc, id);
+	if (pin)
+		mock_accessor_drop_pin(acc, pin);
+	mutex_unlock(&acc->lock);
 	fput(file);
-	return ret;
+	return pin ? 0 : -ENOENT;
 }
 
 static int iommufd_test_access_rw(struct iommu_test_cmd *cmd)
 {
 	unsigned int flags = 0;
-	struct selftest_access *staccess;
+	struct mock_accessor *acc;
 	struct file *file;
 	void *buf;
 	int ret;
@@ -1096,9 +1126,9 @@ static int iommufd_test_access_rw(struct iommu_test_cmd *cmd)
 		flags |= __IOMMUFD_ACCESS_RW_SLOW_PATH;
 	if (!cmd->access_rw.length || cmd->access_rw.length > SZ_16M)
 		return -EINVAL;
-	staccess = selftest_access_get(cmd->id, &file);
-	if (IS_ERR(staccess))
-		return PTR_ERR(staccess);
+	acc = mock_accessor_from_fd(cmd->id, &file);
+	if (IS_ERR(acc))
+		return PTR_ERR(acc);
 	buf = kvzalloc(cmd->access_rw.length, GFP_KERNEL_ACCOUNT);
 	if (!buf) {
 		ret = -ENOMEM;
@@ -1108,11 +1138,11 @@ static int iommufd_test_access_rw(struct iommu_test_cmd *cmd)
 		ret = copy_from_user(buf, u64_to_user_ptr(cmd->access_rw.uptr),
 				     cmd->access_rw.length) ? -EFAULT : 0;
 		if (!ret)
-			ret = iommufd_access_rw(staccess->access,
+			ret = iommufd_access_rw(acc->access,
 						cmd->access_rw.iova, buf,
 						cmd->access_rw.length, flags);
 	} else {
-		ret = iommufd_access_rw(staccess->access, cmd->access_rw.iova,
+		ret = iommufd_access_rw(acc->access, cmd->access_rw.iova,
 					buf, cmd->access_rw.length, flags);
 		if (!ret && copy_to_user(u64_to_user_ptr(cmd->access_rw.uptr),
 					 buf, cmd->access_rw.length))
@@ -1126,14 +1156,14 @@ out_put:
 
 static int iommufd_test_access_replace_ioas(struct iommu_test_cmd *cmd)
 {
-	struct selftest_access *staccess;
+	struct mock_accessor *acc;
 	struct file *file;
 	int ret;
 
-	staccess = selftest_access_get(cmd->id, &file);
-	if (IS_ERR(staccess))
-		return PTR_ERR(staccess);
-	ret = iommufd_access_replace(staccess->access,
+	acc = mock_accessor_from_fd(cmd->id, &file);
+	if (IS_ERR(acc))
+		return PTR_ERR(acc);
+	ret = iommufd_access_replace(acc->access,
 				     cmd->access_replace_ioas.ioas_id);
 	fput(file);
 	return ret;
@@ -1152,13 +1182,7 @@ int iommufd_test(struct iommufd_ucmd *ucmd)
 	struct iommu_test_cmd *cmd = ucmd->cmd;
 
 	switch (cmd->op) {
-	case IOMMU_TEST_OP_ADD_RESERVED:
-		return iommufd_test_add_reserved(ucmd, cmd);
-	case IOMMU_TEST_OP_MD_CHECK_REFS:
-		return iommufd_test_check_refs(cmd);
-	case IOMMU_TEST_OP_SET_TEMP_MEMORY_LIMIT:
-		iommufd_test_memory_limit = cmd->memory_limit.limit;
-		return 0;
+	/* Mock devices and their domains */
 	case IOMMU_TEST_OP_MOCK_DOMAIN:
 	case IOMMU_TEST_OP_MOCK_DOMAIN_FLAGS:
 		return iommufd_test_mock_domain(ucmd, cmd);
@@ -1166,22 +1190,31 @@ int iommufd_test(struct iommufd_ucmd *ucmd)
 		return iommufd_test_mock_domain_replace(ucmd, cmd);
 	case IOMMU_TEST_OP_MD_CHECK_MAP:
 		return iommufd_test_md_check_map(ucmd, cmd);
+	case IOMMU_TEST_OP_MD_CHECK_IOTLB:
+		return iommufd_test_check_iotlb(ucmd, cmd);
+	case IOMMU_TEST_OP_DIRTY:
+		return iommufd_test_dirty(ucmd, cmd);
+	case IOMMU_TEST_OP_TRIGGER_IOPF:
+		return iommufd_test_trigger_iopf(ucmd, cmd);
+	/* In-kernel accesses */
 	case IOMMU_TEST_OP_CREATE_ACCESS:
 		return iommufd_test_create_access(ucmd, cmd);
+	case IOMMU_TEST_OP_ACCESS_REPLACE_IOAS:
+		return iommufd_test_access_replace_ioas(cmd);
 	case IOMMU_TEST_OP_ACCESS_PAGES:
 		return iommufd_test_access_pages(ucmd, cmd);
 	case IOMMU_TEST_OP_DESTROY_ACCESS_PAGES:
 		return iommufd_test_destroy_access_pages(cmd);
 	case IOMMU_TEST_OP_ACCESS_RW:
 		return iommufd_test_access_rw(cmd);
-	case IOMMU_TEST_OP_ACCESS_REPLACE_IOAS:
-		return iommufd_test_access_replace_ioas(cmd);
-	case IOMMU_TEST_OP_DIRTY:
-		return iommufd_test_dirty(ucmd, cmd);
-	case IOMMU_TEST_OP_MD_CHECK_IOTLB:
-		return iommufd_test_check_iotlb(ucmd, cmd);
-	case IOMMU_TEST_OP_TRIGGER_IOPF:
-		return iommufd_test_trigger_iopf(ucmd, cmd);
+	/* The IOAS and the page store */
+	case IOMMU_TEST_OP_ADD_RESERVED:
+		return iommufd_test_add_reserved(ucmd, cmd);
+	case IOMMU_TEST_OP_MD_CHECK_REFS:
+		return iommufd_test_check_refs(cmd);
+	case IOMMU_TEST_OP_SET_TEMP_MEMORY_LIMIT:
+		iommufd_test_memory_limit = cmd->memory_limit.limit;
+		return 0;
 	default:
 		return -EOPNOTSUPP;
 	}
@@ -1191,7 +1224,7 @@ int iommufd_test_init(void)
 {
 	int ret;
 
-	iommufd_object_register_type(IOMMUFD_OBJ_SELFTEST, &selftest_obj_ops);
+	iommufd_object_register_type(IOMMUFD_OBJ_SELFTEST, &mock_binding_ops);
 	fail_iommufd_dir = fault_create_debugfs_attr("fail_iommufd", NULL,
 						     &fail_iommufd);
 	if (IS_ERR(fail_iommufd_dir))

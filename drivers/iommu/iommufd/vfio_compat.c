@@ -203,7 +203,7 @@ static int iommufd_vfio_read_domain(struct iommu_domain *domain, void *arg)
 {
 	struct iommufd_vfio_dirty_read *rd = arg;
 
-	return iopt_read_and_clear_dirty(&rd->ioas->iopt, domain, 0, rd->iova,
+	return iopt_dirty_collect(&rd->ioas->iopt, domain, 0, rd->iova,
 					 rd->size, rd->pgsize, rd->data);
 }
 
@@ -237,7 +237,7 @@ static int iommufd_vfio_track_domain(struct iommu_domain *domain, void *arg)
 {
 	struct iommufd_ioas *ioas = arg;
 
-	return iopt_set_dirty_tracking(&ioas->iopt, domain,
+	return iopt_dirty_track(&ioas->iopt, domain,
 				       ioas->vfio_dirty_tracking);
 }
 
@@ -572,27 +572,27 @@ long iommufd_vfio_ioctl(struct iommufd_ctx *ictx, unsigned int cmd,
 			unsigned long arg)
 {
 	void __user *uarg = (void __user *)arg;
+	bool maps = cmd == VFIO_IOMMU_GET_INFO || cmd == VFIO_IOMMU_MAP_DMA ||
+		    cmd == VFIO_IOMMU_UNMAP_DMA || cmd == VFIO_IOMMU_DIRTY_PAGES;
 
-	switch (cmd) {
-	case VFIO_GET_API_VERSION:
-		return VFIO_API_VERSION;
-	case VFIO_CHECK_EXTENSION:
-		return iommufd_vfio_check_extension(arg);
-	case VFIO_SET_IOMMU:
-		return iommufd_vfio_set_iommu(ictx, arg);
-	}
-	/* The rest maps, and a no-IOMMU container has nothing to map in */
-	if (READ_ONCE(ictx->vfio_no_iommu))
+	/* A no-IOMMU container has no IOVA to map in, as in VFIO's own */
+	if (maps && READ_ONCE(ictx->vfio_no_iommu))
 		return -ENOTTY;
 	switch (cmd) {
-	case VFIO_IOMMU_GET_INFO:
-		return iommufd_vfio_get_info(ictx, uarg);
 	case VFIO_IOMMU_MAP_DMA:
 		return iommufd_vfio_map_dma(ictx, uarg);
 	case VFIO_IOMMU_UNMAP_DMA:
 		return iommufd_vfio_unmap_dma(ictx, uarg);
+	case VFIO_IOMMU_GET_INFO:
+		return iommufd_vfio_get_info(ictx, uarg);
 	case VFIO_IOMMU_DIRTY_PAGES:
 		return iommufd_vfio_dirty_pages(ictx, uarg);
+	case VFIO_SET_IOMMU:
+		return iommufd_vfio_set_iommu(ictx, arg);
+	case VFIO_CHECK_EXTENSION:
+		return iommufd_vfio_check_extension(arg);
+	case VFIO_GET_API_VERSION:
+		return VFIO_API_VERSION;
 	default:
 		return -ENOTTY;
 	}
