@@ -846,8 +846,9 @@ static int iopt_unmap_range_locked(struct io_pagetable *iopt,
  * IOPT_UNMAP_ALLOW_EMPTY) empties the address space.
  *
  * Context: Process context; sleeps.
- * Return: 0; -ENOENT when nothing is mapped there (unless @allow_empty) or
- * an area would be split; -EBUSY while an access holds pages of an area.
+ * Return: 0; -ENOENT when nothing is mapped there (unless
+ * IOPT_UNMAP_ALLOW_EMPTY) or an area would be split; -EBUSY while an
+ * access holds pages of an area.
  */
 int iopt_unmap_range(struct io_pagetable *iopt, unsigned long start,
 		     unsigned long last, unsigned long *unmapped,

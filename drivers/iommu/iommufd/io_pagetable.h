@@ -117,7 +117,6 @@ struct iopt_area {
  * @domains_rwsem: see the locking rules above
  * @iova_rwsem: see the locking rules above
  * @domains: the attached iommu_domains, by index
- * @next_domain_index: the index @domains gives the next domain
  * @area_itree: struct iopt_area by IOVA
  * @nareas: how many areas @area_itree holds, under @iova_rwsem
  * @allowed_itree: ranges automatic IOVA may use; empty means everything
@@ -134,7 +133,6 @@ struct io_pagetable {
 	struct xarray domains;
 	struct xarray accesses;
 	unsigned int page_accesses;
-	unsigned int next_domain_index;
 	struct rb_root_cached area_itree;
 	unsigned long nareas;
 	struct rb_root_cached allowed_itree;

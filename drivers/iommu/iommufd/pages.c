@@ -272,6 +272,7 @@ static int iopt_pfns_store(struct iopt_pages *pages, unsigned long index,
 	unsigned long pfn = page_to_pfn(list[0]);
 	unsigned long *arr;
 
+	lockdep_assert_held(&pages->mutex);
 	/* Only a run can use consecutive PFNs: arrays need not look */
 	if (run && pfn == run->base + pos && iopt_list_consecutive(list, n)) {
 		bitmap_set(run->present, pos, n);
@@ -300,6 +301,7 @@ static int iopt_pfns_store(struct iopt_pages *pages, unsigned long index,
 static void iopt_pfns_clear(struct iopt_pages *pages, unsigned long index,
 			    unsigned long n)
 {
+	lockdep_assert_held(&pages->mutex);
 	while (n) {
 		unsigned long chunk = iopt_chunk(pages, index);
 		unsigned int pos = iopt_chunk_pos(pages, index);
@@ -434,6 +436,7 @@ static int iopt_pages_charge(struct iopt_pages *pages, unsigned long npages)
 {
 	struct iopt_owner owner = iopt_pages_owner(pages);
 
+	lockdep_assert_held(&pages->mutex);
 	return iopt_charge(&owner, npages, 0);
 }
 
@@ -441,6 +444,7 @@ static void iopt_pages_uncharge(struct iopt_pages *pages, unsigned long npages)
 {
 	struct iopt_owner owner = iopt_pages_owner(pages);
 
+	lockdep_assert_held(&pages->mutex);
 	iopt_uncharge(&owner, npages);
 }
 
@@ -579,6 +583,7 @@ static int iopt_pages_set_pfnmap(struct iopt_pages *pages,
 {
 	unsigned long *arr;
 
+	lockdep_assert_held(&pages->mutex);
 	if (!pages->pfnmap) {
 		pages->pfnmap = bitmap_zalloc(pages->npages, GFP_KERNEL_ACCOUNT);
 		if (!pages->pfnmap)
@@ -647,6 +652,7 @@ static int iopt_pages_pin_span(struct iopt_pages *pages, unsigned long index,
 	unsigned long done = 0;
 	int ret;
 
+	lockdep_assert_held(&pages->mutex);
 	ret = iopt_pages_charge(pages, npages);
 	if (ret)
 		return ret;
@@ -708,6 +714,7 @@ static void iopt_pages_unpin_span(struct iopt_pages *pages,
 	unsigned long index = first, total = 0;
 	unsigned int nbatch = 0;
 
+	lockdep_assert_held(&pages->mutex);
 	while (index <= last) {
 		unsigned int pos = iopt_chunk_pos(pages, index);
 		unsigned int len = min_t(unsigned long, last - index + 1,
@@ -766,6 +773,7 @@ static void iopt_pages_unpin_uncovered(struct iopt_pages *pages,
 {
 	struct interval_tree_span_iter span;
 
+	lockdep_assert_held(&pages->mutex);
 	interval_tree_for_each_span(&span, &pages->users, first, last) {
 		if (span.is_hole)
 			iopt_pages_unpin_span(pages, span.start_hole,
