@@ -54,6 +54,7 @@
 #include "kselftest_harness.h"
 #include "../../../../drivers/iommu/iommufd/iommufd_test.h"
 #include "vm_pinned.h"
+#include "uapi_calls.h"
 
 #define NBUF 4
 #define BUF_PAGES 8
@@ -81,11 +82,6 @@ static void *scratch;
 /* Injection points of all the tests, shared by their processes */
 static unsigned long *total_points;
 
-static int ioc(int fd, unsigned long cmd, void *arg)
-{
-	return ioctl(fd, cmd, arg) < 0 ? -errno : 0;
-}
-
 static void run_add_fd(struct run *r, int fd)
 {
 	if (r->nfds < MAX_RUN_FDS)
@@ -105,22 +101,6 @@ static void run_close(struct run *r)
 	r->fd = -1;
 }
 
-static int destroy(int fd, __u32 id)
-{
-	struct iommu_destroy cmd = { .size = sizeof(cmd), .id = id };
-
-	return ioc(fd, IOMMU_DESTROY, &cmd);
-}
-
-static int ioas_alloc(int fd, __u32 *id)
-{
-	struct iommu_ioas_alloc cmd = { .size = sizeof(cmd) };
-	int ret = ioc(fd, IOMMU_IOAS_ALLOC, &cmd);
-
-	*id = cmd.out_ioas_id;
-	return ret;
-}
-
 static int map(int fd, __u32 ioas_id, __u32 flags, void *va, __u64 len,
 	       __u64 *iova)
 {
@@ -128,7 +108,7 @@ static int map(int fd, __u32 ioas_id, __u32 flags, void *va, __u64 len,
 		.size = sizeof(cmd), .flags = flags, .ioas_id = ioas_id,
 		.user_va = (uintptr_t)va, .length = len, .iova = *iova,
 	};
-	int ret = ioc(fd, IOMMU_IOAS_MAP, &cmd);
+	int ret = do_ioctl(fd, IOMMU_IOAS_MAP, &cmd);
 
 	*iova = cmd.iova;
 	return ret;
@@ -146,7 +126,7 @@ static int unmap(int fd, __u32 ioas_id, __u64 iova, __u64 len)
 		.length = len,
 	};
 
-	return ioc(fd, IOMMU_IOAS_UNMAP, &cmd);
+	return do_ioctl(fd, IOMMU_IOAS_UNMAP, &cmd);
 }
 
 static int copy(int fd, __u32 dst_id, __u64 dst_iova, __u32 src_id,
@@ -158,7 +138,7 @@ static int copy(int fd, __u32 dst_id, __u64 dst_iova, __u32 src_id,
 		.src_iova = src_iova,
 	};
 
-	return ioc(fd, IOMMU_IOAS_COPY, &cmd);
+	return do_ioctl(fd, IOMMU_IOAS_COPY, &cmd);
 }
 
 static int hwpt_alloc(int fd, __u32 flags, __u32 dev_id, __u32 pt_id,
@@ -175,7 +155,7 @@ static int hwpt_alloc(int fd, __u32 flags, __u32 dev_id, __u32 pt_id,
 		cmd.data_len = sizeof(struct iommu_hwpt_selftest);
 		cmd.data_uptr = (uintptr_t)data;
 	}
-	ret = ioc(fd, IOMMU_HWPT_ALLOC, &cmd);
+	ret = do_ioctl(fd, IOMMU_HWPT_ALLOC, &cmd);
 	*id = cmd.out_hwpt_id;
 	return ret;
 }
@@ -188,7 +168,7 @@ static int vfio_map(int fd, void *va, __u64 len, __u64 iova)
 		.vaddr = (uintptr_t)va, .iova = iova, .size = len,
 	};
 
-	return ioc(fd, VFIO_IOMMU_MAP_DMA, &cmd);
+	return do_ioctl(fd, VFIO_IOMMU_MAP_DMA, &cmd);
 }
 
 static int vfio_unmap(int fd, __u32 flags, __u64 iova, __u64 len,
@@ -198,7 +178,7 @@ static int vfio_unmap(int fd, __u32 flags, __u64 iova, __u64 len,
 		.argsz = sizeof(cmd), .flags = flags, .iova = iova,
 		.size = len,
 	};
-	int ret = ioc(fd, VFIO_IOMMU_UNMAP_DMA, &cmd);
+	int ret = do_ioctl(fd, VFIO_IOMMU_UNMAP_DMA, &cmd);
 
 	*unmapped = cmd.size;
 	return ret;
@@ -220,7 +200,7 @@ static int check_bufs_unpinned(int check_fd)
 					.refs = 0 },
 		};
 
-		ret = ioc(check_fd, IOMMU_TEST_CMD, &cmd);
+		ret = do_ioctl(check_fd, IOMMU_TEST_CMD, &cmd);
 		if (ret)
 			return ret;
 	}
@@ -233,7 +213,7 @@ static int check_bufs_unpinned(int check_fd)
 					.refs = 0 },
 		};
 
-		ret = ioc(check_fd, IOMMU_TEST_CMD, &cmd);
+		ret = do_ioctl(check_fd, IOMMU_TEST_CMD, &cmd);
 		if (ret)
 			return ret;
 	}

@@ -27,6 +27,7 @@
 
 #include "kselftest_harness.h"
 #include "../../../../drivers/iommu/iommufd/iommufd_test.h"
+#include "uapi_calls.h"
 
 #define MOCK_PAGE ((__u64)sysconf(_SC_PAGESIZE) / 2)
 #define HUGE_IOPTE (512 * MOCK_PAGE)
@@ -42,27 +43,6 @@ struct mock_dev {
 	__u32 hwpt_id;	/* what it was attached to */
 	__u32 dev_id;	/* the iommufd device */
 };
-
-static int do_ioctl(int fd, unsigned long cmd, void *arg)
-{
-	return ioctl(fd, cmd, arg) ? -errno : 0;
-}
-
-static int destroy(int fd, __u32 id)
-{
-	struct iommu_destroy cmd = { .size = sizeof(cmd), .id = id };
-
-	return do_ioctl(fd, IOMMU_DESTROY, &cmd);
-}
-
-static int ioas_alloc(int fd, __u32 *ioas_id)
-{
-	struct iommu_ioas_alloc cmd = { .size = sizeof(cmd) };
-	int ret = do_ioctl(fd, IOMMU_IOAS_ALLOC, &cmd);
-
-	*ioas_id = cmd.out_ioas_id;
-	return ret;
-}
 
 static int map_fixed(int fd, __u32 ioas_id, void *buf, __u64 len, __u64 iova)
 {

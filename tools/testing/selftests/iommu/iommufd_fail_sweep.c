@@ -25,7 +25,7 @@ static int mock_dev(int fd, __u32 pt_id, struct mock_dev *dev)
 		.size = sizeof(cmd), .op = IOMMU_TEST_OP_MOCK_DOMAIN,
 		.id = pt_id,
 	};
-	int ret = ioc(fd, IOMMU_TEST_CMD, &cmd);
+	int ret = do_ioctl(fd, IOMMU_TEST_CMD, &cmd);
 
 	dev->stdev_id = cmd.mock_domain.out_stdev_id;
 	dev->hwpt_id = cmd.mock_domain.out_hwpt_id;
@@ -40,7 +40,7 @@ static int replace(int fd, __u32 stdev_id, __u32 pt_id)
 		.id = stdev_id, .mock_domain_replace.pt_id = pt_id,
 	};
 
-	return ioc(fd, IOMMU_TEST_CMD, &cmd);
+	return do_ioctl(fd, IOMMU_TEST_CMD, &cmd);
 }
 
 static int create_access(struct run *r, __u32 ioas_id, __u32 flags,
@@ -50,7 +50,7 @@ static int create_access(struct run *r, __u32 ioas_id, __u32 flags,
 		.size = sizeof(cmd), .op = IOMMU_TEST_OP_CREATE_ACCESS,
 		.id = ioas_id, .create_access.flags = flags,
 	};
-	int ret = ioc(r->fd, IOMMU_TEST_CMD, &cmd);
+	int ret = do_ioctl(r->fd, IOMMU_TEST_CMD, &cmd);
 
 	if (ret)
 		return ret;
@@ -69,7 +69,7 @@ static int access_pages(int fd, int access_fd, __u64 iova, __u64 len,
 				  .iova = iova, .length = len,
 				  .uptr = (uintptr_t)uptr },
 	};
-	int ret = ioc(fd, IOMMU_TEST_CMD, &cmd);
+	int ret = do_ioctl(fd, IOMMU_TEST_CMD, &cmd);
 
 	*pages_id = cmd.access_pages.out_access_pages_id;
 	return ret;
@@ -83,7 +83,7 @@ static int access_unpin(int fd, int access_fd, __u32 pages_id)
 		.destroy_access_pages.access_pages_id = pages_id,
 	};
 
-	return ioc(fd, IOMMU_TEST_CMD, &cmd);
+	return do_ioctl(fd, IOMMU_TEST_CMD, &cmd);
 }
 
 static int access_rw(int fd, int access_fd, __u64 iova, __u64 len,
@@ -96,7 +96,7 @@ static int access_rw(int fd, int access_fd, __u64 iova, __u64 len,
 			       .uptr = (uintptr_t)scratch, .flags = flags },
 	};
 
-	return ioc(fd, IOMMU_TEST_CMD, &cmd);
+	return do_ioctl(fd, IOMMU_TEST_CMD, &cmd);
 }
 
 static int vfio_ioas_set(int fd, __u32 ioas_id)
@@ -106,7 +106,7 @@ static int vfio_ioas_set(int fd, __u32 ioas_id)
 		.op = IOMMU_VFIO_IOAS_SET,
 	};
 
-	return ioc(fd, IOMMU_VFIO_IOAS, &cmd);
+	return do_ioctl(fd, IOMMU_VFIO_IOAS, &cmd);
 }
 
 /* The scenarios: each returns 0 or the first -errno */
@@ -136,11 +136,11 @@ static int sc_ioas_map_unmap(struct run *r)
 	if (ret)
 		return ret;
 	rcmd.ioas_id = ioas;
-	ret = ioc(r->fd, IOMMU_IOAS_IOVA_RANGES, &rcmd);
+	ret = do_ioctl(r->fd, IOMMU_IOAS_IOVA_RANGES, &rcmd);
 	if (ret)
 		return ret;
 	opt.object_id = ioas;
-	ret = ioc(r->fd, IOMMU_OPTION, &opt);
+	ret = do_ioctl(r->fd, IOMMU_OPTION, &opt);
 	if (ret)
 		return ret;
 	ret = unmap(r->fd, ioas, iova, buf_len);
@@ -354,7 +354,7 @@ static int set_dirty_tracking(int fd, __u32 hwpt, bool enable)
 		.flags = enable ? IOMMU_HWPT_DIRTY_TRACKING_ENABLE : 0,
 	};
 
-	return ioc(fd, IOMMU_HWPT_SET_DIRTY_TRACKING, &cmd);
+	return do_ioctl(fd, IOMMU_HWPT_SET_DIRTY_TRACKING, &cmd);
 }
 
 static int sc_dirty(struct run *r)
@@ -394,16 +394,16 @@ static int sc_dirty(struct run *r)
 	if (ret)
 		return ret;
 	dirty.id = hwpt;
-	ret = ioc(r->fd, IOMMU_TEST_CMD, &dirty);
+	ret = do_ioctl(r->fd, IOMMU_TEST_CMD, &dirty);
 	if (ret)
 		return ret;
 	get.hwpt_id = hwpt;
 	get.flags = IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR;
-	ret = ioc(r->fd, IOMMU_HWPT_GET_DIRTY_BITMAP, &get);
+	ret = do_ioctl(r->fd, IOMMU_HWPT_GET_DIRTY_BITMAP, &get);
 	if (ret)
 		return ret;
 	get.flags = 0;
-	ret = ioc(r->fd, IOMMU_HWPT_GET_DIRTY_BITMAP, &get);
+	ret = do_ioctl(r->fd, IOMMU_HWPT_GET_DIRTY_BITMAP, &get);
 	if (ret)
 		return ret;
 	ret = set_dirty_tracking(r->fd, hwpt, false);
@@ -457,7 +457,7 @@ static int sc_nested(struct run *r)
 	if (ret)
 		return ret;
 	icmd.hwpt_id = nested;
-	ret = ioc(r->fd, IOMMU_HWPT_INVALIDATE, &icmd);
+	ret = do_ioctl(r->fd, IOMMU_HWPT_INVALIDATE, &icmd);
 	if (ret)
 		return ret;
 	ret = replace(r->fd, dev.stdev_id, ioas);
@@ -502,7 +502,7 @@ static int sc_iopf(struct run *r)
 			 ioas, 0, NULL, &parent);
 	if (ret)
 		return ret;
-	ret = ioc(r->fd, IOMMU_FAULT_QUEUE_ALLOC, &fcmd);
+	ret = do_ioctl(r->fd, IOMMU_FAULT_QUEUE_ALLOC, &fcmd);
 	if (ret)
 		return ret;
 	ffd = fcmd.out_fault_fd;
@@ -515,7 +515,7 @@ static int sc_iopf(struct run *r)
 	if (ret)
 		return ret;
 	trig.trigger_iopf.dev_id = dev.idev_id;
-	ret = ioc(r->fd, IOMMU_TEST_CMD, &trig);
+	ret = do_ioctl(r->fd, IOMMU_TEST_CMD, &trig);
 	if (ret)
 		return ret;
 	n = read(ffd, &f, sizeof(f));
@@ -573,7 +573,7 @@ static int sc_vfio_type1v2(struct run *r)
 		return ret;
 	memset(info, 0, 512);
 	info->argsz = 512;
-	ret = ioc(r->fd, VFIO_IOMMU_GET_INFO, info);
+	ret = do_ioctl(r->fd, VFIO_IOMMU_GET_INFO, info);
 	if (ret)
 		return ret;
 	ret = vfio_unmap(r->fd, 0, APERTURE, buf_len, &unmapped);
@@ -635,7 +635,7 @@ static int sc_map_file_and_change_process(struct run *r)
 	if (ret)
 		return ret;
 	mf.ioas_id = ioas;
-	ret = ioc(r->fd, IOMMU_IOAS_MAP_FILE, &mf);
+	ret = do_ioctl(r->fd, IOMMU_IOAS_MAP_FILE, &mf);
 	if (ret)
 		return ret;
 	ret = ioas_alloc(r->fd, &ioas2);
@@ -644,7 +644,7 @@ static int sc_map_file_and_change_process(struct run *r)
 	ret = copy(r->fd, ioas2, APERTURE, ioas, APERTURE, buf_len);
 	if (ret)
 		return ret;
-	ret = ioc(r->fd, IOMMU_IOAS_CHANGE_PROCESS, &change);
+	ret = do_ioctl(r->fd, IOMMU_IOAS_CHANGE_PROCESS, &change);
 	if (ret)
 		return ret;
 	ret = unmap(r->fd, ioas, APERTURE, buf_len);
@@ -667,7 +667,7 @@ static int vfio_dirty(int fd, __u32 flags, __u64 iova, __u64 len)
 
 	memcpy(buf, &hdr, sizeof(hdr));
 	memcpy(buf + sizeof(hdr), &get, sizeof(get));
-	return ioc(fd, VFIO_IOMMU_DIRTY_PAGES, buf);
+	return do_ioctl(fd, VFIO_IOMMU_DIRTY_PAGES, buf);
 }
 
 static int sc_vfio_dirty(struct run *r)
@@ -699,7 +699,7 @@ static int sc_vfio_dirty(struct run *r)
 		return ret;
 	memcpy(ubuf, &unmap, sizeof(unmap));
 	memcpy(ubuf + sizeof(unmap), &bitmap, sizeof(bitmap));
-	ret = ioc(r->fd, VFIO_IOMMU_UNMAP_DMA, ubuf);
+	ret = do_ioctl(r->fd, VFIO_IOMMU_UNMAP_DMA, ubuf);
 	if (ret)
 		return ret;
 	ret = vfio_dirty(r->fd, VFIO_IOMMU_DIRTY_PAGES_FLAG_STOP, 0, 0);
@@ -728,7 +728,7 @@ static int sc_vfio_vaddr(struct run *r)
 			 &n);
 	if (ret)
 		return ret;
-	ret = ioc(r->fd, VFIO_IOMMU_MAP_DMA, &update);
+	ret = do_ioctl(r->fd, VFIO_IOMMU_MAP_DMA, &update);
 	if (ret)
 		return ret;
 	ret = vfio_unmap(r->fd, 0, APERTURE, buf_len, &n);
@@ -761,7 +761,7 @@ static int sc_allow_info_vfio_ioas(struct run *r)
 	if (ret)
 		return ret;
 	allow.ioas_id = ioas;
-	ret = ioc(r->fd, IOMMU_IOAS_ALLOW_IOVAS, &allow);
+	ret = do_ioctl(r->fd, IOMMU_IOAS_ALLOW_IOVAS, &allow);
 	if (ret)
 		return ret;
 	ret = mock_dev(r->fd, ioas, &dev);
@@ -771,20 +771,20 @@ static int sc_allow_info_vfio_ioas(struct run *r)
 	if (ret)
 		return ret;
 	info.dev_id = dev.idev_id;
-	ret = ioc(r->fd, IOMMU_GET_HW_INFO, &info);
+	ret = do_ioctl(r->fd, IOMMU_GET_HW_INFO, &info);
 	if (ret)
 		return ret;
 	vioas.op = IOMMU_VFIO_IOAS_SET;
 	vioas.ioas_id = ioas;
-	ret = ioc(r->fd, IOMMU_VFIO_IOAS, &vioas);
+	ret = do_ioctl(r->fd, IOMMU_VFIO_IOAS, &vioas);
 	if (ret)
 		return ret;
 	vioas.op = IOMMU_VFIO_IOAS_GET;
-	ret = ioc(r->fd, IOMMU_VFIO_IOAS, &vioas);
+	ret = do_ioctl(r->fd, IOMMU_VFIO_IOAS, &vioas);
 	if (ret)
 		return ret;
 	vioas.op = IOMMU_VFIO_IOAS_CLEAR;
-	ret = ioc(r->fd, IOMMU_VFIO_IOAS, &vioas);
+	ret = do_ioctl(r->fd, IOMMU_VFIO_IOAS, &vioas);
 	if (ret)
 		return ret;
 	return destroy(r->fd, dev.stdev_id);
@@ -922,7 +922,7 @@ TEST_F_TIMEOUT(sweep, map_file_copy_and_change_process, SWEEP_TIMEOUT)
 {
 	struct iommu_ioas_map_file probe = { .size = sizeof(probe) };
 
-	if (ioc(self->check_fd, IOMMU_IOAS_MAP_FILE, &probe) == -ENOTTY)
+	if (do_ioctl(self->check_fd, IOMMU_IOAS_MAP_FILE, &probe) == -ENOTTY)
 		SKIP(return, "no IOMMU_IOAS_MAP_FILE");
 	file_fd = memfd_create("sweep", 0);
 	ASSERT_LE(0, file_fd);
@@ -954,7 +954,7 @@ TEST_F_TIMEOUT(sweep, vfio_type1v2_dirty_pages, SWEEP_TIMEOUT)
 	};
 
 	if (!vfio_container_served() ||
-	    ioc(self->check_fd, VFIO_IOMMU_DIRTY_PAGES, &probe) == -ENOTTY)
+	    do_ioctl(self->check_fd, VFIO_IOMMU_DIRTY_PAGES, &probe) == -ENOTTY)
 		SKIP(return, "no VFIO container dirty tracking on /dev/iommu");
 	sweep(_metadata, self->nth_fd, self->check_fd, sc_vfio_dirty);
 }

@@ -27,16 +27,12 @@
 #include "../../../../drivers/iommu/iommufd/iommufd_test.h"
 #include "lockdep_state.h"
 #include "vm_pinned.h"
+#include "uapi_calls.h"
 
 #define FILE_SIZE (256UL << 10)
 #define IOVA ((__u64)MOCK_APERTURE_START)
 #define RDWR (IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_WRITEABLE)
 #define NOBODY 65534
-
-static int do_ioctl(int fd, unsigned long cmd, void *arg)
-{
-	return ioctl(fd, cmd, arg) ? -errno : 0;
-}
 
 static int map_file(int fd, __u32 ioas_id, int mfd, __u64 start, __u64 len,
 		    __u32 flags, __u64 *iova)

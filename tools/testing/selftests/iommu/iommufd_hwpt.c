@@ -17,6 +17,7 @@
 
 #include "kselftest_harness.h"
 #include "../../../../drivers/iommu/iommufd/iommufd_test.h"
+#include "uapi_calls.h"
 
 FIXTURE(mock) {
 	int fd;
@@ -25,18 +26,6 @@ FIXTURE(mock) {
 	__u32 hwpt_id;
 	__u32 dev_id;
 };
-
-static int do_ioctl(int fd, unsigned long cmd, void *arg)
-{
-	return ioctl(fd, cmd, arg) ? -errno : 0;
-}
-
-static int destroy(int fd, __u32 id)
-{
-	struct iommu_destroy cmd = { .size = sizeof(cmd), .id = id };
-
-	return do_ioctl(fd, IOMMU_DESTROY, &cmd);
-}
 
 /* A mock device bound and attached to @pt_id */
 static int mock_device(int fd, __u32 pt_id, __u32 *stdev_id, __u32 *hwpt_id,

@@ -19,6 +19,7 @@
 
 #include "../../../../drivers/iommu/iommufd/iommufd_test.h"
 #include "kselftest_harness.h"
+#include "uapi_calls.h"
 
 #define RDWR (IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_WRITEABLE)
 #define FIXED_RDWR (IOMMU_IOAS_MAP_FIXED_IOVA | RDWR)
@@ -69,27 +70,6 @@ static bool inside(__u64 iova, __u64 length,
 	return iova >= range->start && iova + length - 1 <= range->last;
 }
 
-static int iommufd_ioctl(int fd, unsigned long cmd, void *arg)
-{
-	return ioctl(fd, cmd, arg) ? -errno : 0;
-}
-
-static int ioas_alloc(int fd, __u32 *ioas_id)
-{
-	struct iommu_ioas_alloc cmd = { .size = sizeof(cmd) };
-	int rc = iommufd_ioctl(fd, IOMMU_IOAS_ALLOC, &cmd);
-
-	*ioas_id = cmd.out_ioas_id;
-	return rc;
-}
-
-static int destroy(int fd, __u32 id)
-{
-	struct iommu_destroy cmd = { .size = sizeof(cmd), .id = id };
-
-	return iommufd_ioctl(fd, IOMMU_DESTROY, &cmd);
-}
-
 /* *iova is the fixed IOVA in, and the IOVA used out */
 static int ioas_map(int fd, __u32 ioas_id, __u32 flags, __u64 user_va,
 		    __u64 length, __u64 *iova)
@@ -102,7 +82,7 @@ static int ioas_map(int fd, __u32 ioas_id, __u32 flags, __u64 user_va,
 		.length = length,
 		.iova = *iova,
 	};
-	int rc = iommufd_ioctl(fd, IOMMU_IOAS_MAP, &cmd);
+	int rc = do_ioctl(fd, IOMMU_IOAS_MAP, &cmd);
 
 	if (!rc)
 		*iova = cmd.iova;
@@ -136,7 +116,7 @@ static int ioas_copy(int fd, __u32 flags, __u32 dst_ioas_id, __u64 *dst_iova,
 		.dst_iova = *dst_iova,
 		.src_iova = src_iova,
 	};
-	int rc = iommufd_ioctl(fd, IOMMU_IOAS_COPY, &cmd);
+	int rc = do_ioctl(fd, IOMMU_IOAS_COPY, &cmd);
 
 	if (!rc)
 		*dst_iova = cmd.dst_iova;
@@ -152,7 +132,7 @@ static int add_reserved(int fd, __u32 ioas_id, __u64 start, __u64 length)
 		.add_reserved = { .start = start, .length = length },
 	};
 
-	return iommufd_ioctl(fd, IOMMU_TEST_CMD, &cmd);
+	return do_ioctl(fd, IOMMU_TEST_CMD, &cmd);
 }
 
 static int check_refs(int fd, __u64 user_va, __u64 length, __u32 refs)
@@ -164,7 +144,7 @@ static int check_refs(int fd, __u64 user_va, __u64 length, __u32 refs)
 				.refs = refs },
 	};
 
-	return iommufd_ioctl(fd, IOMMU_TEST_CMD, &cmd);
+	return do_ioctl(fd, IOMMU_TEST_CMD, &cmd);
 }
 
 static int allow_iovas(int fd, __u32 ioas_id,
@@ -177,7 +157,7 @@ static int allow_iovas(int fd, __u32 ioas_id,
 		.allowed_iovas = (uintptr_t)ranges,
 	};
 
-	return iommufd_ioctl(fd, IOMMU_IOAS_ALLOW_IOVAS, &cmd);
+	return do_ioctl(fd, IOMMU_IOAS_ALLOW_IOVAS, &cmd);
 }
 
 /* *num is the room in ranges in, and the ranges that exist out */
@@ -190,7 +170,7 @@ static int iova_ranges(int fd, __u32 ioas_id, struct iommu_iova_range *ranges,
 		.num_iovas = *num,
 		.allowed_iovas = (uintptr_t)ranges,
 	};
-	int rc = iommufd_ioctl(fd, IOMMU_IOAS_IOVA_RANGES, &cmd);
+	int rc = do_ioctl(fd, IOMMU_IOAS_IOVA_RANGES, &cmd);
 
 	*num = cmd.num_iovas;
 	if (alignment)
@@ -208,7 +188,7 @@ static int option(int fd, __u32 option_id, __u16 op, __u32 object_id,
 		.object_id = object_id,
 		.val64 = *val64,
 	};
-	int rc = iommufd_ioctl(fd, IOMMU_OPTION, &cmd);
+	int rc = do_ioctl(fd, IOMMU_OPTION, &cmd);
 
 	if (!rc)
 		*val64 = cmd.val64;
@@ -222,7 +202,7 @@ static int vfio_ioas(int fd, __u16 op, __u32 *ioas_id)
 		.ioas_id = *ioas_id,
 		.op = op,
 	};
-	int rc = iommufd_ioctl(fd, IOMMU_VFIO_IOAS, &cmd);
+	int rc = do_ioctl(fd, IOMMU_VFIO_IOAS, &cmd);
 
 	if (!rc)
 		*ioas_id = cmd.ioas_id;
@@ -325,7 +305,7 @@ TEST_F(ioas, alloc_with_nonzero_flags_is_eopnotsupp)
 {
 	struct iommu_ioas_alloc cmd = { .size = sizeof(cmd), .flags = 1 };
 
-	EXPECT_EQ(-EOPNOTSUPP, iommufd_ioctl(self->fd, IOMMU_IOAS_ALLOC, &cmd));
+	EXPECT_EQ(-EOPNOTSUPP, do_ioctl(self->fd, IOMMU_IOAS_ALLOC, &cmd));
 }
 
 TEST_F(ioas, destroy_succeeds_then_destroying_again_is_enoent)
@@ -367,7 +347,7 @@ TEST_F(ioas, map_with_nonzero_reserved_is_eopnotsupp)
 		.iova = BASE,
 	};
 
-	EXPECT_EQ(-EOPNOTSUPP, iommufd_ioctl(self->fd, IOMMU_IOAS_MAP, &cmd));
+	EXPECT_EQ(-EOPNOTSUPP, do_ioctl(self->fd, IOMMU_IOAS_MAP, &cmd));
 }
 
 TEST_F(ioas, map_without_read_or_write_is_einval)
@@ -786,8 +766,8 @@ TEST_F(ioas, iova_ranges_with_nonzero_reserved_is_eopnotsupp)
 		.allowed_iovas = (uintptr_t)&range,
 	};
 
-	EXPECT_EQ(-EOPNOTSUPP, iommufd_ioctl(self->fd, IOMMU_IOAS_IOVA_RANGES,
-					     &cmd));
+	EXPECT_EQ(-EOPNOTSUPP, do_ioctl(self->fd, IOMMU_IOAS_IOVA_RANGES,
+					&cmd));
 }
 
 TEST_F(ioas, iova_ranges_of_an_unknown_ioas_is_enoent)
@@ -879,8 +859,8 @@ TEST_F(ioas, allow_iovas_with_nonzero_reserved_is_eopnotsupp)
 		.allowed_iovas = (uintptr_t)&allowed,
 	};
 
-	EXPECT_EQ(-EOPNOTSUPP, iommufd_ioctl(self->fd, IOMMU_IOAS_ALLOW_IOVAS,
-					     &cmd));
+	EXPECT_EQ(-EOPNOTSUPP, do_ioctl(self->fd, IOMMU_IOAS_ALLOW_IOVAS,
+					&cmd));
 }
 
 TEST_F(ioas, reserving_a_range_over_a_mapping_is_eaddrinuse)
@@ -1007,7 +987,7 @@ TEST_F(ioas, option_with_nonzero_reserved_is_eopnotsupp)
 	/* RLIMIT_MODE GET alone would succeed; the reserved field fails it */
 	cmd.op = IOMMU_OPTION_OP_GET;
 	cmd.__reserved = 1;
-	EXPECT_EQ(-EOPNOTSUPP, iommufd_ioctl(self->fd, IOMMU_OPTION, &cmd));
+	EXPECT_EQ(-EOPNOTSUPP, do_ioctl(self->fd, IOMMU_OPTION, &cmd));
 }
 
 /* IOMMU_VFIO_IOAS */
@@ -1072,7 +1052,7 @@ TEST_F(ioas, vfio_ioas_with_nonzero_reserved_is_eopnotsupp)
 		.__reserved = 1,
 	};
 
-	EXPECT_EQ(-EOPNOTSUPP, iommufd_ioctl(self->fd, IOMMU_VFIO_IOAS, &cmd));
+	EXPECT_EQ(-EOPNOTSUPP, do_ioctl(self->fd, IOMMU_VFIO_IOAS, &cmd));
 }
 
 /* Lifetime */

@@ -19,15 +19,11 @@
 
 #include "kselftest_harness.h"
 #include "../../../../drivers/iommu/iommufd/iommufd_test.h"
+#include "uapi_calls.h"
 
 #define PAGE ((__u64)sysconf(_SC_PAGESIZE))
 #define START ((__u64)MOCK_APERTURE_START)
 #define RW (IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_WRITEABLE)
-
-static int do_ioctl(int fd, unsigned long cmd, void *arg)
-{
-	return ioctl(fd, cmd, arg) ? -errno : 0;
-}
 
 static int map(int fd, __u32 ioas_id, __u32 flags, __u64 va, __u64 len,
 	       __u64 *iova)

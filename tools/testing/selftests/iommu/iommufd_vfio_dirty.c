@@ -21,16 +21,12 @@
 
 #include "kselftest_harness.h"
 #include "../../../../drivers/iommu/iommufd/iommufd_test.h"
+#include "uapi_calls.h"
 
 #define MOCK_PAGE ((__u64)sysconf(_SC_PAGESIZE) / 2)
 #define BUF_SIZE (64UL << 10)
 #define NPAGES (BUF_SIZE / MOCK_PAGE)
 #define IOVA ((__u64)MOCK_APERTURE_START)
-
-static int do_ioctl(int fd, unsigned long cmd, void *arg)
-{
-	return ioctl(fd, cmd, arg) ? -errno : 0;
-}
 
 /* A mock device with @flags attached to @pt_id; its HWPT in @hwpt_id */
 static int mock_device(int fd, __u32 pt_id, __u32 flags, __u32 *hwpt_id)

@@ -25,14 +25,10 @@
 
 #include "kselftest_harness.h"
 #include "../../../../drivers/iommu/iommufd/iommufd_test.h"
+#include "uapi_calls.h"
 
 #define BUF_SIZE (64UL << 10)
 #define IOVA ((__u64)MOCK_APERTURE_START)
-
-static int do_ioctl(int fd, unsigned long cmd, void *arg)
-{
-	return ioctl(fd, cmd, arg) ? -errno : 0;
-}
 
 static int map_dma(int fd, __u32 flags, void *va, __u64 iova, __u64 size)
 {

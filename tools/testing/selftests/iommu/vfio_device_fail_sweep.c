@@ -79,7 +79,7 @@ static int cdev_bind(struct run *r, const char *path, int *devfd,
 	ret = open_run_file(r, path, devfd);
 	if (ret)
 		return ret;
-	ret = ioc(*devfd, VFIO_DEVICE_BIND_IOMMUFD, &bind);
+	ret = do_ioctl(*devfd, VFIO_DEVICE_BIND_IOMMUFD, &bind);
 	*dev_id = bind.out_devid;
 	return ret;
 }
@@ -90,7 +90,7 @@ static int cdev_attach(int devfd, __u32 pt_id)
 		.argsz = sizeof(attach), .pt_id = pt_id,
 	};
 
-	return ioc(devfd, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &attach);
+	return do_ioctl(devfd, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &attach);
 }
 
 static int cdev_detach(int devfd)
@@ -99,7 +99,7 @@ static int cdev_detach(int devfd)
 		.argsz = sizeof(detach),
 	};
 
-	return ioc(devfd, VFIO_DEVICE_DETACH_IOMMUFD_PT, &detach);
+	return do_ioctl(devfd, VFIO_DEVICE_DETACH_IOMMUFD_PT, &detach);
 }
 
 static int hw_info(int fd, __u32 dev_id)
@@ -109,7 +109,7 @@ static int hw_info(int fd, __u32 dev_id)
 		.data_uptr = (uintptr_t)scratch,
 	};
 
-	return ioc(fd, IOMMU_GET_HW_INFO, &cmd);
+	return do_ioctl(fd, IOMMU_GET_HW_INFO, &cmd);
 }
 
 /* The scenarios: each returns 0 or the first -errno */
@@ -189,7 +189,7 @@ static int group_start(struct run *r, unsigned long type, int *container)
 	ret = open_run_file(r, group, &grp);
 	if (ret)
 		return ret;
-	ret = ioc(grp, VFIO_GROUP_SET_CONTAINER, container);
+	ret = do_ioctl(grp, VFIO_GROUP_SET_CONTAINER, container);
 	if (ret)
 		return ret;
 	ret = ioctl(*container, VFIO_SET_IOMMU, type) < 0 ? -errno : 0;
@@ -216,7 +216,7 @@ static int sc_group_type1v2(struct run *r)
 		return ret;
 	memset(info, 0, 512);
 	info->argsz = 512;
-	ret = ioc(container, VFIO_IOMMU_GET_INFO, info);
+	ret = do_ioctl(container, VFIO_IOMMU_GET_INFO, info);
 	if (ret)
 		return ret;
 	ret = vfio_unmap(container, 0, IOVA_A, buf_len, &unmapped);

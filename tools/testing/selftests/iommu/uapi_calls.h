@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The plumbing every test program of ours shares: an ioctl's result as 0
+ * or a negative errno, and the two commands nearly every test issues.
+ */
+#ifndef __SELFTEST_IOMMU_UAPI_CALLS_H
+#define __SELFTEST_IOMMU_UAPI_CALLS_H
+
+#include <errno.h>
+#include <sys/ioctl.h>
+#include <linux/iommufd.h>
+
+/*
+ * 0, or -errno.  Only a return of -1 is a failure: some ioctls return a
+ * positive value on success (a file descriptor, an extension's answer).
+ */
+static inline int do_ioctl(int fd, unsigned long cmd, void *arg)
+{
+	return ioctl(fd, cmd, arg) < 0 ? -errno : 0;
+}
+
+/* IOMMU_DESTROY of the object @id */
+static inline int destroy(int fd, __u32 id)
+{
+	struct iommu_destroy cmd = { .size = sizeof(cmd), .id = id };
+
+	return do_ioctl(fd, IOMMU_DESTROY, &cmd);
+}
+
+/* A new IOAS; its id in *@ioas_id */
+static inline int ioas_alloc(int fd, __u32 *ioas_id)
+{
+	struct iommu_ioas_alloc cmd = { .size = sizeof(cmd) };
+	int ret = do_ioctl(fd, IOMMU_IOAS_ALLOC, &cmd);
+
+	*ioas_id = cmd.out_ioas_id;
+	return ret;
+}
+#endif
