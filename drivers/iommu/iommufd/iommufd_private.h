@@ -7,6 +7,20 @@
  *    (VFIO) hold the file with iommufd_ctx_get() / iommufd_ctx_put().
  *  - Every object the context owns is in ctx->objects under its id; the
  *    rules of the object table are at the top of object.c.
+ *
+ * Lock order, outermost first; a lock is never taken while one below it is
+ * held (what each covers is said where it is declared):
+ *   VFIO's dev_set->lock    the VFIO glue binds and attaches under it
+ *   ictx->handover_lock     IOMMU_IOAS_CHANGE_PROCESS
+ *   ictx->vfio_map_lock     VFIO_IOMMU_MAP_DMA
+ *   access->lock            an in-kernel access's IOAS and pins
+ *   ioas->mutex             an IOAS's automatic HWPTs, attachment counts
+ *   ictx->lock              the context's groups and compat IOAS
+ *   igroup->lock            a group's attachment
+ *   fault->mutex            a fault queue's groups
+ *   iopt->domains_rwsem, iopt->iova_rwsem, pages->mutex (io_pagetable.h)
+ *   the owner's mmap_lock   taken by the page store to charge and to pin
+ * The object table's xarray lock is a spinlock taken under any of them.
  */
 #ifndef __IOMMUFD_PRIVATE_H
 #define __IOMMUFD_PRIVATE_H
