@@ -105,14 +105,9 @@ static void iommufd_access_destroy_object(struct iommufd_object *obj)
 	mutex_destroy(&access->lock);
 }
 
-static const struct iommufd_object_ops iommufd_access_ops = {
+const struct iommufd_object_ops iommufd_access_ops = {
 	.destroy = iommufd_access_destroy_object,
 };
-
-void iommufd_access_init(void)
-{
-	iommufd_object_register_type(IOMMUFD_OBJ_ACCESS, &iommufd_access_ops);
-}
 
 /**
  * iommufd_access_create() - create an in-kernel access

@@ -125,14 +125,9 @@ static void iommufd_device_destroy(struct iommufd_object *obj)
 		iommu_device_release_dma_owner(idev->dev);
 }
 
-static const struct iommufd_object_ops iommufd_device_ops = {
+const struct iommufd_object_ops iommufd_device_ops = {
 	.destroy = iommufd_device_destroy,
 };
-
-void iommufd_device_init(void)
-{
-	iommufd_object_register_type(IOMMUFD_OBJ_DEVICE, &iommufd_device_ops);
-}
 
 /**
  * iommufd_device_to_id() - the object id of a binding

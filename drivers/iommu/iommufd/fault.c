@@ -83,14 +83,9 @@ static void iommufd_fault_destroy(struct iommufd_object *obj)
 	mutex_destroy(&fault->mutex);
 }
 
-static const struct iommufd_object_ops iommufd_fault_ops = {
+const struct iommufd_object_ops iommufd_fault_ops = {
 	.destroy = iommufd_fault_destroy,
 };
-
-void iommufd_fault_init(void)
-{
-	iommufd_object_register_type(IOMMUFD_OBJ_FAULT, &iommufd_fault_ops);
-}
 
 /**
  * iommufd_get_fault() - look up a fault object

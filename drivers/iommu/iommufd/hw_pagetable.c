@@ -57,21 +57,13 @@ static void iommufd_hwpt_nested_destroy(struct iommufd_object *obj)
 				   &hwpt->parent->common.obj);
 }
 
-static const struct iommufd_object_ops iommufd_hwpt_paging_ops = {
+const struct iommufd_object_ops iommufd_hwpt_paging_ops = {
 	.destroy = iommufd_hwpt_paging_destroy,
 };
 
-static const struct iommufd_object_ops iommufd_hwpt_nested_ops = {
+const struct iommufd_object_ops iommufd_hwpt_nested_ops = {
 	.destroy = iommufd_hwpt_nested_destroy,
 };
-
-void iommufd_hwpt_init(void)
-{
-	iommufd_object_register_type(IOMMUFD_OBJ_HWPT_PAGING,
-				     &iommufd_hwpt_paging_ops);
-	iommufd_object_register_type(IOMMUFD_OBJ_HWPT_NESTED,
-				     &iommufd_hwpt_nested_ops);
-}
 
 /**
  * iommufd_get_hwpt() - look up a HWPT of either kind

@@ -32,14 +32,9 @@ static void iommufd_ioas_destroy(struct iommufd_object *obj)
 	mutex_destroy(&ioas->mutex);
 }
 
-static const struct iommufd_object_ops iommufd_ioas_ops = {
+const struct iommufd_object_ops iommufd_ioas_ops = {
 	.destroy = iommufd_ioas_destroy,
 };
-
-void iommufd_ioas_init(void)
-{
-	iommufd_object_register_type(IOMMUFD_OBJ_IOAS, &iommufd_ioas_ops);
-}
 
 /**
  * iommufd_ioas_create() - allocate an empty, unpublished IOAS

@@ -134,8 +134,14 @@ struct iommufd_object_ops {
 	void (*destroy)(struct iommufd_object *obj);
 };
 
-void iommufd_object_register_type(enum iommufd_object_type type,
-				  const struct iommufd_object_ops *ops);
+/* Each type's operations, in the file of the type; object.c's table */
+extern const struct iommufd_object_ops iommufd_ioas_ops;
+extern const struct iommufd_object_ops iommufd_device_ops;
+extern const struct iommufd_object_ops iommufd_hwpt_paging_ops;
+extern const struct iommufd_object_ops iommufd_hwpt_nested_ops;
+extern const struct iommufd_object_ops iommufd_access_ops;
+extern const struct iommufd_object_ops iommufd_fault_ops;
+extern const struct iommufd_object_ops iommufd_mock_binding_ops;
 struct iommufd_object *_iommufd_object_alloc(struct iommufd_ctx *ictx,
 					     size_t size,
 					     enum iommufd_object_type type);
@@ -311,8 +317,6 @@ struct iommufd_device {
 	struct iommufd_ctx *ictx;
 };
 
-void iommufd_device_init(void);
-void iommufd_hwpt_init(void);
 struct iommufd_hwpt_paging *
 iommufd_hwpt_paging_create(struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
 			   struct iommufd_device *idev, u32 flags,
@@ -329,7 +333,6 @@ static inline struct iommufd_ioas *iommufd_get_ioas(struct iommufd_ctx *ictx,
 }
 
 /* ioas.c */
-void iommufd_ioas_init(void);
 struct iommufd_ioas *iommufd_ioas_create(struct iommufd_ctx *ictx);
 int iommufd_ioas_alloc_ioctl(struct iommufd_ucmd *ucmd);
 int iommufd_ioas_map(struct iommufd_ucmd *ucmd);
@@ -345,7 +348,6 @@ int iommufd_option(struct iommufd_ucmd *ucmd);
 int iommufd_vfio_ioas(struct iommufd_ucmd *ucmd);
 
 /* access.c */
-void iommufd_access_init(void);
 void iommufd_access_notify_unmap(struct io_pagetable *iopt,
 				 unsigned long start, unsigned long last);
 
@@ -398,7 +400,6 @@ struct iommufd_attach_handle {
 	struct device *dev;
 };
 
-void iommufd_fault_init(void);
 int iommufd_fault_alloc(struct iommufd_ucmd *ucmd);
 struct iommufd_fault *iommufd_get_fault(struct iommufd_ctx *ictx, u32 id);
 int iommufd_fault_iopf_handler(struct iopf_group *group);

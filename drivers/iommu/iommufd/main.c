@@ -334,18 +334,14 @@ static void iommufd_vfio_node_remove(void)
 #endif
 
 /*
- * Everything a file can reach (the object types, the test driver) is set
- * up before the device nodes appear, and the nodes go first at exit.
+ * Everything a file can reach (the test driver; the object types are a
+ * const table) is set up before the device nodes appear, and the nodes go
+ * first at exit.
  */
 static int __init iommufd_init(void)
 {
 	int ret;
 
-	iommufd_ioas_init();
-	iommufd_hwpt_init();
-	iommufd_device_init();
-	iommufd_access_init();
-	iommufd_fault_init();
 	ret = iommufd_test_init();
 	if (ret)
 		return ret;

@@ -31,20 +31,19 @@
 /* Ids are 1..INT_MAX: never 0, and positive in an int */
 #define IOMMUFD_ID_RANGE XA_LIMIT(1, INT_MAX)
 
-static const struct iommufd_object_ops *iommufd_object_ops[IOMMUFD_OBJ_MAX];
-
-/**
- * iommufd_object_register_type() - say how an object type is destroyed
- * @type: the type
- * @ops: its operations; static data
- *
- * Context: Module init.
- */
-void iommufd_object_register_type(enum iommufd_object_type type,
-				  const struct iommufd_object_ops *ops)
-{
-	iommufd_object_ops[type] = ops;
-}
+/* How each type is destroyed; a type without an entry has nothing to free */
+static const struct iommufd_object_ops *const
+iommufd_type_ops[IOMMUFD_OBJ_MAX] = {
+	[IOMMUFD_OBJ_IOAS] = &iommufd_ioas_ops,
+	[IOMMUFD_OBJ_DEVICE] = &iommufd_device_ops,
+	[IOMMUFD_OBJ_HWPT_PAGING] = &iommufd_hwpt_paging_ops,
+	[IOMMUFD_OBJ_HWPT_NESTED] = &iommufd_hwpt_nested_ops,
+	[IOMMUFD_OBJ_ACCESS] = &iommufd_access_ops,
+	[IOMMUFD_OBJ_FAULT] = &iommufd_fault_ops,
+#ifdef CONFIG_IOMMUFD_TEST
+	[IOMMUFD_OBJ_SELFTEST] = &iommufd_mock_binding_ops,
+#endif
+};
 
 /**
  * _iommufd_object_alloc() - allocate an object and reserve its id
@@ -102,8 +101,8 @@ static void iommufd_object_free(struct iommufd_object *obj)
 {
 	void (*destroy)(struct iommufd_object *obj) = NULL;
 
-	if (iommufd_object_ops[obj->type])
-		destroy = iommufd_object_ops[obj->type]->destroy;
+	if (iommufd_type_ops[obj->type])
+		destroy = iommufd_type_ops[obj->type]->destroy;
 	if (destroy)
 		destroy(obj);
 	kfree(obj);

@@ -623,7 +623,7 @@ static void mock_binding_destroy(struct iommufd_object *obj)
 		mock_dev_destroy(bound->mdev);
 }
 
-static const struct iommufd_object_ops mock_binding_ops = {
+const struct iommufd_object_ops iommufd_mock_binding_ops = {
 	.destroy = mock_binding_destroy,
 };
 
@@ -1224,7 +1224,6 @@ int iommufd_test_init(void)
 {
 	int ret;
 
-	iommufd_object_register_type(IOMMUFD_OBJ_SELFTEST, &mock_binding_ops);
 	fail_iommufd_dir = fault_create_debugfs_attr("fail_iommufd", NULL,
 						     &fail_iommufd);
 	if (IS_ERR(fail_iommufd_dir))
