@@ -467,12 +467,12 @@ iommufd_hwpt_auto_create(struct iommufd_device *idev, struct iommufd_ioas *ioas)
 
 	if (READ_ONCE(ictx->vfio_ioas) == ioas &&
 	    device_iommu_capable(idev->dev, IOMMU_CAP_DIRTY_TRACKING)) {
-		hwpt = iommufd_hwpt_paging_create(ictx, ioas, idev, dirty,
-						  true);
+		hwpt = iommufd_hwpt_paging_create(ictx, ioas, idev,
+						  dirty | IOMMUFD_HWPT_AUTO);
 		if (PTR_ERR_OR_ZERO(hwpt) != -EOPNOTSUPP)
 			return hwpt;
 	}
-	return iommufd_hwpt_paging_create(ictx, ioas, idev, 0, true);
+	return iommufd_hwpt_paging_create(ictx, ioas, idev, IOMMUFD_HWPT_AUTO);
 }
 
 /* Attach to an automatic HWPT of @ioas, reusing one when the IOMMU agrees */

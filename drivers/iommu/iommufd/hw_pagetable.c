@@ -103,13 +103,17 @@ struct iommufd_hwpt_paging *iommufd_get_hwpt_paging(struct iommufd_ctx *ictx,
 				 struct iommufd_hwpt_paging, common.obj);
 }
 
+#define IOMMUFD_HWPT_ALLOC_FLAGS                                             \
+	(IOMMU_HWPT_ALLOC_NEST_PARENT | IOMMU_HWPT_ALLOC_DIRTY_TRACKING |     \
+	 IOMMU_HWPT_FAULT_ID_VALID)
+
 /**
  * iommufd_hwpt_paging_create() - make an unpublished paging HWPT
  * @ictx: the context
  * @ioas: the IOAS it mirrors
  * @idev: a device the domain must suit
- * @flags: IOMMU_HWPT_ALLOC_NEST_PARENT and IOMMU_HWPT_ALLOC_DIRTY_TRACKING
- * @auto_domain: an automatic HWPT, destroyed with its last attachment
+ * @flags: IOMMU_HWPT_ALLOC_NEST_PARENT and IOMMU_HWPT_ALLOC_DIRTY_TRACKING,
+ *	and IOMMUFD_HWPT_AUTO for an automatic HWPT
  *
  * The domain is filled with every mapping of @ioas before this returns.
  * The caller holds @ioas->mutex.
@@ -121,9 +125,9 @@ struct iommufd_hwpt_paging *iommufd_get_hwpt_paging(struct iommufd_ctx *ictx,
  */
 struct iommufd_hwpt_paging *
 iommufd_hwpt_paging_create(struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
-			   struct iommufd_device *idev, u32 flags,
-			   bool auto_domain)
+			   struct iommufd_device *idev, u32 flags)
 {
+	bool auto_domain = flags & IOMMUFD_HWPT_AUTO;
 	const struct iommu_ops *ops = dev_iommu_ops(idev->dev);
 	struct iommufd_hwpt_paging *hwpt;
 	struct iommufd_object *obj;
@@ -131,6 +135,9 @@ iommufd_hwpt_paging_create(struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
 	int ret;
 
 	lockdep_assert_held(&ioas->mutex);
+	/* The driver sees only the uAPI's flags */
+	BUILD_BUG_ON(IOMMUFD_HWPT_AUTO & IOMMUFD_HWPT_ALLOC_FLAGS);
+	flags &= ~IOMMUFD_HWPT_AUTO;
 	obj = _iommufd_object_alloc(ictx, sizeof(*hwpt),
 				    IOMMUFD_OBJ_HWPT_PAGING);
 	if (IS_ERR(obj))
@@ -241,10 +248,6 @@ err_discard:
 	return ERR_PTR(ret);
 }
 
-#define IOMMUFD_HWPT_ALLOC_FLAGS                                             \
-	(IOMMU_HWPT_ALLOC_NEST_PARENT | IOMMU_HWPT_ALLOC_DIRTY_TRACKING |     \
-	 IOMMU_HWPT_FAULT_ID_VALID)
-
 /* IOMMU_HWPT_ALLOC of a paging HWPT over @ioas */
 static struct iommufd_hwpt *
 iommufd_hwpt_alloc_paging(struct iommufd_ucmd *ucmd,
@@ -259,8 +262,7 @@ iommufd_hwpt_alloc_paging(struct iommufd_ucmd *ucmd,
 	if (cmd->data_type != IOMMU_HWPT_DATA_NONE)
 		return ERR_PTR(-EOPNOTSUPP);
 	mutex_lock(&ioas->mutex);
-	hwpt = iommufd_hwpt_paging_create(ucmd->ictx, ioas, idev, cmd->flags,
-					  false);
+	hwpt = iommufd_hwpt_paging_create(ucmd->ictx, ioas, idev, cmd->flags);
 	mutex_unlock(&ioas->mutex);
 	return IS_ERR(hwpt) ? ERR_CAST(hwpt) : &hwpt->common;
 }

@@ -438,13 +438,14 @@ static int iopt_alloc_iova(struct io_pagetable *iopt, unsigned long *iova,
 	return -ENOSPC;
 }
 
-/* Validate a fixed IOVA range, or choose one */
+/* Validate a fixed IOVA range (IOPT_MAP_FIXED_IOVA), or choose one */
 static int iopt_place(struct io_pagetable *iopt, unsigned long *iova,
-		      unsigned long uptr, unsigned long length, bool fixed)
+		      unsigned long uptr, unsigned long length,
+		      unsigned int flags)
 {
 	unsigned long last;
 
-	if (!fixed)
+	if (!(flags & IOPT_MAP_FIXED_IOVA))
 		return iopt_alloc_iova(iopt, iova, uptr, length);
 	if ((*iova | length) & (iopt->iova_alignment - 1))
 		return -EINVAL;
@@ -463,13 +464,14 @@ struct iopt_piece {
 };
 
 /*
- * Insert areas for @pieces, back to back from *@iova (chosen when not
- * @fixed), and populate them if the IOAS has domains.  Takes a reference
- * on each piece's pages for its area.
+ * Insert areas for @pieces, back to back from *@iova (chosen unless @flags
+ * has IOPT_MAP_FIXED_IOVA), and populate them if the IOAS has domains.
+ * Takes a reference on each piece's pages for its area.
  */
 static int iopt_insert_pieces(struct io_pagetable *iopt,
 			      struct iopt_piece *pieces, unsigned int npieces,
-			      unsigned long *iova, int iommu_prot, bool fixed)
+			      unsigned long *iova, int iommu_prot,
+			      unsigned int flags)
 {
 	unsigned long total = 0, start, next;
 	struct iopt_area **areas;
@@ -498,7 +500,7 @@ static int iopt_insert_pieces(struct io_pagetable *iopt,
 		}
 	}
 	ret = iopt_place(iopt, iova, pieces[0].pages->uptr + pieces[0].offset,
-			 total, fixed);
+			 total, flags);
 	if (ret)
 		goto err_unlock;
 
@@ -551,7 +553,7 @@ err_free:
 static int iopt_map_new_pages(struct io_pagetable *iopt, unsigned long *iova,
 			      struct iopt_pages *pages, unsigned long offset,
 			      unsigned long length, int iommu_prot,
-			      bool fixed_iova)
+			      unsigned int flags)
 {
 	struct iopt_piece piece = {
 		.pages = pages, .offset = offset, .length = length,
@@ -560,8 +562,7 @@ static int iopt_map_new_pages(struct io_pagetable *iopt, unsigned long *iova,
 
 	if (IS_ERR(pages))
 		return PTR_ERR(pages);
-	ret = iopt_insert_pieces(iopt, &piece, 1, iova, iommu_prot,
-				 fixed_iova);
+	ret = iopt_insert_pieces(iopt, &piece, 1, iova, iommu_prot, flags);
 	iopt_pages_put(pages);
 	return ret;
 }
@@ -569,15 +570,12 @@ static int iopt_map_new_pages(struct io_pagetable *iopt, unsigned long *iova,
 /**
  * iopt_map_user() - map a range of the calling process's memory
  * @iopt: the IO address space
- * @iova: in: the IOVA when @fixed_iova; out: the IOVA used
+ * @iova: in: the IOVA with IOPT_MAP_FIXED_IOVA; out: the IOVA used
  * @uptr: user address
  * @length: bytes; not 0
  * @iommu_prot: IOMMU_READ and/or IOMMU_WRITE
- * @fixed_iova: use *@iova instead of choosing one
+ * @flags: IOPT_MAP_FIXED_IOVA, IOPT_MAP_PFNMAP
  * @account_mode: enum iommufd_account_mode for the pins
- * @allow_pfnmap: VM_PFNMAP/VM_IO memory (a device BAR: peer-to-peer DMA)
- *	may be mapped by PFN without a pin, as VFIO type1 allows; only the
- *	VFIO container asks for this
  *
  * Context: Process context of the memory's owner; sleeps.
  * Return: 0, or -EINVAL (alignment, or a fixed IOVA over a reservation),
@@ -586,7 +584,7 @@ static int iopt_map_new_pages(struct io_pagetable *iopt, unsigned long *iova,
  */
 int iopt_map_user(struct io_pagetable *iopt, unsigned long *iova,
 		  void __user *uptr, unsigned long length, int iommu_prot,
-		  bool fixed_iova, u8 account_mode, bool allow_pfnmap)
+		  unsigned int flags, u8 account_mode)
 {
 	struct iopt_pages *pages;
 	unsigned long end;
@@ -598,20 +596,20 @@ int iopt_map_user(struct io_pagetable *iopt, unsigned long *iova,
 	pages = iopt_pages_alloc((unsigned long)uptr, length,
 				 iommu_prot & IOMMU_WRITE, account_mode);
 	if (!IS_ERR(pages))
-		pages->allow_pfnmap = allow_pfnmap;
+		pages->allow_pfnmap = flags & IOPT_MAP_PFNMAP;
 	return iopt_map_new_pages(iopt, iova, pages, offset_in_page(uptr),
-				  length, iommu_prot, fixed_iova);
+				  length, iommu_prot, flags);
 }
 
 /**
  * iopt_map_file() - map a range of a memfd into the IO address space
  * @iopt: the IO address space
- * @iova: in: the IOVA when @fixed_iova; out: the IOVA used
+ * @iova: in: the IOVA with IOPT_MAP_FIXED_IOVA; out: the IOVA used
  * @file: the memfd
  * @start: byte offset in @file; plays the part of the user address
  * @length: bytes; not 0
  * @iommu_prot: IOMMU_READ and/or IOMMU_WRITE
- * @fixed_iova: use *@iova instead of choosing one
+ * @flags: IOPT_MAP_FIXED_IOVA (a file has no PFN mappings)
  * @account_mode: how the pins are charged to the caller
  *
  * Context: Process context; sleeps.
@@ -621,11 +619,11 @@ int iopt_map_user(struct io_pagetable *iopt, unsigned long *iova,
  */
 int iopt_map_file(struct io_pagetable *iopt, unsigned long *iova,
 		  struct file *file, unsigned long start, unsigned long length,
-		  int iommu_prot, bool fixed_iova, u8 account_mode)
+		  int iommu_prot, unsigned int flags, u8 account_mode)
 {
 	unsigned long end;
 
-	if (!length)
+	if (WARN_ON_ONCE(flags & IOPT_MAP_PFNMAP) || !length)
 		return -EINVAL;
 	if (check_add_overflow(start, length, &end))
 		return -EOVERFLOW;
@@ -636,7 +634,7 @@ int iopt_map_file(struct io_pagetable *iopt, unsigned long *iova,
 							iommu_prot & IOMMU_WRITE,
 							account_mode),
 				  offset_in_page(start), length, iommu_prot,
-				  fixed_iova);
+				  flags);
 }
 
 /**
@@ -674,9 +672,9 @@ int iopt_collect_stores(struct io_pagetable *iopt, struct xarray *stores)
  * @src: the IOAS whose areas supply the pages; may be @dst
  * @src_iova: start of the source range, which must be fully mapped
  * @length: bytes; not 0
- * @dst_iova: in: the IOVA when @fixed_iova; out: the IOVA used
+ * @dst_iova: in: the IOVA with IOPT_MAP_FIXED_IOVA; out: the IOVA used
  * @iommu_prot: IOMMU_READ and/or IOMMU_WRITE
- * @fixed_iova: use *@dst_iova instead of choosing one
+ * @flags: IOPT_MAP_FIXED_IOVA
  *
  * The pages are shared, never pinned or charged a second time.
  *
@@ -686,7 +684,7 @@ int iopt_collect_stores(struct io_pagetable *iopt, struct xarray *stores)
  */
 int iopt_copy(struct io_pagetable *dst, struct io_pagetable *src,
 	      unsigned long src_iova, unsigned long length,
-	      unsigned long *dst_iova, int iommu_prot, bool fixed_iova)
+	      unsigned long *dst_iova, int iommu_prot, unsigned int flags)
 {
 	unsigned long last, expect = src_iova;
 	struct iopt_piece *pieces = NULL;
@@ -731,7 +729,7 @@ int iopt_copy(struct io_pagetable *dst, struct io_pagetable *src,
 		ret = -ENOENT;
 	else
 		ret = iopt_insert_pieces(dst, pieces, npieces, dst_iova,
-					 iommu_prot, fixed_iova);
+					 iommu_prot, flags & IOPT_MAP_FIXED_IOVA);
 	for (i = 0; i != npieces; i++)
 		iopt_pages_put(pieces[i].pages);
 	kfree(pieces);

@@ -203,12 +203,24 @@ unsigned long iopt_pages_pfn(struct iopt_pages *pages, unsigned long index);
 /* io_pagetable.c */
 void iopt_init(struct io_pagetable *iopt);
 void iopt_destroy(struct io_pagetable *iopt);
+/* Flags of iopt_map_user(), iopt_map_file() and iopt_copy() */
+enum {
+	/* Map at *iova, as given, instead of choosing an IOVA */
+	IOPT_MAP_FIXED_IOVA = BIT(0),
+	/*
+	 * VM_PFNMAP/VM_IO memory (a device BAR: peer-to-peer DMA) may be
+	 * mapped by PFN without a pin, as VFIO type1 allows; iopt_map_user()
+	 * only, for the VFIO container
+	 */
+	IOPT_MAP_PFNMAP = BIT(1),
+};
+
 int iopt_map_user(struct io_pagetable *iopt, unsigned long *iova,
 		  void __user *uptr, unsigned long length, int iommu_prot,
-		  bool fixed_iova, u8 account_mode, bool allow_pfnmap);
+		  unsigned int flags, u8 account_mode);
 int iopt_map_file(struct io_pagetable *iopt, unsigned long *iova,
 		  struct file *file, unsigned long start, unsigned long length,
-		  int iommu_prot, bool fixed_iova, u8 account_mode);
+		  int iommu_prot, unsigned int flags, u8 account_mode);
 int iopt_collect_stores(struct io_pagetable *iopt, struct xarray *stores);
 int iopt_invalidate_vaddr(struct io_pagetable *iopt, unsigned long first,
 			  unsigned long last, unsigned long *invalidated);
@@ -218,7 +230,7 @@ int iopt_wait_vaddr(struct io_pagetable *iopt, unsigned long first,
 		    unsigned long last);
 int iopt_copy(struct io_pagetable *dst, struct io_pagetable *src,
 	      unsigned long src_iova, unsigned long length,
-	      unsigned long *dst_iova, int iommu_prot, bool fixed_iova);
+	      unsigned long *dst_iova, int iommu_prot, unsigned int flags);
 enum {
 	IOPT_UNMAP_ALLOW_EMPTY = 1 << 0,
 	IOPT_UNMAP_CUT = 1 << 1,

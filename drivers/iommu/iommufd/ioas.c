@@ -115,6 +115,12 @@ static int iommufd_map_flags_prot(u32 flags)
 	return prot ? prot : -EINVAL;
 }
 
+/* The io_pagetable flags of an IOAS_MAP, _MAP_FILE or _COPY flags word */
+static unsigned int iommufd_map_iopt_flags(u32 flags)
+{
+	return flags & IOMMU_IOAS_MAP_FIXED_IOVA ? IOPT_MAP_FIXED_IOVA : 0;
+}
+
 /*
  * A mapping was made at @iova: report it in *@out_iova and the reply.  A
  * user that cannot read the reply could never unmap what it does not know
@@ -141,8 +147,8 @@ static int iommufd_ioas_do_map(struct iommufd_ucmd *ucmd,
 
 	ret = iopt_map_user(&ioas->iopt, &iova, u64_to_user_ptr(cmd->user_va),
 			    cmd->length, iommufd_map_flags_prot(cmd->flags),
-			    cmd->flags & IOMMU_IOAS_MAP_FIXED_IOVA,
-			    ucmd->ictx->account_mode, false);
+			    iommufd_map_iopt_flags(cmd->flags),
+			    ucmd->ictx->account_mode);
 	if (ret)
 		return ret;
 	return iommufd_map_report(ucmd, ioas, &cmd->iova, iova, cmd->length,
@@ -187,7 +193,7 @@ int iommufd_ioas_map_file(struct iommufd_ucmd *ucmd)
 		goto out_put_file;
 	}
 	ret = iopt_map_file(&ioas->iopt, &iova, file, cmd->start, cmd->length,
-			    prot, cmd->flags & IOMMU_IOAS_MAP_FIXED_IOVA,
+			    prot, iommufd_map_iopt_flags(cmd->flags),
 			    ucmd->ictx->account_mode);
 	if (!ret)
 		ret = iommufd_map_report(ucmd, ioas, &cmd->iova, iova,
@@ -272,7 +278,7 @@ int iommufd_ioas_copy(struct iommufd_ucmd *ucmd)
 		goto out_put_from;
 	}
 	ret = iopt_copy(&to->iopt, &from->iopt, cmd->src_iova, cmd->length,
-			&iova, prot, cmd->flags & IOMMU_IOAS_MAP_FIXED_IOVA);
+			&iova, prot, iommufd_map_iopt_flags(cmd->flags));
 	if (!ret)
 		ret = iommufd_map_report(ucmd, to, &cmd->dst_iova, iova,
 					 cmd->length, sizeof(*cmd));
@@ -463,15 +469,16 @@ int iommufd_option(struct iommufd_ucmd *ucmd)
 /**
  * iommufd_vfio_compat_ioas_get() - the compat IOAS, optionally created
  * @ictx: the context
- * @create: create it when there is none
+ * @flags: IOMMUFD_COMPAT_IOAS_CREATE: create it when there is none
  *
  * Context: Process context.
- * Return: the IOAS, held (iommufd_put_object()), ERR_PTR(-ENODEV) when
- * there is none and !@create, ERR_PTR(-EPERM) to create one in a no-IOMMU
- * container, or another ERR_PTR().
+ * Return: the IOAS, held (iommufd_put_object()); ERR_PTR(-ENODEV) when
+ * there is none and @flags has no IOMMUFD_COMPAT_IOAS_CREATE;
+ * ERR_PTR(-EPERM) to create one in a no-IOMMU container; or another
+ * ERR_PTR().
  */
 struct iommufd_ioas *iommufd_vfio_compat_ioas_get(struct iommufd_ctx *ictx,
-						  bool create)
+						  unsigned int flags)
 {
 	struct iommufd_ioas *ioas;
 
@@ -481,7 +488,7 @@ struct iommufd_ioas *iommufd_vfio_compat_ioas_get(struct iommufd_ctx *ictx,
 		ioas = iommufd_get_ioas(ictx, ictx->vfio_ioas->obj.id);
 		goto out_unlock;
 	}
-	if (!create) {
+	if (!(flags & IOMMUFD_COMPAT_IOAS_CREATE)) {
 		ioas = ERR_PTR(-ENODEV);
 		goto out_unlock;
 	}
@@ -513,7 +520,7 @@ int iommufd_vfio_ioas(struct iommufd_ucmd *ucmd)
 		return -EOPNOTSUPP;
 	switch (cmd->op) {
 	case IOMMU_VFIO_IOAS_GET:
-		ioas = iommufd_vfio_compat_ioas_get(ictx, false);
+		ioas = iommufd_vfio_compat_ioas_get(ictx, 0);
 		if (IS_ERR(ioas))
 			return PTR_ERR(ioas);
 		cmd->ioas_id = ioas->obj.id;

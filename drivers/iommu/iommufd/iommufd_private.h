@@ -317,10 +317,16 @@ struct iommufd_device {
 	struct iommufd_ctx *ictx;
 };
 
+/*
+ * iommufd_hwpt_paging_create()'s own flag, beside the uAPI's
+ * IOMMU_HWPT_ALLOC_* bits: an automatic HWPT, destroyed with its last
+ * attachment
+ */
+#define IOMMUFD_HWPT_AUTO BIT(31)
+
 struct iommufd_hwpt_paging *
 iommufd_hwpt_paging_create(struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
-			   struct iommufd_device *idev, u32 flags,
-			   bool auto_domain);
+			   struct iommufd_device *idev, u32 flags);
 struct iommufd_hwpt *iommufd_get_hwpt(struct iommufd_ctx *ictx, u32 id);
 struct iommufd_hwpt_paging *iommufd_get_hwpt_paging(struct iommufd_ctx *ictx,
 						    u32 id);
@@ -342,8 +348,13 @@ int iommufd_ioas_copy(struct iommufd_ucmd *ucmd);
 int iommufd_ioas_unmap(struct iommufd_ucmd *ucmd);
 int iommufd_ioas_iova_ranges(struct iommufd_ucmd *ucmd);
 int iommufd_ioas_allow_iovas(struct iommufd_ucmd *ucmd);
+/* Flags of iommufd_vfio_compat_ioas_get() */
+enum {
+	IOMMUFD_COMPAT_IOAS_CREATE = BIT(0),	/* create it if there is none */
+};
+
 struct iommufd_ioas *iommufd_vfio_compat_ioas_get(struct iommufd_ctx *ictx,
-						  bool create);
+						  unsigned int flags);
 int iommufd_option(struct iommufd_ucmd *ucmd);
 int iommufd_vfio_ioas(struct iommufd_ucmd *ucmd);
 

@@ -75,7 +75,8 @@ EXPORT_SYMBOL_NS_GPL(iommufd_vfio_compat_ioas_get_id, IOMMUFD_VFIO);
  */
 int iommufd_vfio_compat_ioas_create(struct iommufd_ctx *ictx)
 {
-	struct iommufd_ioas *ioas = iommufd_vfio_compat_ioas_get(ictx, true);
+	struct iommufd_ioas *ioas =
+		iommufd_vfio_compat_ioas_get(ictx, IOMMUFD_COMPAT_IOAS_CREATE);
 
 	if (IS_ERR(ioas))
 		return PTR_ERR(ioas);
@@ -144,7 +145,7 @@ static int iommufd_vfio_set_iommu(struct iommufd_ctx *ictx,
 			return -EINVAL;
 		return capable(CAP_SYS_RAWIO) ? 0 : -EPERM;
 	}
-	ioas = iommufd_vfio_compat_ioas_get(ictx, false);
+	ioas = iommufd_vfio_compat_ioas_get(ictx, 0);
 	if (IS_ERR(ioas))
 		return PTR_ERR(ioas);
 	switch (type) {
@@ -287,7 +288,7 @@ static int iommufd_vfio_dirty_pages(struct iommufd_ctx *ictx,
 			return -EINVAL;
 	}
 
-	ioas = iommufd_vfio_compat_ioas_get(ictx, false);
+	ioas = iommufd_vfio_compat_ioas_get(ictx, 0);
 	if (IS_ERR(ioas))
 		return PTR_ERR(ioas);
 	/* Like type1, only a v2 container tracks dirty pages */
@@ -333,7 +334,7 @@ static int iommufd_vfio_update_vaddr(struct iommufd_ctx *ictx,
 	    map->iova >= ULONG_MAX || map->size >= ULONG_MAX ||
 	    map->vaddr >= ULONG_MAX)
 		return -EINVAL;
-	ioas = iommufd_vfio_compat_ioas_get(ictx, false);
+	ioas = iommufd_vfio_compat_ioas_get(ictx, 0);
 	if (IS_ERR(ioas))
 		return PTR_ERR(ioas);
 	ret = iopt_update_vaddr(&ioas->iopt, map->iova, map->size, map->vaddr);
@@ -366,7 +367,7 @@ static int iommufd_vfio_map_dma(struct iommufd_ctx *ictx, void __user *arg)
 	if (map.iova >= ULONG_MAX || map.size >= ULONG_MAX)
 		return -EOVERFLOW;
 
-	ioas = iommufd_vfio_compat_ioas_get(ictx, false);
+	ioas = iommufd_vfio_compat_ioas_get(ictx, 0);
 	if (IS_ERR(ioas))
 		return PTR_ERR(ioas);
 	iova = map.iova;
@@ -376,7 +377,8 @@ static int iommufd_vfio_map_dma(struct iommufd_ctx *ictx, void __user *arg)
 	else
 		ret = iopt_map_user(&ioas->iopt, &iova,
 				    u64_to_user_ptr(map.vaddr), map.size, prot,
-				    true, ictx->account_mode, true);
+				    IOPT_MAP_FIXED_IOVA | IOPT_MAP_PFNMAP,
+				    ictx->account_mode);
 	mutex_unlock(&ictx->vfio_map_lock);
 	iommufd_put_object(ictx, &ioas->obj);
 	return ret;
@@ -422,7 +424,7 @@ static int iommufd_vfio_unmap_dma(struct iommufd_ctx *ictx, void __user *arg)
 		first = unmap.iova;
 	}
 
-	ioas = iommufd_vfio_compat_ioas_get(ictx, false);
+	ioas = iommufd_vfio_compat_ioas_get(ictx, 0);
 	if (IS_ERR(ioas))
 		return PTR_ERR(ioas);
 	if (unmap.flags & VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP) {
@@ -499,7 +501,7 @@ static int iommufd_vfio_get_info(struct iommufd_ctx *ictx, void __user *arg)
 	if (info.argsz < minsz)
 		return -EINVAL;
 	user_len = info.argsz;
-	ioas = iommufd_vfio_compat_ioas_get(ictx, false);
+	ioas = iommufd_vfio_compat_ioas_get(ictx, 0);
 	if (IS_ERR(ioas))
 		return PTR_ERR(ioas);
 
