@@ -314,38 +314,29 @@ void iommufd_access_notify_unmap(struct io_pagetable *iopt,
 	}
 }
 
-/* The areas that map [iova, last] without a hole, or NULL */
+/*
+ * The first of the areas that map [@iova, @last] back to back, with their
+ * number in *@nareas; NULL if the range has a hole.  Under iova_rwsem.
+ */
 static struct iopt_area *iommufd_access_first_area(struct io_pagetable *iopt,
 						   unsigned long iova,
 						   unsigned long last,
 						   unsigned int *nareas)
 {
-	struct interval_tree_node *node, *first;
+	struct iopt_area *first = iopt_area_first(iopt, iova, last);
 	unsigned long expect = iova;
+	struct iopt_area *area;
 
-	lockdep_assert_held(&iopt->iova_rwsem);
 	*nareas = 0;
-	first = interval_tree_iter_first(&iopt->area_itree, iova, last);
-	for (node = first; node;
-	     node = interval_tree_iter_next(node, iova, last)) {
-		if (node->start > expect)
+	for (area = first; area; area = iopt_area_next(area, iova, last)) {
+		if (iopt_area_start(area) > expect)
 			return NULL;
 		(*nareas)++;
-		if (node->last >= last)
-			return container_of(first, struct iopt_area, node);
-		expect = node->last + 1;
+		if (iopt_area_last(area) >= last)
+			return first;
+		expect = iopt_area_last(area) + 1;
 	}
 	return NULL;
-}
-
-static struct iopt_area *iommufd_next_area(struct iopt_area *area,
-					   unsigned long iova,
-					   unsigned long last)
-{
-	struct interval_tree_node *node;
-
-	node = interval_tree_iter_next(&area->node, iova, last);
-	return container_of(node, struct iopt_area, node);
 }
 
 /* Page store index of the page holding @iova of @area */
@@ -440,7 +431,7 @@ static int iommufd_access_try_pin(struct iommufd_access *access,
 			*out_pages++ = pfn_to_page(iopt_pages_pfn(area->pages,
 								  index));
 		if (i + 1 != nareas)
-			area = iommufd_next_area(area, iova, last);
+			area = iopt_area_next(area, iova, last);
 	}
 	interval_tree_insert(&pin->node, &access->pins);
 	up_write(&iopt->iova_rwsem);
@@ -619,7 +610,7 @@ static int iommufd_access_try_rw(struct iommufd_access *access,
 		}
 		data += n;
 		if (i + 1 != nareas)
-			area = iommufd_next_area(area, iova, last);
+			area = iopt_area_next(area, iova, last);
 	}
 	up_read(&iopt->iova_rwsem);
 	mutex_unlock(&access->lock);

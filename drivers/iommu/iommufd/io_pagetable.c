@@ -48,26 +48,6 @@ void iopt_init(struct io_pagetable *iopt)
 	iopt->iova_alignment = 1;
 }
 
-static struct iopt_area *iopt_area_first(struct io_pagetable *iopt,
-					 unsigned long start,
-					 unsigned long last)
-{
-	struct interval_tree_node *node;
-
-	node = interval_tree_iter_first(&iopt->area_itree, start, last);
-	return node ? container_of(node, struct iopt_area, node) : NULL;
-}
-
-static struct iopt_area *iopt_area_next(struct iopt_area *area,
-					unsigned long start,
-					unsigned long last)
-{
-	struct interval_tree_node *node;
-
-	node = interval_tree_iter_next(&area->node, start, last);
-	return node ? container_of(node, struct iopt_area, node) : NULL;
-}
-
 /* Page index range of the page store that @area maps */
 static unsigned long iopt_area_first_index(struct iopt_area *area)
 {
@@ -1341,7 +1321,7 @@ int iopt_add_access(struct io_pagetable *iopt, struct iommufd_access *access,
 	down_write(&iopt->iova_rwsem);
 	if (pins_pages) {
 		for (area = iopt_area_first(iopt, 0, ULONG_MAX); area;
-		     area = iopt_area_next(area, 0, ULONG_MAX)) {
+	     area = iopt_area_next(area, 0, ULONG_MAX)) {
 			if (!PAGE_ALIGNED(iopt_area_start(area)) ||
 			    !PAGE_ALIGNED(iopt_area_length(area)) ||
 			    !PAGE_ALIGNED(area->pages_offset)) {

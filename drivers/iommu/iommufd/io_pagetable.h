@@ -152,6 +152,35 @@ struct iopt_reserved {
 	void *owner;
 };
 
+/*
+ * The area walk.  iopt_area_first() is the first area intersecting
+ * [@start, @last] in IOVA order, iopt_area_next() the one after @area; both
+ * NULL at the end.  The caller holds iopt->iova_rwsem, which the first
+ * step asserts, for the whole walk.
+ */
+/* The area an area_itree node belongs to; NULL for no node */
+static inline struct iopt_area *iopt_node_area(struct interval_tree_node *node)
+{
+	return node ? container_of(node, struct iopt_area, node) : NULL;
+}
+
+static inline struct iopt_area *iopt_area_first(struct io_pagetable *iopt,
+						unsigned long start,
+						unsigned long last)
+{
+	lockdep_assert_held(&iopt->iova_rwsem);
+	return iopt_node_area(interval_tree_iter_first(&iopt->area_itree,
+						       start, last));
+}
+
+static inline struct iopt_area *iopt_area_next(struct iopt_area *area,
+					       unsigned long start,
+					       unsigned long last)
+{
+	return iopt_node_area(interval_tree_iter_next(&area->node, start,
+						      last));
+}
+
 /* The first and the last IOVA an area maps (node.start, node.last) */
 static inline unsigned long iopt_area_start(const struct iopt_area *area)
 {
