@@ -306,4 +306,24 @@ int iopt_add_access(struct io_pagetable *iopt, struct iommufd_access *access,
 		    bool pins_pages, u32 *index);
 void iopt_remove_access(struct io_pagetable *iopt, u32 index,
 			bool pins_pages);
+/*
+ * Between the files of the io_pagetable (io_pagetable.c, iova_space.c,
+ * iopt_domains.c, iopt_dirty.c); no one else calls these.
+ */
+int iopt_area_map_domain(struct iopt_area *area,
+			 struct iommu_domain *domain);
+void iopt_area_unmap_domain(struct iopt_area *area,
+			    struct iommu_domain *domain);
+int iopt_area_populate(struct iopt_area *area);
+void iopt_area_unpin(struct iopt_area *area);
+unsigned long iopt_domain_alignment(struct iommu_domain *domain);
+void iopt_update_alignment(struct io_pagetable *iopt);
+bool iopt_areas_aligned(struct io_pagetable *iopt, unsigned long align);
+int iopt_place(struct io_pagetable *iopt, unsigned long *iova,
+	       unsigned long uptr, unsigned long length,
+		      unsigned int flags);
+void iopt_unreserve_locked(struct io_pagetable *iopt, void *owner);
+int iopt_reserve_outside(struct io_pagetable *iopt, void *owner,
+			 unsigned long start, unsigned long last);
+
 #endif
