@@ -25,18 +25,11 @@
 #include "io_pagetable.h"
 #include "iommufd_private.h"
 
-/*
- * Where accesses wait for VFIO_DMA_MAP_FLAG_VADDR (see iopt_wait_vaddr());
- * the generation counts the updates and unmaps that may end a wait.
- */
-static DECLARE_WAIT_QUEUE_HEAD(iopt_vaddr_wait);
-
-static atomic_t iopt_vaddr_gen = ATOMIC_INIT(0);
-
-static void iopt_vaddr_wake(void)
+/* An update or unmap that may end a wait in iopt_wait_vaddr() happened */
+static void iopt_vaddr_wake(struct io_pagetable *iopt)
 {
-	atomic_inc(&iopt_vaddr_gen);
-	wake_up_all(&iopt_vaddr_wait);
+	atomic_inc(&iopt->vaddr_gen);
+	wake_up_all(&iopt->vaddr_wait);
 }
 
 void iopt_init(struct io_pagetable *iopt)
@@ -49,6 +42,8 @@ void iopt_init(struct io_pagetable *iopt)
 	iopt->allowed_itree = RB_ROOT_CACHED;
 	iopt->reserved_itree = RB_ROOT_CACHED;
 	iopt->iova_alignment = 1;
+	init_waitqueue_head(&iopt->vaddr_wait);
+	atomic_set(&iopt->vaddr_gen, 0);
 }
 
 /* Page index range of the page store that @area maps */
@@ -683,7 +678,7 @@ int iopt_unmap_range(struct io_pagetable *iopt, unsigned long start,
 	}
 	/* An access waiting for an address there now finds nothing */
 	if (!ret)
-		iopt_vaddr_wake();
+		iopt_vaddr_wake(iopt);
 	return ret;
 }
 
@@ -814,7 +809,7 @@ int iopt_update_vaddr(struct io_pagetable *iopt, unsigned long iova,
 out_unlock:
 	up_write(&iopt->iova_rwsem);
 	if (!ret)
-		iopt_vaddr_wake();
+		iopt_vaddr_wake(iopt);
 	return ret;
 }
 
@@ -850,11 +845,11 @@ int iopt_wait_vaddr(struct io_pagetable *iopt, unsigned long first,
 
 	/* The check sleeps, so it runs outside the wait, between wakeups */
 	for (;;) {
-		gen = atomic_read(&iopt_vaddr_gen);
+		gen = atomic_read(&iopt->vaddr_gen);
 		if (!iopt_vaddr_missing(iopt, first, last))
 			return 0;
-		if (wait_event_killable(iopt_vaddr_wait,
-					atomic_read(&iopt_vaddr_gen) != gen))
+		if (wait_event_killable(iopt->vaddr_wait,
+					atomic_read(&iopt->vaddr_gen) != gen))
 			return -EINTR;
 	}
 }

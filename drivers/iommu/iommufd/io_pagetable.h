@@ -21,11 +21,13 @@
 #ifndef __IO_PAGETABLE_H
 #define __IO_PAGETABLE_H
 
+#include <linux/atomic.h>
 #include <linux/interval_tree.h>
 #include <linux/kref.h>
 #include <linux/mutex.h>
 #include <linux/rwsem.h>
 #include <linux/sizes.h>
+#include <linux/wait.h>
 #include <linux/xarray.h>
 #include <uapi/linux/iommufd.h>
 
@@ -126,6 +128,9 @@ struct iopt_area {
  * @accesses: the attached in-kernel accesses, under @domains_rwsem
  * @page_accesses: attached accesses that pin pages: they need PAGE_SIZE
  *	alignment
+ * @vaddr_wait: where in-kernel accesses wait for a mapping to get its user
+ *	address back (VFIO_DMA_MAP_FLAG_VADDR; iopt_wait_vaddr())
+ * @vaddr_gen: counts the address updates and unmaps that may end a wait
  */
 struct io_pagetable {
 	struct rw_semaphore domains_rwsem;
@@ -139,6 +144,8 @@ struct io_pagetable {
 	struct rb_root_cached reserved_itree;
 	unsigned long iova_alignment;
 	bool disable_large_pages;
+	wait_queue_head_t vaddr_wait;
+	atomic_t vaddr_gen;
 };
 
 /**

@@ -65,6 +65,8 @@ enum iommufd_account_mode {
  * @vfio_map_lock: serialises VFIO_IOMMU_MAP_DMA, so that the container's
  *	limit of mappings holds exactly
  * @vfio_dma_limit: that limit, fixed by VFIO_SET_IOMMU; 0 before
+ * @vfio_type: the type VFIO_SET_IOMMU last chose (VFIO_TYPE1_IOMMU or
+ *	VFIO_TYPE1v2_IOMMU); 0 before
  * @handover_lock: serialises IOMMU_IOAS_CHANGE_PROCESS calls, so that one
  *	of two racing handovers wins whole; taken before any IOAS lock
  */
@@ -79,6 +81,7 @@ struct iommufd_ctx {
 	bool vfio_no_iommu;
 	struct mutex vfio_map_lock;	/* see above */
 	unsigned int vfio_dma_limit;
+	unsigned long vfio_type;
 	struct mutex handover_lock;	/* see above */
 };
 
@@ -348,15 +351,7 @@ int iommufd_ioas_copy(struct iommufd_ucmd *ucmd);
 int iommufd_ioas_unmap(struct iommufd_ucmd *ucmd);
 int iommufd_ioas_iova_ranges(struct iommufd_ucmd *ucmd);
 int iommufd_ioas_allow_iovas(struct iommufd_ucmd *ucmd);
-/* Flags of iommufd_vfio_compat_ioas_get() */
-enum {
-	IOMMUFD_COMPAT_IOAS_CREATE = BIT(0),	/* create it if there is none */
-};
-
-struct iommufd_ioas *iommufd_vfio_compat_ioas_get(struct iommufd_ctx *ictx,
-						  unsigned int flags);
 int iommufd_option(struct iommufd_ucmd *ucmd);
-int iommufd_vfio_ioas(struct iommufd_ucmd *ucmd);
 
 /* access.c */
 void iommufd_access_notify_unmap(struct io_pagetable *iopt,
@@ -416,9 +411,21 @@ struct iommufd_fault *iommufd_get_fault(struct iommufd_ctx *ictx, u32 id);
 int iommufd_fault_iopf_handler(struct iopf_group *group);
 void iommufd_fault_handle_retire(struct iommufd_attach_handle *handle);
 
-/* vfio_compat.c: the VFIO container ioctls, on /dev/vfio/vfio and /dev/iommu */
+/*
+ * vfio_compat.c: the VFIO container ioctls, on /dev/vfio/vfio and
+ * /dev/iommu, and the compat IOAS they use (IOMMU_VFIO_IOAS)
+ */
 long iommufd_vfio_ioctl(struct iommufd_ctx *ictx, unsigned int cmd,
 			unsigned long arg);
+int iommufd_vfio_ioas(struct iommufd_ucmd *ucmd);
+
+/* Flags of iommufd_vfio_compat_ioas_get() */
+enum {
+	IOMMUFD_COMPAT_IOAS_CREATE = BIT(0),	/* create it if there is none */
+};
+
+struct iommufd_ioas *iommufd_vfio_compat_ioas_get(struct iommufd_ctx *ictx,
+						  unsigned int flags);
 
 #ifdef CONFIG_IOMMUFD_TEST
 /* selftest.c */

@@ -114,6 +114,85 @@ EXPORT_SYMBOL_NS_GPL(iommufd_vfio_compat_set_no_iommu, IOMMUFD_VFIO);
  * The container's limit of mappings: the parameter's value when
  * VFIO_SET_IOMMU chose the type, as in type1; the current one before.
  */
+/**
+ * iommufd_vfio_compat_ioas_get() - the compat IOAS, optionally created
+ * @ictx: the context
+ * @flags: IOMMUFD_COMPAT_IOAS_CREATE: create it when there is none
+ *
+ * Context: Process context.
+ * Return: the IOAS, held (iommufd_put_object()); ERR_PTR(-ENODEV) when
+ * there is none and @flags has no IOMMUFD_COMPAT_IOAS_CREATE;
+ * ERR_PTR(-EPERM) to create one in a no-IOMMU container; or another
+ * ERR_PTR().
+ */
+struct iommufd_ioas *iommufd_vfio_compat_ioas_get(struct iommufd_ctx *ictx,
+						  unsigned int flags)
+{
+	struct iommufd_ioas *ioas;
+
+	mutex_lock(&ictx->lock);
+	if (ictx->vfio_ioas) {
+		/* Still valid: its destroy clears the pointer under the lock */
+		ioas = iommufd_get_ioas(ictx, ictx->vfio_ioas->obj.id);
+		goto out_unlock;
+	}
+	if (!(flags & IOMMUFD_COMPAT_IOAS_CREATE)) {
+		ioas = ERR_PTR(-ENODEV);
+		goto out_unlock;
+	}
+	/* A no-IOMMU container takes no translated devices */
+	if (ictx->vfio_no_iommu) {
+		ioas = ERR_PTR(-EPERM);
+		goto out_unlock;
+	}
+	ioas = iommufd_ioas_create(ictx);
+	if (IS_ERR(ioas))
+		goto out_unlock;
+	/* The caller's hold, on top of the table's */
+	refcount_inc(&ioas->obj.users);
+	iommufd_object_publish(ictx, &ioas->obj);
+	ictx->vfio_ioas = ioas;
+out_unlock:
+	mutex_unlock(&ictx->lock);
+	return ioas;
+}
+
+int iommufd_vfio_ioas(struct iommufd_ucmd *ucmd)
+{
+	struct iommu_vfio_ioas *cmd = ucmd->cmd;
+	struct iommufd_ctx *ictx = ucmd->ictx;
+	struct iommufd_ioas *ioas;
+	int ret = 0;
+
+	if (cmd->__reserved)
+		return -EOPNOTSUPP;
+	switch (cmd->op) {
+	case IOMMU_VFIO_IOAS_GET:
+		ioas = iommufd_vfio_compat_ioas_get(ictx, 0);
+		if (IS_ERR(ioas))
+			return PTR_ERR(ioas);
+		cmd->ioas_id = ioas->obj.id;
+		iommufd_put_object(ictx, &ioas->obj);
+		return iommufd_ucmd_respond(ucmd, sizeof(*cmd));
+	case IOMMU_VFIO_IOAS_SET:
+		ioas = iommufd_get_ioas(ictx, cmd->ioas_id);
+		if (IS_ERR(ioas))
+			return PTR_ERR(ioas);
+		mutex_lock(&ictx->lock);
+		ictx->vfio_ioas = ioas;
+		mutex_unlock(&ictx->lock);
+		iommufd_put_object(ictx, &ioas->obj);
+		return 0;
+	case IOMMU_VFIO_IOAS_CLEAR:
+		mutex_lock(&ictx->lock);
+		ictx->vfio_ioas = NULL;
+		mutex_unlock(&ictx->lock);
+		return ret;
+	default:
+		return -EOPNOTSUPP;
+	}
+}
+
 static unsigned int iommufd_vfio_dma_limit(struct iommufd_ctx *ictx)
 {
 	return READ_ONCE(ictx->vfio_dma_limit) ?: READ_ONCE(dma_entry_limit);
@@ -159,10 +238,18 @@ static int iommufd_vfio_set_iommu(struct iommufd_ctx *ictx,
 		ret = -EINVAL;
 		break;
 	}
-	if (!ret)
+	if (!ret) {
 		WRITE_ONCE(ictx->vfio_dma_limit, READ_ONCE(dma_entry_limit));
+		WRITE_ONCE(ictx->vfio_type, type);
+	}
 	iommufd_put_object(ictx, &ioas->obj);
 	return ret;
+}
+
+/* A v1 container: PAGE_SIZE IOPTEs, unmaps that cut, no dirty tracking */
+static bool iommufd_vfio_is_v1(struct iommufd_ctx *ictx)
+{
+	return READ_ONCE(ictx->vfio_type) == VFIO_TYPE1_IOMMU;
 }
 
 /* The only page size type1 reports dirty pages in: the smallest IO page */
@@ -292,7 +379,7 @@ static int iommufd_vfio_dirty_pages(struct iommufd_ctx *ictx,
 	if (IS_ERR(ioas))
 		return PTR_ERR(ioas);
 	/* Like type1, only a v2 container tracks dirty pages */
-	if (ioas->iopt.disable_large_pages) {
+	if (iommufd_vfio_is_v1(ictx)) {
 		ret = -EACCES;
 		goto out_put;
 	}
@@ -450,7 +537,7 @@ static int iommufd_vfio_unmap_dma(struct iommufd_ctx *ictx, void __user *arg)
 	 * v1 cuts the mappings that cross either end.
 	 */
 	flags = IOPT_UNMAP_ALLOW_EMPTY;
-	if (ioas->iopt.disable_large_pages)
+	if (iommufd_vfio_is_v1(ictx))
 		flags |= IOPT_UNMAP_CUT;
 	ret = iopt_unmap_range(&ioas->iopt, first, last, &unmapped, flags);
 out_put:
