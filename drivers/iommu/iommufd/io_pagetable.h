@@ -290,6 +290,8 @@ int iopt_walk_usable(struct io_pagetable *iopt, iopt_range_fn_t fn,
 unsigned long iopt_page_sizes(struct io_pagetable *iopt);
 unsigned long iopt_count_areas(struct io_pagetable *iopt);
 int iopt_set_large_pages(struct io_pagetable *iopt, bool enable);
+int iopt_add_range(struct rb_root_cached *root, unsigned long start,
+		   unsigned long last, void *owner);
 void iopt_free_ranges(struct rb_root_cached *root);
 int iopt_add_domain(struct io_pagetable *iopt, struct iommu_domain *domain);
 void iopt_remove_domain(struct io_pagetable *iopt,

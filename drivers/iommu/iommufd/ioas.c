@@ -355,18 +355,10 @@ int iommufd_ioas_iova_ranges(struct iommufd_ucmd *ucmd)
 /* Add [@start, @last] to @tree: EINVAL if reversed, too high or overlapping */
 static int iommufd_range_add(struct rb_root_cached *tree, u64 start, u64 last)
 {
-	struct iopt_reserved *range;
-
 	if (last < start || last > ULONG_MAX ||
 	    interval_tree_iter_first(tree, start, last))
 		return -EINVAL;
-	range = kzalloc(sizeof(*range), GFP_KERNEL_ACCOUNT);
-	if (!range)
-		return -ENOMEM;
-	range->node.start = start;
-	range->node.last = last;
-	interval_tree_insert(&range->node, tree);
-	return 0;
+	return iopt_add_range(tree, start, last, NULL);
 }
 
 static int iommufd_ioas_do_allow(struct iommufd_ucmd *ucmd,

@@ -10,17 +10,10 @@
  * domains, PAGE_SIZE once an access pins pages, 1 with neither; every area
  * is aligned to it.  Automatic IOVA is never aligned to less than a page.
  */
-#include <linux/fs.h>
-#include <linux/atomic.h>
 #include <linux/iommu.h>
-#include <linux/iova_bitmap.h>
-#include <linux/log2.h>
 #include <linux/overflow.h>
-#include <linux/scatterlist.h>
-#include <linux/sizes.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
-#include <linux/wait.h>
 
 #include "io_pagetable.h"
 #include "iommufd_private.h"
@@ -221,20 +214,11 @@ int iopt_set_allowed(struct io_pagetable *iopt, struct rb_root_cached *allowed)
 static int iopt_reserve_locked(struct io_pagetable *iopt, unsigned long start,
 			       unsigned long last, void *owner)
 {
-	struct iopt_reserved *res;
-
 	lockdep_assert_held_write(&iopt->iova_rwsem);
 	if (iopt_area_first(iopt, start, last) ||
 	    interval_tree_iter_first(&iopt->allowed_itree, start, last))
 		return -EADDRINUSE;
-	res = kzalloc(sizeof(*res), GFP_KERNEL_ACCOUNT);
-	if (!res)
-		return -ENOMEM;
-	res->node.start = start;
-	res->node.last = last;
-	res->owner = owner;
-	interval_tree_insert(&res->node, &iopt->reserved_itree);
-	return 0;
+	return iopt_add_range(&iopt->reserved_itree, start, last, owner);
 }
 
 /**
@@ -407,6 +391,33 @@ unsigned long iopt_page_sizes(struct io_pagetable *iopt)
 		sizes &= -sizes;
 	up_read(&iopt->domains_rwsem);
 	return sizes;
+}
+
+/**
+ * iopt_add_range() - add [@start, @last] to a tree of struct iopt_reserved
+ * @root: the tree (reserved ranges, or allowed ranges being read)
+ * @start: first IOVA
+ * @last: last IOVA
+ * @owner: the range's owner, or NULL
+ *
+ * The caller has checked the range against the tree's rules.
+ *
+ * Context: Process context.
+ * Return: 0, or -ENOMEM.
+ */
+int iopt_add_range(struct rb_root_cached *root, unsigned long start,
+		   unsigned long last, void *owner)
+{
+	struct iopt_reserved *range = kzalloc(sizeof(*range),
+					      GFP_KERNEL_ACCOUNT);
+
+	if (!range)
+		return -ENOMEM;
+	range->node.start = start;
+	range->node.last = last;
+	range->owner = owner;
+	interval_tree_insert(&range->node, root);
+	return 0;
 }
 
 /**
