@@ -10,11 +10,9 @@
  * contiguous memory become large IOPTEs.  Unmapping needs no PFNs at all:
  * the page store knows what to unpin.
  */
-#include <linux/fs.h>
 #include <linux/atomic.h>
+#include <linux/fs.h>
 #include <linux/iommu.h>
-#include <linux/iova_bitmap.h>
-#include <linux/log2.h>
 #include <linux/overflow.h>
 #include <linux/scatterlist.h>
 #include <linux/sizes.h>

@@ -5,17 +5,11 @@
  * VFIO container needs of it (marking mapped IOVA dirty for domains that
  * cannot track, checking that a range has whole areas).
  */
-#include <linux/fs.h>
-#include <linux/atomic.h>
 #include <linux/iommu.h>
 #include <linux/iova_bitmap.h>
 #include <linux/log2.h>
 #include <linux/overflow.h>
-#include <linux/scatterlist.h>
-#include <linux/sizes.h>
-#include <linux/slab.h>
 #include <linux/uaccess.h>
-#include <linux/wait.h>
 
 #include "io_pagetable.h"
 #include "iommufd_private.h"

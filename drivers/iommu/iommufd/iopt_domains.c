@@ -6,17 +6,7 @@
  * added and removed under iopt->domains_rwsem held for write, with
  * iova_rwsem inside it, so no map or unmap runs meanwhile.
  */
-#include <linux/fs.h>
-#include <linux/atomic.h>
 #include <linux/iommu.h>
-#include <linux/iova_bitmap.h>
-#include <linux/log2.h>
-#include <linux/overflow.h>
-#include <linux/scatterlist.h>
-#include <linux/sizes.h>
-#include <linux/slab.h>
-#include <linux/uaccess.h>
-#include <linux/wait.h>
 
 #include "io_pagetable.h"
 #include "iommufd_private.h"
