@@ -86,8 +86,9 @@ build_lock() {
 	flock 9
 }
 
-# The modules every guest job loads (guest-init), and the check-device
-# job's mdev; each a module or built in.
+# The modules every guest job loads, and the check-device job's mdev; each
+# a module or built in.  harness/guest-load-modules loads them in the
+# guest (busybox, without this file): keep the two lists in step.
 GUEST_MODULES="iommufd vfio vfio-pci mdev"
 
 # check_modules_dep DIR: DIR (a modules_install INSTALL_MOD_PATH) has a

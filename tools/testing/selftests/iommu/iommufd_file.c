@@ -356,23 +356,48 @@ TEST_F(file, change_process_refuses_when_any_mapping_is_not_file_backed)
 	munmap(anon, FILE_SIZE);
 }
 
-/* Fork a child that calls IOMMU_IOAS_CHANGE_PROCESS; its exit code says */
-static int child_takes_over(int fd, bool unprivileged, long want_kib)
+/*
+ * Fork a child that drops to user nobody with an RLIMIT_MEMLOCK of
+ * @memlock bytes and calls IOMMU_IOAS_CHANGE_PROCESS: its errno (0 on
+ * success), or -1 if the child could not be set up.
+ */
+static int handover_as_nobody(int fd, unsigned long memlock)
 {
-	struct rlimit lim = { 4096, 4096 };
+	struct rlimit lim = { memlock, memlock };
 	int status;
 	pid_t pid = fork();
 
 	if (pid < 0)
 		return -1;
 	if (!pid) {
-		if (unprivileged &&
-		    (setrlimit(RLIMIT_MEMLOCK, &lim) ||
-		     setresgid(NOBODY, NOBODY, NOBODY) ||
-		     setresuid(NOBODY, NOBODY, NOBODY)))
-			_exit(2);
-		if (unprivileged)
-			_exit(change_process(fd) == -ENOMEM ? 0 : 3);
+		if (setrlimit(RLIMIT_MEMLOCK, &lim) ||
+		    setresgid(NOBODY, NOBODY, NOBODY) ||
+		    setresuid(NOBODY, NOBODY, NOBODY))
+			_exit(255);
+		_exit(-change_process(fd));
+	}
+	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
+	    WEXITSTATUS(status) == 255)
+		return -1;
+	return WEXITSTATUS(status);
+}
+
+/*
+ * Fork a child that calls IOMMU_IOAS_CHANGE_PROCESS; 0 when it did what
+ * was expected: as root, take over (and then have @want_kib pinned);
+ * unprivileged, with a limit of 4 KiB, be refused with ENOMEM.
+ */
+static int child_takes_over(int fd, bool unprivileged, long want_kib)
+{
+	int status;
+	pid_t pid;
+
+	if (unprivileged)
+		return handover_as_nobody(fd, 4096) == ENOMEM ? 0 : 3;
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (!pid) {
 		if (change_process(fd))
 			_exit(4);
 		_exit(vm_pinned_kib() == want_kib ? 0 : 5);
@@ -407,32 +432,6 @@ TEST_F(file, change_process_beyond_the_callers_limit_moves_nothing)
 	/* RLIMIT_MEMLOCK of 4 KiB cannot take 256 KiB */
 	EXPECT_EQ(0, child_takes_over(self->fd, true, 0));
 	EXPECT_EQ(before + (long)(FILE_SIZE >> 10), vm_pinned_kib());
-}
-
-/*
- * Fork a child that drops to user nobody with an RLIMIT_MEMLOCK of
- * @memlock bytes and calls IOMMU_IOAS_CHANGE_PROCESS: its errno (0 on
- * success), or -1 if the child could not be set up.
- */
-static int handover_as_nobody(int fd, unsigned long memlock)
-{
-	struct rlimit lim = { memlock, memlock };
-	int status;
-	pid_t pid = fork();
-
-	if (pid < 0)
-		return -1;
-	if (!pid) {
-		if (setrlimit(RLIMIT_MEMLOCK, &lim) ||
-		    setresgid(NOBODY, NOBODY, NOBODY) ||
-		    setresuid(NOBODY, NOBODY, NOBODY))
-			_exit(255);
-		_exit(-change_process(fd));
-	}
-	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
-	    WEXITSTATUS(status) == 255)
-		return -1;
-	return WEXITSTATUS(status);
 }
 
 /*

@@ -188,11 +188,12 @@ static int reserve(int fd, __u32 ioas_id, __u64 start, __u64 last)
 	return do_ioctl(fd, IOMMU_TEST_CMD, &cmd);
 }
 
+/* A new IOAS's id, or 0 */
 static __u32 new_ioas(int fd)
 {
-	struct iommu_ioas_alloc alloc = { .size = sizeof(alloc) };
+	__u32 id = 0;
 
-	return do_ioctl(fd, IOMMU_IOAS_ALLOC, &alloc) ? 0 : alloc.out_ioas_id;
+	return ioas_alloc(fd, &id) ? 0 : id;
 }
 
 /*
