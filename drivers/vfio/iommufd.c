@@ -20,8 +20,8 @@ MODULE_IMPORT_NS(IOMMUFD);
 MODULE_IMPORT_NS(IOMMUFD_VFIO);
 
 /* iommufd tells an emulated device that an IOVA range goes away */
-static void vfio_emulated_unmap(void *data, unsigned long iova,
-				unsigned long length)
+static void vfio_emu_revoke(void *data, unsigned long iova,
+			    unsigned long length)
 {
 	const struct vfio_device_ops *ops = ((struct vfio_device *)data)->ops;
 
@@ -31,7 +31,7 @@ static void vfio_emulated_unmap(void *data, unsigned long iova,
 
 static const struct iommufd_access_ops vfio_emulated_access_ops = {
 	.needs_pin_pages = 1,
-	.unmap = vfio_emulated_unmap,
+	.unmap = vfio_emu_revoke,
 };
 
 bool vfio_iommufd_device_has_compat_ioas(struct vfio_device *vdev,

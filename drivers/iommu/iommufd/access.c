@@ -9,7 +9,7 @@
  * say needs_pin_pages, pin the pages behind a range of IOVA.
  *
  * Each pin is recorded as an IOVA range in access->pins, holding a page
- * store user per area it crosses and counting in area->num_accesses, so the
+ * store user per area it crosses and counting in area->naccess_pins, so the
  * area cannot go away under it.  An unmap that meets such an area calls the
  * ops->unmap callback of the IOAS's accesses, which must unpin, and retries.
  *
@@ -28,20 +28,20 @@
 
 /**
  * struct iommufd_access - an in-kernel user of an IOAS
- * @obj: the object
- * @ictx: the context, referenced for the access's lifetime
+ * @base: the object
+ * @ctx: the context, referenced for the access's lifetime
  * @ops: the owner's callbacks
- * @data: passed to @ops
+ * @priv: passed to @ops
  * @lock: protects @ioas, @iopt_index and @pins
  * @ioas: the attached IOAS, held; NULL when detached
- * @iopt_index: the access's index in @ioas->iopt.accesses
+ * @iopt_index: the access's index in @ioas->table.accesses
  * @pins: struct iommufd_access_pin by IOVA
  */
 struct iommufd_access {
-	struct iommufd_object obj;
-	struct iommufd_ctx *ictx;
+	struct iommufd_object base;
+	struct iommufd_ctx *ctx;
 	const struct iommufd_access_ops *ops;
-	void *data;
+	void *priv;
 	struct mutex lock;		/* see above */
 	struct iommufd_ioas *ioas;
 	u32 iopt_index;
@@ -63,9 +63,9 @@ static void iommufd_access_unpin(struct iommufd_access_pin *pin)
 	unsigned int i;
 
 	for (i = 0; i != pin->nsegs; i++) {
-		iopt_pages_remove_user(pin->segs[i].area->pages,
+		iopt_pages_remove_user(pin->segs[i].area->store,
 				       &pin->segs[i].user);
-		pin->segs[i].area->num_accesses--;
+		pin->segs[i].area->naccess_pins--;
 	}
 	kfree(pin);
 }
@@ -79,7 +79,7 @@ static void iommufd_access_detach_locked(struct iommufd_access *access)
 	lockdep_assert_held(&access->lock);
 	if (!ioas)
 		return;
-	down_write(&ioas->iopt.iova_rwsem);
+	down_write(&ioas->table.tree_sem);
 	while ((node = interval_tree_iter_first(&access->pins, 0, ULONG_MAX))) {
 		WARN_ON_ONCE(1);	/* the owner must unpin before detach */
 		interval_tree_remove(node, &access->pins);
@@ -87,17 +87,17 @@ static void iommufd_access_detach_locked(struct iommufd_access *access)
 						  struct iommufd_access_pin,
 						  node));
 	}
-	up_write(&ioas->iopt.iova_rwsem);
-	iopt_remove_access(&ioas->iopt, access->iopt_index,
+	up_write(&ioas->table.tree_sem);
+	iopt_access_detach(&ioas->table, access->iopt_index,
 			   access->ops->needs_pin_pages);
 	access->ioas = NULL;
-	iommufd_put_object(access->ictx, &ioas->obj);
+	iommufd_obj_unref(access->ctx, &ioas->base);
 }
 
 static void iommufd_access_destroy_object(struct iommufd_object *obj)
 {
 	struct iommufd_access *access =
-		container_of(obj, struct iommufd_access, obj);
+		container_of(obj, struct iommufd_access, base);
 
 	mutex_lock(&access->lock);
 	iommufd_access_detach_locked(access);
@@ -105,8 +105,8 @@ static void iommufd_access_destroy_object(struct iommufd_object *obj)
 	mutex_destroy(&access->lock);
 }
 
-const struct iommufd_object_ops iommufd_access_ops = {
-	.destroy = iommufd_access_destroy_object,
+const struct iommufd_kind_ops iommufd_access_ops = {
+	.release = iommufd_access_destroy_object,
 };
 
 /**
@@ -128,20 +128,20 @@ iommufd_access_create(struct iommufd_ctx *ictx,
 	bool can_pin = !ops->needs_pin_pages || ops->unmap;
 	struct iommufd_access *access = WARN_ON(!can_pin) ? ERR_PTR(-EINVAL) :
 		iommufd_object_alloc(ictx, struct iommufd_access,
-				     IOMMUFD_OBJ_ACCESS);
+				     IOMMUFD_KIND_ACCESS);
 
 	if (IS_ERR(access))
 		return access;
 	access->pins = RB_ROOT_CACHED;
 	mutex_init(&access->lock);
-	access->data = data;
+	access->priv = data;
 	access->ops = ops;
-	access->ictx = ictx;
+	access->ctx = ictx;
 	/* The access keeps the context, and its owner keeps the access */
 	iommufd_ctx_get(ictx);
-	refcount_inc(&access->obj.users);
-	*id = access->obj.id;
-	iommufd_object_publish(ictx, &access->obj);
+	refcount_inc(&access->base.refcnt);
+	*id = access->base.nr;
+	iommufd_object_publish(ictx, &access->base);
 	return access;
 }
 EXPORT_SYMBOL_NS_GPL(iommufd_access_create, IOMMUFD);
@@ -154,9 +154,9 @@ EXPORT_SYMBOL_NS_GPL(iommufd_access_create, IOMMUFD);
  */
 void iommufd_access_destroy(struct iommufd_access *access)
 {
-	struct iommufd_ctx *ictx = access->ictx;
+	struct iommufd_ctx *ictx = access->ctx;
 
-	iommufd_object_remove(ictx, &access->obj);
+	iommufd_obj_remove(ictx, &access->base);
 	iommufd_ctx_put(ictx);
 }
 EXPORT_SYMBOL_NS_GPL(iommufd_access_destroy, IOMMUFD);
@@ -168,14 +168,14 @@ static int iommufd_access_attach_locked(struct iommufd_access *access,
 	int ret;
 
 	lockdep_assert_held(&access->lock);
-	ioas = iommufd_get_ioas(access->ictx, ioas_id);
+	ioas = iommufd_ioas_lookup(access->ctx, ioas_id);
 	if (IS_ERR(ioas))
 		return PTR_ERR(ioas);
-	ret = iopt_add_access(&ioas->iopt, access,
-			      access->ops->needs_pin_pages,
+	ret = iopt_access_attach(&ioas->table, access,
+				 access->ops->needs_pin_pages,
 			      &access->iopt_index);
 	if (ret) {
-		iommufd_put_object(access->ictx, &ioas->obj);
+		iommufd_obj_unref(access->ctx, &ioas->base);
 		return ret;
 	}
 	/* The lookup's hold becomes the attachment's */
@@ -224,14 +224,14 @@ int iommufd_access_replace(struct iommufd_access *access, u32 ioas_id)
 	int ret;
 
 	mutex_lock(&access->lock);
-	if (access->ioas && access->ioas->obj.id != ioas_id &&
+	if (access->ioas && access->ioas->base.nr != ioas_id &&
 	    !RB_EMPTY_ROOT(&access->pins.rb_root)) {
 		/*
 		 * Moving invalidates every IOVA the access pinned: have its
 		 * owner release them, with no lock held, as for an unmap.
 		 */
 		mutex_unlock(&access->lock);
-		access->ops->unmap(access->data, 0, ULONG_MAX);
+		access->ops->unmap(access->priv, 0, ULONG_MAX);
 		mutex_lock(&access->lock);
 	}
 	old = access->ioas;
@@ -240,14 +240,14 @@ int iommufd_access_replace(struct iommufd_access *access, u32 ioas_id)
 		ret = -EINVAL;
 	} else if (!RB_EMPTY_ROOT(&access->pins.rb_root)) {
 		ret = -EBUSY;
-	} else if (old->obj.id == ioas_id) {
+	} else if (old->base.nr == ioas_id) {
 		ret = 0;
 	} else {
 		ret = iommufd_access_attach_locked(access, ioas_id);
 		if (!ret) {
-			iopt_remove_access(&old->iopt, old_index,
+			iopt_access_detach(&old->table, old_index,
 					   access->ops->needs_pin_pages);
-			iommufd_put_object(access->ictx, &old->obj);
+			iommufd_obj_unref(access->ctx, &old->base);
 		} else {
 			access->ioas = old;
 		}
@@ -272,7 +272,7 @@ void iommufd_access_detach(struct iommufd_access *access)
 EXPORT_SYMBOL_NS_GPL(iommufd_access_detach, IOMMUFD);
 
 /**
- * iommufd_access_notify_unmap() - ask accesses to release a range
+ * iommufd_access_revoke() - ask accesses to release a range
  * @iopt: the IO address space being unmapped
  * @start: first IOVA
  * @last: last IOVA
@@ -282,8 +282,8 @@ EXPORT_SYMBOL_NS_GPL(iommufd_access_detach, IOMMUFD);
  *
  * Context: Process context; sleeps.
  */
-void iommufd_access_notify_unmap(struct io_pagetable *iopt,
-				 unsigned long start, unsigned long last)
+void iommufd_access_revoke(struct io_pagetable *iopt,
+			   unsigned long start, unsigned long last)
 {
 	struct iommufd_access *access;
 	unsigned long index;
@@ -296,27 +296,27 @@ void iommufd_access_notify_unmap(struct io_pagetable *iopt,
 		 * unpinned before destroying it, and the unmap, which retries
 		 * while pins remain, waits for its detach.
 		 */
-		down_read(&iopt->domains_rwsem);
+		down_read(&iopt->dom_sem);
 		access = xa_find(&iopt->accesses, &index, ULONG_MAX,
 				 XA_PRESENT);
-		held = access && refcount_inc_not_zero(&access->obj.users);
-		up_read(&iopt->domains_rwsem);
+		held = access && refcount_inc_not_zero(&access->base.refcnt);
+		up_read(&iopt->dom_sem);
 		if (!access)
 			return;
 		if (!held)
 			continue;
 		/* The whole space's length does not fit: stop a byte short */
 		if (access->ops->unmap)
-			access->ops->unmap(access->data, start,
+			access->ops->unmap(access->priv, start,
 					   last - start == ULONG_MAX ?
 						   ULONG_MAX : last - start + 1);
-		iommufd_put_object(access->ictx, &access->obj);
+		iommufd_obj_unref(access->ctx, &access->base);
 	}
 }
 
 /*
  * The first of the areas that map [@iova, @last] back to back, with their
- * number in *@nareas; NULL if the range has a hole.  Under iova_rwsem.
+ * number in *@nareas; NULL if the range has a hole.  Under tree_sem.
  */
 static struct iopt_area *iommufd_access_first_area(struct io_pagetable *iopt,
 						   unsigned long iova,
@@ -361,12 +361,12 @@ static int iommufd_access_wait_vaddr(struct iommufd_access *access,
 	mutex_lock(&access->lock);
 	ioas = access->ioas;
 	if (ioas)
-		refcount_inc(&ioas->obj.users);
+		refcount_inc(&ioas->base.refcnt);
 	mutex_unlock(&access->lock);
 	if (!ioas)
 		return -EINVAL;
-	ret = iopt_wait_vaddr(&ioas->iopt, iova, iova + length - 1);
-	iommufd_put_object(access->ictx, &ioas->obj);
+	ret = iopt_wait_vaddr(&ioas->table, iova, iova + length - 1);
+	iommufd_obj_unref(access->ctx, &ioas->base);
 	return ret;
 }
 
@@ -392,8 +392,8 @@ static int iommufd_access_try_pin(struct iommufd_access *access,
 		ret = -EINVAL;
 		goto out_unlock;
 	}
-	iopt = &access->ioas->iopt;
-	down_write(&iopt->iova_rwsem);
+	iopt = &access->ioas->table;
+	down_write(&iopt->tree_sem);
 	area = iommufd_access_first_area(iopt, iova, last, &nareas);
 	if (!area) {
 		ret = -ENOENT;
@@ -414,34 +414,34 @@ static int iommufd_access_try_pin(struct iommufd_access *access,
 								      from);
 
 		if ((flags & IOMMUFD_ACCESS_RW_WRITE) &&
-		    !(area->iommu_prot & IOMMU_WRITE)) {
+		    !(area->ioprot & IOMMU_WRITE)) {
 			ret = -EPERM;
 			goto err_unpin;
 		}
-		ret = iopt_pages_add_page_user(area->pages,
+		ret = iopt_pages_add_page_user(area->store,
 					       &pin->segs[i].user, first_index,
 					       iommufd_area_index(area, to));
 		if (ret)
 			goto err_unpin;
 		pin->segs[i].area = area;
 		pin->nsegs++;
-		area->num_accesses++;
+		area->naccess_pins++;
 		for (index = first_index;
 		     index <= iommufd_area_index(area, to); index++)
-			*out_pages++ = pfn_to_page(iopt_pages_pfn(area->pages,
+			*out_pages++ = pfn_to_page(iopt_pages_pfn(area->store,
 								  index));
 		if (i + 1 != nareas)
 			area = iopt_area_next(area, iova, last);
 	}
 	interval_tree_insert(&pin->node, &access->pins);
-	up_write(&iopt->iova_rwsem);
+	up_write(&iopt->tree_sem);
 	mutex_unlock(&access->lock);
 	return 0;
 
 err_unpin:
 	iommufd_access_unpin(pin);
 out_unlock_iova:
-	up_write(&iopt->iova_rwsem);
+	up_write(&iopt->tree_sem);
 out_unlock:
 	mutex_unlock(&access->lock);
 	return ret;
@@ -507,8 +507,8 @@ void iommufd_access_unpin_pages(struct iommufd_access *access,
 	mutex_lock(&access->lock);
 	if (WARN_ON(!access->ioas))
 		goto out_unlock;
-	iopt = &access->ioas->iopt;
-	down_write(&iopt->iova_rwsem);
+	iopt = &access->ioas->table;
+	down_write(&iopt->tree_sem);
 	for (node = interval_tree_iter_first(&access->pins, iova, last); node;
 	     node = interval_tree_iter_next(node, iova, last)) {
 		if (node->start == iova && node->last == last)
@@ -520,7 +520,7 @@ void iommufd_access_unpin_pages(struct iommufd_access *access,
 						  struct iommufd_access_pin,
 						  node));
 	}
-	up_write(&iopt->iova_rwsem);
+	up_write(&iopt->tree_sem);
 out_unlock:
 	mutex_unlock(&access->lock);
 }
@@ -531,7 +531,7 @@ static int iommufd_access_rw_pinned(struct iopt_area *area,
 				    unsigned long iova, void *data, size_t len,
 				    bool write)
 {
-	struct iopt_pages *pages = area->pages;
+	struct iopt_pages *pages = area->store;
 	unsigned long offset = area->pages_offset + (iova - iopt_area_start(area));
 	struct iopt_pages_user user;
 	int ret;
@@ -579,8 +579,8 @@ static int iommufd_access_try_rw(struct iommufd_access *access,
 		mutex_unlock(&access->lock);
 		return -EINVAL;
 	}
-	iopt = &access->ioas->iopt;
-	down_read(&iopt->iova_rwsem);
+	iopt = &access->ioas->table;
+	down_read(&iopt->tree_sem);
 	area = iommufd_access_first_area(iopt, iova, last, &nareas);
 	if (!area)
 		ret = -ENOENT;
@@ -588,18 +588,18 @@ static int iommufd_access_try_rw(struct iommufd_access *access,
 		unsigned long from = max(iova, iopt_area_start(area));
 		unsigned long to = min(last, iopt_area_last(area));
 		size_t n = to - from + 1;
-		unsigned long uaddr = area->pages->uptr + area->pages_offset +
+		unsigned long uaddr = area->store->uva + area->pages_offset +
 				      (from - iopt_area_start(area));
 		void __user *uptr = (void __user *)uaddr;
 
-		if (write && !(area->iommu_prot & IOMMU_WRITE)) {
+		if (write && !(area->ioprot & IOMMU_WRITE)) {
 			ret = -EPERM;
 			break;
 		}
 		if (!(flags & (IOMMUFD_ACCESS_RW_KTHREAD |
 			       __IOMMUFD_ACCESS_RW_SLOW_PATH)) &&
-		    !area->pages->file && !area->pages->vaddr_invalid &&
-		    current->mm == area->pages->source_mm) {
+		    !area->store->file && !area->store->vaddr_invalid &&
+		    current->mm == area->store->owner_mm) {
 			/* The owner's own memory: copy directly */
 			if (write ? copy_to_user(uptr, data, n) :
 				    copy_from_user(data, uptr, n))
@@ -612,7 +612,7 @@ static int iommufd_access_try_rw(struct iommufd_access *access,
 		if (i + 1 != nareas)
 			area = iopt_area_next(area, iova, last);
 	}
-	up_read(&iopt->iova_rwsem);
+	up_read(&iopt->tree_sem);
 	mutex_unlock(&access->lock);
 	return ret;
 }

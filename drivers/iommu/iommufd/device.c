@@ -3,7 +3,7 @@
  * Physical devices: binding to a context and attaching to IO page tables.
  *
  * Binding claims the device's DMA ownership for the context, so no kernel
- * driver can use it, and joins it to the context's iommufd_group for its
+ * driver can use it, and joins it to the context's iommufd_group_slot for its
  * IOMMU group.  The IOMMU attaches whole groups, so every device of a group
  * must use the same HWPT: the group holds the attachment, its devices count
  * in it.  Each attached device reserves its IOMMU reserved regions in the
@@ -35,27 +35,27 @@ MODULE_PARM_DESC(allow_unsafe_interrupts,
 		 "Allow devices whose MSIs are not isolated by interrupt remapping; lets such a device attack the system through interrupts");
 
 /* A new group record for @group; it takes its own reference on @group */
-static struct iommufd_group *iommufd_group_new(struct iommufd_ctx *ictx,
-					       struct iommu_group *group)
+static struct iommufd_group_slot *iommufd_group_new(struct iommufd_ctx *ictx,
+						    struct iommu_group *group)
 {
-	struct iommufd_group *igroup = kzalloc(sizeof(*igroup),
+	struct iommufd_group_slot *igroup = kzalloc(sizeof(*igroup),
 					       GFP_KERNEL_ACCOUNT);
 
 	if (!igroup)
 		return ERR_PTR(-ENOMEM);
-	igroup->ictx = ictx;
+	igroup->ctx = ictx;
 	igroup->group = group;
 	iommu_group_ref_get(group);
 	INIT_LIST_HEAD(&igroup->devices);
 	mutex_init(&igroup->lock);
-	kref_init(&igroup->ref);
+	kref_init(&igroup->kref);
 	return igroup;
 }
 
-static void iommufd_group_free(struct iommufd_group *igroup)
+static void iommufd_group_free(struct iommufd_group_slot *igroup)
 {
 	WARN_ON(!list_empty(&igroup->devices));
-	WARN_ON(igroup->hwpt);
+	WARN_ON(igroup->cur_hwpt);
 	mutex_destroy(&igroup->lock);
 	iommu_group_put(igroup->group);
 	kfree(igroup);
@@ -64,42 +64,42 @@ static void iommufd_group_free(struct iommufd_group *igroup)
 /* The last device left: out of the context's table, then freed */
 static void iommufd_group_last_put(struct kref *kref)
 {
-	struct iommufd_group *igroup =
-		container_of(kref, struct iommufd_group, ref);
+	struct iommufd_group_slot *igroup =
+		container_of(kref, struct iommufd_group_slot, kref);
 
-	lockdep_assert_held(&igroup->ictx->lock);
-	xa_erase(&igroup->ictx->groups, iommu_group_id(igroup->group));
+	lockdep_assert_held(&igroup->ctx->lock);
+	xa_erase(&igroup->ctx->group_slots, iommu_group_id(igroup->group));
 	iommufd_group_free(igroup);
 }
 
-static void iommufd_group_put(struct iommufd_group *igroup)
+static void iommufd_group_put(struct iommufd_group_slot *igroup)
 {
-	struct iommufd_ctx *ictx = igroup->ictx;
+	struct iommufd_ctx *ictx = igroup->ctx;
 
 	/* Under the lock, so a lookup never finds a group being freed */
 	mutex_lock(&ictx->lock);
-	kref_put(&igroup->ref, iommufd_group_last_put);
+	kref_put(&igroup->kref, iommufd_group_last_put);
 	mutex_unlock(&ictx->lock);
 }
 
-/* The context's iommufd_group of @group, created if needed; referenced */
-static struct iommufd_group *iommufd_group_get(struct iommufd_ctx *ictx,
-					       struct iommu_group *group)
+/* The context's iommufd_group_slot of @group, created if needed; referenced */
+static struct iommufd_group_slot *iommufd_group_get(struct iommufd_ctx *ictx,
+						    struct iommu_group *group)
 {
 	unsigned long key = iommu_group_id(group);
-	struct iommufd_group *igroup;
+	struct iommufd_group_slot *igroup;
 	int ret;
 
 	mutex_lock(&ictx->lock);
-	igroup = xa_load(&ictx->groups, key);
+	igroup = xa_load(&ictx->group_slots, key);
 	if (igroup) {
-		kref_get(&igroup->ref);
+		kref_get(&igroup->kref);
 		goto out_unlock;
 	}
 	igroup = iommufd_group_new(ictx, group);
 	if (IS_ERR(igroup))
 		goto out_unlock;
-	ret = xa_insert(&ictx->groups, key, igroup, GFP_KERNEL_ACCOUNT);
+	ret = xa_insert(&ictx->group_slots, key, igroup, GFP_KERNEL_ACCOUNT);
 	if (ret) {
 		iommufd_group_free(igroup);
 		igroup = ERR_PTR(ret);
@@ -112,21 +112,21 @@ out_unlock:
 static void iommufd_device_destroy(struct iommufd_object *obj)
 {
 	struct iommufd_device *idev =
-		container_of(obj, struct iommufd_device, obj);
+		container_of(obj, struct iommufd_device, base);
 
-	if (idev->igroup) {
-		mutex_lock(&idev->igroup->lock);
-		list_del(&idev->group_item);
-		mutex_unlock(&idev->igroup->lock);
-		iommufd_group_put(idev->igroup);
+	if (idev->slot) {
+		mutex_lock(&idev->slot->lock);
+		list_del(&idev->slot_link);
+		mutex_unlock(&idev->slot->lock);
+		iommufd_group_put(idev->slot);
 	}
 	/* Set only once bind claimed the device's DMA ownership */
 	if (idev->dev)
 		iommu_device_release_dma_owner(idev->dev);
 }
 
-const struct iommufd_object_ops iommufd_device_ops = {
-	.destroy = iommufd_device_destroy,
+const struct iommufd_kind_ops iommufd_device_ops = {
+	.release = iommufd_device_destroy,
 };
 
 /**
@@ -138,7 +138,7 @@ const struct iommufd_object_ops iommufd_device_ops = {
  */
 u32 iommufd_device_to_id(struct iommufd_device *idev)
 {
-	return idev->obj.id;
+	return idev->base.nr;
 }
 EXPORT_SYMBOL_NS_GPL(iommufd_device_to_id, IOMMUFD);
 
@@ -151,7 +151,7 @@ EXPORT_SYMBOL_NS_GPL(iommufd_device_to_id, IOMMUFD);
  */
 struct iommufd_ctx *iommufd_device_to_ictx(struct iommufd_device *idev)
 {
-	return idev->ictx;
+	return idev->ctx;
 }
 EXPORT_SYMBOL_NS_GPL(iommufd_device_to_ictx, IOMMUFD);
 
@@ -187,7 +187,7 @@ struct iommufd_device *iommufd_device_bind(struct iommufd_ctx *ictx,
 	group = iommu_group_get(dev);
 	if (!group)
 		return ERR_PTR(-ENODEV);
-	if (!allow_unsafe_interrupts && !iommufd_selftest_is_mock_dev(dev) &&
+	if (!allow_unsafe_interrupts && !iommufd_dev_is_mock(dev) &&
 	    !iommu_group_has_isolated_msi(group)) {
 		dev_warn(dev, "iommufd: MSIs of this device are not isolated; refusing to bind (see allow_unsafe_interrupts)\n");
 		ret = -EPERM;
@@ -198,35 +198,35 @@ struct iommufd_device *iommufd_device_bind(struct iommufd_ctx *ictx,
 		goto err_put_group;
 
 	idev = iommufd_object_alloc(ictx, struct iommufd_device,
-				    IOMMUFD_OBJ_DEVICE);
+				    IOMMUFD_KIND_DEVICE);
 	if (IS_ERR(idev)) {
 		ret = PTR_ERR(idev);
 		goto err_release_owner;
 	}
-	idev->ictx = ictx;
-	idev->holds_ctx = !iommufd_selftest_is_mock_dev(dev);
+	idev->ctx = ictx;
+	idev->holds_ctx = !iommufd_dev_is_mock(dev);
 	idev->dev = dev;
-	idev->enforce_cache_coherency =
+	idev->coherent_dma =
 		device_iommu_capable(dev, IOMMU_CAP_ENFORCE_CACHE_COHERENCY);
-	idev->igroup = iommufd_group_get(ictx, group);
-	if (IS_ERR(idev->igroup)) {
-		ret = PTR_ERR(idev->igroup);
-		idev->igroup = NULL;
+	idev->slot = iommufd_group_get(ictx, group);
+	if (IS_ERR(idev->slot)) {
+		ret = PTR_ERR(idev->slot);
+		idev->slot = NULL;
 		/* Discarding the device releases its DMA ownership */
-		iommufd_object_discard(ictx, &idev->obj);
+		iommufd_object_discard(ictx, &idev->base);
 		goto err_put_group;
 	}
 	iommu_group_put(group);
-	mutex_lock(&idev->igroup->lock);
-	list_add_tail(&idev->group_item, &idev->igroup->devices);
-	mutex_unlock(&idev->igroup->lock);
+	mutex_lock(&idev->slot->lock);
+	list_add_tail(&idev->slot_link, &idev->slot->devices);
+	mutex_unlock(&idev->slot->lock);
 
 	/* The owner's reference, next to the table's */
-	refcount_inc(&idev->obj.users);
+	refcount_inc(&idev->base.refcnt);
 	if (idev->holds_ctx)
 		iommufd_ctx_get(ictx);
-	*id = idev->obj.id;
-	iommufd_object_publish(ictx, &idev->obj);
+	*id = idev->base.nr;
+	iommufd_object_publish(ictx, &idev->base);
 	return idev;
 
 err_release_owner:
@@ -245,11 +245,11 @@ EXPORT_SYMBOL_NS_GPL(iommufd_device_bind, IOMMUFD);
  */
 void iommufd_device_unbind(struct iommufd_device *idev)
 {
-	struct iommufd_ctx *ictx = idev->ictx;
+	struct iommufd_ctx *ictx = idev->ctx;
 	bool holds_ctx = idev->holds_ctx;
 
 	iommufd_device_detach(idev);
-	iommufd_object_remove(ictx, &idev->obj);
+	iommufd_obj_remove(ictx, &idev->base);
 	/* Last: this may be what releases @ictx */
 	if (holds_ctx)
 		iommufd_ctx_put(ictx);
@@ -266,13 +266,13 @@ EXPORT_SYMBOL_NS_GPL(iommufd_device_unbind, IOMMUFD);
  */
 bool iommufd_ctx_has_group(struct iommufd_ctx *ictx, struct iommu_group *group)
 {
-	struct iommufd_group *igroup;
+	struct iommufd_group_slot *igroup;
 	bool ret = false;
 
 	if (!ictx || !group)
 		return false;
 	mutex_lock(&ictx->lock);
-	igroup = xa_load(&ictx->groups, iommu_group_id(group));
+	igroup = xa_load(&ictx->group_slots, iommu_group_id(group));
 	if (igroup) {
 		mutex_lock(&igroup->lock);
 		ret = !list_empty(&igroup->devices);
@@ -313,10 +313,10 @@ static void iommufd_hwpt_add_attachments(struct iommufd_hwpt *hwpt,
 	struct iommufd_hwpt_paging *paging = iommufd_hwpt_backing(hwpt);
 
 	lockdep_assert_held(&paging->ioas->mutex);
-	if (hwpt == &paging->common)
+	if (hwpt == &paging->core)
 		paging->nattached += n;
 	while (n--)
-		refcount_inc(&hwpt->obj.users);
+		refcount_inc(&hwpt->base.refcnt);
 }
 
 /*
@@ -331,20 +331,20 @@ iommufd_hwpt_drop_attachment(struct iommufd_hwpt *hwpt)
 	struct iommufd_hwpt_paging *paging = iommufd_hwpt_backing(hwpt);
 
 	lockdep_assert_held(&paging->ioas->mutex);
-	if (hwpt == &paging->common && --paging->nattached == 0 &&
-	    paging->auto_domain) {
+	if (hwpt == &paging->core && --paging->nattached == 0 &&
+	    paging->made_auto) {
 		list_del(&paging->auto_item);
 		paging->retired = true;
 		return paging;
 	}
-	iommufd_put_object(hwpt->ictx, &hwpt->obj);
+	iommufd_obj_unref(hwpt->ctx, &hwpt->base);
 	return NULL;
 }
 
 static void iommufd_hwpt_remove_auto(struct iommufd_hwpt_paging *hwpt)
 {
 	if (hwpt)
-		iommufd_object_remove(hwpt->common.ictx, &hwpt->common.obj);
+		iommufd_obj_remove(hwpt->core.ctx, &hwpt->core.base);
 }
 
 /*
@@ -355,8 +355,8 @@ static int iommufd_device_set_iopf(struct iommufd_device *idev, bool on)
 {
 	int ret;
 
-	lockdep_assert_held(&idev->igroup->lock);
-	if (on == idev->iopf_enabled)
+	lockdep_assert_held(&idev->slot->lock);
+	if (on == idev->iopf_on)
 		return 0;
 	if (on) {
 		ret = iommu_dev_enable_feature(idev->dev, IOMMU_DEV_FEAT_IOPF);
@@ -365,7 +365,7 @@ static int iommufd_device_set_iopf(struct iommufd_device *idev, bool on)
 	} else {
 		iommu_dev_disable_feature(idev->dev, IOMMU_DEV_FEAT_IOPF);
 	}
-	idev->iopf_enabled = on;
+	idev->iopf_on = on;
 	return 0;
 }
 
@@ -373,11 +373,11 @@ static int iommufd_device_set_iopf(struct iommufd_device *idev, bool on)
  * The attach handle an attachment of @idev's group to @hwpt needs: one
  * naming the fault object when @hwpt reports faults, else none (NULL).
  */
-static struct iommufd_attach_handle *
+static struct iommufd_attachment *
 iommufd_attach_handle_new(struct iommufd_hwpt *hwpt,
 			  struct iommufd_device *idev)
 {
-	struct iommufd_attach_handle *handle;
+	struct iommufd_attachment *handle;
 
 	if (!hwpt->fault)
 		return NULL;
@@ -385,15 +385,15 @@ iommufd_attach_handle_new(struct iommufd_hwpt *hwpt,
 	if (!handle)
 		return ERR_PTR(-ENOMEM);
 	handle->fault = hwpt->fault;
-	handle->dev_id = idev->obj.id;
+	handle->dev_id = idev->base.nr;
 	handle->dev = idev->dev;
 	return handle;
 }
 
 static struct iommu_attach_handle *
-iommufd_core_handle(struct iommufd_attach_handle *handle)
+iommufd_core_handle(struct iommufd_attachment *handle)
 {
-	return handle ? &handle->handle : NULL;
+	return handle ? &handle->core : NULL;
 }
 
 /* Attach @idev to @hwpt; the caller holds the backing IOAS's mutex */
@@ -401,8 +401,8 @@ static int iommufd_device_attach_hwpt(struct iommufd_device *idev,
 				      struct iommufd_hwpt *hwpt)
 {
 	struct iommufd_hwpt_paging *paging = iommufd_hwpt_backing(hwpt);
-	struct iommufd_group *igroup = idev->igroup;
-	struct iommufd_attach_handle *handle = NULL;
+	struct iommufd_group_slot *igroup = idev->slot;
+	struct iommufd_attachment *handle = NULL;
 	int ret;
 
 	lockdep_assert_held(&paging->ioas->mutex);
@@ -410,21 +410,21 @@ static int iommufd_device_attach_hwpt(struct iommufd_device *idev,
 	if (paging->retired)
 		return -ENOENT;
 	mutex_lock(&igroup->lock);
-	if (idev->attached || (igroup->hwpt && igroup->hwpt != hwpt)) {
+	if (idev->attached || (igroup->cur_hwpt && igroup->cur_hwpt != hwpt)) {
 		ret = -EINVAL;
 		goto out_unlock;
 	}
-	if (paging->enforce_cache_coherency && !idev->enforce_cache_coherency) {
+	if (paging->coherent_dma && !idev->coherent_dma) {
 		ret = -EINVAL;
 		goto out_unlock;
 	}
 	ret = iommufd_device_set_iopf(idev, hwpt->fault);
 	if (ret)
 		goto out_unlock;
-	ret = iommufd_device_reserve(idev, &paging->ioas->iopt);
+	ret = iommufd_device_reserve(idev, &paging->ioas->table);
 	if (ret)
 		goto err_iopf;
-	if (!igroup->hwpt) {
+	if (!igroup->cur_hwpt) {
 		handle = iommufd_attach_handle_new(hwpt, idev);
 		if (IS_ERR(handle)) {
 			ret = PTR_ERR(handle);
@@ -434,7 +434,7 @@ static int iommufd_device_attach_hwpt(struct iommufd_device *idev,
 						iommufd_core_handle(handle));
 		if (ret)
 			goto err_free_handle;
-		igroup->hwpt = hwpt;
+		igroup->cur_hwpt = hwpt;
 		igroup->handle = handle;
 	}
 	igroup->nattached++;
@@ -445,7 +445,7 @@ static int iommufd_device_attach_hwpt(struct iommufd_device *idev,
 err_free_handle:
 	kfree(handle);
 err_unreserve:
-	iopt_unreserve(&paging->ioas->iopt, idev);
+	iopt_unreserve(&paging->ioas->table, idev);
 err_iopf:
 	iommufd_device_set_iopf(idev, false);
 out_unlock:
@@ -462,10 +462,10 @@ static struct iommufd_hwpt_paging *
 iommufd_hwpt_auto_create(struct iommufd_device *idev, struct iommufd_ioas *ioas)
 {
 	const u32 dirty = IOMMU_HWPT_ALLOC_DIRTY_TRACKING;
-	struct iommufd_ctx *ictx = idev->ictx;
+	struct iommufd_ctx *ictx = idev->ctx;
 	struct iommufd_hwpt_paging *hwpt;
 
-	if (READ_ONCE(ictx->vfio_ioas) == ioas &&
+	if (READ_ONCE(ictx->compat_ioas) == ioas &&
 	    device_iommu_capable(idev->dev, IOMMU_CAP_DIRTY_TRACKING)) {
 		hwpt = iommufd_hwpt_paging_create(ictx, ioas, idev,
 						  dirty | IOMMUFD_HWPT_AUTO);
@@ -484,7 +484,7 @@ static int iommufd_device_attach_ioas(struct iommufd_device *idev,
 
 	mutex_lock(&ioas->mutex);
 	list_for_each_entry(hwpt, &ioas->auto_hwpts, auto_item) {
-		ret = iommufd_device_attach_hwpt(idev, &hwpt->common);
+		ret = iommufd_device_attach_hwpt(idev, &hwpt->core);
 		if (!ret)
 			goto out_found;
 		if (ret != -EINVAL)
@@ -495,15 +495,15 @@ static int iommufd_device_attach_ioas(struct iommufd_device *idev,
 		ret = PTR_ERR(hwpt);
 		goto out_unlock;
 	}
-	ret = iommufd_device_attach_hwpt(idev, &hwpt->common);
+	ret = iommufd_device_attach_hwpt(idev, &hwpt->core);
 	if (ret) {
-		iommufd_object_discard(idev->ictx, &hwpt->common.obj);
+		iommufd_object_discard(idev->ctx, &hwpt->core.base);
 		goto out_unlock;
 	}
 	list_add_tail(&hwpt->auto_item, &ioas->auto_hwpts);
-	iommufd_object_publish(idev->ictx, &hwpt->common.obj);
+	iommufd_object_publish(idev->ctx, &hwpt->core.base);
 out_found:
-	*pt_id = hwpt->common.obj.id;
+	*pt_id = hwpt->core.base.nr;
 out_unlock:
 	mutex_unlock(&ioas->mutex);
 	return ret;
@@ -527,16 +527,16 @@ int iommufd_device_attach(struct iommufd_device *idev, u32 *pt_id)
 	struct iommufd_hwpt *hwpt;
 	int ret;
 
-	pt = iommufd_get_object(idev->ictx, *pt_id, IOMMUFD_OBJ_ANY);
+	pt = iommufd_obj_lookup(idev->ctx, *pt_id, IOMMUFD_KIND_ANY);
 	if (IS_ERR(pt))
 		return PTR_ERR(pt);
-	if (pt->type == IOMMUFD_OBJ_IOAS) {
+	if (pt->kind == IOMMUFD_KIND_IOAS) {
 		struct iommufd_ioas *ioas =
-			container_of(pt, struct iommufd_ioas, obj);
+			container_of(pt, struct iommufd_ioas, base);
 
 		ret = iommufd_device_attach_ioas(idev, ioas, pt_id);
 	} else if (iommufd_object_is_hwpt(pt)) {
-		hwpt = container_of(pt, struct iommufd_hwpt, obj);
+		hwpt = container_of(pt, struct iommufd_hwpt, base);
 		paging = iommufd_hwpt_backing(hwpt);
 		mutex_lock(&paging->ioas->mutex);
 		ret = iommufd_device_attach_hwpt(idev, hwpt);
@@ -544,7 +544,7 @@ int iommufd_device_attach(struct iommufd_device *idev, u32 *pt_id)
 	} else {
 		ret = -EINVAL;
 	}
-	iommufd_put_object(idev->ictx, pt);
+	iommufd_obj_unref(idev->ctx, pt);
 	return ret;
 }
 EXPORT_SYMBOL_NS_GPL(iommufd_device_attach, IOMMUFD);
@@ -557,12 +557,12 @@ static struct iommufd_hwpt *iommufd_device_get_hwpt(struct iommufd_device *idev)
 {
 	struct iommufd_hwpt *hwpt = NULL;
 
-	mutex_lock(&idev->igroup->lock);
+	mutex_lock(&idev->slot->lock);
 	if (idev->attached) {
-		hwpt = idev->igroup->hwpt;
-		refcount_inc(&hwpt->obj.users);
+		hwpt = idev->slot->cur_hwpt;
+		refcount_inc(&hwpt->base.refcnt);
 	}
-	mutex_unlock(&idev->igroup->lock);
+	mutex_unlock(&idev->slot->lock);
 	return hwpt;
 }
 
@@ -577,7 +577,7 @@ static struct iommufd_hwpt *iommufd_device_get_hwpt(struct iommufd_device *idev)
  */
 void iommufd_device_detach(struct iommufd_device *idev)
 {
-	struct iommufd_group *igroup = idev->igroup;
+	struct iommufd_group_slot *igroup = idev->slot;
 	struct iommufd_hwpt_paging *gone;
 	struct iommufd_hwpt *hwpt;
 	struct iommufd_ioas *ioas;
@@ -589,18 +589,18 @@ again:
 	ioas = iommufd_hwpt_backing(hwpt)->ioas;
 	mutex_lock(&ioas->mutex);
 	mutex_lock(&igroup->lock);
-	if (!idev->attached || igroup->hwpt != hwpt) {
+	if (!idev->attached || igroup->cur_hwpt != hwpt) {
 		/* A replace moved it meanwhile */
 		mutex_unlock(&igroup->lock);
 		mutex_unlock(&ioas->mutex);
-		iommufd_put_object(idev->ictx, &hwpt->obj);
+		iommufd_obj_unref(idev->ctx, &hwpt->base);
 		goto again;
 	}
 	idev->attached = false;
-	iopt_unreserve(&ioas->iopt, idev);
+	iopt_unreserve(&ioas->table, idev);
 	if (--igroup->nattached == 0) {
 		iommu_detach_group_handle(hwpt->domain, igroup->group);
-		igroup->hwpt = NULL;
+		igroup->cur_hwpt = NULL;
 		/* Answers the faults still outstanding on the old domain */
 		if (igroup->handle)
 			iommufd_fault_handle_retire(igroup->handle);
@@ -611,18 +611,18 @@ again:
 	gone = iommufd_hwpt_drop_attachment(hwpt);
 	mutex_unlock(&ioas->mutex);
 	/* Before the removal, which waits for every other holder */
-	iommufd_put_object(idev->ictx, &hwpt->obj);
+	iommufd_obj_unref(idev->ctx, &hwpt->base);
 	iommufd_hwpt_remove_auto(gone);
 }
 EXPORT_SYMBOL_NS_GPL(iommufd_device_detach, IOMMUFD);
 
 /* Turn IO page faults on or off for every attached device of a group */
-static int iommufd_group_set_iopf(struct iommufd_group *igroup, bool on)
+static int iommufd_group_set_iopf(struct iommufd_group_slot *igroup, bool on)
 {
 	struct iommufd_device *cur;
 	int ret;
 
-	list_for_each_entry(cur, &igroup->devices, group_item) {
+	list_for_each_entry(cur, &igroup->devices, slot_link) {
 		if (!cur->attached)
 			continue;
 		ret = iommufd_device_set_iopf(cur, on);
@@ -640,12 +640,12 @@ static int iommufd_group_replace(struct iommufd_device *idev,
 				 struct iommufd_hwpt *new,
 				 struct iommufd_hwpt_paging **gone)
 {
-	struct iommufd_group *igroup = idev->igroup;
-	struct iommufd_hwpt *old = igroup->hwpt;
+	struct iommufd_group_slot *igroup = idev->slot;
+	struct iommufd_hwpt *old = igroup->cur_hwpt;
 	struct iommufd_ioas *old_ioas = iommufd_hwpt_backing(old)->ioas;
 	struct iommufd_hwpt_paging *new_paging = iommufd_hwpt_backing(new);
 	struct iommufd_ioas *new_ioas = new_paging->ioas;
-	struct iommufd_attach_handle *handle;
+	struct iommufd_attachment *handle;
 	struct iommufd_device *cur;
 	unsigned int moved = 0;
 	int ret;
@@ -654,8 +654,8 @@ static int iommufd_group_replace(struct iommufd_device *idev,
 	lockdep_assert_held(&new_ioas->mutex);
 	if (new_paging->retired)
 		return -ENOENT;
-	if (new_paging->enforce_cache_coherency &&
-	    !idev->enforce_cache_coherency)
+	if (new_paging->coherent_dma &&
+	    !idev->coherent_dma)
 		return -EINVAL;
 	handle = iommufd_attach_handle_new(new, idev);
 	if (IS_ERR(handle))
@@ -666,10 +666,10 @@ static int iommufd_group_replace(struct iommufd_device *idev,
 			goto err_iopf;
 	}
 	if (old_ioas != new_ioas) {
-		list_for_each_entry(cur, &igroup->devices, group_item) {
+		list_for_each_entry(cur, &igroup->devices, slot_link) {
 			if (!cur->attached)
 				continue;
-			ret = iommufd_device_reserve(cur, &new_ioas->iopt);
+			ret = iommufd_device_reserve(cur, &new_ioas->table);
 			if (ret)
 				goto err_unreserve;
 		}
@@ -684,14 +684,14 @@ static int iommufd_group_replace(struct iommufd_device *idev,
 	igroup->handle = handle;
 	if (!new->fault)
 		iommufd_group_set_iopf(igroup, false);
-	list_for_each_entry(cur, &igroup->devices, group_item) {
+	list_for_each_entry(cur, &igroup->devices, slot_link) {
 		if (!cur->attached)
 			continue;
 		if (old_ioas != new_ioas)
-			iopt_unreserve(&old_ioas->iopt, cur);
+			iopt_unreserve(&old_ioas->table, cur);
 		moved++;
 	}
-	igroup->hwpt = new;
+	igroup->cur_hwpt = new;
 	iommufd_hwpt_add_attachments(new, moved);
 	while (moved--)
 		*gone = iommufd_hwpt_drop_attachment(old);
@@ -699,8 +699,8 @@ static int iommufd_group_replace(struct iommufd_device *idev,
 
 err_unreserve:
 	if (old_ioas != new_ioas) {
-		list_for_each_entry(cur, &igroup->devices, group_item)
-			iopt_unreserve(&new_ioas->iopt, cur);
+		list_for_each_entry(cur, &igroup->devices, slot_link)
+			iopt_unreserve(&new_ioas->table, cur);
 	}
 err_iopf:
 	iommufd_group_set_iopf(igroup, old->fault);
@@ -743,7 +743,7 @@ static void iommufd_unlock_two(struct mutex *a, struct mutex *b)
  */
 int iommufd_device_replace(struct iommufd_device *idev, u32 *pt_id)
 {
-	struct iommufd_group *igroup = idev->igroup;
+	struct iommufd_group_slot *igroup = idev->slot;
 	struct iommufd_hwpt_paging *paging, *gone = NULL;
 	struct iommufd_hwpt *old, *new = NULL;
 	struct iommufd_ioas *old_ioas, *new_ioas;
@@ -751,13 +751,13 @@ int iommufd_device_replace(struct iommufd_device *idev, u32 *pt_id)
 	bool created = false;
 	int ret;
 
-	pt = iommufd_get_object(idev->ictx, *pt_id, IOMMUFD_OBJ_ANY);
+	pt = iommufd_obj_lookup(idev->ctx, *pt_id, IOMMUFD_KIND_ANY);
 	if (IS_ERR(pt))
 		return PTR_ERR(pt);
-	if (pt->type == IOMMUFD_OBJ_IOAS) {
-		new_ioas = container_of(pt, struct iommufd_ioas, obj);
+	if (pt->kind == IOMMUFD_KIND_IOAS) {
+		new_ioas = container_of(pt, struct iommufd_ioas, base);
 	} else if (iommufd_object_is_hwpt(pt)) {
-		new = container_of(pt, struct iommufd_hwpt, obj);
+		new = container_of(pt, struct iommufd_hwpt, base);
 		new_ioas = iommufd_hwpt_backing(new)->ioas;
 	} else {
 		ret = -EINVAL;
@@ -774,18 +774,18 @@ again:
 
 	iommufd_lock_two(&old_ioas->mutex, &new_ioas->mutex);
 	mutex_lock(&igroup->lock);
-	if (!idev->attached || igroup->hwpt != old) {
+	if (!idev->attached || igroup->cur_hwpt != old) {
 		/* Another replace or a detach won the race: look again */
 		mutex_unlock(&igroup->lock);
 		iommufd_unlock_two(&old_ioas->mutex, &new_ioas->mutex);
-		iommufd_put_object(idev->ictx, &old->obj);
+		iommufd_obj_unref(idev->ctx, &old->base);
 		goto again;
 	}
 	ret = 0;
 	if (!new) {
 		/* To an IOAS: its current automatic HWPT if it is ours */
 		list_for_each_entry(paging, &new_ioas->auto_hwpts, auto_item) {
-			if (&paging->common == old) {
+			if (&paging->core == old) {
 				new = old;
 				break;
 			}
@@ -795,29 +795,29 @@ again:
 			if (IS_ERR(paging))
 				ret = PTR_ERR(paging);
 			else
-				new = &paging->common;
+				new = &paging->core;
 			created = true;
 		}
 	}
 	if (!ret && new != old) {
 		ret = iommufd_group_replace(idev, new, &gone);
 		if (created && ret) {
-			iommufd_object_discard(idev->ictx, &new->obj);
+			iommufd_object_discard(idev->ctx, &new->base);
 		} else if (created) {
 			paging = iommufd_hwpt_backing(new);
 			list_add_tail(&paging->auto_item,
 				      &new_ioas->auto_hwpts);
-			iommufd_object_publish(idev->ictx, &new->obj);
+			iommufd_object_publish(idev->ctx, &new->base);
 		}
 	}
 	if (!ret)
-		*pt_id = new->obj.id;
+		*pt_id = new->base.nr;
 	mutex_unlock(&igroup->lock);
 	iommufd_unlock_two(&old_ioas->mutex, &new_ioas->mutex);
-	iommufd_put_object(idev->ictx, &old->obj);
+	iommufd_obj_unref(idev->ctx, &old->base);
 	iommufd_hwpt_remove_auto(gone);
 out_put:
-	iommufd_put_object(idev->ictx, pt);
+	iommufd_obj_unref(idev->ctx, pt);
 	return ret;
 }
 EXPORT_SYMBOL_NS_GPL(iommufd_device_replace, IOMMUFD);
@@ -874,9 +874,9 @@ static void *iommufd_driver_report(struct device *dev, u32 *len, u32 *type)
 	return ops->hw_info(dev, len, type);
 }
 
-int iommufd_get_hw_info(struct iommufd_ucmd *ucmd)
+int iommufd_get_hw_info(struct iommufd_call *call)
 {
-	struct iommu_hw_info *cmd = ucmd->cmd;
+	struct iommu_hw_info *cmd = call->kbuf;
 	u32 want = IOMMU_HW_INFO_TYPE_DEFAULT;
 	struct iommufd_device *idev;
 	u32 len, type;
@@ -889,8 +889,8 @@ int iommufd_get_hw_info(struct iommufd_ucmd *ucmd)
 		return -EOPNOTSUPP;
 	if (cmd->flags & IOMMU_HW_INFO_FLAG_INPUT_TYPE)
 		want = cmd->in_data_type;
-	idev = iommufd_get_typed(ucmd->ictx, cmd->dev_id, IOMMUFD_OBJ_DEVICE,
-				 struct iommufd_device, obj);
+	idev = iommufd_get_typed(call->ctx, cmd->dev_id, IOMMUFD_KIND_DEVICE,
+				 struct iommufd_device, base);
 	if (IS_ERR(idev))
 		return PTR_ERR(idev);
 
@@ -908,9 +908,9 @@ int iommufd_get_hw_info(struct iommufd_ucmd *ucmd)
 	if (!ret) {
 		cmd->out_data_type = type;
 		iommufd_fill_hw_caps(cmd, idev->dev);
-		ret = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
+		ret = iommufd_call_reply(call, sizeof(*cmd));
 	}
 out_put_idev:
-	iommufd_put_object(ucmd->ictx, &idev->obj);
+	iommufd_obj_unref(call->ctx, &idev->base);
 	return ret;
 }

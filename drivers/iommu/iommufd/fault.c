@@ -49,42 +49,42 @@ static void iommufd_fault_answer(struct iopf_group *group,
  * Answer every group of @handle (or every group, for NULL) as invalid;
  * the caller holds fault->mutex.
  */
-static void iommufd_fault_answer_all(struct iommufd_fault *fault,
+static void iommufd_fault_answer_all(struct iommufd_fault_queue *fault,
 				     struct iommu_attach_handle *handle)
 {
 	struct iopf_group *group, *next;
 	unsigned long cookie;
 
-	lockdep_assert_held(&fault->mutex);
-	list_for_each_entry_safe(group, next, &fault->deliver, node) {
+	lockdep_assert_held(&fault->lock);
+	list_for_each_entry_safe(group, next, &fault->pending, node) {
 		if (handle && group->attach_handle != handle)
 			continue;
 		list_del(&group->node);
 		iommufd_fault_answer(group, IOMMU_PAGE_RESP_INVALID);
 	}
-	xa_for_each(&fault->response, cookie, group) {
+	xa_for_each(&fault->awaiting, cookie, group) {
 		if (handle && group->attach_handle != handle)
 			continue;
-		xa_erase(&fault->response, cookie);
+		xa_erase(&fault->awaiting, cookie);
 		iommufd_fault_answer(group, IOMMU_PAGE_RESP_INVALID);
 	}
 }
 
 static void iommufd_fault_destroy(struct iommufd_object *obj)
 {
-	struct iommufd_fault *fault =
-		container_of(obj, struct iommufd_fault, obj);
+	struct iommufd_fault_queue *fault =
+		container_of(obj, struct iommufd_fault_queue, base);
 
 	/* Nothing can be left: every attachment retired its groups */
-	mutex_lock(&fault->mutex);
+	mutex_lock(&fault->lock);
 	iommufd_fault_answer_all(fault, NULL);
-	mutex_unlock(&fault->mutex);
-	xa_destroy(&fault->response);
-	mutex_destroy(&fault->mutex);
+	mutex_unlock(&fault->lock);
+	xa_destroy(&fault->awaiting);
+	mutex_destroy(&fault->lock);
 }
 
-const struct iommufd_object_ops iommufd_fault_ops = {
-	.destroy = iommufd_fault_destroy,
+const struct iommufd_kind_ops iommufd_fault_ops = {
+	.release = iommufd_fault_destroy,
 };
 
 /**
@@ -95,14 +95,14 @@ const struct iommufd_object_ops iommufd_fault_ops = {
  * Context: Process context.
  * Return: the object, held, or ERR_PTR(-ENOENT).
  */
-struct iommufd_fault *iommufd_get_fault(struct iommufd_ctx *ictx, u32 id)
+struct iommufd_fault_queue *iommufd_get_fault(struct iommufd_ctx *ictx, u32 id)
 {
-	return iommufd_get_typed(ictx, id, IOMMUFD_OBJ_FAULT,
-				 struct iommufd_fault, obj);
+	return iommufd_get_typed(ictx, id, IOMMUFD_KIND_FAULT,
+				 struct iommufd_fault_queue, base);
 }
 
 /**
- * iommufd_fault_iopf_handler() - the iopf_handler of a faulting domain
+ * iommufd_fq_handle_iopf() - the iopf_handler of a faulting domain
  * @group: a complete fault group from the IOMMU core
  *
  * Queues @group for user space; it is answered later.
@@ -110,17 +110,17 @@ struct iommufd_fault *iommufd_get_fault(struct iommufd_ctx *ictx, u32 id)
  * Context: Process context (the IOMMU driver's fault reporting thread).
  * Return: 0.
  */
-int iommufd_fault_iopf_handler(struct iopf_group *group)
+int iommufd_fq_handle_iopf(struct iopf_group *group)
 {
-	struct iommufd_attach_handle *handle =
+	struct iommufd_attachment *handle =
 		container_of(group->attach_handle,
-			     struct iommufd_attach_handle, handle);
-	struct iommufd_fault *fault = handle->fault;
+			     struct iommufd_attachment, core);
+	struct iommufd_fault_queue *fault = handle->fault;
 
-	mutex_lock(&fault->mutex);
-	list_add_tail(&group->node, &fault->deliver);
-	mutex_unlock(&fault->mutex);
-	wake_up_interruptible(&fault->wait_queue);
+	mutex_lock(&fault->lock);
+	list_add_tail(&group->node, &fault->pending);
+	mutex_unlock(&fault->lock);
+	wake_up_interruptible(&fault->readers);
 	return 0;
 }
 
@@ -131,15 +131,15 @@ int iommufd_fault_iopf_handler(struct iopf_group *group)
  * Answers, as invalid, every fault group that came through @handle and
  * that user space did not answer, then frees @handle.
  *
- * Context: Process context; the caller holds the iommufd_group's lock.
+ * Context: Process context; the caller holds the iommufd_group_slot's lock.
  */
-void iommufd_fault_handle_retire(struct iommufd_attach_handle *handle)
+void iommufd_fault_handle_retire(struct iommufd_attachment *handle)
 {
-	struct iommufd_fault *fault = handle->fault;
+	struct iommufd_fault_queue *fault = handle->fault;
 
-	mutex_lock(&fault->mutex);
-	iommufd_fault_answer_all(fault, &handle->handle);
-	mutex_unlock(&fault->mutex);
+	mutex_lock(&fault->lock);
+	iommufd_fault_answer_all(fault, &handle->core);
+	mutex_unlock(&fault->lock);
 	kfree(handle);
 }
 
@@ -147,9 +147,9 @@ void iommufd_fault_handle_retire(struct iommufd_attach_handle *handle)
 static int iommufd_fault_copy_group(struct iopf_group *group,
 				    char __user *buf)
 {
-	struct iommufd_attach_handle *handle =
+	struct iommufd_attachment *handle =
 		container_of(group->attach_handle,
-			     struct iommufd_attach_handle, handle);
+			     struct iommufd_attachment, core);
 	struct iommu_hwpt_pgfault data;
 	struct iopf_fault *iopf;
 
@@ -171,11 +171,11 @@ static int iommufd_fault_copy_group(struct iopf_group *group,
 	return 0;
 }
 
-static ssize_t iommufd_fault_fops_read(struct file *filep, char __user *buf,
-				       size_t count, loff_t *ppos)
+static ssize_t iommufd_fq_read(struct file *filep, char __user *buf,
+			       size_t count, loff_t *ppos)
 {
 	const size_t fault_size = sizeof(struct iommu_hwpt_pgfault);
-	struct iommufd_fault *fault = filep->private_data;
+	struct iommufd_fault_queue *fault = filep->private_data;
 	struct iopf_group *group;
 	size_t done = 0;
 	int ret = 0;
@@ -184,25 +184,25 @@ static ssize_t iommufd_fault_fops_read(struct file *filep, char __user *buf,
 	if (*ppos || count % fault_size)
 		return -ESPIPE;
 
-	mutex_lock(&fault->mutex);
-	while (!list_empty(&fault->deliver)) {
-		group = list_first_entry(&fault->deliver, struct iopf_group,
+	mutex_lock(&fault->lock);
+	while (!list_empty(&fault->pending)) {
+		group = list_first_entry(&fault->pending, struct iopf_group,
 					 node);
 		if (group->fault_count * fault_size > count - done)
 			break;
-		ret = xa_alloc(&fault->response, &group->cookie, group,
+		ret = xa_alloc(&fault->awaiting, &group->cookie, group,
 			       xa_limit_32b, GFP_KERNEL_ACCOUNT);
 		if (ret)
 			break;
 		ret = iommufd_fault_copy_group(group, buf + done);
 		if (ret) {
-			xa_erase(&fault->response, group->cookie);
+			xa_erase(&fault->awaiting, group->cookie);
 			break;
 		}
 		list_del(&group->node);
 		done += group->fault_count * fault_size;
 	}
-	mutex_unlock(&fault->mutex);
+	mutex_unlock(&fault->lock);
 	return done ?: ret;
 }
 
@@ -225,16 +225,16 @@ static int iommufd_fault_core_code(u32 code, enum iommu_page_response_code *out)
 }
 
 /* Answer the group that @answer's cookie names; EINVAL if none does */
-static int iommufd_fault_take_answer(struct iommufd_fault *fault,
+static int iommufd_fault_take_answer(struct iommufd_fault_queue *fault,
 				     const struct iommu_hwpt_page_response *answer)
 {
 	enum iommu_page_response_code code;
 	struct iopf_group *group;
 
-	lockdep_assert_held(&fault->mutex);
+	lockdep_assert_held(&fault->lock);
 	if (iommufd_fault_core_code(answer->code, &code))
 		return -EINVAL;
-	group = xa_erase(&fault->response, answer->cookie);
+	group = xa_erase(&fault->awaiting, answer->cookie);
 	if (!group)
 		return -EINVAL;
 	iommufd_fault_answer(group, code);
@@ -246,18 +246,18 @@ static int iommufd_fault_take_answer(struct iommufd_fault *fault,
  * up to the first bad one.  Returns the bytes of the records taken, or,
  * when the first was bad, its error.
  */
-static ssize_t iommufd_fault_fops_write(struct file *filep,
-					const char __user *buf, size_t count,
+static ssize_t iommufd_fq_write(struct file *filep,
+				const char __user *buf, size_t count,
 					loff_t *ppos)
 {
-	struct iommufd_fault *fault = filep->private_data;
+	struct iommufd_fault_queue *fault = filep->private_data;
 	struct iommu_hwpt_page_response answer;
 	size_t taken;
 	int ret = 0;
 
 	if (*ppos || count % sizeof(answer))
 		return -ESPIPE;
-	mutex_lock(&fault->mutex);
+	mutex_lock(&fault->lock);
 	for (taken = 0; taken < count; taken += sizeof(answer)) {
 		if (copy_from_user(&answer, buf + taken, sizeof(answer)))
 			ret = -EFAULT;
@@ -266,85 +266,85 @@ static ssize_t iommufd_fault_fops_write(struct file *filep,
 		if (ret)
 			break;
 	}
-	mutex_unlock(&fault->mutex);
+	mutex_unlock(&fault->lock);
 	return taken ? taken : ret;
 }
 
 /* Writing (answering) never blocks; reading is possible with a group */
-static __poll_t iommufd_fault_fops_poll(struct file *filep,
-					struct poll_table_struct *wait)
+static __poll_t iommufd_fq_poll(struct file *filep,
+				struct poll_table_struct *wait)
 {
-	struct iommufd_fault *fault = filep->private_data;
+	struct iommufd_fault_queue *fault = filep->private_data;
 	bool pending;
 
-	poll_wait(filep, &fault->wait_queue, wait);
-	mutex_lock(&fault->mutex);
-	pending = !list_empty(&fault->deliver);
-	mutex_unlock(&fault->mutex);
+	poll_wait(filep, &fault->readers, wait);
+	mutex_lock(&fault->lock);
+	pending = !list_empty(&fault->pending);
+	mutex_unlock(&fault->lock);
 	return pending ? EPOLLOUT | EPOLLIN | EPOLLRDNORM : EPOLLOUT;
 }
 
 /* The file's references go; the object stays while HWPTs use it */
-static int iommufd_fault_fops_release(struct inode *inode, struct file *filep)
+static int iommufd_fq_release(struct inode *inode, struct file *filep)
 {
-	struct iommufd_fault *fault = filep->private_data;
+	struct iommufd_fault_queue *fault = filep->private_data;
 
 	/* NULL when IOMMU_FAULT_QUEUE_ALLOC failed before handing it out */
 	if (fault) {
-		struct iommufd_ctx *ictx = fault->ictx;
+		struct iommufd_ctx *ictx = fault->ctx;
 
-		iommufd_put_object(ictx, &fault->obj);
+		iommufd_obj_unref(ictx, &fault->base);
 		iommufd_ctx_put(ictx);
 	}
 	return 0;
 }
 
 static const struct file_operations iommufd_fault_file_ops = {
-	.release = iommufd_fault_fops_release,
-	.poll = iommufd_fault_fops_poll,
-	.write = iommufd_fault_fops_write,
-	.read = iommufd_fault_fops_read,
+	.release = iommufd_fq_release,
+	.poll = iommufd_fq_poll,
+	.write = iommufd_fq_write,
+	.read = iommufd_fq_read,
 	.owner = THIS_MODULE,
 };
 
 /* The queue's state, before anything can reach it */
-static void iommufd_fault_setup(struct iommufd_fault *fault,
+static void iommufd_fault_setup(struct iommufd_fault_queue *fault,
 				struct iommufd_ctx *ictx)
 {
-	fault->ictx = ictx;
-	INIT_LIST_HEAD(&fault->deliver);
-	init_waitqueue_head(&fault->wait_queue);
-	xa_init_flags(&fault->response, XA_FLAGS_ALLOC1);
-	mutex_init(&fault->mutex);
+	fault->ctx = ictx;
+	INIT_LIST_HEAD(&fault->pending);
+	init_waitqueue_head(&fault->readers);
+	xa_init_flags(&fault->awaiting, XA_FLAGS_ALLOC1);
+	mutex_init(&fault->lock);
 }
 
-int iommufd_fault_alloc(struct iommufd_ucmd *ucmd)
+int iommufd_fault_queue_alloc(struct iommufd_call *call)
 {
-	struct iommu_fault_alloc *cmd = ucmd->cmd;
-	struct iommufd_fault *fault;
+	struct iommu_fault_alloc *cmd = call->kbuf;
+	struct iommufd_fault_queue *fault;
 	int fdno, ret;
 
 	if (cmd->flags)
 		return -EOPNOTSUPP;
-	fault = iommufd_object_alloc(ucmd->ictx, struct iommufd_fault,
-				     IOMMUFD_OBJ_FAULT);
+	fault = iommufd_object_alloc(call->ctx, struct iommufd_fault_queue,
+				     IOMMUFD_KIND_FAULT);
 	if (IS_ERR(fault))
 		return PTR_ERR(fault);
-	iommufd_fault_setup(fault, ucmd->ictx);
+	iommufd_fault_setup(fault, call->ctx);
 
-	fault->filep = anon_inode_getfile("[iommufd-pgfault]",
+	fault->qfile = anon_inode_getfile("[iommufd-pgfault]",
 					  &iommufd_fault_file_ops, fault,
 					  O_RDWR);
-	if (IS_ERR(fault->filep)) {
-		ret = PTR_ERR(fault->filep);
+	if (IS_ERR(fault->qfile)) {
+		ret = PTR_ERR(fault->qfile);
 		goto err_discard;
 	}
 	fdno = get_unused_fd_flags(O_CLOEXEC);
 	ret = fdno;
 	if (fdno >= 0) {
 		cmd->out_fault_fd = fdno;
-		cmd->out_fault_id = fault->obj.id;
-		ret = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
+		cmd->out_fault_id = fault->base.nr;
+		ret = iommufd_call_reply(call, sizeof(*cmd));
 		if (ret)
 			put_unused_fd(fdno);
 	}
@@ -352,17 +352,17 @@ int iommufd_fault_alloc(struct iommufd_ucmd *ucmd)
 		goto err_fput;
 
 	/* From here the file holds the object and the context */
-	iommufd_ctx_get(ucmd->ictx);
-	refcount_inc(&fault->obj.users);
-	iommufd_object_publish(ucmd->ictx, &fault->obj);
-	fd_install(fdno, fault->filep);
+	iommufd_ctx_get(call->ctx);
+	refcount_inc(&fault->base.refcnt);
+	iommufd_object_publish(call->ctx, &fault->base);
+	fd_install(fdno, fault->qfile);
 	return 0;
 
 err_fput:
 	/* The file holds nothing yet: its release must drop nothing */
-	fault->filep->private_data = NULL;
-	fput(fault->filep);
+	fault->qfile->private_data = NULL;
+	fput(fault->qfile);
 err_discard:
-	iommufd_object_discard(ucmd->ictx, &fault->obj);
+	iommufd_object_discard(call->ctx, &fault->base);
 	return ret;
 }

@@ -31,38 +31,38 @@ static void iommufd_hwpt_release_common(struct iommufd_hwpt *hwpt)
 	if (hwpt->domain)
 		iommu_domain_free(hwpt->domain);
 	if (hwpt->fault)
-		iommufd_put_object(hwpt->ictx, &hwpt->fault->obj);
+		iommufd_obj_unref(hwpt->ctx, &hwpt->fault->base);
 }
 
 static void iommufd_hwpt_paging_destroy(struct iommufd_object *obj)
 {
 	struct iommufd_hwpt_paging *hwpt =
-		container_of(obj, struct iommufd_hwpt_paging, common.obj);
+		container_of(obj, struct iommufd_hwpt_paging, core.base);
 
 	if (hwpt->in_iopt)
-		iopt_remove_domain(&hwpt->ioas->iopt, hwpt->common.domain);
-	iommufd_hwpt_release_common(&hwpt->common);
+		iopt_remove_domain(&hwpt->ioas->table, hwpt->core.domain);
+	iommufd_hwpt_release_common(&hwpt->core);
 	if (hwpt->ioas)
-		iommufd_put_object(hwpt->common.ictx, &hwpt->ioas->obj);
+		iommufd_obj_unref(hwpt->core.ctx, &hwpt->ioas->base);
 }
 
 static void iommufd_hwpt_nested_destroy(struct iommufd_object *obj)
 {
 	struct iommufd_hwpt_nested *hwpt =
-		container_of(obj, struct iommufd_hwpt_nested, common.obj);
+		container_of(obj, struct iommufd_hwpt_nested, core.base);
 
-	iommufd_hwpt_release_common(&hwpt->common);
-	if (hwpt->parent)
-		iommufd_put_object(hwpt->common.ictx,
-				   &hwpt->parent->common.obj);
+	iommufd_hwpt_release_common(&hwpt->core);
+	if (hwpt->backing)
+		iommufd_obj_unref(hwpt->core.ctx,
+				  &hwpt->backing->core.base);
 }
 
-const struct iommufd_object_ops iommufd_hwpt_paging_ops = {
-	.destroy = iommufd_hwpt_paging_destroy,
+const struct iommufd_kind_ops iommufd_hwpt_paging_ops = {
+	.release = iommufd_hwpt_paging_destroy,
 };
 
-const struct iommufd_object_ops iommufd_hwpt_nested_ops = {
-	.destroy = iommufd_hwpt_nested_destroy,
+const struct iommufd_kind_ops iommufd_hwpt_nested_ops = {
+	.release = iommufd_hwpt_nested_destroy,
 };
 
 /**
@@ -71,21 +71,21 @@ const struct iommufd_object_ops iommufd_hwpt_nested_ops = {
  * @id: the HWPT's id
  *
  * Context: Process context.
- * Return: the HWPT, held (release with iommufd_put_object()), or
+ * Return: the HWPT, held (release with iommufd_obj_unref()), or
  * ERR_PTR(-ENOENT) if @id names no HWPT.
  */
 struct iommufd_hwpt *iommufd_get_hwpt(struct iommufd_ctx *ictx, u32 id)
 {
 	struct iommufd_object *obj;
 
-	obj = iommufd_get_object(ictx, id, IOMMUFD_OBJ_ANY);
+	obj = iommufd_obj_lookup(ictx, id, IOMMUFD_KIND_ANY);
 	if (IS_ERR(obj))
 		return ERR_CAST(obj);
 	if (!iommufd_object_is_hwpt(obj)) {
-		iommufd_put_object(ictx, obj);
+		iommufd_obj_unref(ictx, obj);
 		return ERR_PTR(-ENOENT);
 	}
-	return container_of(obj, struct iommufd_hwpt, obj);
+	return container_of(obj, struct iommufd_hwpt, base);
 }
 
 /**
@@ -99,8 +99,8 @@ struct iommufd_hwpt *iommufd_get_hwpt(struct iommufd_ctx *ictx, u32 id)
 struct iommufd_hwpt_paging *iommufd_get_hwpt_paging(struct iommufd_ctx *ictx,
 						    u32 id)
 {
-	return iommufd_get_typed(ictx, id, IOMMUFD_OBJ_HWPT_PAGING,
-				 struct iommufd_hwpt_paging, common.obj);
+	return iommufd_get_typed(ictx, id, IOMMUFD_KIND_HWPT_PAGING,
+				 struct iommufd_hwpt_paging, core.base);
 }
 
 #define IOMMUFD_HWPT_ALLOC_FLAGS                                             \
@@ -127,7 +127,7 @@ struct iommufd_hwpt_paging *
 iommufd_hwpt_paging_create(struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
 			   struct iommufd_device *idev, u32 flags)
 {
-	bool auto_domain = flags & IOMMUFD_HWPT_AUTO;
+	bool made_auto = flags & IOMMUFD_HWPT_AUTO;
 	const struct iommu_ops *ops = dev_iommu_ops(idev->dev);
 	struct iommufd_hwpt_paging *hwpt;
 	struct iommufd_object *obj;
@@ -138,15 +138,15 @@ iommufd_hwpt_paging_create(struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
 	/* The driver sees only the uAPI's flags */
 	BUILD_BUG_ON(IOMMUFD_HWPT_AUTO & IOMMUFD_HWPT_ALLOC_FLAGS);
 	flags &= ~IOMMUFD_HWPT_AUTO;
-	obj = _iommufd_object_alloc(ictx, sizeof(*hwpt),
-				    IOMMUFD_OBJ_HWPT_PAGING);
+	obj = iommufd_obj_alloc_bytes(ictx, sizeof(*hwpt),
+				      IOMMUFD_KIND_HWPT_PAGING);
 	if (IS_ERR(obj))
 		return ERR_CAST(obj);
-	hwpt = container_of(obj, struct iommufd_hwpt_paging, common.obj);
-	hwpt->common.ictx = ictx;
-	hwpt->auto_domain = auto_domain;
-	hwpt->nest_parent = flags & IOMMU_HWPT_ALLOC_NEST_PARENT;
-	refcount_inc(&ioas->obj.users);
+	hwpt = container_of(obj, struct iommufd_hwpt_paging, core.base);
+	hwpt->core.ctx = ictx;
+	hwpt->made_auto = made_auto;
+	hwpt->parent_capable = flags & IOMMU_HWPT_ALLOC_NEST_PARENT;
+	refcount_inc(&ioas->base.refcnt);
 	hwpt->ioas = ioas;
 
 	if (ops->domain_alloc_user)
@@ -159,7 +159,7 @@ iommufd_hwpt_paging_create(struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
 		ret = domain ? PTR_ERR(domain) : -ENOMEM;
 		goto err_discard;
 	}
-	hwpt->common.domain = domain;
+	hwpt->core.domain = domain;
 	/* Domains made outside the core's allocator name no owner yet */
 	if (!domain->owner)
 		domain->owner = ops;
@@ -168,25 +168,25 @@ iommufd_hwpt_paging_create(struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
 		goto err_discard;
 	}
 
-	if (idev->enforce_cache_coherency) {
-		hwpt->enforce_cache_coherency =
+	if (idev->coherent_dma) {
+		hwpt->coherent_dma =
 			domain->ops->enforce_cache_coherency &&
 			domain->ops->enforce_cache_coherency(domain);
 	}
-	ret = iopt_add_domain(&ioas->iopt, domain);
+	ret = iopt_add_domain(&ioas->table, domain);
 	if (ret)
 		goto err_discard;
 	hwpt->in_iopt = true;
 	/* The VFIO container's dirty tracking covers every domain */
 	if (ioas->vfio_dirty_tracking && domain->dirty_ops) {
-		ret = iopt_dirty_track(&ioas->iopt, domain, true);
+		ret = iopt_dirty_track(&ioas->table, domain, true);
 		if (ret)
 			goto err_discard;
 	}
 	return hwpt;
 
 err_discard:
-	iommufd_object_discard(ictx, &hwpt->common.obj);
+	iommufd_object_discard(ictx, &hwpt->core.base);
 	return ERR_PTR(ret);
 }
 
@@ -199,7 +199,7 @@ iommufd_hwpt_nested_create(struct iommufd_ctx *ictx,
 			   struct iommufd_hwpt_paging *parent,
 			   struct iommufd_device *idev, u32 flags,
 			   const struct iommu_user_data *user_data,
-			   struct iommufd_fault *fault)
+			   struct iommufd_fault_queue *fault)
 {
 	const struct iommu_ops *ops = dev_iommu_ops(idev->dev);
 	struct iommufd_hwpt_nested *hwpt;
@@ -211,25 +211,25 @@ iommufd_hwpt_nested_create(struct iommufd_ctx *ictx,
 	if ((flags & ~IOMMU_HWPT_FAULT_ID_VALID) || !user_data->len ||
 	    !ops->domain_alloc_user)
 		return ERR_PTR(-EOPNOTSUPP);
-	if (!parent->nest_parent || user_data->type == IOMMU_HWPT_DATA_NONE)
+	if (!parent->parent_capable || user_data->type == IOMMU_HWPT_DATA_NONE)
 		return ERR_PTR(-EINVAL);
 
-	obj = _iommufd_object_alloc(ictx, sizeof(*hwpt),
-				    IOMMUFD_OBJ_HWPT_NESTED);
+	obj = iommufd_obj_alloc_bytes(ictx, sizeof(*hwpt),
+				      IOMMUFD_KIND_HWPT_NESTED);
 	if (IS_ERR(obj))
 		return ERR_CAST(obj);
-	hwpt = container_of(obj, struct iommufd_hwpt_nested, common.obj);
-	hwpt->common.ictx = ictx;
-	refcount_inc(&parent->common.obj.users);
-	hwpt->parent = parent;
+	hwpt = container_of(obj, struct iommufd_hwpt_nested, core.base);
+	hwpt->core.ctx = ictx;
+	refcount_inc(&parent->core.base.refcnt);
+	hwpt->backing = parent;
 
-	domain = ops->domain_alloc_user(idev->dev, 0, parent->common.domain,
+	domain = ops->domain_alloc_user(idev->dev, 0, parent->core.domain,
 					user_data);
 	if (IS_ERR_OR_NULL(domain)) {
 		ret = domain ? PTR_ERR(domain) : -ENOMEM;
 		goto err_discard;
 	}
-	hwpt->common.domain = domain;
+	hwpt->core.domain = domain;
 	if (!domain->owner)
 		domain->owner = ops;
 	if (WARN_ON_ONCE(domain->type != IOMMU_DOMAIN_NESTED)) {
@@ -237,23 +237,23 @@ iommufd_hwpt_nested_create(struct iommufd_ctx *ictx,
 		goto err_discard;
 	}
 	if (fault) {
-		refcount_inc(&fault->obj.users);
-		hwpt->common.fault = fault;
-		domain->iopf_handler = iommufd_fault_iopf_handler;
+		refcount_inc(&fault->base.refcnt);
+		hwpt->core.fault = fault;
+		domain->iopf_handler = iommufd_fq_handle_iopf;
 	}
 	return hwpt;
 
 err_discard:
-	iommufd_object_discard(ictx, &hwpt->common.obj);
+	iommufd_object_discard(ictx, &hwpt->core.base);
 	return ERR_PTR(ret);
 }
 
 /* IOMMU_HWPT_ALLOC of a paging HWPT over @ioas */
 static struct iommufd_hwpt *
-iommufd_hwpt_alloc_paging(struct iommufd_ucmd *ucmd,
+iommufd_hwpt_alloc_paging(struct iommufd_call *call,
 			  struct iommufd_ioas *ioas, struct iommufd_device *idev)
 {
-	struct iommu_hwpt_alloc *cmd = ucmd->cmd;
+	struct iommu_hwpt_alloc *cmd = call->kbuf;
 	struct iommufd_hwpt_paging *hwpt;
 
 	/* 6.12 delivers faults only from nested HWPTs, and takes no data */
@@ -262,24 +262,24 @@ iommufd_hwpt_alloc_paging(struct iommufd_ucmd *ucmd,
 	if (cmd->data_type != IOMMU_HWPT_DATA_NONE)
 		return ERR_PTR(-EOPNOTSUPP);
 	mutex_lock(&ioas->mutex);
-	hwpt = iommufd_hwpt_paging_create(ucmd->ictx, ioas, idev, cmd->flags);
+	hwpt = iommufd_hwpt_paging_create(call->ctx, ioas, idev, cmd->flags);
 	mutex_unlock(&ioas->mutex);
-	return IS_ERR(hwpt) ? ERR_CAST(hwpt) : &hwpt->common;
+	return IS_ERR(hwpt) ? ERR_CAST(hwpt) : &hwpt->core;
 }
 
 /* IOMMU_HWPT_ALLOC of a nested HWPT over @parent */
 static struct iommufd_hwpt *
-iommufd_hwpt_alloc_nested(struct iommufd_ucmd *ucmd,
+iommufd_hwpt_alloc_nested(struct iommufd_call *call,
 			  struct iommufd_hwpt_paging *parent,
 			  struct iommufd_device *idev)
 {
-	struct iommu_hwpt_alloc *cmd = ucmd->cmd;
+	struct iommu_hwpt_alloc *cmd = call->kbuf;
 	struct iommufd_hwpt_nested *nested;
-	struct iommufd_fault *fault = NULL;
+	struct iommufd_fault_queue *fault = NULL;
 	struct iommu_user_data blob;
 
 	if (cmd->flags & IOMMU_HWPT_FAULT_ID_VALID) {
-		fault = iommufd_get_fault(ucmd->ictx, cmd->fault_id);
+		fault = iommufd_get_fault(call->ctx, cmd->fault_id);
 		if (IS_ERR(fault))
 			return ERR_CAST(fault);
 	}
@@ -287,13 +287,13 @@ iommufd_hwpt_alloc_nested(struct iommufd_ucmd *ucmd,
 	blob.type = cmd->data_type;
 	blob.len = cmd->data_len;
 	blob.uptr = u64_to_user_ptr(cmd->data_uptr);
-	nested = iommufd_hwpt_nested_create(ucmd->ictx, parent, idev,
+	nested = iommufd_hwpt_nested_create(call->ctx, parent, idev,
 					    cmd->flags, &blob, fault);
 	if (fault)
-		iommufd_put_object(ucmd->ictx, &fault->obj);
+		iommufd_obj_unref(call->ctx, &fault->base);
 	if (IS_ERR(nested))
 		return ERR_CAST(nested);
-	return &nested->common;
+	return &nested->core;
 }
 
 /*
@@ -301,25 +301,25 @@ iommufd_hwpt_alloc_nested(struct iommufd_ucmd *ucmd,
  * one over a paging HWPT.  Any other object is EINVAL, as in 6.12.
  */
 static struct iommufd_hwpt *
-iommufd_hwpt_alloc_over(struct iommufd_ucmd *ucmd,
+iommufd_hwpt_alloc_over(struct iommufd_call *call,
 			struct iommufd_object *parent_obj,
 			struct iommufd_device *idev)
 {
-	if (parent_obj->type == IOMMUFD_OBJ_IOAS)
-		return iommufd_hwpt_alloc_paging(ucmd,
-			container_of(parent_obj, struct iommufd_ioas, obj),
+	if (parent_obj->kind == IOMMUFD_KIND_IOAS)
+		return iommufd_hwpt_alloc_paging(call,
+			container_of(parent_obj, struct iommufd_ioas, base),
 			idev);
-	if (parent_obj->type == IOMMUFD_OBJ_HWPT_PAGING)
-		return iommufd_hwpt_alloc_nested(ucmd,
+	if (parent_obj->kind == IOMMUFD_KIND_HWPT_PAGING)
+		return iommufd_hwpt_alloc_nested(call,
 			container_of(parent_obj, struct iommufd_hwpt_paging,
-				     common.obj),
+				     core.base),
 			idev);
 	return ERR_PTR(-EINVAL);
 }
 
-int iommufd_hwpt_alloc(struct iommufd_ucmd *ucmd)
+int iommufd_hwpt_alloc(struct iommufd_call *call)
 {
-	struct iommu_hwpt_alloc *cmd = ucmd->cmd;
+	struct iommu_hwpt_alloc *cmd = call->kbuf;
 	struct iommufd_object *parent_obj;
 	struct iommufd_device *idev;
 	struct iommufd_hwpt *hwpt;
@@ -332,39 +332,39 @@ int iommufd_hwpt_alloc(struct iommufd_ucmd *ucmd)
 	if (cmd->data_type != IOMMU_HWPT_DATA_NONE && !cmd->data_len)
 		return -EINVAL;
 
-	idev = iommufd_get_typed(ucmd->ictx, cmd->dev_id, IOMMUFD_OBJ_DEVICE,
-				 struct iommufd_device, obj);
+	idev = iommufd_get_typed(call->ctx, cmd->dev_id, IOMMUFD_KIND_DEVICE,
+				 struct iommufd_device, base);
 	if (IS_ERR(idev))
 		return PTR_ERR(idev);
 	/* As in 6.12: a pt_id that names nothing is EINVAL, not ENOENT */
-	parent_obj = iommufd_get_object(ucmd->ictx, cmd->pt_id,
-					IOMMUFD_OBJ_ANY);
+	parent_obj = iommufd_obj_lookup(call->ctx, cmd->pt_id,
+					IOMMUFD_KIND_ANY);
 	if (IS_ERR(parent_obj)) {
 		ret = -EINVAL;
 		goto out_put_idev;
 	}
-	hwpt = iommufd_hwpt_alloc_over(ucmd, parent_obj, idev);
+	hwpt = iommufd_hwpt_alloc_over(call, parent_obj, idev);
 	ret = PTR_ERR_OR_ZERO(hwpt);
 	if (!ret) {
-		cmd->out_hwpt_id = hwpt->obj.id;
-		if (iommufd_ucmd_respond(ucmd, sizeof(*cmd))) {
-			iommufd_object_discard(ucmd->ictx, &hwpt->obj);
+		cmd->out_hwpt_id = hwpt->base.nr;
+		if (iommufd_call_reply(call, sizeof(*cmd))) {
+			iommufd_object_discard(call->ctx, &hwpt->base);
 			ret = -EFAULT;
 		} else {
-			iommufd_object_publish(ucmd->ictx, &hwpt->obj);
+			iommufd_object_publish(call->ctx, &hwpt->base);
 		}
 	}
-	iommufd_put_object(ucmd->ictx, parent_obj);
+	iommufd_obj_unref(call->ctx, parent_obj);
 out_put_idev:
-	iommufd_put_object(ucmd->ictx, &idev->obj);
+	iommufd_obj_unref(call->ctx, &idev->base);
 	return ret;
 }
 
 /* Hand the user's invalidation entries to the nested HWPT's driver */
-static int iommufd_hwpt_do_invalidate(struct iommufd_ucmd *ucmd,
+static int iommufd_hwpt_do_invalidate(struct iommufd_call *call,
 				      u32 *handled)
 {
-	struct iommu_hwpt_invalidate *cmd = ucmd->cmd;
+	struct iommu_hwpt_invalidate *cmd = call->kbuf;
 	struct iommu_user_data_array entries;
 	struct iommufd_hwpt_nested *nested;
 	struct iommu_domain *domain;
@@ -374,12 +374,12 @@ static int iommufd_hwpt_do_invalidate(struct iommufd_ucmd *ucmd,
 		return -EOPNOTSUPP;
 	if (cmd->entry_num && (!cmd->entry_len || !cmd->data_uptr))
 		return -EINVAL;
-	nested = iommufd_get_typed(ucmd->ictx, cmd->hwpt_id,
-				   IOMMUFD_OBJ_HWPT_NESTED,
-				   struct iommufd_hwpt_nested, common.obj);
+	nested = iommufd_get_typed(call->ctx, cmd->hwpt_id,
+				   IOMMUFD_KIND_HWPT_NESTED,
+				   struct iommufd_hwpt_nested, core.base);
 	if (IS_ERR(nested))
 		return PTR_ERR(nested);
-	domain = nested->common.domain;
+	domain = nested->core.domain;
 	if (domain->ops->cache_invalidate_user) {
 		entries.type = cmd->data_type;
 		entries.uptr = u64_to_user_ptr(cmd->data_uptr);
@@ -389,7 +389,7 @@ static int iommufd_hwpt_do_invalidate(struct iommufd_ucmd *ucmd,
 		/* The driver says how many it got through */
 		*handled = entries.entry_num;
 	}
-	iommufd_put_object(ucmd->ictx, &nested->common.obj);
+	iommufd_obj_unref(call->ctx, &nested->core.base);
 	return ret;
 }
 
@@ -398,53 +398,53 @@ static int iommufd_hwpt_do_invalidate(struct iommufd_ucmd *ucmd,
  * entries the driver handled, on failure too, so that user space knows
  * where to resume.
  */
-int iommufd_hwpt_invalidate(struct iommufd_ucmd *ucmd)
+int iommufd_hwpt_invalidate(struct iommufd_call *call)
 {
-	struct iommu_hwpt_invalidate *cmd = ucmd->cmd;
+	struct iommu_hwpt_invalidate *cmd = call->kbuf;
 	u32 handled = 0;
 	int ret;
 
-	ret = iommufd_hwpt_do_invalidate(ucmd, &handled);
+	ret = iommufd_hwpt_do_invalidate(call, &handled);
 	cmd->entry_num = handled;
-	if (iommufd_ucmd_respond(ucmd, sizeof(*cmd)) && !ret)
+	if (iommufd_call_reply(call, sizeof(*cmd)) && !ret)
 		ret = -EFAULT;
 	return ret;
 }
 
-int iommufd_hwpt_set_dirty_tracking(struct iommufd_ucmd *ucmd)
+int iommufd_hwpt_set_dirty_tracking(struct iommufd_call *call)
 {
-	struct iommu_hwpt_set_dirty_tracking *cmd = ucmd->cmd;
+	struct iommu_hwpt_set_dirty_tracking *cmd = call->kbuf;
 	struct iommufd_hwpt_paging *hwpt;
 	int ret;
 
 	if ((cmd->flags & ~IOMMU_HWPT_DIRTY_TRACKING_ENABLE) || cmd->__reserved)
 		return -EOPNOTSUPP;
-	hwpt = iommufd_get_hwpt_paging(ucmd->ictx, cmd->hwpt_id);
+	hwpt = iommufd_get_hwpt_paging(call->ctx, cmd->hwpt_id);
 	if (IS_ERR(hwpt))
 		return PTR_ERR(hwpt);
-	ret = iopt_dirty_track(&hwpt->ioas->iopt, hwpt->common.domain,
+	ret = iopt_dirty_track(&hwpt->ioas->table, hwpt->core.domain,
 			       cmd->flags &
 					      IOMMU_HWPT_DIRTY_TRACKING_ENABLE);
-	iommufd_put_object(ucmd->ictx, &hwpt->common.obj);
+	iommufd_obj_unref(call->ctx, &hwpt->core.base);
 	return ret;
 }
 
-int iommufd_hwpt_get_dirty_bitmap(struct iommufd_ucmd *ucmd)
+int iommufd_hwpt_get_dirty_bitmap(struct iommufd_call *call)
 {
-	struct iommu_hwpt_get_dirty_bitmap *cmd = ucmd->cmd;
+	struct iommu_hwpt_get_dirty_bitmap *cmd = call->kbuf;
 	struct iommufd_hwpt_paging *hwpt;
 	int ret;
 
 	if ((cmd->flags & ~IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR) ||
 	    cmd->__reserved)
 		return -EOPNOTSUPP;
-	hwpt = iommufd_get_hwpt_paging(ucmd->ictx, cmd->hwpt_id);
+	hwpt = iommufd_get_hwpt_paging(call->ctx, cmd->hwpt_id);
 	if (IS_ERR(hwpt))
 		return PTR_ERR(hwpt);
-	ret = iopt_dirty_collect(&hwpt->ioas->iopt, hwpt->common.domain,
+	ret = iopt_dirty_collect(&hwpt->ioas->table, hwpt->core.domain,
 				 cmd->flags, cmd->iova, cmd->length,
 					cmd->page_size,
 					u64_to_user_ptr(cmd->data));
-	iommufd_put_object(ucmd->ictx, &hwpt->common.obj);
+	iommufd_obj_unref(call->ctx, &hwpt->core.base);
 	return ret;
 }

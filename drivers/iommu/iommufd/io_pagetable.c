@@ -32,14 +32,14 @@ static void iopt_vaddr_wake(struct io_pagetable *iopt)
 
 void iopt_init(struct io_pagetable *iopt)
 {
-	init_rwsem(&iopt->domains_rwsem);
-	init_rwsem(&iopt->iova_rwsem);
+	init_rwsem(&iopt->dom_sem);
+	init_rwsem(&iopt->tree_sem);
 	xa_init_flags(&iopt->domains, XA_FLAGS_ALLOC | XA_FLAGS_ACCOUNT);
 	xa_init_flags(&iopt->accesses, XA_FLAGS_ALLOC | XA_FLAGS_ACCOUNT);
-	iopt->area_itree = RB_ROOT_CACHED;
-	iopt->allowed_itree = RB_ROOT_CACHED;
-	iopt->reserved_itree = RB_ROOT_CACHED;
-	iopt->iova_alignment = 1;
+	iopt->area_tree = RB_ROOT_CACHED;
+	iopt->allow_tree = RB_ROOT_CACHED;
+	iopt->resv_tree = RB_ROOT_CACHED;
+	iopt->align_min = 1;
 	init_waitqueue_head(&iopt->vaddr_wait);
 	atomic_set(&iopt->vaddr_gen, 0);
 }
@@ -50,9 +50,9 @@ static unsigned long iopt_area_first_index(struct iopt_area *area)
 	return area->pages_offset >> PAGE_SHIFT;
 }
 
-static unsigned long iopt_area_last_index(struct iopt_area *area)
+static unsigned long iopt_area_index_end(struct iopt_area *area)
 {
-	return (area->pages_offset + iopt_area_length(area) - 1) >> PAGE_SHIFT;
+	return (area->pages_offset + iopt_area_size(area) - 1) >> PAGE_SHIFT;
 }
 
 /* Runs handed to iommu_map_sg() at once: one IOTLB sync per batch */
@@ -77,7 +77,7 @@ static unsigned long iopt_area_run(struct iopt_area *area,
 		return end - offset;
 	npages = min(1 + DIV_ROUND_UP(end - offset - head, PAGE_SIZE),
 		     IOPT_MAP_MAX_RUN / PAGE_SIZE);
-	npages = iopt_pages_run(area->pages, index, npages);
+	npages = iopt_pages_run(area->store, index, npages);
 	return min(head + (npages - 1) * PAGE_SIZE, end - offset);
 }
 
@@ -85,7 +85,7 @@ static unsigned long iopt_area_run(struct iopt_area *area,
 static bool iopt_area_run_is_pfnmap(struct iopt_area *area,
 				    unsigned long offset)
 {
-	unsigned long *pfnmap = area->pages->pfnmap;
+	unsigned long *pfnmap = area->store->pfnmap;
 
 	return pfnmap && test_bit(offset >> PAGE_SHIFT, pfnmap);
 }
@@ -106,9 +106,9 @@ int iopt_area_map_domain(struct iopt_area *area,
 	struct scatterlist *sgl = stack_sgl, *heap_sgl = NULL;
 	unsigned int cap = ARRAY_SIZE(stack_sgl);
 	unsigned long offset = area->pages_offset;
-	unsigned long end = offset + iopt_area_length(area);
+	unsigned long end = offset + iopt_area_size(area);
 	unsigned long iova = iopt_area_start(area);
-	struct iopt_pages *pages = area->pages;
+	struct iopt_pages *pages = area->store;
 	int ret = 0;
 
 	while (offset != end) {
@@ -141,7 +141,7 @@ int iopt_area_map_domain(struct iopt_area *area,
 			batch = iopt_area_run(area, offset, end);
 			ret = iommu_map(domain, iova,
 					PFN_PHYS(pfn) + offset_in_page(offset),
-					batch, area->iommu_prot | IOMMU_MMIO,
+					batch, area->ioprot | IOMMU_MMIO,
 					GFP_KERNEL_ACCOUNT);
 			if (ret)
 				goto err_unmap;
@@ -161,7 +161,7 @@ int iopt_area_map_domain(struct iopt_area *area,
 			batch += len;
 		}
 		sg_mark_end(&sgl[n - 1]);
-		mapped = iommu_map_sg(domain, iova, sgl, n, area->iommu_prot,
+		mapped = iommu_map_sg(domain, iova, sgl, n, area->ioprot,
 				      GFP_KERNEL_ACCOUNT);
 		if (mapped != batch) {
 			/* iommu_map_sg() undid its own part already */
@@ -181,27 +181,27 @@ err_unmap:
 	return ret;
 }
 
-void iopt_area_unmap_domain(struct iopt_area *area,
+void iopt_area_clear_domain(struct iopt_area *area,
 			    struct iommu_domain *domain)
 {
 	size_t done = iommu_unmap(domain, iopt_area_start(area),
-				  iopt_area_length(area));
+				  iopt_area_size(area));
 
-	WARN_ON(done != iopt_area_length(area));
+	WARN_ON(done != iopt_area_size(area));
 }
 
 /* Pin the area's pages and map them into every domain. */
 int iopt_area_populate(struct iopt_area *area)
 {
-	struct io_pagetable *iopt = area->iopt;
+	struct io_pagetable *iopt = area->owner;
 	struct iommu_domain *domain;
 	unsigned long index, failed;
 	int ret;
 
-	lockdep_assert_held(&iopt->domains_rwsem);
-	ret = iopt_pages_add_user(area->pages, &area->pin,
+	lockdep_assert_held(&iopt->dom_sem);
+	ret = iopt_pages_add_user(area->store, &area->pin,
 				  iopt_area_first_index(area),
-				  iopt_area_last_index(area));
+				  iopt_area_index_end(area));
 	if (ret)
 		return ret;
 	xa_for_each(&iopt->domains, index, domain) {
@@ -218,16 +218,16 @@ err_unmap:
 	xa_for_each(&iopt->domains, index, domain) {
 		if (index == failed)
 			break;
-		iopt_area_unmap_domain(area, domain);
+		iopt_area_clear_domain(area, domain);
 	}
-	iopt_pages_remove_user(area->pages, &area->pin);
+	iopt_pages_remove_user(area->store, &area->pin);
 	return ret;
 }
 
 /* Drop the area's pins; every domain was already unmapped */
 void iopt_area_unpin(struct iopt_area *area)
 {
-	iopt_pages_remove_user(area->pages, &area->pin);
+	iopt_pages_remove_user(area->store, &area->pin);
 	area->populated = false;
 }
 
@@ -238,18 +238,18 @@ static void iopt_area_depopulate(struct iopt_area *area)
 
 	if (!area->populated)
 		return;
-	xa_for_each(&area->iopt->domains, index, domain)
-		iopt_area_unmap_domain(area, domain);
-	iopt_pages_remove_user(area->pages, &area->pin);
+	xa_for_each(&area->owner->domains, index, domain)
+		iopt_area_clear_domain(area, domain);
+	iopt_pages_remove_user(area->store, &area->pin);
 	area->populated = false;
 }
 
 static void iopt_area_free(struct iopt_area *area)
 {
 	iopt_area_depopulate(area);
-	interval_tree_remove(&area->node, &area->iopt->area_itree);
-	area->iopt->nareas--;
-	iopt_pages_put(area->pages);
+	interval_tree_remove(&area->span, &area->owner->area_tree);
+	area->owner->nareas--;
+	iopt_pages_put(area->store);
 	kfree(area);
 }
 
@@ -267,7 +267,7 @@ struct iopt_piece {
  */
 static int iopt_insert_pieces(struct io_pagetable *iopt,
 			      struct iopt_piece *pieces, unsigned int npieces,
-			      unsigned long *iova, int iommu_prot,
+			      unsigned long *iova, int ioprot,
 			      unsigned int flags)
 {
 	unsigned long total = 0, start, next;
@@ -282,21 +282,21 @@ static int iopt_insert_pieces(struct io_pagetable *iopt,
 		return -ENOMEM;
 	for (i = 0; i != npieces; i++) {
 		areas[i] = kzalloc(sizeof(*areas[i]), GFP_KERNEL_ACCOUNT);
-		if (!areas[i] || iommufd_should_fail()) {
+		if (!areas[i] || iommufd_inject_fail()) {
 			ret = -ENOMEM;
 			goto err_free;
 		}
 	}
 
-	down_read(&iopt->domains_rwsem);
-	down_write(&iopt->iova_rwsem);
+	down_read(&iopt->dom_sem);
+	down_write(&iopt->tree_sem);
 	for (i = 0; i != npieces; i++) {
-		if ((iommu_prot & IOMMU_WRITE) && !pieces[i].pages->writable) {
+		if ((ioprot & IOMMU_WRITE) && !pieces[i].pages->write_ok) {
 			ret = -EPERM;
 			goto err_unlock;
 		}
 	}
-	ret = iopt_place(iopt, iova, pieces[0].pages->uptr + pieces[0].offset,
+	ret = iopt_place(iopt, iova, pieces[0].pages->uva + pieces[0].offset,
 			 total, flags);
 	if (ret)
 		goto err_unlock;
@@ -306,14 +306,14 @@ static int iopt_insert_pieces(struct io_pagetable *iopt,
 		struct iopt_area *area = areas[i];
 
 		next = start + pieces[i].length;
-		area->iopt = iopt;
-		area->pages = pieces[i].pages;
+		area->owner = iopt;
+		area->store = pieces[i].pages;
 		area->pages_offset = pieces[i].offset;
-		area->iommu_prot = iommu_prot;
-		area->node.start = start;
-		area->node.last = next - 1;
-		kref_get(&area->pages->kref);
-		interval_tree_insert(&area->node, &iopt->area_itree);
+		area->ioprot = ioprot;
+		area->span.start = start;
+		area->span.last = next - 1;
+		kref_get(&area->store->kref);
+		interval_tree_insert(&area->span, &iopt->area_tree);
 		iopt->nareas++;
 		areas[i] = NULL;
 		if (!xa_empty(&iopt->domains)) {
@@ -322,8 +322,8 @@ static int iopt_insert_pieces(struct io_pagetable *iopt,
 				goto err_remove;
 		}
 	}
-	up_write(&iopt->iova_rwsem);
-	up_read(&iopt->domains_rwsem);
+	up_write(&iopt->tree_sem);
+	up_read(&iopt->dom_sem);
 	kfree(areas);
 	return 0;
 
@@ -337,8 +337,8 @@ err_remove:
 		iopt_area_free(area);
 	}
 err_unlock:
-	up_write(&iopt->iova_rwsem);
-	up_read(&iopt->domains_rwsem);
+	up_write(&iopt->tree_sem);
+	up_read(&iopt->dom_sem);
 err_free:
 	for (i = 0; i != npieces; i++)
 		kfree(areas[i]);
@@ -349,7 +349,7 @@ err_free:
 /* Map a new store (or its allocation error) as one area; drop its ref */
 static int iopt_map_new_pages(struct io_pagetable *iopt, unsigned long *iova,
 			      struct iopt_pages *pages, unsigned long offset,
-			      unsigned long length, int iommu_prot,
+			      unsigned long length, int ioprot,
 			      unsigned int flags)
 {
 	struct iopt_piece piece = {
@@ -359,7 +359,7 @@ static int iopt_map_new_pages(struct io_pagetable *iopt, unsigned long *iova,
 
 	if (IS_ERR(pages))
 		return PTR_ERR(pages);
-	ret = iopt_insert_pieces(iopt, &piece, 1, iova, iommu_prot, flags);
+	ret = iopt_insert_pieces(iopt, &piece, 1, iova, ioprot, flags);
 	iopt_pages_put(pages);
 	return ret;
 }
@@ -370,9 +370,9 @@ static int iopt_map_new_pages(struct io_pagetable *iopt, unsigned long *iova,
  * @iova: in: the IOVA with IOPT_MAP_FIXED_IOVA; out: the IOVA used
  * @uptr: user address
  * @length: bytes; not 0
- * @iommu_prot: IOMMU_READ and/or IOMMU_WRITE
+ * @ioprot: IOMMU_READ and/or IOMMU_WRITE
  * @flags: IOPT_MAP_FIXED_IOVA, IOPT_MAP_PFNMAP
- * @account_mode: enum iommufd_account_mode for the pins
+ * @charge_mode: enum iommufd_account_mode for the pins
  *
  * Context: Process context of the memory's owner; sleeps.
  * Return: 0, or -EINVAL (alignment, or a fixed IOVA over a reservation),
@@ -380,8 +380,8 @@ static int iopt_map_new_pages(struct io_pagetable *iopt, unsigned long *iova,
  * -ENOMEM, or an error of pinning when the IOAS has domains.
  */
 int iopt_map_user(struct io_pagetable *iopt, unsigned long *iova,
-		  void __user *uptr, unsigned long length, int iommu_prot,
-		  unsigned int flags, u8 account_mode)
+		  void __user *uptr, unsigned long length, int ioprot,
+		  unsigned int flags, u8 charge_mode)
 {
 	struct iopt_pages *pages;
 	unsigned long end;
@@ -391,11 +391,11 @@ int iopt_map_user(struct io_pagetable *iopt, unsigned long *iova,
 	if (check_add_overflow((unsigned long)uptr, length, &end))
 		return -EOVERFLOW;
 	pages = iopt_pages_alloc((unsigned long)uptr, length,
-				 iommu_prot & IOMMU_WRITE, account_mode);
+				 ioprot & IOMMU_WRITE, charge_mode);
 	if (!IS_ERR(pages))
 		pages->allow_pfnmap = flags & IOPT_MAP_PFNMAP;
 	return iopt_map_new_pages(iopt, iova, pages, offset_in_page(uptr),
-				  length, iommu_prot, flags);
+				  length, ioprot, flags);
 }
 
 /**
@@ -405,9 +405,9 @@ int iopt_map_user(struct io_pagetable *iopt, unsigned long *iova,
  * @file: the memfd
  * @start: byte offset in @file; plays the part of the user address
  * @length: bytes; not 0
- * @iommu_prot: IOMMU_READ and/or IOMMU_WRITE
+ * @ioprot: IOMMU_READ and/or IOMMU_WRITE
  * @flags: IOPT_MAP_FIXED_IOVA (a file has no PFN mappings)
- * @account_mode: how the pins are charged to the caller
+ * @charge_mode: how the pins are charged to the caller
  *
  * Context: Process context; sleeps.
  * Return: as iopt_map_user(); also -EINVAL for a file that is not a memfd
@@ -416,7 +416,7 @@ int iopt_map_user(struct io_pagetable *iopt, unsigned long *iova,
  */
 int iopt_map_file(struct io_pagetable *iopt, unsigned long *iova,
 		  struct file *file, unsigned long start, unsigned long length,
-		  int iommu_prot, unsigned int flags, u8 account_mode)
+		  int ioprot, unsigned int flags, u8 charge_mode)
 {
 	unsigned long end;
 
@@ -428,9 +428,9 @@ int iopt_map_file(struct io_pagetable *iopt, unsigned long *iova,
 		return -EINVAL;
 	return iopt_map_new_pages(iopt, iova,
 				  iopt_pages_alloc_file(file, start, length,
-							iommu_prot & IOMMU_WRITE,
-							account_mode),
-				  offset_in_page(start), length, iommu_prot,
+							ioprot & IOMMU_WRITE,
+							charge_mode),
+				  offset_in_page(start), length, ioprot,
 				  flags);
 }
 
@@ -448,18 +448,18 @@ int iopt_collect_stores(struct io_pagetable *iopt, struct xarray *stores)
 	struct iopt_area *area;
 	int ret = 0;
 
-	down_read(&iopt->iova_rwsem);
+	down_read(&iopt->tree_sem);
 	for (area = iopt_area_first(iopt, 0, ULONG_MAX); area && !ret;
 	     area = iopt_area_next(area, 0, ULONG_MAX)) {
-		unsigned long key = (unsigned long)area->pages / sizeof(long);
+		unsigned long key = (unsigned long)area->store / sizeof(long);
 
 		if (xa_load(stores, key))
 			continue;
-		ret = xa_err(xa_store(stores, key, area->pages, GFP_KERNEL));
+		ret = xa_err(xa_store(stores, key, area->store, GFP_KERNEL));
 		if (!ret)
-			kref_get(&area->pages->kref);
+			kref_get(&area->store->kref);
 	}
-	up_read(&iopt->iova_rwsem);
+	up_read(&iopt->tree_sem);
 	return ret;
 }
 
@@ -470,7 +470,7 @@ int iopt_collect_stores(struct io_pagetable *iopt, struct xarray *stores)
  * @src_iova: start of the source range, which must be fully mapped
  * @length: bytes; not 0
  * @dst_iova: in: the IOVA with IOPT_MAP_FIXED_IOVA; out: the IOVA used
- * @iommu_prot: IOMMU_READ and/or IOMMU_WRITE
+ * @ioprot: IOMMU_READ and/or IOMMU_WRITE
  * @flags: IOPT_MAP_FIXED_IOVA
  *
  * The pages are shared, never pinned or charged a second time.
@@ -481,7 +481,7 @@ int iopt_collect_stores(struct io_pagetable *iopt, struct xarray *stores)
  */
 int iopt_copy(struct io_pagetable *dst, struct io_pagetable *src,
 	      unsigned long src_iova, unsigned long length,
-	      unsigned long *dst_iova, int iommu_prot, unsigned int flags)
+	      unsigned long *dst_iova, int ioprot, unsigned int flags)
 {
 	unsigned long last, expect = src_iova;
 	struct iopt_piece *pieces = NULL;
@@ -494,14 +494,14 @@ int iopt_copy(struct io_pagetable *dst, struct io_pagetable *src,
 	if (check_add_overflow(src_iova, length - 1, &last))
 		return -EOVERFLOW;
 
-	down_read(&src->iova_rwsem);
+	down_read(&src->tree_sem);
 	for (area = iopt_area_first(src, src_iova, last); area;
 	     area = iopt_area_next(area, src_iova, last))
 		npieces++;
 	if (npieces)
 		pieces = kcalloc(npieces, sizeof(*pieces), GFP_KERNEL_ACCOUNT);
 	if (npieces && !pieces) {
-		up_read(&src->iova_rwsem);
+		up_read(&src->tree_sem);
 		return -ENOMEM;
 	}
 	i = 0;
@@ -512,21 +512,21 @@ int iopt_copy(struct io_pagetable *dst, struct io_pagetable *src,
 
 		if (from != expect)
 			break;		/* a hole */
-		pieces[i].pages = area->pages;
-		kref_get(&area->pages->kref);
+		pieces[i].pages = area->store;
+		kref_get(&area->store->kref);
 		pieces[i].offset = area->pages_offset +
 				   (from - iopt_area_start(area));
 		pieces[i].length = to - from + 1;
 		expect = to + 1;
 	}
-	up_read(&src->iova_rwsem);
+	up_read(&src->tree_sem);
 	npieces = i;
 
 	if (!npieces || expect != last + 1)
 		ret = -ENOENT;
 	else
 		ret = iopt_insert_pieces(dst, pieces, npieces, dst_iova,
-					 iommu_prot, flags & IOPT_MAP_FIXED_IOVA);
+					 ioprot, flags & IOPT_MAP_FIXED_IOVA);
 	for (i = 0; i != npieces; i++)
 		iopt_pages_put(pieces[i].pages);
 	kfree(pieces);
@@ -543,44 +543,44 @@ int iopt_copy(struct io_pagetable *dst, struct io_pagetable *src,
  */
 static int iopt_area_cut(struct iopt_area *area, unsigned long iova)
 {
-	struct io_pagetable *iopt = area->iopt;
+	struct io_pagetable *iopt = area->owner;
 	struct iopt_area *tail;
 	int ret;
 
-	lockdep_assert_held_write(&iopt->iova_rwsem);
-	if (area->num_accesses)
+	lockdep_assert_held_write(&iopt->tree_sem);
+	if (area->naccess_pins)
 		return -EBUSY;
-	if ((iova - iopt_area_start(area)) & (iopt->iova_alignment - 1))
+	if ((iova - iopt_area_start(area)) & (iopt->align_min - 1))
 		return -EINVAL;
 	tail = kzalloc(sizeof(*tail), GFP_KERNEL_ACCOUNT);
 	if (!tail)
 		return -ENOMEM;
-	tail->iopt = iopt;
-	tail->pages = area->pages;
+	tail->owner = iopt;
+	tail->store = area->store;
 	tail->pages_offset = area->pages_offset + (iova - iopt_area_start(area));
-	tail->iommu_prot = area->iommu_prot;
-	tail->node.start = iova;
-	tail->node.last = iopt_area_last(area);
+	tail->ioprot = area->ioprot;
+	tail->span.start = iova;
+	tail->span.last = iopt_area_last(area);
 
 	if (area->populated) {
-		ret = iopt_pages_add_user(tail->pages, &tail->pin,
+		ret = iopt_pages_add_user(tail->store, &tail->pin,
 					  iopt_area_first_index(tail),
-					  iopt_area_last_index(tail));
+					  iopt_area_index_end(tail));
 		if (ret) {
 			kfree(tail);
 			return ret;
 		}
 		tail->populated = true;
 	}
-	interval_tree_remove(&area->node, &iopt->area_itree);
-	area->node.last = iova - 1;
-	interval_tree_insert(&area->node, &iopt->area_itree);
+	interval_tree_remove(&area->span, &iopt->area_tree);
+	area->span.last = iova - 1;
+	interval_tree_insert(&area->span, &iopt->area_tree);
 	if (area->populated)
-		iopt_pages_narrow_user(area->pages, &area->pin,
+		iopt_pages_narrow_user(area->store, &area->pin,
 				       iopt_area_first_index(area),
-				       iopt_area_last_index(area));
-	kref_get(&tail->pages->kref);
-	interval_tree_insert(&tail->node, &iopt->area_itree);
+				       iopt_area_index_end(area));
+	kref_get(&tail->store->kref);
+	interval_tree_insert(&tail->span, &iopt->area_tree);
 	iopt->nareas++;
 	return 0;
 }
@@ -593,8 +593,8 @@ static int iopt_unmap_range_locked(struct io_pagetable *iopt,
 	unsigned long done = 0;
 	int ret;
 
-	lockdep_assert_held(&iopt->domains_rwsem);
-	lockdep_assert_held_write(&iopt->iova_rwsem);
+	lockdep_assert_held(&iopt->dom_sem);
+	lockdep_assert_held_write(&iopt->tree_sem);
 	if (flags & IOPT_UNMAP_CUT) {
 		area = iopt_area_first(iopt, start, start);
 		if (area && iopt_area_start(area) < start) {
@@ -614,11 +614,11 @@ static int iopt_unmap_range_locked(struct io_pagetable *iopt,
 		if (iopt_area_start(area) < start ||
 		    iopt_area_last(area) > last)
 			return -ENOENT;
-		if (area->num_accesses)
+		if (area->naccess_pins)
 			return -EBUSY;
 	}
 	while ((area = iopt_area_first(iopt, start, last))) {
-		done += iopt_area_length(area);
+		done += iopt_area_size(area);
 		iopt_area_free(area);
 	}
 	if (unmapped)
@@ -655,15 +655,15 @@ int iopt_unmap_range(struct io_pagetable *iopt, unsigned long start,
 	if (unmapped)
 		*unmapped = 0;
 	for (;;) {
-		down_read(&iopt->domains_rwsem);
-		down_write(&iopt->iova_rwsem);
-		if ((flags & IOPT_UNMAP_CUT) && !iopt->disable_large_pages)
+		down_read(&iopt->dom_sem);
+		down_write(&iopt->tree_sem);
+		if ((flags & IOPT_UNMAP_CUT) && !iopt->small_pages_only)
 			ret = -EINVAL;	/* a large IOPTE cannot be cut */
 		else
 			ret = iopt_unmap_range_locked(iopt, start, last,
 						      unmapped, flags);
-		up_write(&iopt->iova_rwsem);
-		up_read(&iopt->domains_rwsem);
+		up_write(&iopt->tree_sem);
+		up_read(&iopt->dom_sem);
 		/*
 		 * Accesses hold pages in the range: ask them to let go, then
 		 * try once more.  Still busy means a new pin raced in (or an
@@ -671,7 +671,7 @@ int iopt_unmap_range(struct io_pagetable *iopt, unsigned long start,
 		 */
 		if (ret != -EBUSY || notified)
 			break;
-		iommufd_access_notify_unmap(iopt, start, last);
+		iommufd_access_revoke(iopt, start, last);
 		notified = true;
 	}
 	/* An access waiting for an address there now finds nothing */
@@ -691,9 +691,9 @@ unsigned long iopt_count_areas(struct io_pagetable *iopt)
 {
 	unsigned long n;
 
-	down_read(&iopt->iova_rwsem);
+	down_read(&iopt->tree_sem);
 	n = iopt->nareas;
-	up_read(&iopt->iova_rwsem);
+	up_read(&iopt->tree_sem);
 	return n;
 }
 
@@ -707,8 +707,8 @@ void iopt_destroy(struct io_pagetable *iopt)
 {
 	WARN_ON(!xa_empty(&iopt->domains));
 	iopt_unmap_range(iopt, 0, ULONG_MAX, NULL, IOPT_UNMAP_ALLOW_EMPTY);
-	iopt_free_ranges(&iopt->allowed_itree);
-	iopt_free_ranges(&iopt->reserved_itree);
+	iopt_free_ranges(&iopt->allow_tree);
+	iopt_free_ranges(&iopt->resv_tree);
 	WARN_ON(!xa_empty(&iopt->accesses));
 	xa_destroy(&iopt->domains);
 	xa_destroy(&iopt->accesses);
@@ -741,27 +741,27 @@ int iopt_invalidate_vaddr(struct io_pagetable *iopt, unsigned long first,
 	struct iopt_area *area;
 	unsigned long done = 0;
 
-	down_write(&iopt->iova_rwsem);
+	down_write(&iopt->tree_sem);
 	for (area = iopt_area_first(iopt, first, last); area;
 	     area = iopt_area_next(area, first, last)) {
 		if (iopt_area_start(area) < first ||
 		    iopt_area_last(area) > last ||
-		    (!area->pages->file && area->pages->vaddr_invalid)) {
-			up_write(&iopt->iova_rwsem);
+		    (!area->store->file && area->store->vaddr_invalid)) {
+			up_write(&iopt->tree_sem);
 			return -EINVAL;
 		}
 	}
 	for (area = iopt_area_first(iopt, first, last); area;
 	     area = iopt_area_next(area, first, last)) {
 		/* A file-backed area is reached by offset, not address */
-		if (!area->pages->file) {
-			mutex_lock(&area->pages->mutex);
-			WRITE_ONCE(area->pages->vaddr_invalid, true);
-			mutex_unlock(&area->pages->mutex);
+		if (!area->store->file) {
+			mutex_lock(&area->store->mutex);
+			WRITE_ONCE(area->store->vaddr_invalid, true);
+			mutex_unlock(&area->store->mutex);
 		}
-		done += iopt_area_length(area);
+		done += iopt_area_size(area);
 	}
-	up_write(&iopt->iova_rwsem);
+	up_write(&iopt->tree_sem);
 	*invalidated = done;
 	return 0;
 }
@@ -790,11 +790,11 @@ int iopt_update_vaddr(struct io_pagetable *iopt, unsigned long iova,
 
 	if (!length || check_add_overflow(iova, length - 1, &last))
 		return -EINVAL;
-	down_write(&iopt->iova_rwsem);
+	down_write(&iopt->tree_sem);
 	area = iopt_area_first(iopt, iova, last);
 	if (!area || iopt_area_start(area) != iova ||
-	    iopt_area_last(area) != last || area->pages->file ||
-	    !area->pages->vaddr_invalid || vaddr < area->pages_offset) {
+	    iopt_area_last(area) != last || area->store->file ||
+	    !area->store->vaddr_invalid || vaddr < area->pages_offset) {
 		ret = -EINVAL;
 		goto out_unlock;
 	}
@@ -803,9 +803,9 @@ int iopt_update_vaddr(struct io_pagetable *iopt, unsigned long iova,
 		ret = -EINVAL;
 		goto out_unlock;
 	}
-	ret = iopt_pages_adopt(area->pages, base);
+	ret = iopt_pages_adopt(area->store, base);
 out_unlock:
-	up_write(&iopt->iova_rwsem);
+	up_write(&iopt->tree_sem);
 	if (!ret)
 		iopt_vaddr_wake(iopt);
 	return ret;
@@ -818,11 +818,11 @@ static bool iopt_vaddr_missing(struct io_pagetable *iopt, unsigned long first,
 	struct iopt_area *area;
 	bool missing = false;
 
-	down_read(&iopt->iova_rwsem);
+	down_read(&iopt->tree_sem);
 	for (area = iopt_area_first(iopt, first, last); area && !missing;
 	     area = iopt_area_next(area, first, last))
-		missing = READ_ONCE(area->pages->vaddr_invalid);
-	up_read(&iopt->iova_rwsem);
+		missing = READ_ONCE(area->store->vaddr_invalid);
+	up_read(&iopt->tree_sem);
 	return missing;
 }
 

@@ -4,10 +4,10 @@
  * range of a page store (struct iopt_pages) at an IOVA.
  *
  * Locking, outermost first:
- *   iopt->domains_rwsem  the set of attached domains and accesses; held for
- *                        read while mapping so that no domain comes or goes
- *   iopt->iova_rwsem     the area, allowed and reserved interval trees
- *   pages->mutex         a page store's pins and its users tree
+ *   iopt->dom_sem    the set of attached domains and accesses; held for
+ *                    read while mapping so that no domain comes or goes
+ *   iopt->tree_sem   the area, allowed and reserved interval trees
+ *   pages->mutex     a page store's pins and its users tree
  *
  * Invariants:
  *  - Areas never overlap each other or a reserved range, and lie inside the
@@ -40,19 +40,19 @@ struct user_struct;
 /**
  * struct iopt_pages - pinned user memory shared by areas and accesses
  * @kref: areas (and copies of them) holding the store
- * @mutex: protects @users, @chunks, @pfnmap and @npinned
- * @uptr: page-aligned user address of page index 0; for a file-backed
+ * @mutex: protects @users, @chunks, @pfnmap and @ncharged
+ * @uva: page-aligned user address of page index 0; for a file-backed
  *	store, the page-aligned file offset of page index 0
- * @npages: pages the store spans
- * @writable: pinned for write
- * @account_mode: enum iommufd_account_mode of the pins
- * @source_mm: the process memory the pages come from (mmgrab'ed)
- * @source_task: its group leader, for RLIMIT_MEMLOCK (referenced)
- * @source_user: the user charged in IOMMUFD_ACCOUNT_USER mode (referenced)
+ * @nr_pages: pages the store spans
+ * @write_ok: pinned for write
+ * @charge_mode: enum iommufd_account_mode of the pins
+ * @owner_mm: the process memory the pages come from (mmgrab'ed)
+ * @owner_task: its group leader, for RLIMIT_MEMLOCK (referenced)
+ * @owner_user: the user charged in IOMMUFD_ACCOUNT_USER mode (referenced)
  * @file: the memfd of a file-backed store (referenced), else NULL
- * @vaddr_invalid: VFIO_DMA_UNMAP_FLAG_VADDR took @uptr away: nothing can
+ * @vaddr_invalid: VFIO_DMA_UNMAP_FLAG_VADDR took @uva away: nothing can
  *	be pinned until a new one arrives (changed under pages->mutex and
- *	the iova_rwsem of the IO address space, written)
+ *	the tree_sem of the IO address space, written)
  * @users: index ranges that need the pages pinned (struct iopt_pages_user)
  * @chunks: the PFN store (see pages.c): per chunk of IOPT_CHUNK_PAGES
  *	pages, an array of PFNs or a contiguous run; NULL until the first pin
@@ -61,7 +61,7 @@ struct user_struct;
  *	by PFN (the VFIO container: type1 allows peer-to-peer DMA)
  * @pfnmap: NULL, or a bit per page set where the store holds the PFN of a
  *	VM_PFNMAP/VM_IO mapping: not pinned, not charged, no struct page
- * @npinned: pinned pages
+ * @ncharged: pinned pages, each charged to the owner
  */
 /* Pages per chunk of the PFN store: one 2 MiB block of address */
 #define IOPT_CHUNK_PAGES (SZ_2M / PAGE_SIZE)
@@ -69,13 +69,13 @@ struct user_struct;
 struct iopt_pages {
 	struct kref kref;
 	struct mutex mutex;		/* see above */
-	unsigned long uptr;
-	unsigned long npages;
-	bool writable;
-	u8 account_mode;
-	struct mm_struct *source_mm;
-	struct task_struct *source_task;
-	struct user_struct *source_user;
+	unsigned long uva;
+	unsigned long nr_pages;
+	bool write_ok;
+	u8 charge_mode;
+	struct mm_struct *owner_mm;
+	struct task_struct *owner_task;
+	struct user_struct *owner_user;
 	struct file *file;
 	bool vaddr_invalid;
 	bool allow_pfnmap;
@@ -83,7 +83,7 @@ struct iopt_pages {
 	unsigned long *chunks;
 	unsigned int chunk_skew;
 	unsigned long *pfnmap;
-	unsigned long npinned;
+	unsigned long ncharged;
 };
 
 /* A range of page indexes [node.start, node.last] that must stay pinned */
@@ -93,39 +93,39 @@ struct iopt_pages_user {
 
 /**
  * struct iopt_area - a range of IOVA mapping a range of a page store
- * @node: [start, last] IOVA, in iopt->area_itree
- * @iopt: the io_pagetable
- * @pages: the page store
- * @pages_offset: byte offset of the area's first byte from @pages->uptr
- * @pin: the area's page index range, a user of @pages while populated
- * @iommu_prot: IOMMU_READ / IOMMU_WRITE
- * @populated: pinned and mapped into every domain of @iopt
- * @num_accesses: access pins through this area; the area cannot be
+ * @span: [start, last] IOVA, in iopt->area_tree
+ * @owner: the io_pagetable
+ * @store: the page store
+ * @pages_offset: byte offset of the area's first byte from @store->uva
+ * @pin: the area's page index range, a user of @store while populated
+ * @ioprot: IOMMU_READ / IOMMU_WRITE
+ * @populated: pinned and mapped into every domain of @owner
+ * @naccess_pins: access pins through this area; the area cannot be
  *	unmapped while an access has not released them
  */
 struct iopt_area {
-	struct interval_tree_node node;
-	struct io_pagetable *iopt;
-	struct iopt_pages *pages;
+	struct interval_tree_node span;
+	struct io_pagetable *owner;
+	struct iopt_pages *store;
 	unsigned long pages_offset;
 	struct iopt_pages_user pin;
-	int iommu_prot;
+	int ioprot;
 	bool populated;
-	unsigned int num_accesses;
+	unsigned int naccess_pins;
 };
 
 /**
  * struct io_pagetable - an IO address space
- * @domains_rwsem: see the locking rules above
- * @iova_rwsem: see the locking rules above
+ * @dom_sem: see the locking rules above
+ * @tree_sem: see the locking rules above
  * @domains: the attached iommu_domains, by index
- * @area_itree: struct iopt_area by IOVA
- * @nareas: how many areas @area_itree holds, under @iova_rwsem
- * @allowed_itree: ranges automatic IOVA may use; empty means everything
- * @reserved_itree: ranges nothing may map (struct iopt_reserved)
- * @iova_alignment: every area's IOVA and length are aligned to it
- * @disable_large_pages: map domains with PAGE_SIZE entries only
- * @accesses: the attached in-kernel accesses, under @domains_rwsem
+ * @area_tree: struct iopt_area by IOVA
+ * @nareas: how many areas @area_tree holds, under @tree_sem
+ * @allow_tree: ranges automatic IOVA may use; empty means everything
+ * @resv_tree: ranges nothing may map (struct iopt_resv)
+ * @align_min: every area's IOVA and length are aligned to it
+ * @small_pages_only: map domains with PAGE_SIZE entries only
+ * @accesses: the attached in-kernel accesses, under @dom_sem
  * @page_accesses: attached accesses that pin pages: they need PAGE_SIZE
  *	alignment
  * @vaddr_wait: where in-kernel accesses wait for a mapping to get its user
@@ -133,50 +133,50 @@ struct iopt_area {
  * @vaddr_gen: counts the address updates and unmaps that may end a wait
  */
 struct io_pagetable {
-	struct rw_semaphore domains_rwsem;
-	struct rw_semaphore iova_rwsem;
+	struct rw_semaphore dom_sem;
+	struct rw_semaphore tree_sem;
 	struct xarray domains;
 	struct xarray accesses;
 	unsigned int page_accesses;
-	struct rb_root_cached area_itree;
+	struct rb_root_cached area_tree;
 	unsigned long nareas;
-	struct rb_root_cached allowed_itree;
-	struct rb_root_cached reserved_itree;
-	unsigned long iova_alignment;
-	bool disable_large_pages;
+	struct rb_root_cached allow_tree;
+	struct rb_root_cached resv_tree;
+	unsigned long align_min;
+	bool small_pages_only;
 	wait_queue_head_t vaddr_wait;
 	atomic_t vaddr_gen;
 };
 
 /**
- * struct iopt_reserved - a range of IOVA nothing may map
- * @node: [start, last]
- * @owner: who reserved it (a device, a domain aperture, the test suite);
+ * struct iopt_resv - a range of IOVA nothing may map
+ * @span: [start, last]
+ * @tag: who reserved it (a device, a domain aperture, the test suite);
  *	a reservation is removed by its owner
  */
-struct iopt_reserved {
-	struct interval_tree_node node;
-	void *owner;
+struct iopt_resv {
+	struct interval_tree_node span;
+	void *tag;
 };
 
 /*
  * The area walk.  iopt_area_first() is the first area intersecting
  * [@start, @last] in IOVA order, iopt_area_next() the one after @area; both
- * NULL at the end.  The caller holds iopt->iova_rwsem, which the first
+ * NULL at the end.  The caller holds iopt->tree_sem, which the first
  * step asserts, for the whole walk.
  */
-/* The area an area_itree node belongs to; NULL for no node */
+/* The area an area_tree node belongs to; NULL for no node */
 static inline struct iopt_area *iopt_node_area(struct interval_tree_node *node)
 {
-	return node ? container_of(node, struct iopt_area, node) : NULL;
+	return node ? container_of(node, struct iopt_area, span) : NULL;
 }
 
 static inline struct iopt_area *iopt_area_first(struct io_pagetable *iopt,
 						unsigned long start,
 						unsigned long last)
 {
-	lockdep_assert_held(&iopt->iova_rwsem);
-	return iopt_node_area(interval_tree_iter_first(&iopt->area_itree,
+	lockdep_assert_held(&iopt->tree_sem);
+	return iopt_node_area(interval_tree_iter_first(&iopt->area_tree,
 						       start, last));
 }
 
@@ -184,36 +184,36 @@ static inline struct iopt_area *iopt_area_next(struct iopt_area *area,
 					       unsigned long start,
 					       unsigned long last)
 {
-	return iopt_node_area(interval_tree_iter_next(&area->node, start,
+	return iopt_node_area(interval_tree_iter_next(&area->span, start,
 						      last));
 }
 
 /* The first and the last IOVA an area maps (node.start, node.last) */
 static inline unsigned long iopt_area_start(const struct iopt_area *area)
 {
-	return area->node.start;
+	return area->span.start;
 }
 
 static inline unsigned long iopt_area_last(const struct iopt_area *area)
 {
-	return area->node.last;
+	return area->span.last;
 }
 
-static inline unsigned long iopt_area_length(struct iopt_area *area)
+static inline unsigned long iopt_area_size(struct iopt_area *area)
 {
-	return area->node.last - area->node.start + 1;
+	return area->span.last - area->span.start + 1;
 }
 
 /* pages.c: the page store */
 struct iopt_pages *iopt_pages_alloc(unsigned long uptr, unsigned long length,
-				    bool writable, u8 account_mode);
+				    bool writable, u8 charge_mode);
 struct iopt_pages *iopt_pages_alloc_file(struct file *file,
 					 unsigned long start,
 					 unsigned long length, bool writable,
-					 u8 account_mode);
+					 u8 charge_mode);
 void iopt_pages_release(struct kref *kref);
 int iopt_pages_change_owner(struct iopt_pages **stores, unsigned int n,
-			    u8 account_mode);
+			    u8 charge_mode);
 int iopt_pages_adopt(struct iopt_pages *pages, unsigned long uptr);
 
 static inline void iopt_pages_put(struct iopt_pages *pages)
@@ -252,11 +252,11 @@ enum {
 };
 
 int iopt_map_user(struct io_pagetable *iopt, unsigned long *iova,
-		  void __user *uptr, unsigned long length, int iommu_prot,
-		  unsigned int flags, u8 account_mode);
+		  void __user *uptr, unsigned long length, int ioprot,
+		  unsigned int flags, u8 charge_mode);
 int iopt_map_file(struct io_pagetable *iopt, unsigned long *iova,
 		  struct file *file, unsigned long start, unsigned long length,
-		  int iommu_prot, unsigned int flags, u8 account_mode);
+		  int ioprot, unsigned int flags, u8 charge_mode);
 int iopt_collect_stores(struct io_pagetable *iopt, struct xarray *stores);
 int iopt_invalidate_vaddr(struct io_pagetable *iopt, unsigned long first,
 			  unsigned long last, unsigned long *invalidated);
@@ -266,7 +266,7 @@ int iopt_wait_vaddr(struct io_pagetable *iopt, unsigned long first,
 		    unsigned long last);
 int iopt_copy(struct io_pagetable *dst, struct io_pagetable *src,
 	      unsigned long src_iova, unsigned long length,
-	      unsigned long *dst_iova, int iommu_prot, unsigned int flags);
+	      unsigned long *dst_iova, int ioprot, unsigned int flags);
 enum {
 	IOPT_UNMAP_ALLOW_EMPTY = 1 << 0,
 	IOPT_UNMAP_CUT = 1 << 1,
@@ -311,9 +311,9 @@ int iopt_walk_dirty_domains(struct io_pagetable *iopt, bool require_all,
 			    void *arg);
 
 struct iommufd_access;
-int iopt_add_access(struct io_pagetable *iopt, struct iommufd_access *access,
-		    bool pins_pages, u32 *index);
-void iopt_remove_access(struct io_pagetable *iopt, u32 index,
+int iopt_access_attach(struct io_pagetable *iopt, struct iommufd_access *access,
+		       bool pins_pages, u32 *index);
+void iopt_access_detach(struct io_pagetable *iopt, u32 index,
 			bool pins_pages);
 /*
  * Between the files of the io_pagetable (io_pagetable.c, iova_space.c,
@@ -321,7 +321,7 @@ void iopt_remove_access(struct io_pagetable *iopt, u32 index,
  */
 int iopt_area_map_domain(struct iopt_area *area,
 			 struct iommu_domain *domain);
-void iopt_area_unmap_domain(struct iopt_area *area,
+void iopt_area_clear_domain(struct iopt_area *area,
 			    struct iommu_domain *domain);
 int iopt_area_populate(struct iopt_area *area);
 void iopt_area_unpin(struct iopt_area *area);

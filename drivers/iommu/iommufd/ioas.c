@@ -20,20 +20,20 @@
 
 static void iommufd_ioas_destroy(struct iommufd_object *obj)
 {
-	struct iommufd_ioas *ioas = container_of(obj, struct iommufd_ioas, obj);
-	struct iommufd_ctx *ictx = ioas->ictx;
+	struct iommufd_ioas *ioas = container_of(obj, struct iommufd_ioas, base);
+	struct iommufd_ctx *ictx = ioas->ctx;
 
 	/* The compat IOAS pointer is not a reference: forget it */
 	mutex_lock(&ictx->lock);
-	if (ictx->vfio_ioas == ioas)
-		ictx->vfio_ioas = NULL;
+	if (ictx->compat_ioas == ioas)
+		ictx->compat_ioas = NULL;
 	mutex_unlock(&ictx->lock);
-	iopt_destroy(&ioas->iopt);
+	iopt_destroy(&ioas->table);
 	mutex_destroy(&ioas->mutex);
 }
 
-const struct iommufd_object_ops iommufd_ioas_ops = {
-	.destroy = iommufd_ioas_destroy,
+const struct iommufd_kind_ops iommufd_ioas_ops = {
+	.release = iommufd_ioas_destroy,
 };
 
 /**
@@ -48,11 +48,11 @@ struct iommufd_ioas *iommufd_ioas_create(struct iommufd_ctx *ictx)
 	struct iommufd_ioas *ioas;
 
 	ioas = iommufd_object_alloc(ictx, struct iommufd_ioas,
-				    IOMMUFD_OBJ_IOAS);
+				    IOMMUFD_KIND_IOAS);
 	if (IS_ERR(ioas))
 		return ioas;
-	iopt_init(&ioas->iopt);
-	ioas->ictx = ictx;
+	iopt_init(&ioas->table);
+	ioas->ctx = ictx;
 	mutex_init(&ioas->mutex);
 	INIT_LIST_HEAD(&ioas->auto_hwpts);
 	return ioas;
@@ -63,37 +63,37 @@ struct iommufd_ioas *iommufd_ioas_create(struct iommufd_ctx *ictx)
  * the call.  An id that names no IOAS is ENOENT before anything else of
  * the command is looked at.
  */
-static int iommufd_run_on_ioas(struct iommufd_ucmd *ucmd, u32 ioas_id,
-			       int (*fn)(struct iommufd_ucmd *ucmd,
+static int iommufd_run_on_ioas(struct iommufd_call *call, u32 ioas_id,
+			       int (*fn)(struct iommufd_call *call,
 					 struct iommufd_ioas *ioas))
 {
-	struct iommufd_ioas *ioas = iommufd_get_ioas(ucmd->ictx, ioas_id);
+	struct iommufd_ioas *ioas = iommufd_ioas_lookup(call->ctx, ioas_id);
 	int ret;
 
 	if (IS_ERR(ioas))
 		return PTR_ERR(ioas);
-	ret = fn(ucmd, ioas);
-	iommufd_put_object(ucmd->ictx, &ioas->obj);
+	ret = fn(call, ioas);
+	iommufd_obj_unref(call->ctx, &ioas->base);
 	return ret;
 }
 
-int iommufd_ioas_alloc_ioctl(struct iommufd_ucmd *ucmd)
+int iommufd_ioas_alloc_ioctl(struct iommufd_call *call)
 {
-	struct iommu_ioas_alloc *cmd = ucmd->cmd;
+	struct iommu_ioas_alloc *cmd = call->kbuf;
 	struct iommufd_ioas *ioas;
 
 	if (cmd->flags)
 		return -EOPNOTSUPP;
-	ioas = iommufd_ioas_create(ucmd->ictx);
+	ioas = iommufd_ioas_create(call->ctx);
 	if (IS_ERR(ioas))
 		return PTR_ERR(ioas);
-	cmd->out_ioas_id = ioas->obj.id;
+	cmd->out_ioas_id = ioas->base.nr;
 	/* A user that cannot learn the id never gets the object */
-	if (iommufd_ucmd_respond(ucmd, sizeof(*cmd))) {
-		iommufd_object_discard(ucmd->ictx, &ioas->obj);
+	if (iommufd_call_reply(call, sizeof(*cmd))) {
+		iommufd_object_discard(call->ctx, &ioas->base);
 		return -EFAULT;
 	}
-	iommufd_object_publish(ucmd->ictx, &ioas->obj);
+	iommufd_object_publish(call->ctx, &ioas->base);
 	return 0;
 }
 
@@ -126,38 +126,38 @@ static unsigned int iommufd_map_iopt_flags(u32 flags)
  * user that cannot read the reply could never unmap what it does not know
  * of, so then the mapping goes again.
  */
-static int iommufd_map_report(struct iommufd_ucmd *ucmd,
+static int iommufd_map_report(struct iommufd_call *call,
 			      struct iommufd_ioas *ioas, __u64 *out_iova,
 			      unsigned long iova, unsigned long length,
 			      size_t cmd_len)
 {
 	*out_iova = iova;
-	if (!iommufd_ucmd_respond(ucmd, cmd_len))
+	if (!iommufd_call_reply(call, cmd_len))
 		return 0;
-	iopt_unmap_range(&ioas->iopt, iova, iova + length - 1, NULL, 0);
+	iopt_unmap_range(&ioas->table, iova, iova + length - 1, NULL, 0);
 	return -EFAULT;
 }
 
-static int iommufd_ioas_do_map(struct iommufd_ucmd *ucmd,
+static int iommufd_ioas_do_map(struct iommufd_call *call,
 			       struct iommufd_ioas *ioas)
 {
-	struct iommu_ioas_map *cmd = ucmd->cmd;
+	struct iommu_ioas_map *cmd = call->kbuf;
 	unsigned long iova = cmd->iova;
 	int ret;
 
-	ret = iopt_map_user(&ioas->iopt, &iova, u64_to_user_ptr(cmd->user_va),
+	ret = iopt_map_user(&ioas->table, &iova, u64_to_user_ptr(cmd->user_va),
 			    cmd->length, iommufd_map_flags_prot(cmd->flags),
 			    iommufd_map_iopt_flags(cmd->flags),
-			    ucmd->ictx->account_mode);
+			    call->ctx->charge_mode);
 	if (ret)
 		return ret;
-	return iommufd_map_report(ucmd, ioas, &cmd->iova, iova, cmd->length,
+	return iommufd_map_report(call, ioas, &cmd->iova, iova, cmd->length,
 				  sizeof(*cmd));
 }
 
-int iommufd_ioas_map(struct iommufd_ucmd *ucmd)
+int iommufd_ioas_map(struct iommufd_call *call)
 {
-	struct iommu_ioas_map *cmd = ucmd->cmd;
+	struct iommu_ioas_map *cmd = call->kbuf;
 	int prot = iommufd_map_flags_prot(cmd->flags);
 
 	if (cmd->__reserved)
@@ -166,12 +166,12 @@ int iommufd_ioas_map(struct iommufd_ucmd *ucmd)
 		return prot;
 	if (cmd->length >= ULONG_MAX || cmd->iova >= ULONG_MAX)
 		return -EOVERFLOW;
-	return iommufd_run_on_ioas(ucmd, cmd->ioas_id, iommufd_ioas_do_map);
+	return iommufd_run_on_ioas(call, cmd->ioas_id, iommufd_ioas_do_map);
 }
 
-int iommufd_ioas_map_file(struct iommufd_ucmd *ucmd)
+int iommufd_ioas_map_file(struct iommufd_call *call)
 {
-	struct iommu_ioas_map_file *cmd = ucmd->cmd;
+	struct iommu_ioas_map_file *cmd = call->kbuf;
 	int prot = iommufd_map_flags_prot(cmd->flags);
 	unsigned long iova = cmd->iova;
 	struct iommufd_ioas *ioas;
@@ -187,18 +187,18 @@ int iommufd_ioas_map_file(struct iommufd_ucmd *ucmd)
 	file = fget(cmd->fd);
 	if (!file)
 		return -EBADF;
-	ioas = iommufd_get_ioas(ucmd->ictx, cmd->ioas_id);
+	ioas = iommufd_ioas_lookup(call->ctx, cmd->ioas_id);
 	if (IS_ERR(ioas)) {
 		ret = PTR_ERR(ioas);
 		goto out_put_file;
 	}
-	ret = iopt_map_file(&ioas->iopt, &iova, file, cmd->start, cmd->length,
+	ret = iopt_map_file(&ioas->table, &iova, file, cmd->start, cmd->length,
 			    prot, iommufd_map_iopt_flags(cmd->flags),
-			    ucmd->ictx->account_mode);
+			    call->ctx->charge_mode);
 	if (!ret)
-		ret = iommufd_map_report(ucmd, ioas, &cmd->iova, iova,
+		ret = iommufd_map_report(call, ioas, &cmd->iova, iova,
 					 cmd->length, sizeof(*cmd));
-	iommufd_put_object(ucmd->ictx, &ioas->obj);
+	iommufd_obj_unref(call->ctx, &ioas->base);
 out_put_file:
 	fput(file);
 	return ret;
@@ -209,9 +209,9 @@ out_put_file:
  * to the caller together, or, if any is not file-backed or the caller
  * cannot be charged, none does.
  */
-int iommufd_ioas_change_process(struct iommufd_ucmd *ucmd)
+int iommufd_ioas_change_process(struct iommufd_call *call)
 {
-	struct iommu_ioas_change_process *cmd = ucmd->cmd;
+	struct iommu_ioas_change_process *cmd = call->kbuf;
 	struct iopt_pages **array = NULL;
 	struct iopt_pages *pages;
 	struct iommufd_ioas *ioas;
@@ -224,13 +224,13 @@ int iommufd_ioas_change_process(struct iommufd_ucmd *ucmd)
 		return -EOPNOTSUPP;
 	xa_init(&stores);
 	/* The stores are gathered and moved as one step of this context */
-	mutex_lock(&ucmd->ictx->handover_lock);
-	xa_for_each(&ucmd->ictx->objects, index, entry) {
-		ioas = iommufd_get_ioas(ucmd->ictx, index);
+	mutex_lock(&call->ctx->handover_lock);
+	xa_for_each(&call->ctx->obj_table, index, entry) {
+		ioas = iommufd_ioas_lookup(call->ctx, index);
 		if (IS_ERR(ioas))
 			continue;
-		ret = iopt_collect_stores(&ioas->iopt, &stores);
-		iommufd_put_object(ucmd->ictx, &ioas->obj);
+		ret = iopt_collect_stores(&ioas->table, &stores);
+		iommufd_obj_unref(call->ctx, &ioas->base);
 		if (ret)
 			goto out_put;
 	}
@@ -246,19 +246,19 @@ int iommufd_ioas_change_process(struct iommufd_ucmd *ucmd)
 	n = 0;
 	xa_for_each(&stores, index, pages)
 		array[n++] = pages;
-	ret = iopt_pages_change_owner(array, n, ucmd->ictx->account_mode);
+	ret = iopt_pages_change_owner(array, n, call->ctx->charge_mode);
 	kvfree(array);
 out_put:
-	mutex_unlock(&ucmd->ictx->handover_lock);
+	mutex_unlock(&call->ctx->handover_lock);
 	xa_for_each(&stores, index, pages)
 		iopt_pages_put(pages);
 	xa_destroy(&stores);
 	return ret;
 }
 
-int iommufd_ioas_copy(struct iommufd_ucmd *ucmd)
+int iommufd_ioas_copy(struct iommufd_call *call)
 {
-	struct iommu_ioas_copy *cmd = ucmd->cmd;
+	struct iommu_ioas_copy *cmd = call->kbuf;
 	int prot = iommufd_map_flags_prot(cmd->flags);
 	unsigned long iova = cmd->dst_iova;
 	struct iommufd_ioas *from, *to;
@@ -269,22 +269,22 @@ int iommufd_ioas_copy(struct iommufd_ucmd *ucmd)
 	if (cmd->src_iova >= ULONG_MAX || cmd->dst_iova >= ULONG_MAX ||
 	    cmd->length >= ULONG_MAX)
 		return -EOVERFLOW;
-	from = iommufd_get_ioas(ucmd->ictx, cmd->src_ioas_id);
+	from = iommufd_ioas_lookup(call->ctx, cmd->src_ioas_id);
 	if (IS_ERR(from))
 		return PTR_ERR(from);
-	to = iommufd_get_ioas(ucmd->ictx, cmd->dst_ioas_id);
+	to = iommufd_ioas_lookup(call->ctx, cmd->dst_ioas_id);
 	if (IS_ERR(to)) {
 		ret = PTR_ERR(to);
 		goto out_put_from;
 	}
-	ret = iopt_copy(&to->iopt, &from->iopt, cmd->src_iova, cmd->length,
+	ret = iopt_copy(&to->table, &from->table, cmd->src_iova, cmd->length,
 			&iova, prot, iommufd_map_iopt_flags(cmd->flags));
 	if (!ret)
-		ret = iommufd_map_report(ucmd, to, &cmd->dst_iova, iova,
+		ret = iommufd_map_report(call, to, &cmd->dst_iova, iova,
 					 cmd->length, sizeof(*cmd));
-	iommufd_put_object(ucmd->ictx, &to->obj);
+	iommufd_obj_unref(call->ctx, &to->base);
 out_put_from:
-	iommufd_put_object(ucmd->ictx, &from->obj);
+	iommufd_obj_unref(call->ctx, &from->base);
 	return ret;
 }
 
@@ -293,10 +293,10 @@ out_put_from:
  * there is nothing; any other range must be non-empty, must not wrap, and
  * must hold whole mappings.
  */
-static int iommufd_ioas_do_unmap(struct iommufd_ucmd *ucmd,
+static int iommufd_ioas_do_unmap(struct iommufd_call *call,
 				 struct iommufd_ioas *ioas)
 {
-	struct iommu_ioas_unmap *cmd = ucmd->cmd;
+	struct iommu_ioas_unmap *cmd = call->kbuf;
 	unsigned long first = 0, last = ULONG_MAX, done = 0;
 	unsigned int flags = IOPT_UNMAP_ALLOW_EMPTY;
 	int ret;
@@ -311,45 +311,45 @@ static int iommufd_ioas_do_unmap(struct iommufd_ucmd *ucmd,
 		first = cmd->iova;
 		flags = 0;
 	}
-	ret = iopt_unmap_range(&ioas->iopt, first, last, &done, flags);
+	ret = iopt_unmap_range(&ioas->table, first, last, &done, flags);
 	if (ret)
 		return ret;
 	cmd->length = done;
-	return iommufd_ucmd_respond(ucmd, sizeof(*cmd));
+	return iommufd_call_reply(call, sizeof(*cmd));
 }
 
-int iommufd_ioas_unmap(struct iommufd_ucmd *ucmd)
+int iommufd_ioas_unmap(struct iommufd_call *call)
 {
-	struct iommu_ioas_unmap *cmd = ucmd->cmd;
+	struct iommu_ioas_unmap *cmd = call->kbuf;
 
-	return iommufd_run_on_ioas(ucmd, cmd->ioas_id, iommufd_ioas_do_unmap);
+	return iommufd_run_on_ioas(call, cmd->ioas_id, iommufd_ioas_do_unmap);
 }
 
-static int iommufd_ioas_do_ranges(struct iommufd_ucmd *ucmd,
+static int iommufd_ioas_do_ranges(struct iommufd_call *call,
 				  struct iommufd_ioas *ioas)
 {
-	struct iommu_ioas_iova_ranges *cmd = ucmd->cmd;
+	struct iommu_ioas_iova_ranges *cmd = call->kbuf;
 	int ret;
 
-	ret = iopt_usable_ranges(&ioas->iopt,
+	ret = iopt_usable_ranges(&ioas->table,
 				 u64_to_user_ptr(cmd->allowed_iovas),
 				 &cmd->num_iovas);
 	if (ret && ret != -EMSGSIZE)
 		return ret;
 	/* With EMSGSIZE too: the user learns how many ranges there are */
-	cmd->out_iova_alignment = ioas->iopt.iova_alignment;
-	if (iommufd_ucmd_respond(ucmd, sizeof(*cmd)))
+	cmd->out_iova_alignment = ioas->table.align_min;
+	if (iommufd_call_reply(call, sizeof(*cmd)))
 		return -EFAULT;
 	return ret;
 }
 
-int iommufd_ioas_iova_ranges(struct iommufd_ucmd *ucmd)
+int iommufd_ioas_iova_ranges(struct iommufd_call *call)
 {
-	struct iommu_ioas_iova_ranges *cmd = ucmd->cmd;
+	struct iommu_ioas_iova_ranges *cmd = call->kbuf;
 
 	if (cmd->__reserved)
 		return -EOPNOTSUPP;
-	return iommufd_run_on_ioas(ucmd, cmd->ioas_id, iommufd_ioas_do_ranges);
+	return iommufd_run_on_ioas(call, cmd->ioas_id, iommufd_ioas_do_ranges);
 }
 
 /* Add [@start, @last] to @tree: EINVAL if reversed, too high or overlapping */
@@ -361,10 +361,10 @@ static int iommufd_range_add(struct rb_root_cached *tree, u64 start, u64 last)
 	return iopt_add_range(tree, start, last, NULL);
 }
 
-static int iommufd_ioas_do_allow(struct iommufd_ucmd *ucmd,
+static int iommufd_ioas_do_allow(struct iommufd_call *call,
 				 struct iommufd_ioas *ioas)
 {
-	struct iommu_ioas_allow_iovas *cmd = ucmd->cmd;
+	struct iommu_ioas_allow_iovas *cmd = call->kbuf;
 	struct iommu_iova_range __user *uranges =
 		u64_to_user_ptr(cmd->allowed_iovas);
 	struct rb_root_cached tree = RB_ROOT_CACHED;
@@ -381,19 +381,19 @@ static int iommufd_ioas_do_allow(struct iommufd_ucmd *ucmd,
 		cond_resched();
 	}
 	if (!ret)
-		ret = iopt_set_allowed(&ioas->iopt, &tree);
+		ret = iopt_set_allowed(&ioas->table, &tree);
 	/* Now the ranges replaced, or on failure the ones read */
 	iopt_free_ranges(&tree);
 	return ret;
 }
 
-int iommufd_ioas_allow_iovas(struct iommufd_ucmd *ucmd)
+int iommufd_ioas_allow_iovas(struct iommufd_call *call)
 {
-	struct iommu_ioas_allow_iovas *cmd = ucmd->cmd;
+	struct iommu_ioas_allow_iovas *cmd = call->kbuf;
 
 	if (cmd->__reserved)
 		return -EOPNOTSUPP;
-	return iommufd_run_on_ioas(ucmd, cmd->ioas_id, iommufd_ioas_do_allow);
+	return iommufd_run_on_ioas(call, cmd->ioas_id, iommufd_ioas_do_allow);
 }
 
 /*
@@ -401,59 +401,59 @@ int iommufd_ioas_allow_iovas(struct iommufd_ucmd *ucmd)
  * pins to the user, 1 to the process.  Setting it needs CAP_SYS_RESOURCE
  * and a context without objects.
  */
-static int iommufd_option_charge_mode(struct iommufd_ucmd *ucmd)
+static int iommufd_option_charge_mode(struct iommufd_call *call)
 {
-	struct iommu_option *cmd = ucmd->cmd;
-	struct iommufd_ctx *ictx = ucmd->ictx;
+	struct iommu_option *cmd = call->kbuf;
+	struct iommufd_ctx *ictx = call->ctx;
 	int ret = -EBUSY;
 
 	if (cmd->object_id)
 		return -EOPNOTSUPP;
 	if (cmd->op == IOMMU_OPTION_OP_GET) {
-		cmd->val64 = ictx->account_mode == IOMMUFD_ACCOUNT_MM ? 1 : 0;
-		return iommufd_ucmd_respond(ucmd, sizeof(*cmd));
+		cmd->val64 = ictx->charge_mode == IOMMUFD_ACCOUNT_MM ? 1 : 0;
+		return iommufd_call_reply(call, sizeof(*cmd));
 	}
 	if (!capable(CAP_SYS_RESOURCE))
 		return -EPERM;
 	if (cmd->val64 != 0 && cmd->val64 != 1)
 		return -EINVAL;
-	xa_lock(&ictx->objects);
-	if (xa_empty(&ictx->objects)) {
-		ictx->account_mode = cmd->val64 == 1 ? IOMMUFD_ACCOUNT_MM :
+	xa_lock(&ictx->obj_table);
+	if (xa_empty(&ictx->obj_table)) {
+		ictx->charge_mode = cmd->val64 == 1 ? IOMMUFD_ACCOUNT_MM :
 						       IOMMUFD_ACCOUNT_USER;
 		ret = 0;
 	}
-	xa_unlock(&ictx->objects);
+	xa_unlock(&ictx->obj_table);
 	return ret;
 }
 
 /* IOMMU_OPTION_HUGE_PAGES of the IOAS object_id names: 1 allows them */
-static int iommufd_ioas_do_huge_pages(struct iommufd_ucmd *ucmd,
+static int iommufd_ioas_do_huge_pages(struct iommufd_call *call,
 				      struct iommufd_ioas *ioas)
 {
-	struct iommu_option *cmd = ucmd->cmd;
+	struct iommu_option *cmd = call->kbuf;
 
 	if (cmd->op == IOMMU_OPTION_OP_SET) {
 		if (cmd->val64 != 0 && cmd->val64 != 1)
 			return -EINVAL;
-		return iopt_set_large_pages(&ioas->iopt, cmd->val64);
+		return iopt_set_large_pages(&ioas->table, cmd->val64);
 	}
-	cmd->val64 = ioas->iopt.disable_large_pages ? 0 : 1;
-	return iommufd_ucmd_respond(ucmd, sizeof(*cmd));
+	cmd->val64 = ioas->table.small_pages_only ? 0 : 1;
+	return iommufd_call_reply(call, sizeof(*cmd));
 }
 
-int iommufd_option(struct iommufd_ucmd *ucmd)
+int iommufd_option(struct iommufd_call *call)
 {
-	struct iommu_option *cmd = ucmd->cmd;
+	struct iommu_option *cmd = call->kbuf;
 
 	if (cmd->__reserved)
 		return -EOPNOTSUPP;
 	if (cmd->op != IOMMU_OPTION_OP_GET && cmd->op != IOMMU_OPTION_OP_SET)
 		return -EOPNOTSUPP;
 	if (cmd->option_id == IOMMU_OPTION_RLIMIT_MODE)
-		return iommufd_option_charge_mode(ucmd);
+		return iommufd_option_charge_mode(call);
 	if (cmd->option_id == IOMMU_OPTION_HUGE_PAGES)
-		return iommufd_run_on_ioas(ucmd, cmd->object_id,
+		return iommufd_run_on_ioas(call, cmd->object_id,
 					   iommufd_ioas_do_huge_pages);
 	return -EOPNOTSUPP;
 }

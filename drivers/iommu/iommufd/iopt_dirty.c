@@ -16,7 +16,7 @@
 
 /*
  * Dirty tracking.  The domain's driver keeps the dirty bits; these walk
- * only the mapped areas, under iova_rwsem so that none is unmapped
+ * only the mapped areas, under tree_sem so that none is unmapped
  * meanwhile, and flush the IOTLB for whatever bits they cleared.
  */
 
@@ -32,7 +32,7 @@ static int iopt_read_dirty_range(struct io_pagetable *iopt,
 	struct iopt_area *area;
 	int ret = 0;
 
-	lockdep_assert_held(&iopt->iova_rwsem);
+	lockdep_assert_held(&iopt->tree_sem);
 	iommu_dirty_bitmap_init(&dirty, bitmap, &gather);
 	/* Only mapped IOVA has IOPTEs to read; holes are clean */
 	while (!ret && from <= last &&
@@ -74,13 +74,13 @@ int iopt_dirty_track(struct io_pagetable *iopt,
 	if (!dops)
 		return -EOPNOTSUPP;
 	/* No map or unmap may change what the clearing pass walks */
-	down_read(&iopt->iova_rwsem);
+	down_read(&iopt->tree_sem);
 	if (enable)
 		ret = iopt_read_dirty_range(iopt, domain, 0, 0, ULONG_MAX,
 					    NULL);
 	if (!ret)
 		ret = dops->set_dirty_tracking(domain, enable);
-	up_read(&iopt->iova_rwsem);
+	up_read(&iopt->tree_sem);
 	return ret;
 }
 
@@ -144,12 +144,12 @@ int iopt_dirty_collect(struct io_pagetable *iopt,
 	bitmap = iova_bitmap_alloc(iova, length, page_size, data);
 	if (IS_ERR(bitmap))
 		return PTR_ERR(bitmap);
-	down_read(&iopt->iova_rwsem);
-	if ((iova | length) & (iopt->iova_alignment - 1))
+	down_read(&iopt->tree_sem);
+	if ((iova | length) & (iopt->align_min - 1))
 		ret = -EINVAL;
 	else
 		ret = iova_bitmap_for_each(bitmap, &walk, iopt_dirty_window);
-	up_read(&iopt->iova_rwsem);
+	up_read(&iopt->tree_sem);
 	iova_bitmap_free(bitmap);
 	return ret;
 }
@@ -196,9 +196,9 @@ int iopt_mark_mapped_dirty(struct io_pagetable *iopt, unsigned long iova,
 	bitmap = iova_bitmap_alloc(iova, length, page_size, data);
 	if (IS_ERR(bitmap))
 		return PTR_ERR(bitmap);
-	down_read(&iopt->iova_rwsem);
+	down_read(&iopt->tree_sem);
 	ret = iova_bitmap_for_each(bitmap, iopt, iopt_mark_mapped_window);
-	up_read(&iopt->iova_rwsem);
+	up_read(&iopt->tree_sem);
 	iova_bitmap_free(bitmap);
 	return ret;
 }
@@ -219,14 +219,14 @@ bool iopt_range_on_area_edges(struct io_pagetable *iopt, unsigned long first,
 	struct iopt_area *area;
 	bool ret = true;
 
-	down_read(&iopt->iova_rwsem);
+	down_read(&iopt->tree_sem);
 	area = iopt_area_first(iopt, first, first);
 	if (area && iopt_area_start(area) != first)
 		ret = false;
 	area = iopt_area_first(iopt, last, last);
 	if (area && iopt_area_last(area) != last)
 		ret = false;
-	up_read(&iopt->iova_rwsem);
+	up_read(&iopt->tree_sem);
 	return ret;
 }
 
@@ -237,7 +237,7 @@ bool iopt_range_on_area_edges(struct io_pagetable *iopt, unsigned long first,
  * @fn: called for each domain that can track dirty IOVA
  * @arg: passed to @fn
  *
- * Context: Process context; sleeps.  Holds domains_rwsem for read around
+ * Context: Process context; sleeps.  Holds dom_sem for read around
  * the calls, so no domain comes or goes meanwhile.
  * Return: the first error of @fn, or 0; with @require_all, -EOPNOTSUPP
  * when there is no domain or one cannot track dirty IOVA.
@@ -250,7 +250,7 @@ int iopt_walk_dirty_domains(struct io_pagetable *iopt, bool require_all,
 	unsigned long index;
 	int ret = 0;
 
-	down_read(&iopt->domains_rwsem);
+	down_read(&iopt->dom_sem);
 	if (require_all) {
 		if (xa_empty(&iopt->domains))
 			ret = -EOPNOTSUPP;
@@ -265,6 +265,6 @@ int iopt_walk_dirty_domains(struct io_pagetable *iopt, bool require_all,
 		if (domain->dirty_ops)
 			ret = fn(domain, arg);
 	}
-	up_read(&iopt->domains_rwsem);
+	up_read(&iopt->dom_sem);
 	return ret;
 }

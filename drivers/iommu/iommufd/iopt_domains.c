@@ -3,8 +3,8 @@
  * The io_pagetable's domains and accesses: attaching an IOMMU domain fills
  * it with every area (pinning them if nothing had), and detaching the
  * last one that needs an area's pins unpins it.  Domains and accesses are
- * added and removed under iopt->domains_rwsem held for write, with
- * iova_rwsem inside it, so no map or unmap runs meanwhile.
+ * added and removed under iopt->dom_sem held for write, with
+ * tree_sem inside it, so no map or unmap runs meanwhile.
  */
 #include <linux/iommu.h>
 
@@ -44,9 +44,9 @@ int iopt_set_large_pages(struct io_pagetable *iopt, bool enable)
 {
 	int ret = 0;
 
-	down_write(&iopt->domains_rwsem);
-	down_write(&iopt->iova_rwsem);
-	if (!enable && !iopt->disable_large_pages) {
+	down_write(&iopt->dom_sem);
+	down_write(&iopt->tree_sem);
+	if (!enable && !iopt->small_pages_only) {
 		if (!iopt_areas_aligned(iopt, PAGE_SIZE))
 			ret = -EADDRINUSE;
 		else if (!xa_empty(&iopt->domains) &&
@@ -57,15 +57,15 @@ int iopt_set_large_pages(struct io_pagetable *iopt, bool enable)
 		struct iommu_domain *domain;
 		unsigned long index;
 
-		iopt->disable_large_pages = !enable;
+		iopt->small_pages_only = !enable;
 		/* No domain maps anything yet: each may be restricted now */
 		if (!enable)
 			xa_for_each(&iopt->domains, index, domain)
 				iopt_domain_restrict_sizes(domain);
 		iopt_update_alignment(iopt);
 	}
-	up_write(&iopt->iova_rwsem);
-	up_write(&iopt->domains_rwsem);
+	up_write(&iopt->tree_sem);
+	up_write(&iopt->dom_sem);
 	return ret;
 }
 
@@ -90,8 +90,8 @@ int iopt_add_domain(struct io_pagetable *iopt, struct iommu_domain *domain)
 	u32 index;
 	int ret;
 
-	down_write(&iopt->domains_rwsem);
-	down_write(&iopt->iova_rwsem);
+	down_write(&iopt->dom_sem);
+	down_write(&iopt->tree_sem);
 	/* Areas are populated exactly when some domain exists */
 	only = xa_empty(&iopt->domains);
 	if (!iopt_areas_aligned(iopt, iopt_domain_alignment(domain))) {
@@ -111,7 +111,7 @@ int iopt_add_domain(struct io_pagetable *iopt, struct iommu_domain *domain)
 		       GFP_KERNEL_ACCOUNT);
 	if (ret)
 		goto out_unlock;
-	if (iopt->disable_large_pages)
+	if (iopt->small_pages_only)
 		iopt_domain_restrict_sizes(domain);
 
 	for (area = iopt_area_first(iopt, 0, ULONG_MAX); area;
@@ -140,14 +140,14 @@ err_unfill:
 		ret = -EBUSY;
 	for (area = iopt_area_first(iopt, 0, ULONG_MAX); area != failed;
 	     area = iopt_area_next(area, 0, ULONG_MAX)) {
-		iopt_area_unmap_domain(area, domain);
+		iopt_area_clear_domain(area, domain);
 		if (only)
 			iopt_area_unpin(area);
 	}
 	xa_erase(&iopt->domains, index);
 out_unlock:
-	up_write(&iopt->iova_rwsem);
-	up_write(&iopt->domains_rwsem);
+	up_write(&iopt->tree_sem);
+	up_write(&iopt->dom_sem);
 	return ret;
 }
 
@@ -168,8 +168,8 @@ void iopt_remove_domain(struct io_pagetable *iopt, struct iommu_domain *domain)
 	unsigned long index;
 	bool last;
 
-	down_write(&iopt->domains_rwsem);
-	down_write(&iopt->iova_rwsem);
+	down_write(&iopt->dom_sem);
+	down_write(&iopt->tree_sem);
 	xa_for_each(&iopt->domains, index, cur) {
 		if (cur == domain)
 			break;
@@ -182,41 +182,41 @@ void iopt_remove_domain(struct io_pagetable *iopt, struct iommu_domain *domain)
 	     area = iopt_area_next(area, 0, ULONG_MAX)) {
 		if (!area->populated)
 			continue;
-		iopt_area_unmap_domain(area, domain);
+		iopt_area_clear_domain(area, domain);
 		if (last)
 			iopt_area_unpin(area);
 	}
 	iopt_unreserve_locked(iopt, domain);
 	iopt_update_alignment(iopt);
 out_unlock:
-	up_write(&iopt->iova_rwsem);
-	up_write(&iopt->domains_rwsem);
+	up_write(&iopt->tree_sem);
+	up_write(&iopt->dom_sem);
 }
 
 /**
- * iopt_add_access() - attach an in-kernel access
+ * iopt_access_attach() - attach an in-kernel access
  * @iopt: the IO address space
  * @access: the access
  * @pins_pages: the access pins pages, so every area must be page aligned
- * @index: output: the access's index, for iopt_remove_access()
+ * @index: output: the access's index, for iopt_access_detach()
  *
  * Context: Process context.
  * Return: 0; -EADDRINUSE if @pins_pages and an area is not page aligned;
  * -ENOMEM.
  */
-int iopt_add_access(struct io_pagetable *iopt, struct iommufd_access *access,
-		    bool pins_pages, u32 *index)
+int iopt_access_attach(struct io_pagetable *iopt, struct iommufd_access *access,
+		       bool pins_pages, u32 *index)
 {
 	struct iopt_area *area;
 	int ret = 0;
 
-	down_write(&iopt->domains_rwsem);
-	down_write(&iopt->iova_rwsem);
+	down_write(&iopt->dom_sem);
+	down_write(&iopt->tree_sem);
 	if (pins_pages) {
 		for (area = iopt_area_first(iopt, 0, ULONG_MAX); area;
 	     area = iopt_area_next(area, 0, ULONG_MAX)) {
 			if (!PAGE_ALIGNED(iopt_area_start(area)) ||
-			    !PAGE_ALIGNED(iopt_area_length(area)) ||
+			    !PAGE_ALIGNED(iopt_area_size(area)) ||
 			    !PAGE_ALIGNED(area->pages_offset)) {
 				ret = -EADDRINUSE;
 				goto out_unlock;
@@ -232,28 +232,28 @@ int iopt_add_access(struct io_pagetable *iopt, struct iommufd_access *access,
 		iopt_update_alignment(iopt);
 	}
 out_unlock:
-	up_write(&iopt->iova_rwsem);
-	up_write(&iopt->domains_rwsem);
+	up_write(&iopt->tree_sem);
+	up_write(&iopt->dom_sem);
 	return ret;
 }
 
 /**
- * iopt_remove_access() - undo iopt_add_access()
+ * iopt_access_detach() - undo iopt_access_attach()
  * @iopt: the IO address space
- * @index: from iopt_add_access()
- * @pins_pages: as given to iopt_add_access()
+ * @index: from iopt_access_attach()
+ * @pins_pages: as given to iopt_access_attach()
  *
  * Context: Process context.
  */
-void iopt_remove_access(struct io_pagetable *iopt, u32 index, bool pins_pages)
+void iopt_access_detach(struct io_pagetable *iopt, u32 index, bool pins_pages)
 {
-	down_write(&iopt->domains_rwsem);
-	down_write(&iopt->iova_rwsem);
+	down_write(&iopt->dom_sem);
+	down_write(&iopt->tree_sem);
 	WARN_ON(!xa_erase(&iopt->accesses, index));
 	if (pins_pages) {
 		iopt->page_accesses--;
 		iopt_update_alignment(iopt);
 	}
-	up_write(&iopt->iova_rwsem);
-	up_write(&iopt->domains_rwsem);
+	up_write(&iopt->tree_sem);
+	up_write(&iopt->dom_sem);
 }

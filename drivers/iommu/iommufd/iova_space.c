@@ -2,11 +2,11 @@
 /*
  * The io_pagetable's IOVA space: which IOVA a mapping may use.
  *
- * Three interval trees decide it, all under iopt->iova_rwsem: the areas
+ * Three interval trees decide it, all under iopt->tree_sem: the areas
  * (what is mapped), the reserved ranges (what the attached devices and
  * domains forbid: reserved regions, what lies outside an aperture) and the
  * allowed ranges (where user space lets automatic IOVA go; empty means
- * everywhere).  iova_alignment is the smallest IO page of the attached
+ * everywhere).  align_min is the smallest IO page of the attached
  * domains, PAGE_SIZE once an access pins pages, 1 with neither; every area
  * is aligned to it.  Automatic IOVA is never aligned to less than a page.
  */
@@ -22,7 +22,7 @@
 static int iopt_check_free(struct io_pagetable *iopt, unsigned long start,
 			   unsigned long last)
 {
-	if (interval_tree_iter_first(&iopt->reserved_itree, start, last))
+	if (interval_tree_iter_first(&iopt->resv_tree, start, last))
 		return -EINVAL;
 	if (iopt_area_first(iopt, start, last))
 		return -EEXIST;
@@ -41,12 +41,12 @@ void iopt_update_alignment(struct io_pagetable *iopt)
 	struct iommu_domain *domain;
 	unsigned long index, align;
 
-	lockdep_assert_held_write(&iopt->domains_rwsem);
-	lockdep_assert_held_write(&iopt->iova_rwsem);
-	align = iopt->page_accesses || iopt->disable_large_pages ? PAGE_SIZE : 1;
+	lockdep_assert_held_write(&iopt->dom_sem);
+	lockdep_assert_held_write(&iopt->tree_sem);
+	align = iopt->page_accesses || iopt->small_pages_only ? PAGE_SIZE : 1;
 	xa_for_each(&iopt->domains, index, domain)
 		align = max(align, iopt_domain_alignment(domain));
-	iopt->iova_alignment = align;
+	iopt->align_min = align;
 }
 
 /* Is every area aligned to @align, and its pages congruent? */
@@ -54,12 +54,12 @@ bool iopt_areas_aligned(struct io_pagetable *iopt, unsigned long align)
 {
 	struct iopt_area *area;
 
-	lockdep_assert_held(&iopt->iova_rwsem);
+	lockdep_assert_held(&iopt->tree_sem);
 	for (area = iopt_area_first(iopt, 0, ULONG_MAX); area;
 	     area = iopt_area_next(area, 0, ULONG_MAX)) {
-		unsigned long uaddr = area->pages->uptr + area->pages_offset;
+		unsigned long uaddr = area->store->uva + area->pages_offset;
 
-		if ((iopt_area_start(area) | iopt_area_length(area)) &
+		if ((iopt_area_start(area) | iopt_area_size(area)) &
 		    (align - 1))
 			return false;
 		if ((iopt_area_start(area) ^ uaddr) & (align - 1) &
@@ -96,10 +96,10 @@ static bool iopt_find_hole(struct io_pagetable *iopt, unsigned long lo,
 		if (!iopt_align_up(start, align, phase, &start) ||
 		    check_add_overflow(start, length - 1, &last) || last > hi)
 			return false;
-		block = interval_tree_iter_first(&iopt->reserved_itree, start,
+		block = interval_tree_iter_first(&iopt->resv_tree, start,
 						 last);
 		if (!block)
-			block = interval_tree_iter_first(&iopt->area_itree,
+			block = interval_tree_iter_first(&iopt->area_tree,
 							 start, last);
 		if (!block) {
 			*iova = start;
@@ -123,16 +123,16 @@ static bool iopt_find_hole(struct io_pagetable *iopt, unsigned long lo,
  * an IOVA with the same offset in its page, or the mapping could not be
  * mapped by any IOMMU attached later (6.12 answers such a map ENOSPC).
  */
-static int iopt_alloc_iova(struct io_pagetable *iopt, unsigned long *iova,
-			   unsigned long uptr, unsigned long length)
+static int iopt_pick_iova(struct io_pagetable *iopt, unsigned long *iova,
+			  unsigned long uptr, unsigned long length)
 {
 	unsigned long sub = offset_in_page(uptr);
-	unsigned long min_align = max(iopt->iova_alignment, PAGE_SIZE);
+	unsigned long min_align = max(iopt->align_min, PAGE_SIZE);
 	unsigned long align = min_align;
 	struct interval_tree_node *allowed;
 
-	lockdep_assert_held(&iopt->iova_rwsem);
-	if (sub & (iopt->iova_alignment - 1))
+	lockdep_assert_held(&iopt->tree_sem);
+	if (sub & (iopt->align_min - 1))
 		return -EINVAL;
 	if (!sub) {
 		align = 1UL << __ffs(length);
@@ -144,13 +144,13 @@ static int iopt_alloc_iova(struct io_pagetable *iopt, unsigned long *iova,
 	for (; align >= min_align; align /= 2) {
 		unsigned long phase = sub & (align - 1);
 
-		if (RB_EMPTY_ROOT(&iopt->allowed_itree.rb_root)) {
+		if (RB_EMPTY_ROOT(&iopt->allow_tree.rb_root)) {
 			if (iopt_find_hole(iopt, 0, ULONG_MAX, length, align,
 					   phase, iova))
 				return 0;
 			continue;
 		}
-		for (allowed = interval_tree_iter_first(&iopt->allowed_itree, 0,
+		for (allowed = interval_tree_iter_first(&iopt->allow_tree, 0,
 							ULONG_MAX);
 		     allowed;
 		     allowed = interval_tree_iter_next(allowed, 0, ULONG_MAX)) {
@@ -170,10 +170,10 @@ int iopt_place(struct io_pagetable *iopt, unsigned long *iova,
 	unsigned long last;
 
 	if (!(flags & IOPT_MAP_FIXED_IOVA))
-		return iopt_alloc_iova(iopt, iova, uptr, length);
-	if ((*iova | length) & (iopt->iova_alignment - 1))
+		return iopt_pick_iova(iopt, iova, uptr, length);
+	if ((*iova | length) & (iopt->align_min - 1))
 		return -EINVAL;
-	if ((*iova ^ uptr) & (iopt->iova_alignment - 1))
+	if ((*iova ^ uptr) & (iopt->align_min - 1))
 		return -EINVAL;
 	if (check_add_overflow(*iova, length - 1, &last))
 		return -EOVERFLOW;
@@ -183,7 +183,7 @@ int iopt_place(struct io_pagetable *iopt, unsigned long *iova,
 /**
  * iopt_set_allowed() - replace the allowed ranges
  * @iopt: the IO address space
- * @allowed: a tree of struct iopt_reserved nodes (owner unused); on
+ * @allowed: a tree of struct iopt_resv nodes (owner unused); on
  *	success its nodes move into @iopt and the old ones into @allowed, for
  *	the caller to free
  *
@@ -195,30 +195,30 @@ int iopt_set_allowed(struct io_pagetable *iopt, struct rb_root_cached *allowed)
 	struct interval_tree_node *node;
 	struct rb_root_cached old;
 
-	down_write(&iopt->iova_rwsem);
+	down_write(&iopt->tree_sem);
 	for (node = interval_tree_iter_first(allowed, 0, ULONG_MAX); node;
 	     node = interval_tree_iter_next(node, 0, ULONG_MAX)) {
-		if (interval_tree_iter_first(&iopt->reserved_itree,
+		if (interval_tree_iter_first(&iopt->resv_tree,
 					     node->start, node->last)) {
-			up_write(&iopt->iova_rwsem);
+			up_write(&iopt->tree_sem);
 			return -EADDRINUSE;
 		}
 	}
-	old = iopt->allowed_itree;
-	iopt->allowed_itree = *allowed;
+	old = iopt->allow_tree;
+	iopt->allow_tree = *allowed;
 	*allowed = old;
-	up_write(&iopt->iova_rwsem);
+	up_write(&iopt->tree_sem);
 	return 0;
 }
 
 static int iopt_reserve_locked(struct io_pagetable *iopt, unsigned long start,
 			       unsigned long last, void *owner)
 {
-	lockdep_assert_held_write(&iopt->iova_rwsem);
+	lockdep_assert_held_write(&iopt->tree_sem);
 	if (iopt_area_first(iopt, start, last) ||
-	    interval_tree_iter_first(&iopt->allowed_itree, start, last))
+	    interval_tree_iter_first(&iopt->allow_tree, start, last))
 		return -EADDRINUSE;
-	return iopt_add_range(&iopt->reserved_itree, start, last, owner);
+	return iopt_add_range(&iopt->resv_tree, start, last, owner);
 }
 
 /**
@@ -237,9 +237,9 @@ int iopt_reserve(struct io_pagetable *iopt, unsigned long start,
 {
 	int ret;
 
-	down_write(&iopt->iova_rwsem);
+	down_write(&iopt->tree_sem);
 	ret = iopt_reserve_locked(iopt, start, last, owner);
-	up_write(&iopt->iova_rwsem);
+	up_write(&iopt->tree_sem);
 	return ret;
 }
 
@@ -247,17 +247,17 @@ void iopt_unreserve_locked(struct io_pagetable *iopt, void *owner)
 {
 	struct interval_tree_node *node, *next;
 
-	lockdep_assert_held_write(&iopt->iova_rwsem);
-	for (node = interval_tree_iter_first(&iopt->reserved_itree, 0,
+	lockdep_assert_held_write(&iopt->tree_sem);
+	for (node = interval_tree_iter_first(&iopt->resv_tree, 0,
 					     ULONG_MAX);
 	     node; node = next) {
-		struct iopt_reserved *res =
-			container_of(node, struct iopt_reserved, node);
+		struct iopt_resv *res =
+			container_of(node, struct iopt_resv, span);
 
 		next = interval_tree_iter_next(node, 0, ULONG_MAX);
-		if (res->owner != owner)
+		if (res->tag != owner)
 			continue;
-		interval_tree_remove(node, &iopt->reserved_itree);
+		interval_tree_remove(node, &iopt->resv_tree);
 		kfree(res);
 	}
 }
@@ -271,9 +271,9 @@ void iopt_unreserve_locked(struct io_pagetable *iopt, void *owner)
  */
 void iopt_unreserve(struct io_pagetable *iopt, void *owner)
 {
-	down_write(&iopt->iova_rwsem);
+	down_write(&iopt->tree_sem);
 	iopt_unreserve_locked(iopt, owner);
-	up_write(&iopt->iova_rwsem);
+	up_write(&iopt->tree_sem);
 }
 
 /* Reserve all IOVA outside [start, last] for @owner */
@@ -301,7 +301,7 @@ int iopt_reserve_outside(struct io_pagetable *iopt, void *owner,
  * domains' apertures and the devices' reserved regions.  Allowed ranges
  * only steer automatic IOVA and are not reflected.
  *
- * Context: Process context; @fn runs under iova_rwsem held for read.
+ * Context: Process context; @fn runs under tree_sem held for read.
  * Return: 0, or what @fn returned to stop.
  */
 int iopt_walk_usable(struct io_pagetable *iopt, iopt_range_fn_t fn,
@@ -310,15 +310,15 @@ int iopt_walk_usable(struct io_pagetable *iopt, iopt_range_fn_t fn,
 	struct interval_tree_span_iter span;
 	int ret = 0;
 
-	down_read(&iopt->iova_rwsem);
-	interval_tree_for_each_span(&span, &iopt->reserved_itree, 0, ULONG_MAX) {
+	down_read(&iopt->tree_sem);
+	interval_tree_for_each_span(&span, &iopt->resv_tree, 0, ULONG_MAX) {
 		if (!span.is_hole)
 			continue;
 		ret = fn(span.start_hole, span.last_hole, arg);
 		if (ret)
 			break;
 	}
-	up_read(&iopt->iova_rwsem);
+	up_read(&iopt->tree_sem);
 	return ret;
 }
 
@@ -382,19 +382,19 @@ unsigned long iopt_page_sizes(struct io_pagetable *iopt)
 	unsigned long sizes = ULONG_MAX, index;
 	struct iommu_domain *domain;
 
-	down_read(&iopt->domains_rwsem);
+	down_read(&iopt->dom_sem);
 	xa_for_each(&iopt->domains, index, domain)
 		sizes &= domain->pgsize_bitmap;
 	if (xa_empty(&iopt->domains))
 		sizes = PAGE_MASK;
-	if (iopt->disable_large_pages && sizes)
+	if (iopt->small_pages_only && sizes)
 		sizes &= -sizes;
-	up_read(&iopt->domains_rwsem);
+	up_read(&iopt->dom_sem);
 	return sizes;
 }
 
 /**
- * iopt_add_range() - add [@start, @last] to a tree of struct iopt_reserved
+ * iopt_add_range() - add [@start, @last] to a tree of struct iopt_resv
  * @root: the tree (reserved ranges, or allowed ranges being read)
  * @start: first IOVA
  * @last: last IOVA
@@ -408,20 +408,20 @@ unsigned long iopt_page_sizes(struct io_pagetable *iopt)
 int iopt_add_range(struct rb_root_cached *root, unsigned long start,
 		   unsigned long last, void *owner)
 {
-	struct iopt_reserved *range = kzalloc(sizeof(*range),
+	struct iopt_resv *range = kzalloc(sizeof(*range),
 					      GFP_KERNEL_ACCOUNT);
 
 	if (!range)
 		return -ENOMEM;
-	range->node.start = start;
-	range->node.last = last;
-	range->owner = owner;
-	interval_tree_insert(&range->node, root);
+	range->span.start = start;
+	range->span.last = last;
+	range->tag = owner;
+	interval_tree_insert(&range->span, root);
 	return 0;
 }
 
 /**
- * iopt_free_ranges() - free a tree of struct iopt_reserved nodes
+ * iopt_free_ranges() - free a tree of struct iopt_resv nodes
  * @root: the tree; left empty
  *
  * Context: Any context that may free.
@@ -432,6 +432,6 @@ void iopt_free_ranges(struct rb_root_cached *root)
 
 	while ((node = interval_tree_iter_first(root, 0, ULONG_MAX))) {
 		interval_tree_remove(node, root);
-		kfree(container_of(node, struct iopt_reserved, node));
+		kfree(container_of(node, struct iopt_resv, span));
 	}
 }

@@ -30,20 +30,20 @@
  * its mappings are charged: /dev/iommu per user, /dev/vfio/vfio (the type1
  * container) per process, as VFIO's own type1 driver does.
  */
-static int iommufd_ctx_open(struct file *filp, u8 account_mode)
+static int iommufd_ctx_open(struct file *filp, u8 charge_mode)
 {
 	struct iommufd_ctx *ictx = kzalloc(sizeof(*ictx), GFP_KERNEL_ACCOUNT);
 
 	if (!ictx)
 		return -ENOMEM;
-	ictx->file = filp;
-	ictx->account_mode = account_mode;
+	ictx->own_file = filp;
+	ictx->charge_mode = charge_mode;
 	mutex_init(&ictx->lock);
 	mutex_init(&ictx->vfio_map_lock);
 	mutex_init(&ictx->handover_lock);
-	xa_init(&ictx->groups);
+	xa_init(&ictx->group_slots);
 	init_waitqueue_head(&ictx->remove_wait);
-	xa_init_flags(&ictx->objects, XA_FLAGS_ACCOUNT | XA_FLAGS_ALLOC1);
+	xa_init_flags(&ictx->obj_table, XA_FLAGS_ACCOUNT | XA_FLAGS_ALLOC1);
 	filp->private_data = ictx;
 	return 0;
 }
@@ -59,14 +59,14 @@ static int iommufd_open_vfio_container(struct inode *inode, struct file *filp)
 	return iommufd_ctx_open(filp, IOMMUFD_ACCOUNT_MM);
 }
 
-static int iommufd_fops_release(struct inode *inode, struct file *filp)
+static int iommufd_dev_release(struct inode *inode, struct file *filp)
 {
 	struct iommufd_ctx *ictx = filp->private_data;
 
 	iommufd_object_destroy_all(ictx);
-	WARN_ON(!xa_empty(&ictx->groups));
-	xa_destroy(&ictx->groups);
-	xa_destroy(&ictx->objects);
+	WARN_ON(!xa_empty(&ictx->group_slots));
+	xa_destroy(&ictx->group_slots);
+	xa_destroy(&ictx->obj_table);
 	mutex_destroy(&ictx->handover_lock);
 	mutex_destroy(&ictx->vfio_map_lock);
 	mutex_destroy(&ictx->lock);
@@ -75,8 +75,8 @@ static int iommufd_fops_release(struct inode *inode, struct file *filp)
 }
 
 /**
- * iommufd_ucmd_respond() - copy a command's reply back to the user
- * @ucmd: the command
+ * iommufd_call_reply() - copy a command's reply back to the user
+ * @call: the command
  * @cmd_len: the kernel size of the command's struct
  *
  * Writes at most the user's size: a user with an older, shorter struct
@@ -85,18 +85,18 @@ static int iommufd_fops_release(struct inode *inode, struct file *filp)
  * Context: Process context, from an ioctl handler.
  * Return: 0, or -EFAULT.
  */
-int iommufd_ucmd_respond(struct iommufd_ucmd *ucmd, size_t cmd_len)
+int iommufd_call_reply(struct iommufd_call *call, size_t cmd_len)
 {
-	size_t n = cmd_len < ucmd->ulen ? cmd_len : ucmd->ulen;
+	size_t n = cmd_len < call->ulen ? cmd_len : call->ulen;
 
-	return copy_to_user(ucmd->uarg, ucmd->cmd, n) ? -EFAULT : 0;
+	return copy_to_user(call->uarg, call->kbuf, n) ? -EFAULT : 0;
 }
 
-static int iommufd_destroy(struct iommufd_ucmd *ucmd)
+static int iommufd_destroy_call(struct iommufd_call *call)
 {
-	struct iommu_destroy *cmd = ucmd->cmd;
+	struct iommu_destroy *cmd = call->kbuf;
 
-	return iommufd_object_destroy_user(ucmd->ictx, cmd->id);
+	return iommufd_object_destroy_user(call->ctx, cmd->id);
 }
 
 /**
@@ -107,7 +107,7 @@ static int iommufd_destroy(struct iommufd_ucmd *ucmd)
  *	is EINVAL
  */
 struct iommufd_op {
-	int (*run)(struct iommufd_ucmd *ucmd);
+	int (*run)(struct iommufd_call *call);
 	u16 kernel_size;
 	u16 min_size;
 };
@@ -129,7 +129,7 @@ struct iommufd_op {
 	}
 
 static const struct iommufd_op iommufd_ops[] = {
-	IOMMUFD_OP(DESTROY, iommufd_destroy, iommu_destroy, id),
+	IOMMUFD_OP(DESTROY, iommufd_destroy_call, iommu_destroy, id),
 	IOMMUFD_OP(IOAS_ALLOC, iommufd_ioas_alloc_ioctl, iommu_ioas_alloc,
 		   out_ioas_id),
 	IOMMUFD_OP(IOAS_ALLOW_IOVAS, iommufd_ioas_allow_iovas,
@@ -151,7 +151,7 @@ static const struct iommufd_op iommufd_ops[] = {
 		   iommu_hwpt_get_dirty_bitmap, data),
 	IOMMUFD_OP(HWPT_INVALIDATE, iommufd_hwpt_invalidate,
 		   iommu_hwpt_invalidate, __reserved),
-	IOMMUFD_OP(FAULT_QUEUE_ALLOC, iommufd_fault_alloc, iommu_fault_alloc,
+	IOMMUFD_OP(FAULT_QUEUE_ALLOC, iommufd_fault_queue_alloc, iommu_fault_alloc,
 		   out_fault_fd),
 	IOMMUFD_OP(IOAS_MAP_FILE, iommufd_ioas_map_file, iommu_ioas_map_file,
 		   iova),
@@ -179,40 +179,40 @@ static const struct iommufd_op *iommufd_op_of(unsigned int cmd)
 	return &iommufd_ops[idx];
 }
 
-static long iommufd_fops_ioctl(struct file *filp, unsigned int cmd,
-			       unsigned long arg)
+static long iommufd_dev_ioctl(struct file *filp, unsigned int cmd,
+			      unsigned long arg)
 {
 	u64 kbuf[IOMMUFD_STRUCT_LIMIT / sizeof(u64)];
-	struct iommufd_ucmd ucmd;
+	struct iommufd_call call;
 	const struct iommufd_op *op;
 	int ret;
 
-	ucmd.ictx = filp->private_data;
+	call.ctx = filp->private_data;
 	if (_IOC_TYPE(cmd) != IOMMUFD_TYPE || _IOC_NR(cmd) < IOMMUFD_CMD_BASE)
-		return iommufd_vfio_ioctl(ucmd.ictx, cmd, arg);
+		return iommufd_container_ioctl(call.ctx, cmd, arg);
 	op = iommufd_op_of(cmd);
 	if (!op)
 		return -ENOTTY;
 
 	/* Every struct starts with its size, in the user's version */
-	ucmd.uarg = (void __user *)arg;
-	if (get_user(ucmd.ulen, (u32 __user *)ucmd.uarg))
+	call.uarg = (void __user *)arg;
+	if (get_user(call.ulen, (u32 __user *)call.uarg))
 		return -EFAULT;
-	if (ucmd.ulen < op->min_size)
+	if (call.ulen < op->min_size)
 		return -EINVAL;
-	ret = copy_struct_from_user(kbuf, op->kernel_size, ucmd.uarg,
-				    ucmd.ulen);
+	ret = copy_struct_from_user(kbuf, op->kernel_size, call.uarg,
+				    call.ulen);
 	if (ret)
 		return ret;
-	ucmd.cmd = kbuf;
-	return op->run(&ucmd);
+	call.kbuf = kbuf;
+	return op->run(&call);
 }
 
 static const struct file_operations iommufd_fops = {
 	.owner = THIS_MODULE,
 	.open = iommufd_open_dev_iommu,
-	.release = iommufd_fops_release,
-	.unlocked_ioctl = iommufd_fops_ioctl,
+	.release = iommufd_dev_release,
+	.unlocked_ioctl = iommufd_dev_ioctl,
 	.compat_ioctl = compat_ptr_ioctl,
 };
 
@@ -220,8 +220,8 @@ static const struct file_operations iommufd_fops = {
 static const struct file_operations iommufd_vfio_fops = {
 	.owner = THIS_MODULE,
 	.open = iommufd_open_vfio_container,
-	.release = iommufd_fops_release,
-	.unlocked_ioctl = iommufd_fops_ioctl,
+	.release = iommufd_dev_release,
+	.unlocked_ioctl = iommufd_dev_ioctl,
 	.compat_ioctl = compat_ptr_ioctl,
 };
 
@@ -280,7 +280,7 @@ EXPORT_SYMBOL_NS_GPL(iommufd_ctx_from_fd, IOMMUFD);
  */
 void iommufd_ctx_get(struct iommufd_ctx *ictx)
 {
-	get_file(ictx->file);
+	get_file(ictx->own_file);
 }
 EXPORT_SYMBOL_NS_GPL(iommufd_ctx_get, IOMMUFD);
 
@@ -292,7 +292,7 @@ EXPORT_SYMBOL_NS_GPL(iommufd_ctx_get, IOMMUFD);
  */
 void iommufd_ctx_put(struct iommufd_ctx *ictx)
 {
-	fput(ictx->file);
+	fput(ictx->own_file);
 }
 EXPORT_SYMBOL_NS_GPL(iommufd_ctx_put, IOMMUFD);
 
@@ -338,11 +338,11 @@ static void iommufd_vfio_node_remove(void)
  * const table) is set up before the device nodes appear, and the nodes go
  * first at exit.
  */
-static int __init iommufd_init(void)
+static int __init iommufd_module_init(void)
 {
 	int ret;
 
-	ret = iommufd_test_init();
+	ret = iommufd_mock_init();
 	if (ret)
 		return ret;
 	ret = misc_register(&iommufd_node_iommu);
@@ -356,18 +356,18 @@ static int __init iommufd_init(void)
 err_remove_iommu:
 	misc_deregister(&iommufd_node_iommu);
 err_test_exit:
-	iommufd_test_exit();
+	iommufd_mock_exit();
 	return ret;
 }
-module_init(iommufd_init);
+module_init(iommufd_module_init);
 
-static void __exit iommufd_exit(void)
+static void __exit iommufd_module_exit(void)
 {
 	iommufd_vfio_node_remove();
 	misc_deregister(&iommufd_node_iommu);
-	iommufd_test_exit();
+	iommufd_mock_exit();
 }
-module_exit(iommufd_exit);
+module_exit(iommufd_module_exit);
 
 MODULE_DESCRIPTION("I/O address space management for passthrough devices");
 MODULE_IMPORT_NS(IOMMUFD_INTERNAL);

@@ -25,8 +25,8 @@
  * it charged.  The owner of file-backed stores can change
  * (iopt_pages_change_owner()); the charges move with it.
  *
- * Locking: pages->mutex covers users, the PFN store, npinned and the owner
- * (source_mm, source_task, source_user, account_mode).  It nests inside the
+ * Locking: pages->mutex covers users, the PFN store, ncharged and the owner
+ * (owner_mm, owner_task, owner_user, charge_mode).  It nests inside the
  * io_pagetable locks and takes the owner's mmap lock inside itself.  No
  * path holds two stores' mutexes: a handover of many stores moves them one
  * at a time (iopt_pages_change_owner()).
@@ -54,27 +54,27 @@
  */
 static struct iopt_pages *iopt_pages_new(unsigned long base,
 					 unsigned long length, bool writable,
-					 u8 account_mode)
+					 u8 charge_mode)
 {
 	unsigned long first = base >> PAGE_SHIFT;
 	unsigned long last = (base + length - 1) >> PAGE_SHIFT;
 	struct iopt_pages *pages = NULL;
 
-	if (!iommufd_should_fail())
+	if (!iommufd_inject_fail())
 		pages = kzalloc(sizeof(*pages), GFP_KERNEL_ACCOUNT);
 	if (!pages)
 		return ERR_PTR(-ENOMEM);
-	pages->uptr = first << PAGE_SHIFT;
-	pages->npages = last - first + 1;
-	pages->writable = writable;
+	pages->uva = first << PAGE_SHIFT;
+	pages->nr_pages = last - first + 1;
+	pages->write_ok = writable;
 	pages->users = RB_ROOT_CACHED;
 	if (capable(CAP_IPC_LOCK))
-		account_mode = IOMMUFD_ACCOUNT_NONE;
-	pages->account_mode = account_mode;
-	pages->source_task = get_task_struct(current->group_leader);
-	pages->source_user = get_uid(current_user());
+		charge_mode = IOMMUFD_ACCOUNT_NONE;
+	pages->charge_mode = charge_mode;
+	pages->owner_task = get_task_struct(current->group_leader);
+	pages->owner_user = get_uid(current_user());
 	mmgrab(current->mm);
-	pages->source_mm = current->mm;
+	pages->owner_mm = current->mm;
 	mutex_init(&pages->mutex);
 	kref_init(&pages->kref);
 	return pages;
@@ -85,7 +85,7 @@ static struct iopt_pages *iopt_pages_new(unsigned long base,
  * @uptr: start of the range
  * @length: bytes; not 0, and @uptr + @length must not overflow
  * @writable: devices may write the memory
- * @account_mode: how pins are to be charged
+ * @charge_mode: how pins are to be charged
  *
  * Nothing is pinned or checked yet: the range may not even be mapped.
  *
@@ -93,9 +93,9 @@ static struct iopt_pages *iopt_pages_new(unsigned long base,
  * Return: the store with one reference, or ERR_PTR(-ENOMEM).
  */
 struct iopt_pages *iopt_pages_alloc(unsigned long uptr, unsigned long length,
-				    bool writable, u8 account_mode)
+				    bool writable, u8 charge_mode)
 {
-	return iopt_pages_new(uptr, length, writable, account_mode);
+	return iopt_pages_new(uptr, length, writable, charge_mode);
 }
 
 /**
@@ -104,7 +104,7 @@ struct iopt_pages *iopt_pages_alloc(unsigned long uptr, unsigned long length,
  * @start: byte offset of the range in the file
  * @length: bytes; not 0, and @start + @length must not overflow
  * @writable: devices may write the memory
- * @account_mode: how pins are to be charged, to the calling process
+ * @charge_mode: how pins are to be charged, to the calling process
  *
  * Context: Process context.
  * Return: the store with one reference; ERR_PTR(-EINVAL) for a file that
@@ -114,7 +114,7 @@ struct iopt_pages *iopt_pages_alloc(unsigned long uptr, unsigned long length,
 struct iopt_pages *iopt_pages_alloc_file(struct file *file,
 					 unsigned long start,
 					 unsigned long length, bool writable,
-					 u8 account_mode)
+					 u8 charge_mode)
 {
 	struct iopt_pages *pages;
 
@@ -123,7 +123,7 @@ struct iopt_pages *iopt_pages_alloc_file(struct file *file,
 	/* A device must not write where its user cannot */
 	if (writable && !(file->f_mode & FMODE_WRITE))
 		return ERR_PTR(-EPERM);
-	pages = iopt_pages_new(start, length, writable, account_mode);
+	pages = iopt_pages_new(start, length, writable, charge_mode);
 	if (!IS_ERR(pages))
 		pages->file = get_file(file);
 	return pages;
@@ -179,8 +179,8 @@ static int iopt_pfns_init(struct iopt_pages *pages)
 	if (pages->chunks)
 		return 0;
 	/* Chunks follow the 2 MiB blocks of the address, where huge pages sit */
-	pages->chunk_skew = (pages->uptr >> PAGE_SHIFT) % IOPT_CHUNK_PAGES;
-	n = DIV_ROUND_UP(pages->npages + pages->chunk_skew, IOPT_CHUNK_PAGES);
+	pages->chunk_skew = (pages->uva >> PAGE_SHIFT) % IOPT_CHUNK_PAGES;
+	n = DIV_ROUND_UP(pages->nr_pages + pages->chunk_skew, IOPT_CHUNK_PAGES);
 	pages->chunks = kvcalloc(n, sizeof(*pages->chunks),
 				 GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
 	return pages->chunks ? 0 : -ENOMEM;
@@ -192,7 +192,7 @@ static void iopt_pfns_free(struct iopt_pages *pages)
 
 	if (!pages->chunks)
 		return;
-	n = DIV_ROUND_UP(pages->npages + pages->chunk_skew, IOPT_CHUNK_PAGES);
+	n = DIV_ROUND_UP(pages->nr_pages + pages->chunk_skew, IOPT_CHUNK_PAGES);
 	for (i = 0; i != n; i++)
 		kfree((void *)(pages->chunks[i] & ~IOPT_CHUNK_RUN));
 	kvfree(pages->chunks);
@@ -336,14 +336,14 @@ void iopt_pages_release(struct kref *kref)
 {
 	struct iopt_pages *pages = container_of(kref, struct iopt_pages, kref);
 
-	WARN_ON(pages->npinned || !RB_EMPTY_ROOT(&pages->users.rb_root));
+	WARN_ON(pages->ncharged || !RB_EMPTY_ROOT(&pages->users.rb_root));
 	iopt_pfns_free(pages);
 	bitmap_free(pages->pfnmap);
 	if (pages->file)
 		fput(pages->file);
-	mmdrop(pages->source_mm);
-	put_task_struct(pages->source_task);
-	free_uid(pages->source_user);
+	mmdrop(pages->owner_mm);
+	put_task_struct(pages->owner_task);
+	free_uid(pages->owner_user);
 	mutex_destroy(&pages->mutex);
 	kfree(pages);
 }
@@ -365,10 +365,10 @@ struct iopt_owner {
 static struct iopt_owner iopt_pages_owner(struct iopt_pages *pages)
 {
 	return (struct iopt_owner){
-		.mode = pages->account_mode,
-		.mm = pages->source_mm,
-		.task = pages->source_task,
-		.user = pages->source_user,
+		.mode = pages->charge_mode,
+		.mm = pages->owner_mm,
+		.task = pages->owner_task,
+		.user = pages->owner_user,
 	};
 }
 
@@ -459,7 +459,7 @@ static long iopt_pages_pin_file(struct iopt_pages *pages, unsigned long index,
 	unsigned long n;
 
 	for (n = 0; n != npages; n++) {
-		loff_t pos = pages->uptr + (index + n) * PAGE_SIZE;
+		loff_t pos = pages->uva + (index + n) * PAGE_SIZE;
 		struct folio *folio;
 		pgoff_t offset;
 		long ret;
@@ -481,15 +481,15 @@ static long iopt_pages_pin_file(struct iopt_pages *pages, unsigned long index,
 static long iopt_pages_gup(struct iopt_pages *pages, unsigned long index,
 			   unsigned long npages, struct page **list)
 {
-	unsigned long addr = pages->uptr + index * PAGE_SIZE;
+	unsigned long addr = pages->uva + index * PAGE_SIZE;
 	unsigned int gup_flags = FOLL_LONGTERM;
-	struct mm_struct *mm = pages->source_mm;
+	struct mm_struct *mm = pages->owner_mm;
 	int locked = 1;
 	long ret;
 
-	if (pages->writable)
+	if (pages->write_ok)
 		gup_flags |= FOLL_WRITE;
-	if (iommufd_should_fail())
+	if (iommufd_inject_fail())
 		return -EFAULT;
 	if (pages->file)
 		return iopt_pages_pin_file(pages, index, npages, list);
@@ -531,9 +531,9 @@ static bool iopt_pfn_unpinnable(unsigned long pfn)
 static int iopt_pages_follow_pfnmap(struct iopt_pages *pages,
 				    unsigned long index, unsigned long *pfn)
 {
-	unsigned long addr = pages->uptr + index * PAGE_SIZE;
+	unsigned long addr = pages->uva + index * PAGE_SIZE;
 	unsigned int fault_flags = FAULT_FLAG_REMOTE;
-	struct mm_struct *mm = pages->source_mm;
+	struct mm_struct *mm = pages->owner_mm;
 	struct follow_pfnmap_args args;
 	struct vm_area_struct *vma;
 	unsigned int tries;
@@ -541,7 +541,7 @@ static int iopt_pages_follow_pfnmap(struct iopt_pages *pages,
 
 	if (!pages->allow_pfnmap || pages->file || !mmget_not_zero(mm))
 		return -EFAULT;
-	if (pages->writable)
+	if (pages->write_ok)
 		fault_flags |= FAULT_FLAG_WRITE;
 	mmap_read_lock(mm);
 	/* A fault that drops the mmap lock invalidates the VMA: look again */
@@ -556,7 +556,7 @@ static int iopt_pages_follow_pfnmap(struct iopt_pages *pages,
 		args = (struct follow_pfnmap_args){ .vma = vma, .address = addr };
 		ret = follow_pfnmap_start(&args);
 		if (!ret) {
-			if ((pages->writable && !args.writable) ||
+			if ((pages->write_ok && !args.writable) ||
 			    !iopt_pfn_unpinnable(args.pfn))
 				ret = -EFAULT;
 			else
@@ -585,7 +585,7 @@ static int iopt_pages_set_pfnmap(struct iopt_pages *pages,
 
 	lockdep_assert_held(&pages->mutex);
 	if (!pages->pfnmap) {
-		pages->pfnmap = bitmap_zalloc(pages->npages, GFP_KERNEL_ACCOUNT);
+		pages->pfnmap = bitmap_zalloc(pages->nr_pages, GFP_KERNEL_ACCOUNT);
 		if (!pages->pfnmap)
 			return -ENOMEM;
 	}
@@ -686,7 +686,7 @@ static int iopt_pages_pin_span(struct iopt_pages *pages, unsigned long index,
 			goto err_uncharge;
 		}
 		done += got;
-		pages->npinned += got;
+		pages->ncharged += got;
 	}
 	return 0;
 
@@ -730,7 +730,7 @@ static void iopt_pages_unpin_span(struct iopt_pages *pages,
 				struct page *head = pfn_to_page(run->base + i);
 
 				unpin_user_page_range_dirty_lock(head, end - i,
-								 pages->writable);
+								 pages->write_ok);
 				total += end - i;
 			}
 		} else if (ent) {
@@ -747,7 +747,7 @@ static void iopt_pages_unpin_span(struct iopt_pages *pages,
 				batch[nbatch++] = pfn_to_page(arr[i]);
 				if (nbatch == IOPT_UNPIN_BATCH) {
 					unpin_user_pages_dirty_lock(batch, nbatch,
-								    pages->writable);
+								    pages->write_ok);
 					total += nbatch;
 					nbatch = 0;
 				}
@@ -758,11 +758,11 @@ static void iopt_pages_unpin_span(struct iopt_pages *pages,
 		index += len;
 	}
 	if (nbatch) {
-		unpin_user_pages_dirty_lock(batch, nbatch, pages->writable);
+		unpin_user_pages_dirty_lock(batch, nbatch, pages->write_ok);
 		total += nbatch;
 	}
 	if (total) {
-		pages->npinned -= total;
+		pages->ncharged -= total;
 		iopt_pages_uncharge(pages, total);
 	}
 }
@@ -786,7 +786,7 @@ static void iopt_pages_unpin_uncovered(struct iopt_pages *pages,
  * @pages: the store
  * @user: the user's node, not in any tree
  * @first: first page index
- * @last: last page index, below pages->npages
+ * @last: last page index, below pages->nr_pages
  *
  * Pins (and charges) whatever in the range is not pinned yet.  On failure
  * nothing this call pinned stays pinned or charged.
@@ -839,7 +839,7 @@ out_unlock:
  * @pages: the store
  * @user: the user's node, not in any tree
  * @first: first page index
- * @last: last page index, below pages->npages
+ * @last: last page index, below pages->nr_pages
  *
  * For a user that needs the struct page of every page, an in-kernel
  * access: a page of a PFN mapping (peer-to-peer DMA) has none.
@@ -914,10 +914,10 @@ void iopt_pages_remove_user(struct iopt_pages *pages,
 static bool iopt_pages_owned_by(struct iopt_pages *pages,
 				const struct iopt_owner *owner)
 {
-	return pages->source_mm == owner->mm &&
-	       pages->source_task == owner->task &&
-	       pages->source_user == owner->user &&
-	       pages->account_mode == owner->mode;
+	return pages->owner_mm == owner->mm &&
+	       pages->owner_task == owner->task &&
+	       pages->owner_user == owner->user &&
+	       pages->charge_mode == owner->mode;
 }
 
 /*
@@ -937,16 +937,16 @@ static int iopt_pages_move(struct iopt_pages *pages,
 	int ret;
 
 	lockdep_assert_held(&pages->mutex);
-	ret = iopt_charge(to, pages->npinned, flags);
+	ret = iopt_charge(to, pages->ncharged, flags);
 	if (ret)
 		return ret;
 	*from = iopt_pages_owner(pages);
-	iopt_uncharge(from, pages->npinned);
+	iopt_uncharge(from, pages->ncharged);
 	mmgrab(to->mm);
-	pages->source_mm = to->mm;
-	pages->source_task = get_task_struct(to->task);
-	pages->source_user = get_uid(to->user);
-	pages->account_mode = to->mode;
+	pages->owner_mm = to->mm;
+	pages->owner_task = get_task_struct(to->task);
+	pages->owner_user = get_uid(to->user);
+	pages->charge_mode = to->mode;
 	return 0;
 }
 
@@ -962,7 +962,7 @@ static void iopt_owner_put(struct iopt_owner *owner)
  * iopt_pages_change_owner() - make the calling process own file stores
  * @stores: distinct file-backed stores, each held by the caller
  * @n: how many
- * @account_mode: how the calling process is to be charged
+ * @charge_mode: how the calling process is to be charged
  *
  * Either every store moves or none does; the caller serialises handovers
  * of the stores' context, so that two cannot interleave.
@@ -983,11 +983,11 @@ static void iopt_owner_put(struct iopt_owner *owner)
  * caller's RLIMIT_MEMLOCK does not allow the charge, or for lack of memory.
  */
 int iopt_pages_change_owner(struct iopt_pages **stores, unsigned int n,
-			    u8 account_mode)
+			    u8 charge_mode)
 {
 	struct iopt_owner to = {
 		.mode = capable(CAP_IPC_LOCK) ? IOMMUFD_ACCOUNT_NONE :
-						account_mode,
+						charge_mode,
 		.mm = current->mm,
 		.task = current->group_leader,
 		.user = current_user(),
@@ -1047,7 +1047,7 @@ int iopt_pages_change_owner(struct iopt_pages **stores, unsigned int n,
 int iopt_pages_adopt(struct iopt_pages *pages, unsigned long uptr)
 {
 	struct iopt_owner new = {
-		.mode = pages->account_mode,
+		.mode = pages->charge_mode,
 		.mm = current->mm,
 		.task = current->group_leader,
 		.user = current_user(),
@@ -1062,7 +1062,7 @@ int iopt_pages_adopt(struct iopt_pages *pages, unsigned long uptr)
 			goto out_unlock;
 		iopt_owner_put(&old);
 	}
-	pages->uptr = uptr;
+	pages->uva = uptr;
 	WRITE_ONCE(pages->vaddr_invalid, false);
 out_unlock:
 	mutex_unlock(&pages->mutex);

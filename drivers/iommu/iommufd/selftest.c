@@ -57,18 +57,18 @@ unsigned int iommufd_test_memory_limit = 65536;
 static char iommufd_test_reserved_owner;
 
 /**
- * iommufd_should_fail() - should this allocation point fail now
+ * iommufd_inject_fail() - should this allocation point fail now
  *
  * Context: Any context.
  * Return: true when the fail_iommufd fault attribute fires.
  */
-bool iommufd_should_fail(void)
+bool iommufd_inject_fail(void)
 {
 	return should_fail(&fail_iommufd, 1);
 }
 
-static int iommufd_test_add_reserved(struct iommufd_ucmd *ucmd,
-				     struct iommu_test_cmd *cmd)
+static int mock_cmd_add_reserved(struct iommufd_call *call,
+				 struct iommu_test_cmd *cmd)
 {
 	struct iommufd_ioas *ioas;
 	unsigned long last;
@@ -79,12 +79,12 @@ static int iommufd_test_add_reserved(struct iommufd_ucmd *ucmd,
 			       (unsigned long)cmd->add_reserved.length - 1,
 			       &last))
 		return -EINVAL;
-	ioas = iommufd_get_ioas(ucmd->ictx, cmd->id);
+	ioas = iommufd_ioas_lookup(call->ctx, cmd->id);
 	if (IS_ERR(ioas))
 		return PTR_ERR(ioas);
-	ret = iopt_reserve(&ioas->iopt, cmd->add_reserved.start, last,
+	ret = iopt_reserve(&ioas->table, cmd->add_reserved.start, last,
 			   &iommufd_test_reserved_owner);
-	iommufd_put_object(ucmd->ictx, &ioas->obj);
+	iommufd_obj_unref(call->ctx, &ioas->base);
 	return ret;
 }
 
@@ -93,7 +93,7 @@ static int iommufd_test_add_reserved(struct iommufd_ucmd *ucmd,
  * times.  Pages of large folios are not checked: their pin count belongs
  * to the whole folio.
  */
-static int iommufd_test_check_refs(struct iommu_test_cmd *cmd)
+static int mock_cmd_check_refs(struct iommu_test_cmd *cmd)
 {
 	unsigned long uptr = cmd->check_refs.uptr;
 	unsigned long length = cmd->check_refs.length;
@@ -130,10 +130,10 @@ static const struct iommu_domain_ops mock_nested_ops;
 #define MOCK_HUGE_IO_PAGE_SIZE (512 * MOCK_IO_PAGE_SIZE)
 #define MOCK_HUGE_IO_PAGES (MOCK_HUGE_IO_PAGE_SIZE / MOCK_IO_PAGE_SIZE)
 
-struct mock_dev {
-	struct device dev;
-	unsigned long flags;
-	int id;
+struct mock_device {
+	struct device device;
+	unsigned long caps;
+	int index;
 };
 
 /*
@@ -169,12 +169,12 @@ static struct mock_nested_domain *to_mock_nested(struct iommu_domain *domain)
 	return container_of(domain, struct mock_nested_domain, domain);
 }
 
-static struct mock_dev *to_mock_dev(struct device *dev)
+static struct mock_device *to_mock_dev(struct device *dev)
 {
-	return container_of(dev, struct mock_dev, dev);
+	return container_of(dev, struct mock_device, device);
 }
 
-bool iommufd_selftest_is_mock_dev(struct device *dev)
+bool iommufd_dev_is_mock(struct device *dev)
 {
 	return dev->bus == &iommufd_mock_bus_type;
 }
@@ -211,7 +211,7 @@ static int mock_domain_attach(struct iommu_domain *domain, struct device *dev)
 {
 	/* A device that cannot track dirty IOVA cannot use such a domain */
 	if (domain->dirty_ops &&
-	    (to_mock_dev(dev)->flags & MOCK_FLAGS_DEVICE_NO_DIRTY))
+	    (to_mock_dev(dev)->caps & MOCK_FLAGS_DEVICE_NO_DIRTY))
 		return -EINVAL;
 	mock_drain_faults();
 	return 0;
@@ -229,7 +229,7 @@ static struct iommu_domain *mock_domain_new(struct device *dev, bool dirty)
 	mock->domain.type = IOMMU_DOMAIN_UNMANAGED;
 	mock->domain.ops = &mock_domain_ops;
 	mock->domain.pgsize_bitmap = MOCK_IO_PAGE_SIZE;
-	if (to_mock_dev(dev)->flags & MOCK_FLAGS_DEVICE_HUGE_IOVA)
+	if (to_mock_dev(dev)->caps & MOCK_FLAGS_DEVICE_HUGE_IOVA)
 		mock->domain.pgsize_bitmap |= MOCK_HUGE_IO_PAGE_SIZE;
 	if (dirty)
 		mock->domain.dirty_ops = &mock_dirty_ops;
@@ -239,7 +239,7 @@ static struct iommu_domain *mock_domain_new(struct device *dev, bool dirty)
 	return &mock->domain;
 }
 
-static struct iommu_domain *mock_domain_alloc_paging(struct device *dev)
+static struct iommu_domain *mock_paging_new(struct device *dev)
 {
 	return mock_domain_new(dev, false);
 }
@@ -272,8 +272,8 @@ mock_nested_new(struct iommu_domain *parent,
 }
 
 static struct iommu_domain *
-mock_domain_alloc_user(struct device *dev, u32 alloc_flags,
-		       struct iommu_domain *nest_parent,
+mock_user_domain_new(struct device *dev, u32 alloc_flags,
+		     struct iommu_domain *parent_capable,
 		       const struct iommu_user_data *udata)
 {
 	const u32 paging_flags = IOMMU_HWPT_ALLOC_NEST_PARENT |
@@ -281,19 +281,19 @@ mock_domain_alloc_user(struct device *dev, u32 alloc_flags,
 	bool track = alloc_flags & IOMMU_HWPT_ALLOC_DIRTY_TRACKING;
 
 	/* A nested domain takes no flags, and needs its test data */
-	if (nest_parent)
+	if (parent_capable)
 		return alloc_flags || !udata ? ERR_PTR(-EOPNOTSUPP) :
-					       mock_nested_new(nest_parent,
+					       mock_nested_new(parent_capable,
 							       udata);
 	if (udata || (alloc_flags & ~paging_flags))
 		return ERR_PTR(-EOPNOTSUPP);
 	/* A device flagged without dirty tracking cannot have it */
-	if (track && (to_mock_dev(dev)->flags & MOCK_FLAGS_DEVICE_NO_DIRTY))
+	if (track && (to_mock_dev(dev)->caps & MOCK_FLAGS_DEVICE_NO_DIRTY))
 		return ERR_PTR(-EOPNOTSUPP);
 	return mock_domain_new(dev, track);
 }
 
-static void mock_domain_free(struct iommu_domain *domain)
+static void mock_domain_release(struct iommu_domain *domain)
 {
 	struct mock_domain *mock = to_mock_domain(domain);
 
@@ -310,8 +310,8 @@ static void mock_io_pages(unsigned long iova, size_t bytes,
 	*count = bytes / MOCK_IO_PAGE_SIZE;
 }
 
-static size_t mock_domain_unmap_pages(struct iommu_domain *dom,
-				      unsigned long iova, size_t page_size,
+static size_t mock_unmap_range(struct iommu_domain *dom,
+			       unsigned long iova, size_t page_size,
 				      size_t npages,
 				      struct iommu_iotlb_gather *gather)
 {
@@ -325,8 +325,8 @@ static size_t mock_domain_unmap_pages(struct iommu_domain *dom,
 	return page_size * npages;
 }
 
-static int mock_domain_map_pages(struct iommu_domain *dom,
-				 unsigned long iova, phys_addr_t phys,
+static int mock_map_range(struct iommu_domain *dom,
+			  unsigned long iova, phys_addr_t phys,
 				 size_t page_size, size_t npages, int prot,
 				 gfp_t gfp, size_t *done)
 {
@@ -354,8 +354,8 @@ static int mock_domain_map_pages(struct iommu_domain *dom,
 	return 0;
 }
 
-static phys_addr_t mock_domain_iova_to_phys(struct iommu_domain *domain,
-					    dma_addr_t iova)
+static phys_addr_t mock_translate(struct iommu_domain *domain,
+				  dma_addr_t iova)
 {
 	void *ent = xa_load(&to_mock_domain(domain)->pfns,
 			    iova / MOCK_IO_PAGE_SIZE);
@@ -365,11 +365,11 @@ static phys_addr_t mock_domain_iova_to_phys(struct iommu_domain *domain,
 }
 
 static const struct iommu_domain_ops mock_domain_ops = {
-	.free = mock_domain_free,
+	.free = mock_domain_release,
 	.attach_dev = mock_domain_attach,
-	.map_pages = mock_domain_map_pages,
-	.unmap_pages = mock_domain_unmap_pages,
-	.iova_to_phys = mock_domain_iova_to_phys,
+	.map_pages = mock_map_range,
+	.unmap_pages = mock_unmap_range,
+	.iova_to_phys = mock_translate,
 };
 
 /*
@@ -502,13 +502,13 @@ static bool mock_capable(struct device *dev, enum iommu_cap cap)
 	case IOMMU_CAP_CACHE_COHERENCY:
 		return true;
 	case IOMMU_CAP_DIRTY_TRACKING:
-		return !(to_mock_dev(dev)->flags & MOCK_FLAGS_DEVICE_NO_DIRTY);
+		return !(to_mock_dev(dev)->caps & MOCK_FLAGS_DEVICE_NO_DIRTY);
 	default:
 		return false;
 	}
 }
 
-static struct iommu_device *mock_probe_device(struct device *dev)
+static struct iommu_device *mock_probe(struct device *dev)
 {
 	if (dev->bus != &iommufd_mock_bus_type)
 		return ERR_PTR(-ENODEV);
@@ -516,14 +516,14 @@ static struct iommu_device *mock_probe_device(struct device *dev)
 }
 
 /* Mock devices take IO page faults through the mock IOMMU's queue */
-static int mock_dev_enable_feat(struct device *dev, enum iommu_dev_features f)
+static int mock_feature_on(struct device *dev, enum iommu_dev_features f)
 {
 	if (f != IOMMU_DEV_FEAT_IOPF)
 		return -EINVAL;
 	return iopf_queue_add_device(mock_iopf_queue, dev);
 }
 
-static int mock_dev_disable_feat(struct device *dev, enum iommu_dev_features f)
+static int mock_feature_off(struct device *dev, enum iommu_dev_features f)
 {
 	if (f != IOMMU_DEV_FEAT_IOPF)
 		return -EINVAL;
@@ -543,32 +543,32 @@ static const struct iommu_ops mock_ops = {
 	.pgsize_bitmap = MOCK_IO_PAGE_SIZE,
 	.hw_info = mock_hw_info,
 	.capable = mock_capable,
-	.domain_alloc_paging = mock_domain_alloc_paging,
-	.domain_alloc_user = mock_domain_alloc_user,
-	.probe_device = mock_probe_device,
+	.domain_alloc_paging = mock_paging_new,
+	.domain_alloc_user = mock_user_domain_new,
+	.probe_device = mock_probe,
 	.device_group = generic_device_group,
-	.dev_enable_feat = mock_dev_enable_feat,
-	.dev_disable_feat = mock_dev_disable_feat,
+	.dev_enable_feat = mock_feature_on,
+	.dev_disable_feat = mock_feature_off,
 	.page_response = mock_page_response,
 	.default_domain_ops = &mock_domain_ops,
 };
 
-static void mock_dev_release(struct device *dev)
+static void mock_device_free(struct device *dev)
 {
-	struct mock_dev *mdev = to_mock_dev(dev);
-	int id = mdev->id;
+	struct mock_device *mdev = to_mock_dev(dev);
+	int id = mdev->index;
 
 	kfree(mdev);
 	ida_free(&mock_dev_ida, id);
 }
 
-static struct mock_dev *mock_dev_create(unsigned long dev_flags)
+static struct mock_device *mock_device_new(unsigned long dev_flags)
 {
 	const struct property_entry pasid_props[] = {
 		PROPERTY_ENTRY_U32("pasid-num-bits", MOCK_PASID_WIDTH),
 		{},
 	};
-	struct mock_dev *mdev;
+	struct mock_device *mdev;
 	int id, ret;
 
 	if (dev_flags & ~MOCK_DEV_FLAGS)
@@ -581,54 +581,54 @@ static struct mock_dev *mock_dev_create(unsigned long dev_flags)
 		ida_free(&mock_dev_ida, id);
 		return ERR_PTR(-ENOMEM);
 	}
-	mdev->id = id;
-	mdev->flags = dev_flags;
-	mdev->dev.bus = &iommufd_mock_bus_type;
-	mdev->dev.release = mock_dev_release;
-	device_initialize(&mdev->dev);
+	mdev->index = id;
+	mdev->caps = dev_flags;
+	mdev->device.bus = &iommufd_mock_bus_type;
+	mdev->device.release = mock_device_free;
+	device_initialize(&mdev->device);
 	/* From here on, the last put_device() frees mdev and its id */
-	ret = dev_set_name(&mdev->dev, "iommufd_mock%u", id);
+	ret = dev_set_name(&mdev->device, "iommufd_mock%u", id);
 	if (!ret && (dev_flags & MOCK_FLAGS_DEVICE_PASID))
-		ret = device_create_managed_software_node(&mdev->dev,
+		ret = device_create_managed_software_node(&mdev->device,
 							  pasid_props, NULL);
 	if (!ret)
-		ret = device_add(&mdev->dev);
+		ret = device_add(&mdev->device);
 	if (ret) {
-		put_device(&mdev->dev);
+		put_device(&mdev->device);
 		return ERR_PTR(ret);
 	}
 	return mdev;
 }
 
-static void mock_dev_destroy(struct mock_dev *mdev)
+static void mock_device_remove(struct mock_device *mdev)
 {
-	device_unregister(&mdev->dev);
+	device_unregister(&mdev->device);
 }
 
 /* A mock device bound to a context: IOMMU_TEST_OP_MOCK_DOMAIN's object */
 struct mock_binding {
-	struct iommufd_object obj;
-	struct iommufd_ctx *ictx;
+	struct iommufd_object base;
+	struct iommufd_ctx *ctx;
 	struct iommufd_device *idev;
-	struct mock_dev *mdev;
+	struct mock_device *mdev;
 };
 
 static void mock_binding_destroy(struct iommufd_object *obj)
 {
-	struct mock_binding *bound = container_of(obj, struct mock_binding, obj);
+	struct mock_binding *bound = container_of(obj, struct mock_binding, base);
 
 	if (bound->idev)
 		iommufd_device_unbind(bound->idev);
 	if (bound->mdev)
-		mock_dev_destroy(bound->mdev);
+		mock_device_remove(bound->mdev);
 }
 
-const struct iommufd_object_ops iommufd_mock_binding_ops = {
-	.destroy = mock_binding_destroy,
+const struct iommufd_kind_ops iommufd_mock_binding_ops = {
+	.release = mock_binding_destroy,
 };
 
-static int iommufd_test_mock_domain(struct iommufd_ucmd *ucmd,
-				    struct iommu_test_cmd *cmd)
+static int mock_cmd_domain(struct iommufd_call *call,
+			   struct iommu_test_cmd *cmd)
 {
 	u32 dev_flags = cmd->op == IOMMU_TEST_OP_MOCK_DOMAIN_FLAGS ?
 				cmd->mock_domain_flags.dev_flags : 0;
@@ -638,18 +638,18 @@ static int iommufd_test_mock_domain(struct iommufd_ucmd *ucmd,
 
 	if (dev_flags & ~MOCK_DEV_FLAGS)
 		return -EINVAL;
-	bound = iommufd_object_alloc(ucmd->ictx, struct mock_binding,
-				     IOMMUFD_OBJ_SELFTEST);
+	bound = iommufd_object_alloc(call->ctx, struct mock_binding,
+				     IOMMUFD_KIND_SELFTEST);
 	if (IS_ERR(bound))
 		return PTR_ERR(bound);
-	bound->ictx = ucmd->ictx;
-	bound->mdev = mock_dev_create(dev_flags);
+	bound->ctx = call->ctx;
+	bound->mdev = mock_device_new(dev_flags);
 	if (IS_ERR(bound->mdev)) {
 		ret = PTR_ERR(bound->mdev);
 		bound->mdev = NULL;
 		goto err_discard;
 	}
-	bound->idev = iommufd_device_bind(ucmd->ictx, &bound->mdev->dev,
+	bound->idev = iommufd_device_bind(call->ctx, &bound->mdev->device,
 					  &idev_id);
 	if (IS_ERR(bound->idev)) {
 		ret = PTR_ERR(bound->idev);
@@ -661,43 +661,43 @@ static int iommufd_test_mock_domain(struct iommufd_ucmd *ucmd,
 		goto err_discard;
 
 	/* The two layouts agree on the three outputs */
-	cmd->mock_domain.out_stdev_id = bound->obj.id;
+	cmd->mock_domain.out_stdev_id = bound->base.nr;
 	cmd->mock_domain.out_hwpt_id = pt_id;
 	cmd->mock_domain.out_idev_id = idev_id;
-	ret = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
+	ret = iommufd_call_reply(call, sizeof(*cmd));
 	if (ret)
 		goto err_discard;
-	iommufd_object_publish(ucmd->ictx, &bound->obj);
+	iommufd_object_publish(call->ctx, &bound->base);
 	return 0;
 
 err_discard:
-	iommufd_object_discard(ucmd->ictx, &bound->obj);
+	iommufd_object_discard(call->ctx, &bound->base);
 	return ret;
 }
 
-static int iommufd_test_mock_domain_replace(struct iommufd_ucmd *ucmd,
-					    struct iommu_test_cmd *cmd)
+static int mock_cmd_domain_replace(struct iommufd_call *call,
+				   struct iommu_test_cmd *cmd)
 {
 	u32 pt_id = cmd->mock_domain_replace.pt_id;
 	struct mock_binding *bound;
 	int ret;
 
-	bound = iommufd_get_typed(ucmd->ictx, cmd->id, IOMMUFD_OBJ_SELFTEST,
-				  struct mock_binding, obj);
+	bound = iommufd_get_typed(call->ctx, cmd->id, IOMMUFD_KIND_SELFTEST,
+				  struct mock_binding, base);
 	if (IS_ERR(bound))
 		return PTR_ERR(bound);
 	ret = iommufd_device_replace(bound->idev, &pt_id);
 	if (!ret) {
 		cmd->mock_domain_replace.pt_id = pt_id;
-		ret = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
+		ret = iommufd_call_reply(call, sizeof(*cmd));
 	}
-	iommufd_put_object(ucmd->ictx, &bound->obj);
+	iommufd_obj_unref(call->ctx, &bound->base);
 	return ret;
 }
 
 /* Does the mock HWPT @id map [iova, iova + length) to the user's memory? */
-static int iommufd_test_md_check_map(struct iommufd_ucmd *ucmd,
-				     struct iommu_test_cmd *cmd)
+static int mock_cmd_check_map(struct iommufd_call *call,
+			      struct iommu_test_cmd *cmd)
 {
 	unsigned long iova = cmd->check_map.iova;
 	unsigned long uptr = cmd->check_map.uptr;
@@ -708,14 +708,14 @@ static int iommufd_test_md_check_map(struct iommufd_ucmd *ucmd,
 
 	if ((iova | uptr | length) % MOCK_IO_PAGE_SIZE)
 		return -EINVAL;
-	hwpt = iommufd_get_hwpt_paging(ucmd->ictx, cmd->id);
+	hwpt = iommufd_get_hwpt_paging(call->ctx, cmd->id);
 	if (IS_ERR(hwpt))
 		return PTR_ERR(hwpt);
-	if (hwpt->common.domain->ops != &mock_domain_ops) {
+	if (hwpt->core.domain->ops != &mock_domain_ops) {
 		ret = -EINVAL;
 		goto out_put;
 	}
-	mock = to_mock_domain(hwpt->common.domain);
+	mock = to_mock_domain(hwpt->core.domain);
 	for (; length; length -= MOCK_IO_PAGE_SIZE, iova += MOCK_IO_PAGE_SIZE,
 	     uptr += MOCK_IO_PAGE_SIZE) {
 		struct page *page;
@@ -728,13 +728,13 @@ static int iommufd_test_md_check_map(struct iommufd_ucmd *ucmd,
 		}
 		want = page_to_phys(page) + offset_in_page(uptr);
 		put_page(page);
-		if (mock_domain_iova_to_phys(&mock->domain, iova) != want) {
+		if (mock_translate(&mock->domain, iova) != want) {
 			ret = -EINVAL;
 			break;
 		}
 	}
 out_put:
-	iommufd_put_object(ucmd->ictx, &hwpt->common.obj);
+	iommufd_obj_unref(call->ctx, &hwpt->core.base);
 	return ret;
 }
 
@@ -743,8 +743,8 @@ out_put:
  * set in the user's bitmap, which dirties the IOPTE mapping it if dirty
  * tracking is on.  Returns how many bits did so.
  */
-static int iommufd_test_dirty(struct iommufd_ucmd *ucmd,
-			      struct iommu_test_cmd *cmd)
+static int mock_cmd_dirty(struct iommufd_call *call,
+			  struct iommu_test_cmd *cmd)
 {
 	unsigned long page_size = cmd->dirty.page_size;
 	unsigned long iova = cmd->dirty.iova;
@@ -760,15 +760,15 @@ static int iommufd_test_dirty(struct iommufd_ucmd *ucmd,
 		return -EINVAL;
 	nbits = cmd->dirty.length / page_size;
 	uptr = u64_to_user_ptr(cmd->dirty.uptr);
-	hwpt = iommufd_get_hwpt_paging(ucmd->ictx, cmd->id);
+	hwpt = iommufd_get_hwpt_paging(call->ctx, cmd->id);
 	if (IS_ERR(hwpt))
 		return PTR_ERR(hwpt);
-	if (hwpt->common.domain->ops != &mock_domain_ops ||
-	    !hwpt->common.domain->dirty_ops) {
+	if (hwpt->core.domain->ops != &mock_domain_ops ||
+	    !hwpt->core.domain->dirty_ops) {
 		ret = -EINVAL;
 		goto out_put;
 	}
-	mock = to_mock_domain(hwpt->common.domain);
+	mock = to_mock_domain(hwpt->core.domain);
 	for (i = 0; i < nbits; i++) {
 		unsigned long head, index;
 
@@ -787,15 +787,15 @@ static int iommufd_test_dirty(struct iommufd_ucmd *ucmd,
 	}
 	cmd->dirty.out_nr_dirty = nr;
 	if (!ret)
-		ret = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
+		ret = iommufd_call_reply(call, sizeof(*cmd));
 out_put:
-	iommufd_put_object(ucmd->ictx, &hwpt->common.obj);
+	iommufd_obj_unref(call->ctx, &hwpt->core.base);
 	return ret;
 }
 
 /* IOMMU_TEST_OP_MD_CHECK_IOTLB: does an entry of the fake IOTLB hold it */
-static int iommufd_test_check_iotlb(struct iommufd_ucmd *ucmd,
-				    struct iommu_test_cmd *cmd)
+static int mock_cmd_check_iotlb(struct iommufd_call *call,
+				struct iommu_test_cmd *cmd)
 {
 	struct mock_nested_domain *nested;
 	struct iommufd_hwpt_nested *hwpt;
@@ -803,25 +803,25 @@ static int iommufd_test_check_iotlb(struct iommufd_ucmd *ucmd,
 
 	if (cmd->check_iotlb.id > MOCK_NESTED_DOMAIN_IOTLB_ID_MAX)
 		return -EINVAL;
-	hwpt = iommufd_get_typed(ucmd->ictx, cmd->id, IOMMUFD_OBJ_HWPT_NESTED,
-				 struct iommufd_hwpt_nested, common.obj);
+	hwpt = iommufd_get_typed(call->ctx, cmd->id, IOMMUFD_KIND_HWPT_NESTED,
+				 struct iommufd_hwpt_nested, core.base);
 	if (IS_ERR(hwpt))
 		return PTR_ERR(hwpt);
-	if (hwpt->common.domain->ops != &mock_nested_ops) {
+	if (hwpt->core.domain->ops != &mock_nested_ops) {
 		ret = -EINVAL;
 		goto out_put;
 	}
-	nested = to_mock_nested(hwpt->common.domain);
+	nested = to_mock_nested(hwpt->core.domain);
 	if (nested->iotlb[cmd->check_iotlb.id] != cmd->check_iotlb.iotlb)
 		ret = -EINVAL;
 out_put:
-	iommufd_put_object(ucmd->ictx, &hwpt->common.obj);
+	iommufd_obj_unref(call->ctx, &hwpt->core.base);
 	return ret;
 }
 
 /* IOMMU_TEST_OP_TRIGGER_IOPF: the mock device takes one IO page fault */
-static int iommufd_test_trigger_iopf(struct iommufd_ucmd *ucmd,
-				     struct iommu_test_cmd *cmd)
+static int mock_cmd_trigger_iopf(struct iommufd_call *call,
+				 struct iommu_test_cmd *cmd)
 {
 	struct iopf_fault event = {
 		.fault = {
@@ -838,19 +838,19 @@ static int iommufd_test_trigger_iopf(struct iommufd_ucmd *ucmd,
 	struct iommufd_device *idev;
 	int ret;
 
-	idev = iommufd_get_typed(ucmd->ictx, cmd->trigger_iopf.dev_id,
-				 IOMMUFD_OBJ_DEVICE, struct iommufd_device,
-				 obj);
+	idev = iommufd_get_typed(call->ctx, cmd->trigger_iopf.dev_id,
+				 IOMMUFD_KIND_DEVICE, struct iommufd_device,
+				 base);
 	if (IS_ERR(idev))
 		return PTR_ERR(idev);
-	if (iommufd_selftest_is_mock_dev(idev->dev)) {
+	if (iommufd_dev_is_mock(idev->dev)) {
 		down_read(&mock_iopf_sem);
 		ret = iommu_report_device_fault(idev->dev, &event);
 		up_read(&mock_iopf_sem);
 	} else {
 		ret = -EINVAL;
 	}
-	iommufd_put_object(ucmd->ictx, &idev->obj);
+	iommufd_obj_unref(call->ctx, &idev->base);
 	return ret;
 }
 
@@ -939,8 +939,8 @@ static struct mock_accessor *mock_accessor_from_fd(int fd, struct file **filep)
 	return file->private_data;
 }
 
-static int iommufd_test_create_access(struct iommufd_ucmd *ucmd,
-				      struct iommu_test_cmd *cmd)
+static int mock_cmd_create_access(struct iommufd_call *call,
+				  struct iommu_test_cmd *cmd)
 {
 	const struct iommufd_access_ops *ops;
 	struct mock_accessor *acc;
@@ -965,7 +965,7 @@ static int iommufd_test_create_access(struct iommufd_ucmd *ucmd,
 	ops = (cmd->create_access.flags &
 	       MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES) ?
 		      &mock_accessor_pin_ops : &mock_accessor_rw_ops;
-	acc->access = iommufd_access_create(ucmd->ictx, ops, acc,
+	acc->access = iommufd_access_create(call->ctx, ops, acc,
 					    &access_id);
 	if (IS_ERR(acc->access)) {
 		ret = PTR_ERR(acc->access);
@@ -982,7 +982,7 @@ static int iommufd_test_create_access(struct iommufd_ucmd *ucmd,
 	}
 	acc->file = file;
 	cmd->create_access.out_access_fd = fd;
-	ret = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
+	ret = iommufd_call_reply(call, sizeof(*cmd));
 	if (ret) {
 		fput(file);	/* its release destroys the access */
 		put_unused_fd(fd);
@@ -1021,8 +1021,8 @@ static int mock_check_pages(struct page **pages, unsigned long npages,
 	return 0;
 }
 
-static int iommufd_test_access_pages(struct iommufd_ucmd *ucmd,
-				     struct iommu_test_cmd *cmd)
+static int mock_cmd_access_pages(struct iommufd_call *call,
+				 struct iommu_test_cmd *cmd)
 {
 	unsigned long npages = cmd->access_pages.length >> PAGE_SHIFT;
 	struct mock_access_pin *item;
@@ -1063,7 +1063,7 @@ static int iommufd_test_access_pages(struct iommufd_ucmd *ucmd,
 				       cmd->access_pages.uptr);
 	if (!ret) {
 		cmd->access_pages.out_access_pages_id = item->id;
-		ret = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
+		ret = iommufd_call_reply(call, sizeof(*cmd));
 	}
 	if (ret)
 		mock_accessor_drop_pin(acc, item);
@@ -1090,7 +1090,7 @@ static struct mock_access_pin *mock_accessor_find_pin(struct mock_accessor *acc,
 	return NULL;
 }
 
-static int iommufd_test_destroy_access_pages(struct iommu_test_cmd *cmd)
+static int mock_cmd_unpin_access_pages(struct iommu_test_cmd *cmd)
 {
 	unsigned int id = cmd->destroy_access_pages.access_pages_id;
 	struct mock_access_pin *pin;
@@ -1109,7 +1109,7 @@ static int iommufd_test_destroy_access_pages(struct iommu_test_cmd *cmd)
 	return pin ? 0 : -ENOENT;
 }
 
-static int iommufd_test_access_rw(struct iommu_test_cmd *cmd)
+static int mock_cmd_access_rw(struct iommu_test_cmd *cmd)
 {
 	unsigned int flags = 0;
 	struct mock_accessor *acc;
@@ -1154,7 +1154,7 @@ out_put:
 	return ret;
 }
 
-static int iommufd_test_access_replace_ioas(struct iommu_test_cmd *cmd)
+static int mock_cmd_access_replace_ioas(struct iommu_test_cmd *cmd)
 {
 	struct mock_accessor *acc;
 	struct file *file;
@@ -1171,47 +1171,47 @@ static int iommufd_test_access_replace_ioas(struct iommu_test_cmd *cmd)
 
 /**
  * iommufd_test() - ioctl(IOMMU_TEST_CMD)
- * @ucmd: the command
+ * @call: the command
  *
  * Context: Process context.
  * Return: the operation's result; -EOPNOTSUPP for an operation of the mock
  * driver, which does not exist yet.
  */
-int iommufd_test(struct iommufd_ucmd *ucmd)
+int iommufd_test(struct iommufd_call *call)
 {
-	struct iommu_test_cmd *cmd = ucmd->cmd;
+	struct iommu_test_cmd *cmd = call->kbuf;
 
 	switch (cmd->op) {
 	/* Mock devices and their domains */
 	case IOMMU_TEST_OP_MOCK_DOMAIN:
 	case IOMMU_TEST_OP_MOCK_DOMAIN_FLAGS:
-		return iommufd_test_mock_domain(ucmd, cmd);
+		return mock_cmd_domain(call, cmd);
 	case IOMMU_TEST_OP_MOCK_DOMAIN_REPLACE:
-		return iommufd_test_mock_domain_replace(ucmd, cmd);
+		return mock_cmd_domain_replace(call, cmd);
 	case IOMMU_TEST_OP_MD_CHECK_MAP:
-		return iommufd_test_md_check_map(ucmd, cmd);
+		return mock_cmd_check_map(call, cmd);
 	case IOMMU_TEST_OP_MD_CHECK_IOTLB:
-		return iommufd_test_check_iotlb(ucmd, cmd);
+		return mock_cmd_check_iotlb(call, cmd);
 	case IOMMU_TEST_OP_DIRTY:
-		return iommufd_test_dirty(ucmd, cmd);
+		return mock_cmd_dirty(call, cmd);
 	case IOMMU_TEST_OP_TRIGGER_IOPF:
-		return iommufd_test_trigger_iopf(ucmd, cmd);
+		return mock_cmd_trigger_iopf(call, cmd);
 	/* In-kernel accesses */
 	case IOMMU_TEST_OP_CREATE_ACCESS:
-		return iommufd_test_create_access(ucmd, cmd);
+		return mock_cmd_create_access(call, cmd);
 	case IOMMU_TEST_OP_ACCESS_REPLACE_IOAS:
-		return iommufd_test_access_replace_ioas(cmd);
+		return mock_cmd_access_replace_ioas(cmd);
 	case IOMMU_TEST_OP_ACCESS_PAGES:
-		return iommufd_test_access_pages(ucmd, cmd);
+		return mock_cmd_access_pages(call, cmd);
 	case IOMMU_TEST_OP_DESTROY_ACCESS_PAGES:
-		return iommufd_test_destroy_access_pages(cmd);
+		return mock_cmd_unpin_access_pages(cmd);
 	case IOMMU_TEST_OP_ACCESS_RW:
-		return iommufd_test_access_rw(cmd);
+		return mock_cmd_access_rw(cmd);
 	/* The IOAS and the page store */
 	case IOMMU_TEST_OP_ADD_RESERVED:
-		return iommufd_test_add_reserved(ucmd, cmd);
+		return mock_cmd_add_reserved(call, cmd);
 	case IOMMU_TEST_OP_MD_CHECK_REFS:
-		return iommufd_test_check_refs(cmd);
+		return mock_cmd_check_refs(cmd);
 	case IOMMU_TEST_OP_SET_TEMP_MEMORY_LIMIT:
 		iommufd_test_memory_limit = cmd->memory_limit.limit;
 		return 0;
@@ -1220,7 +1220,7 @@ int iommufd_test(struct iommufd_ucmd *ucmd)
 	}
 }
 
-int iommufd_test_init(void)
+int iommufd_mock_init(void)
 {
 	int ret;
 
@@ -1259,7 +1259,7 @@ err_debugfs:
 	return ret;
 }
 
-void iommufd_test_exit(void)
+void iommufd_mock_exit(void)
 {
 	iommu_device_unregister_bus(&mock_iommu, &iommufd_mock_bus_type,
 				    &mock_iommu_nb);

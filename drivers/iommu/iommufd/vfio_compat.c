@@ -57,8 +57,8 @@ int iommufd_vfio_compat_ioas_get_id(struct iommufd_ctx *ictx, u32 *out_ioas_id)
 	int ret = -ENODEV;
 
 	mutex_lock(&ictx->lock);
-	if (ictx->vfio_ioas) {
-		*out_ioas_id = ictx->vfio_ioas->obj.id;
+	if (ictx->compat_ioas) {
+		*out_ioas_id = ictx->compat_ioas->base.nr;
 		ret = 0;
 	}
 	mutex_unlock(&ictx->lock);
@@ -80,7 +80,7 @@ int iommufd_vfio_compat_ioas_create(struct iommufd_ctx *ictx)
 
 	if (IS_ERR(ioas))
 		return PTR_ERR(ioas);
-	iommufd_put_object(ictx, &ioas->obj);
+	iommufd_obj_unref(ictx, &ioas->base);
 	return 0;
 }
 EXPORT_SYMBOL_NS_GPL(iommufd_vfio_compat_ioas_create, IOMMUFD_VFIO);
@@ -101,7 +101,7 @@ int iommufd_vfio_compat_set_no_iommu(struct iommufd_ctx *ictx)
 	int ret = 0;
 
 	mutex_lock(&ictx->lock);
-	if (ictx->vfio_ioas)
+	if (ictx->compat_ioas)
 		ret = -EPERM;
 	else
 		ictx->vfio_no_iommu = true;
@@ -120,7 +120,7 @@ EXPORT_SYMBOL_NS_GPL(iommufd_vfio_compat_set_no_iommu, IOMMUFD_VFIO);
  * @flags: IOMMUFD_COMPAT_IOAS_CREATE: create it when there is none
  *
  * Context: Process context.
- * Return: the IOAS, held (iommufd_put_object()); ERR_PTR(-ENODEV) when
+ * Return: the IOAS, held (iommufd_obj_unref()); ERR_PTR(-ENODEV) when
  * there is none and @flags has no IOMMUFD_COMPAT_IOAS_CREATE;
  * ERR_PTR(-EPERM) to create one in a no-IOMMU container; or another
  * ERR_PTR().
@@ -131,9 +131,9 @@ struct iommufd_ioas *iommufd_vfio_compat_ioas_get(struct iommufd_ctx *ictx,
 	struct iommufd_ioas *ioas;
 
 	mutex_lock(&ictx->lock);
-	if (ictx->vfio_ioas) {
+	if (ictx->compat_ioas) {
 		/* Still valid: its destroy clears the pointer under the lock */
-		ioas = iommufd_get_ioas(ictx, ictx->vfio_ioas->obj.id);
+		ioas = iommufd_ioas_lookup(ictx, ictx->compat_ioas->base.nr);
 		goto out_unlock;
 	}
 	if (!(flags & IOMMUFD_COMPAT_IOAS_CREATE)) {
@@ -149,18 +149,18 @@ struct iommufd_ioas *iommufd_vfio_compat_ioas_get(struct iommufd_ctx *ictx,
 	if (IS_ERR(ioas))
 		goto out_unlock;
 	/* The caller's hold, on top of the table's */
-	refcount_inc(&ioas->obj.users);
-	iommufd_object_publish(ictx, &ioas->obj);
-	ictx->vfio_ioas = ioas;
+	refcount_inc(&ioas->base.refcnt);
+	iommufd_object_publish(ictx, &ioas->base);
+	ictx->compat_ioas = ioas;
 out_unlock:
 	mutex_unlock(&ictx->lock);
 	return ioas;
 }
 
-int iommufd_vfio_ioas(struct iommufd_ucmd *ucmd)
+int iommufd_vfio_ioas(struct iommufd_call *call)
 {
-	struct iommu_vfio_ioas *cmd = ucmd->cmd;
-	struct iommufd_ctx *ictx = ucmd->ictx;
+	struct iommu_vfio_ioas *cmd = call->kbuf;
+	struct iommufd_ctx *ictx = call->ctx;
 	struct iommufd_ioas *ioas;
 	int ret = 0;
 
@@ -171,21 +171,21 @@ int iommufd_vfio_ioas(struct iommufd_ucmd *ucmd)
 		ioas = iommufd_vfio_compat_ioas_get(ictx, 0);
 		if (IS_ERR(ioas))
 			return PTR_ERR(ioas);
-		cmd->ioas_id = ioas->obj.id;
-		iommufd_put_object(ictx, &ioas->obj);
-		return iommufd_ucmd_respond(ucmd, sizeof(*cmd));
+		cmd->ioas_id = ioas->base.nr;
+		iommufd_obj_unref(ictx, &ioas->base);
+		return iommufd_call_reply(call, sizeof(*cmd));
 	case IOMMU_VFIO_IOAS_SET:
-		ioas = iommufd_get_ioas(ictx, cmd->ioas_id);
+		ioas = iommufd_ioas_lookup(ictx, cmd->ioas_id);
 		if (IS_ERR(ioas))
 			return PTR_ERR(ioas);
 		mutex_lock(&ictx->lock);
-		ictx->vfio_ioas = ioas;
+		ictx->compat_ioas = ioas;
 		mutex_unlock(&ictx->lock);
-		iommufd_put_object(ictx, &ioas->obj);
+		iommufd_obj_unref(ictx, &ioas->base);
 		return 0;
 	case IOMMU_VFIO_IOAS_CLEAR:
 		mutex_lock(&ictx->lock);
-		ictx->vfio_ioas = NULL;
+		ictx->compat_ioas = NULL;
 		mutex_unlock(&ictx->lock);
 		return ret;
 	default:
@@ -193,12 +193,12 @@ int iommufd_vfio_ioas(struct iommufd_ucmd *ucmd)
 	}
 }
 
-static unsigned int iommufd_vfio_dma_limit(struct iommufd_ctx *ictx)
+static unsigned int container_dma_limit(struct iommufd_ctx *ictx)
 {
 	return READ_ONCE(ictx->vfio_dma_limit) ?: READ_ONCE(dma_entry_limit);
 }
 
-static int iommufd_vfio_check_extension(unsigned long type)
+static int container_check_extension(unsigned long type)
 {
 	switch (type) {
 	case VFIO_TYPE1_IOMMU:
@@ -213,8 +213,8 @@ static int iommufd_vfio_check_extension(unsigned long type)
 	}
 }
 
-static int iommufd_vfio_set_iommu(struct iommufd_ctx *ictx,
-				  unsigned long type)
+static int container_set_iommu(struct iommufd_ctx *ictx,
+			       unsigned long type)
 {
 	struct iommufd_ioas *ioas;
 	int ret = 0;
@@ -232,7 +232,7 @@ static int iommufd_vfio_set_iommu(struct iommufd_ctx *ictx,
 		break;
 	case VFIO_TYPE1_IOMMU:
 		/* v1 knows no large IOPTEs */
-		ret = iopt_set_large_pages(&ioas->iopt, false);
+		ret = iopt_set_large_pages(&ioas->table, false);
 		break;
 	default:
 		ret = -EINVAL;
@@ -242,30 +242,30 @@ static int iommufd_vfio_set_iommu(struct iommufd_ctx *ictx,
 		WRITE_ONCE(ictx->vfio_dma_limit, READ_ONCE(dma_entry_limit));
 		WRITE_ONCE(ictx->vfio_type, type);
 	}
-	iommufd_put_object(ictx, &ioas->obj);
+	iommufd_obj_unref(ictx, &ioas->base);
 	return ret;
 }
 
 /* A v1 container: PAGE_SIZE IOPTEs, unmaps that cut, no dirty tracking */
-static bool iommufd_vfio_is_v1(struct iommufd_ctx *ictx)
+static bool container_is_v1(struct iommufd_ctx *ictx)
 {
 	return READ_ONCE(ictx->vfio_type) == VFIO_TYPE1_IOMMU;
 }
 
 /* The only page size type1 reports dirty pages in: the smallest IO page */
-static unsigned long iommufd_vfio_dirty_pgsize(struct iommufd_ioas *ioas)
+static unsigned long container_dirty_pgsize(struct iommufd_ioas *ioas)
 {
-	unsigned long sizes = iopt_page_sizes(&ioas->iopt);
+	unsigned long sizes = iopt_page_sizes(&ioas->table);
 
 	return sizes & -sizes;
 }
 
 /* Check a user bitmap as type1 does: the right page size, room enough */
-static int iommufd_vfio_check_bitmap(struct iommufd_ioas *ioas,
-				     const struct vfio_bitmap *bitmap,
+static int container_check_bitmap(struct iommufd_ioas *ioas,
+				  const struct vfio_bitmap *bitmap,
 				     u64 iova, u64 size)
 {
-	unsigned long pgsize = iommufd_vfio_dirty_pgsize(ioas);
+	unsigned long pgsize = container_dirty_pgsize(ioas);
 	u64 npages;
 
 	if (!pgsize || bitmap->pgsize != pgsize)
@@ -287,11 +287,11 @@ struct iommufd_vfio_dirty_read {
 	u64 __user *data;
 };
 
-static int iommufd_vfio_read_domain(struct iommu_domain *domain, void *arg)
+static int container_read_domain(struct iommu_domain *domain, void *arg)
 {
 	struct iommufd_vfio_dirty_read *rd = arg;
 
-	return iopt_dirty_collect(&rd->ioas->iopt, domain, 0, rd->iova,
+	return iopt_dirty_collect(&rd->ioas->table, domain, 0, rd->iova,
 					 rd->size, rd->pgsize, rd->data);
 }
 
@@ -299,8 +299,8 @@ static int iommufd_vfio_read_domain(struct iommu_domain *domain, void *arg)
  * Report the dirty pages of a range: the IOMMU's bits OR-ed over every
  * domain if all track, else every mapped page.  Under ioas->mutex.
  */
-static int iommufd_vfio_read_dirty(struct iommufd_ioas *ioas, u64 iova,
-				   u64 size, const struct vfio_bitmap *bitmap)
+static int container_read_dirty(struct iommufd_ioas *ioas, u64 iova,
+				u64 size, const struct vfio_bitmap *bitmap)
 {
 	struct iommufd_vfio_dirty_read rd = {
 		.ioas = ioas, .iova = iova, .size = size,
@@ -311,26 +311,26 @@ static int iommufd_vfio_read_dirty(struct iommufd_ioas *ioas, u64 iova,
 	lockdep_assert_held(&ioas->mutex);
 	if (!ioas->vfio_dirty_tracking)
 		return -EINVAL;
-	if (!iopt_range_on_area_edges(&ioas->iopt, iova, iova + size - 1))
+	if (!iopt_range_on_area_edges(&ioas->table, iova, iova + size - 1))
 		return -EINVAL;
-	ret = iopt_walk_dirty_domains(&ioas->iopt, true,
-				      iommufd_vfio_read_domain, &rd);
+	ret = iopt_walk_dirty_domains(&ioas->table, true,
+				      container_read_domain, &rd);
 	if (ret == -EOPNOTSUPP)
-		ret = iopt_mark_mapped_dirty(&ioas->iopt, iova, size,
+		ret = iopt_mark_mapped_dirty(&ioas->table, iova, size,
 					     bitmap->pgsize, bitmap->data);
 	return ret;
 }
 
-static int iommufd_vfio_track_domain(struct iommu_domain *domain, void *arg)
+static int container_track_domain(struct iommu_domain *domain, void *arg)
 {
 	struct iommufd_ioas *ioas = arg;
 
-	return iopt_dirty_track(&ioas->iopt, domain,
+	return iopt_dirty_track(&ioas->table, domain,
 				       ioas->vfio_dirty_tracking);
 }
 
 /* START or STOP: every domain that can track follows; under ioas->mutex */
-static int iommufd_vfio_set_tracking(struct iommufd_ioas *ioas, bool on)
+static int container_set_tracking(struct iommufd_ioas *ioas, bool on)
 {
 	int ret;
 
@@ -338,18 +338,18 @@ static int iommufd_vfio_set_tracking(struct iommufd_ioas *ioas, bool on)
 	if (ioas->vfio_dirty_tracking == on)
 		return 0;
 	ioas->vfio_dirty_tracking = on;
-	ret = iopt_walk_dirty_domains(&ioas->iopt, false,
-				      iommufd_vfio_track_domain, ioas);
+	ret = iopt_walk_dirty_domains(&ioas->table, false,
+				      container_track_domain, ioas);
 	if (ret && on) {
 		ioas->vfio_dirty_tracking = false;
-		iopt_walk_dirty_domains(&ioas->iopt, false,
-					iommufd_vfio_track_domain, ioas);
+		iopt_walk_dirty_domains(&ioas->table, false,
+					container_track_domain, ioas);
 	}
 	return ret;
 }
 
-static int iommufd_vfio_dirty_pages(struct iommufd_ctx *ictx,
-				    void __user *arg)
+static int container_dirty_pages(struct iommufd_ctx *ictx,
+				 void __user *arg)
 {
 	const size_t minsz =
 		offsetofend(struct vfio_iommu_type1_dirty_bitmap, flags);
@@ -379,30 +379,30 @@ static int iommufd_vfio_dirty_pages(struct iommufd_ctx *ictx,
 	if (IS_ERR(ioas))
 		return PTR_ERR(ioas);
 	/* Like type1, only a v2 container tracks dirty pages */
-	if (iommufd_vfio_is_v1(ictx)) {
+	if (container_is_v1(ictx)) {
 		ret = -EACCES;
 		goto out_put;
 	}
 	mutex_lock(&ioas->mutex);
 	switch (dirty.flags) {
 	case VFIO_IOMMU_DIRTY_PAGES_FLAG_START:
-		ret = iommufd_vfio_set_tracking(ioas, true);
+		ret = container_set_tracking(ioas, true);
 		break;
 	case VFIO_IOMMU_DIRTY_PAGES_FLAG_STOP:
-		ret = iommufd_vfio_set_tracking(ioas, false);
+		ret = container_set_tracking(ioas, false);
 		break;
 	default:
-		ret = iommufd_vfio_check_bitmap(ioas, &range.bitmap,
-						range.iova, range.size);
+		ret = container_check_bitmap(ioas, &range.bitmap,
+					     range.iova, range.size);
 		if (!ret)
-			ret = iommufd_vfio_read_dirty(ioas, range.iova,
-						      range.size,
+			ret = container_read_dirty(ioas, range.iova,
+						   range.size,
 						      &range.bitmap);
 		break;
 	}
 	mutex_unlock(&ioas->mutex);
 out_put:
-	iommufd_put_object(ictx, &ioas->obj);
+	iommufd_obj_unref(ictx, &ioas->base);
 	return ret;
 }
 
@@ -411,8 +411,8 @@ out_put:
  * was invalidated; iova and size name the whole mapping, the protection
  * flags must be 0.
  */
-static int iommufd_vfio_update_vaddr(struct iommufd_ctx *ictx,
-				     const struct vfio_iommu_type1_dma_map *map)
+static int container_update_vaddr(struct iommufd_ctx *ictx,
+				  const struct vfio_iommu_type1_dma_map *map)
 {
 	struct iommufd_ioas *ioas;
 	int ret;
@@ -424,12 +424,12 @@ static int iommufd_vfio_update_vaddr(struct iommufd_ctx *ictx,
 	ioas = iommufd_vfio_compat_ioas_get(ictx, 0);
 	if (IS_ERR(ioas))
 		return PTR_ERR(ioas);
-	ret = iopt_update_vaddr(&ioas->iopt, map->iova, map->size, map->vaddr);
-	iommufd_put_object(ictx, &ioas->obj);
+	ret = iopt_update_vaddr(&ioas->table, map->iova, map->size, map->vaddr);
+	iommufd_obj_unref(ictx, &ioas->base);
 	return ret;
 }
 
-static int iommufd_vfio_map_dma(struct iommufd_ctx *ictx, void __user *arg)
+static int container_map_dma(struct iommufd_ctx *ictx, void __user *arg)
 {
 	const size_t minsz = offsetofend(struct vfio_iommu_type1_dma_map, size);
 	struct vfio_iommu_type1_dma_map map;
@@ -444,7 +444,7 @@ static int iommufd_vfio_map_dma(struct iommufd_ctx *ictx, void __user *arg)
 			   VFIO_DMA_MAP_FLAG_VADDR)))
 		return -EINVAL;
 	if (map.flags & VFIO_DMA_MAP_FLAG_VADDR)
-		return iommufd_vfio_update_vaddr(ictx, &map);
+		return container_update_vaddr(ictx, &map);
 	if (map.flags & VFIO_DMA_MAP_FLAG_READ)
 		prot |= IOMMU_READ;
 	if (map.flags & VFIO_DMA_MAP_FLAG_WRITE)
@@ -459,19 +459,19 @@ static int iommufd_vfio_map_dma(struct iommufd_ctx *ictx, void __user *arg)
 		return PTR_ERR(ioas);
 	iova = map.iova;
 	mutex_lock(&ictx->vfio_map_lock);
-	if (iopt_count_areas(&ioas->iopt) >= iommufd_vfio_dma_limit(ictx))
+	if (iopt_count_areas(&ioas->table) >= container_dma_limit(ictx))
 		ret = -ENOSPC;
 	else
-		ret = iopt_map_user(&ioas->iopt, &iova,
+		ret = iopt_map_user(&ioas->table, &iova,
 				    u64_to_user_ptr(map.vaddr), map.size, prot,
 				    IOPT_MAP_FIXED_IOVA | IOPT_MAP_PFNMAP,
-				    ictx->account_mode);
+				    ictx->charge_mode);
 	mutex_unlock(&ictx->vfio_map_lock);
-	iommufd_put_object(ictx, &ioas->obj);
+	iommufd_obj_unref(ictx, &ioas->base);
 	return ret;
 }
 
-static int iommufd_vfio_unmap_dma(struct iommufd_ctx *ictx, void __user *arg)
+static int container_unmap_dma(struct iommufd_ctx *ictx, void __user *arg)
 {
 	const size_t minsz =
 		offsetofend(struct vfio_iommu_type1_dma_unmap, size);
@@ -517,18 +517,18 @@ static int iommufd_vfio_unmap_dma(struct iommufd_ctx *ictx, void __user *arg)
 	if (unmap.flags & VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP) {
 		/* What the devices wrote, read before the pages go */
 		mutex_lock(&ioas->mutex);
-		ret = iommufd_vfio_check_bitmap(ioas, &bitmap, unmap.iova,
-						unmap.size);
+		ret = container_check_bitmap(ioas, &bitmap, unmap.iova,
+					     unmap.size);
 		if (!ret)
-			ret = iommufd_vfio_read_dirty(ioas, unmap.iova,
-						      unmap.size, &bitmap);
+			ret = container_read_dirty(ioas, unmap.iova,
+						   unmap.size, &bitmap);
 		mutex_unlock(&ioas->mutex);
 		if (ret)
 			goto out_put;
 	}
 	if (unmap.flags & VFIO_DMA_UNMAP_FLAG_VADDR) {
 		/* Nothing is unmapped: the mappings lose their address */
-		ret = iopt_invalidate_vaddr(&ioas->iopt, first, last,
+		ret = iopt_invalidate_vaddr(&ioas->table, first, last,
 					    &unmapped);
 		goto out_put;
 	}
@@ -537,11 +537,11 @@ static int iommufd_vfio_unmap_dma(struct iommufd_ctx *ictx, void __user *arg)
 	 * v1 cuts the mappings that cross either end.
 	 */
 	flags = IOPT_UNMAP_ALLOW_EMPTY;
-	if (iommufd_vfio_is_v1(ictx))
+	if (container_is_v1(ictx))
 		flags |= IOPT_UNMAP_CUT;
-	ret = iopt_unmap_range(&ioas->iopt, first, last, &unmapped, flags);
+	ret = iopt_unmap_range(&ioas->table, first, last, &unmapped, flags);
 out_put:
-	iommufd_put_object(ictx, &ioas->obj);
+	iommufd_obj_unref(ictx, &ioas->base);
 	if (ret)
 		return ret;
 	unmap.size = unmapped;
@@ -556,8 +556,8 @@ struct iommufd_vfio_caps {
 	u32 room;
 };
 
-static int iommufd_vfio_add_range(unsigned long start, unsigned long last,
-				  void *arg)
+static int container_add_range(unsigned long start, unsigned long last,
+			       void *arg)
 {
 	struct iommufd_vfio_caps *caps = arg;
 
@@ -569,7 +569,7 @@ static int iommufd_vfio_add_range(unsigned long start, unsigned long last,
 	return 0;
 }
 
-static int iommufd_vfio_get_info(struct iommufd_ctx *ictx, void __user *arg)
+static int container_get_info(struct iommufd_ctx *ictx, void __user *arg)
 {
 	const size_t minsz =
 		offsetofend(struct vfio_iommu_type1_info, iova_pgsizes);
@@ -606,7 +606,7 @@ static int iommufd_vfio_get_info(struct iommufd_ctx *ictx, void __user *arg)
 			goto out_put;
 		}
 		caps.ranges = buf;
-		iopt_walk_usable(&ioas->iopt, iommufd_vfio_add_range, &caps);
+		iopt_walk_usable(&ioas->table, container_add_range, &caps);
 	} while (caps.nr != caps.room);
 
 	caps.ranges->header.id = VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE;
@@ -618,17 +618,17 @@ static int iommufd_vfio_get_info(struct iommufd_ctx *ictx, void __user *arg)
 	migration->header.version = 1;
 	migration->header.next = sizeof(info) + ranges_len +
 				 sizeof(*migration);
-	migration->pgsize_bitmap = iommufd_vfio_dirty_pgsize(ioas);
+	migration->pgsize_bitmap = container_dirty_pgsize(ioas);
 	migration->max_dirty_bitmap_size = IOMMUFD_VFIO_DIRTY_BITMAP_MAX;
 	avail = (void *)(migration + 1);
 	avail->header.id = VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL;
 	avail->header.version = 1;
-	nareas = iopt_count_areas(&ioas->iopt);
-	limit = iommufd_vfio_dma_limit(ictx);
+	nareas = iopt_count_areas(&ioas->table);
+	limit = container_dma_limit(ictx);
 	avail->avail = nareas < limit ? limit - nareas : 0;
 
 	info.flags = VFIO_IOMMU_INFO_PGSIZES | VFIO_IOMMU_INFO_CAPS;
-	info.iova_pgsizes = iopt_page_sizes(&ioas->iopt);
+	info.iova_pgsizes = iopt_page_sizes(&ioas->table);
 	info.cap_offset = 0;
 	/* The chain goes out whole or not at all; argsz says what it needs */
 	if (user_len >= total) {
@@ -641,12 +641,12 @@ static int iommufd_vfio_get_info(struct iommufd_ctx *ictx, void __user *arg)
 		ret = -EFAULT;
 	kfree(buf);
 out_put:
-	iommufd_put_object(ictx, &ioas->obj);
+	iommufd_obj_unref(ictx, &ioas->base);
 	return ret;
 }
 
 /**
- * iommufd_vfio_ioctl() - a VFIO container ioctl on an iommufd file
+ * iommufd_container_ioctl() - a VFIO container ioctl on an iommufd file
  * @ictx: the context
  * @cmd: the ioctl number
  * @arg: its argument
@@ -657,8 +657,8 @@ out_put:
  *
  * Return: the ioctl's result; -ENOTTY for what the emulation lacks.
  */
-long iommufd_vfio_ioctl(struct iommufd_ctx *ictx, unsigned int cmd,
-			unsigned long arg)
+long iommufd_container_ioctl(struct iommufd_ctx *ictx, unsigned int cmd,
+			     unsigned long arg)
 {
 	void __user *uarg = (void __user *)arg;
 	bool maps = cmd == VFIO_IOMMU_GET_INFO || cmd == VFIO_IOMMU_MAP_DMA ||
@@ -669,17 +669,17 @@ long iommufd_vfio_ioctl(struct iommufd_ctx *ictx, unsigned int cmd,
 		return -ENOTTY;
 	switch (cmd) {
 	case VFIO_IOMMU_MAP_DMA:
-		return iommufd_vfio_map_dma(ictx, uarg);
+		return container_map_dma(ictx, uarg);
 	case VFIO_IOMMU_UNMAP_DMA:
-		return iommufd_vfio_unmap_dma(ictx, uarg);
+		return container_unmap_dma(ictx, uarg);
 	case VFIO_IOMMU_GET_INFO:
-		return iommufd_vfio_get_info(ictx, uarg);
+		return container_get_info(ictx, uarg);
 	case VFIO_IOMMU_DIRTY_PAGES:
-		return iommufd_vfio_dirty_pages(ictx, uarg);
+		return container_dirty_pages(ictx, uarg);
 	case VFIO_SET_IOMMU:
-		return iommufd_vfio_set_iommu(ictx, arg);
+		return container_set_iommu(ictx, arg);
 	case VFIO_CHECK_EXTENSION:
-		return iommufd_vfio_check_extension(arg);
+		return container_check_extension(arg);
 	case VFIO_GET_API_VERSION:
 		return VFIO_API_VERSION;
 	default:
