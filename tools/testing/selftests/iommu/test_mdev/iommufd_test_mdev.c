@@ -74,12 +74,6 @@ struct tmdev_state {
 	u8 buffer[TMDEV_BUFFER_SIZE];
 };
 
-static struct {
-	struct device dev;
-	struct class *class;
-	struct mdev_parent parent;
-} tmdev;
-
 /* Take the pins away from the bookkeeping; the caller unpins them */
 static int tmdev_take_pins(struct tmdev_state *st, dma_addr_t *iova)
 {
@@ -401,99 +395,99 @@ static const struct vfio_device_ops tmdev_ops = {
 	.detach_ioas = vfio_iommufd_emulated_detach_ioas,
 };
 
-static int tmdev_probe(struct mdev_device *mdev)
+/*
+ * Each mdev made on the parent is one tmdev_state.  It is published as the
+ * mdev's driver data before it is registered, so that it is there from the
+ * moment user space can open it; a failed registration takes it back.
+ */
+static int tmdev_create(struct mdev_device *mdev)
 {
 	struct tmdev_state *st;
-	int ret;
+	int err;
 
 	st = vfio_alloc_device(tmdev_state, vdev, &mdev->dev, &tmdev_ops);
 	if (IS_ERR(st))
 		return PTR_ERR(st);
-	ret = vfio_register_emulated_iommu_dev(&st->vdev);
-	if (ret)
-		goto err_put_device;
 	dev_set_drvdata(&mdev->dev, st);
-	return 0;
-
-err_put_device:
+	err = vfio_register_emulated_iommu_dev(&st->vdev);
+	if (!err)
+		return 0;
+	dev_set_drvdata(&mdev->dev, NULL);
 	vfio_put_device(&st->vdev);
-	return ret;
+	return err;
 }
 
-static void tmdev_remove(struct mdev_device *mdev)
+static void tmdev_destroy(struct mdev_device *mdev)
 {
 	struct tmdev_state *st = dev_get_drvdata(&mdev->dev);
 
 	vfio_unregister_group_dev(&st->vdev);
+	dev_set_drvdata(&mdev->dev, NULL);
 	vfio_put_device(&st->vdev);
 }
 
-static struct mdev_type tmdev_type = {
+static struct mdev_type tmdev_dma_type = {
 	.sysfs_name = "dma",
 	.pretty_name = "iommufd test DMA engine",
 };
 
-static struct mdev_type *tmdev_types[] = { &tmdev_type };
+static struct mdev_type *tmdev_type_list[] = { &tmdev_dma_type };
 
-static struct mdev_driver tmdev_driver = {
+/* .owner: VFIO holds this module while one of its devices is open */
+static struct mdev_driver tmdev_mdev_driver = {
 	.device_api = VFIO_DEVICE_API_PLATFORM_STRING,
 	.max_instances = 4,
+	.probe = tmdev_create,
+	.remove = tmdev_destroy,
 	.driver = {
 		.name = TMDEV_NAME,
 		.owner = THIS_MODULE,
-		.mod_name = KBUILD_MODNAME,
 	},
-	.probe = tmdev_probe,
-	.remove = tmdev_remove,
 };
 
-static void tmdev_parent_release(struct device *dev)
-{
-}
+/*
+ * The parent is a root device, /sys/devices/iommufd_test_mdev, which the
+ * mdev core also shows as /sys/class/mdev_bus/iommufd_test_mdev; the
+ * driver core owns its memory.  Set up in the order in which user space
+ * can reach each piece, driver first, and torn down the other way.
+ */
+static struct device *tmdev_root;
+static struct mdev_parent tmdev_mdev_parent;
 
-static int __init tmdev_init(void)
+static int __init tmdev_module_init(void)
 {
-	int ret;
+	int err;
 
-	ret = mdev_register_driver(&tmdev_driver);
-	if (ret)
-		return ret;
-	tmdev.class = class_create(TMDEV_NAME);
-	if (IS_ERR(tmdev.class)) {
-		ret = PTR_ERR(tmdev.class);
-		goto err_unregister_driver;
+	err = mdev_register_driver(&tmdev_mdev_driver);
+	if (err)
+		return err;
+	tmdev_root = root_device_register(TMDEV_NAME);
+	if (IS_ERR(tmdev_root)) {
+		err = PTR_ERR(tmdev_root);
+		goto out_driver;
 	}
-	tmdev.dev.class = tmdev.class;
-	tmdev.dev.release = tmdev_parent_release;
-	dev_set_name(&tmdev.dev, "%s", TMDEV_NAME);
-	ret = device_register(&tmdev.dev);
-	if (ret)
-		goto err_put_parent;
-	ret = mdev_register_parent(&tmdev.parent, &tmdev.dev, &tmdev_driver,
-				   tmdev_types, ARRAY_SIZE(tmdev_types));
-	if (ret)
-		goto err_del_parent;
+	err = mdev_register_parent(&tmdev_mdev_parent, tmdev_root,
+				   &tmdev_mdev_driver, tmdev_type_list,
+				   ARRAY_SIZE(tmdev_type_list));
+	if (err)
+		goto out_root;
 	return 0;
 
-err_del_parent:
-	device_del(&tmdev.dev);
-err_put_parent:
-	put_device(&tmdev.dev);
-	class_destroy(tmdev.class);
-err_unregister_driver:
-	mdev_unregister_driver(&tmdev_driver);
-	return ret;
+out_root:
+	root_device_unregister(tmdev_root);
+out_driver:
+	mdev_unregister_driver(&tmdev_mdev_driver);
+	return err;
 }
 
-static void __exit tmdev_exit(void)
+static void __exit tmdev_module_exit(void)
 {
-	mdev_unregister_parent(&tmdev.parent);
-	device_unregister(&tmdev.dev);
-	class_destroy(tmdev.class);
-	mdev_unregister_driver(&tmdev_driver);
+	mdev_unregister_parent(&tmdev_mdev_parent);
+	root_device_unregister(tmdev_root);
+	mdev_unregister_driver(&tmdev_mdev_driver);
 }
 
-module_init(tmdev_init);
-module_exit(tmdev_exit);
+module_init(tmdev_module_init);
+module_exit(tmdev_module_exit);
 MODULE_LICENSE("GPL");
 MODULE_DESCRIPTION("A mediated device that DMAs through the VFIO emulated-device API, for the iommufd selftests");
