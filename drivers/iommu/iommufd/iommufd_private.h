@@ -100,9 +100,11 @@ struct iommufd_call {
 	u32 ulen;
 };
 
+/* object.c: the context, the replies of its commands, its object table */
+int iommufd_ctx_create(struct file *filp, u8 charge_mode);
+void iommufd_ctx_destroy(struct iommufd_ctx *ictx);
 int iommufd_call_reply(struct iommufd_call *call, size_t cmd_len);
 
-/* object.c: the object table */
 enum iommufd_kind {
 	IOMMUFD_KIND_NONE,
 	IOMMUFD_KIND_ANY = IOMMUFD_KIND_NONE,

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * iommufd.ko: the /dev/iommu character device, its contexts and the ioctl
- * dispatcher.
+ * iommufd.ko: the /dev/iommu (and /dev/vfio/vfio) character devices and
+ * the ioctl dispatcher.  The top layer: nothing below calls into this
+ * file; a file's context is object.c's.
  *
  * Every /dev/iommu command takes a size-prefixed struct.  The dispatcher
  * applies the extensibility rules once, for all of them: a size below the
@@ -17,7 +18,6 @@
 #include <linux/iommufd.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
-#include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <linux/vfio.h>
 #include <uapi/linux/iommufd.h>
@@ -26,70 +26,25 @@
 #include "iommufd_test.h"
 
 /*
- * A context per open file.  Which node was opened decides how the pins of
- * its mappings are charged: /dev/iommu per user, /dev/vfio/vfio (the type1
- * container) per process, as VFIO's own type1 driver does.
+ * Which node was opened decides how the pins of the context's mappings are
+ * charged: /dev/iommu per user, /dev/vfio/vfio (the type1 container) per
+ * process, as VFIO's own type1 driver does.
  */
-static int iommufd_ctx_open(struct file *filp, u8 charge_mode)
-{
-	struct iommufd_ctx *ictx = kzalloc(sizeof(*ictx), GFP_KERNEL_ACCOUNT);
-
-	if (!ictx)
-		return -ENOMEM;
-	ictx->own_file = filp;
-	ictx->charge_mode = charge_mode;
-	mutex_init(&ictx->lock);
-	mutex_init(&ictx->vfio_map_lock);
-	mutex_init(&ictx->handover_lock);
-	xa_init(&ictx->group_slots);
-	init_waitqueue_head(&ictx->remove_wait);
-	xa_init_flags(&ictx->obj_table, XA_FLAGS_ACCOUNT | XA_FLAGS_ALLOC1);
-	filp->private_data = ictx;
-	return 0;
-}
-
 static int iommufd_open_dev_iommu(struct inode *inode, struct file *filp)
 {
-	return iommufd_ctx_open(filp, IOMMUFD_ACCOUNT_USER);
+	return iommufd_ctx_create(filp, IOMMUFD_ACCOUNT_USER);
 }
 
 static int iommufd_open_vfio_container(struct inode *inode, struct file *filp)
 {
 	pr_info_once("serving /dev/vfio/vfio in place of VFIO's container\n");
-	return iommufd_ctx_open(filp, IOMMUFD_ACCOUNT_MM);
+	return iommufd_ctx_create(filp, IOMMUFD_ACCOUNT_MM);
 }
 
 static int iommufd_dev_release(struct inode *inode, struct file *filp)
 {
-	struct iommufd_ctx *ictx = filp->private_data;
-
-	iommufd_object_destroy_all(ictx);
-	WARN_ON(!xa_empty(&ictx->group_slots));
-	xa_destroy(&ictx->group_slots);
-	xa_destroy(&ictx->obj_table);
-	mutex_destroy(&ictx->handover_lock);
-	mutex_destroy(&ictx->vfio_map_lock);
-	mutex_destroy(&ictx->lock);
-	kfree(ictx);
+	iommufd_ctx_destroy(filp->private_data);
 	return 0;
-}
-
-/**
- * iommufd_call_reply() - copy a command's reply back to the user
- * @call: the command
- * @cmd_len: the kernel size of the command's struct
- *
- * Writes at most the user's size: a user with an older, shorter struct
- * gets the fields it knows of.
- *
- * Context: Process context, from an ioctl handler.
- * Return: 0, or -EFAULT.
- */
-int iommufd_call_reply(struct iommufd_call *call, size_t cmd_len)
-{
-	size_t n = cmd_len < call->ulen ? cmd_len : call->ulen;
-
-	return copy_to_user(call->uarg, call->kbuf, n) ? -EFAULT : 0;
 }
 
 static int iommufd_destroy_call(struct iommufd_call *call)
@@ -269,32 +224,6 @@ struct iommufd_ctx *iommufd_ctx_from_fd(int fd)
 	return ictx;
 }
 EXPORT_SYMBOL_NS_GPL(iommufd_ctx_from_fd, IOMMUFD);
-
-/**
- * iommufd_ctx_get() - take a reference on a context
- * @ictx: the context
- *
- * The reference keeps the context's file, and so the context, alive.
- *
- * Context: Any context.
- */
-void iommufd_ctx_get(struct iommufd_ctx *ictx)
-{
-	get_file(ictx->own_file);
-}
-EXPORT_SYMBOL_NS_GPL(iommufd_ctx_get, IOMMUFD);
-
-/**
- * iommufd_ctx_put() - drop a reference taken on a context
- * @ictx: the context
- *
- * Context: Process context; the last reference releases the file.
- */
-void iommufd_ctx_put(struct iommufd_ctx *ictx)
-{
-	fput(ictx->own_file);
-}
-EXPORT_SYMBOL_NS_GPL(iommufd_ctx_put, IOMMUFD);
 
 static struct miscdevice iommufd_node_iommu = {
 	.fops = &iommufd_fops,

@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * The object table of an iommufd context.
+ * An iommufd context and its object table.
  *
- * Every object the user can name (IOAS, HWPT, device, access, ...) lives in
- * ictx->obj_table under a u32 number (its id), 1..INT_MAX.  Rules, stated once:
+ * A context is what one open /dev/iommu (or /dev/vfio/vfio) file holds; its
+ * lifetime is the file's, so a reference on the context is a reference on
+ * the file.  Every object the user can name (IOAS, HWPT, device, access,
+ * ...) lives in ictx->obj_table under a u32 number, its id, 1..INT_MAX.
+ * Rules, stated once:
  *
  *  - An id is reserved when the object is allocated and the object becomes
  *    visible only when published, fully built.  A lookup never finds a half
@@ -16,17 +19,109 @@
  *    owner's reference as well, so neither IOMMU_DESTROY nor the teardown at
  *    close can free them under their owner.  The owner removes them with
  *    iommufd_obj_remove(), which waits out ioctls still holding them.
- *  - An object whose users reached zero is being destroyed.  Code that
+ *  - An object whose refcnt reached zero is being destroyed.  Code that
  *    reaches an object other than through the table (an IOAS's list of
  *    accesses) may hold it only with refcount_inc_not_zero().
  *  - Closing the file destroys every object, dependents before what they
  *    depend on.
  */
+#include <linux/file.h>
+#include <linux/iommufd.h>
 #include <linux/slab.h>
+#include <linux/uaccess.h>
 #include <linux/wait.h>
 #include <linux/xarray.h>
 
 #include "iommufd_private.h"
+
+/**
+ * iommufd_ctx_create() - make the context of a newly opened file
+ * @filp: the file; its private_data becomes the context
+ * @charge_mode: how the pins of its mappings are charged (IOMMUFD_ACCOUNT_*)
+ *
+ * Context: Process context.
+ * Return: 0, or -ENOMEM.
+ */
+int iommufd_ctx_create(struct file *filp, u8 charge_mode)
+{
+	struct iommufd_ctx *ictx = kzalloc(sizeof(*ictx), GFP_KERNEL_ACCOUNT);
+
+	if (!ictx)
+		return -ENOMEM;
+	ictx->own_file = filp;
+	ictx->charge_mode = charge_mode;
+	mutex_init(&ictx->lock);
+	mutex_init(&ictx->vfio_map_lock);
+	mutex_init(&ictx->handover_lock);
+	xa_init(&ictx->group_slots);
+	init_waitqueue_head(&ictx->remove_wait);
+	xa_init_flags(&ictx->obj_table, XA_FLAGS_ACCOUNT | XA_FLAGS_ALLOC1);
+	filp->private_data = ictx;
+	return 0;
+}
+
+/**
+ * iommufd_ctx_destroy() - free the context of a file being released
+ * @ictx: the context; every object in it is destroyed first
+ *
+ * Context: Process context, from the file's release, so no reference on
+ * the context is left.
+ */
+void iommufd_ctx_destroy(struct iommufd_ctx *ictx)
+{
+	iommufd_object_destroy_all(ictx);
+	WARN_ON(!xa_empty(&ictx->group_slots));
+	xa_destroy(&ictx->group_slots);
+	xa_destroy(&ictx->obj_table);
+	mutex_destroy(&ictx->handover_lock);
+	mutex_destroy(&ictx->vfio_map_lock);
+	mutex_destroy(&ictx->lock);
+	kfree(ictx);
+}
+
+/**
+ * iommufd_ctx_get() - take a reference on a context
+ * @ictx: the context
+ *
+ * The reference keeps the context's file, and so the context, alive.
+ *
+ * Context: Any context.
+ */
+void iommufd_ctx_get(struct iommufd_ctx *ictx)
+{
+	get_file(ictx->own_file);
+}
+EXPORT_SYMBOL_NS_GPL(iommufd_ctx_get, IOMMUFD);
+
+/**
+ * iommufd_ctx_put() - drop a reference taken on a context
+ * @ictx: the context
+ *
+ * Context: Process context; the last reference releases the file.
+ */
+void iommufd_ctx_put(struct iommufd_ctx *ictx)
+{
+	fput(ictx->own_file);
+}
+EXPORT_SYMBOL_NS_GPL(iommufd_ctx_put, IOMMUFD);
+
+/**
+ * iommufd_call_reply() - copy a command's reply back to the user
+ * @call: the command
+ * @cmd_len: the kernel size of the command's struct
+ *
+ * Writes at most the user's size: a user with an older, shorter struct
+ * gets the fields it knows of.
+ *
+ * Context: Process context, from an ioctl handler.
+ * Return: 0, or -EFAULT.
+ */
+int iommufd_call_reply(struct iommufd_call *call, size_t cmd_len)
+{
+	size_t n = cmd_len < call->ulen ? cmd_len : call->ulen;
+
+	return copy_to_user(call->uarg, call->kbuf, n) ? -EFAULT : 0;
+}
 
 /* Ids are 1..INT_MAX: never 0, and positive in an int */
 #define IOMMUFD_ID_RANGE XA_LIMIT(1, INT_MAX)
