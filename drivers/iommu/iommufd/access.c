@@ -314,31 +314,6 @@ void iommufd_access_revoke(struct io_pagetable *iopt,
 	}
 }
 
-/*
- * The first of the areas that map [@iova, @last] back to back, with their
- * number in *@nareas; NULL if the range has a hole.  Under tree_sem.
- */
-static struct iopt_area *iommufd_access_first_area(struct io_pagetable *iopt,
-						   unsigned long iova,
-						   unsigned long last,
-						   unsigned int *nareas)
-{
-	struct iopt_area *first = iopt_area_first(iopt, iova, last);
-	unsigned long expect = iova;
-	struct iopt_area *area;
-
-	*nareas = 0;
-	for (area = first; area; area = iopt_area_next(area, iova, last)) {
-		if (iopt_area_start(area) > expect)
-			return NULL;
-		(*nareas)++;
-		if (iopt_area_last(area) >= last)
-			return first;
-		expect = iopt_area_last(area) + 1;
-	}
-	return NULL;
-}
-
 /* Page store index of the page holding @iova of @area */
 static unsigned long iommufd_area_index(struct iopt_area *area,
 					unsigned long iova)
@@ -378,6 +353,7 @@ static int iommufd_access_try_pin(struct iommufd_access *access,
 	struct iommufd_access_pin *pin;
 	struct iopt_area *area;
 	struct io_pagetable *iopt;
+	struct iopt_run run;
 	unsigned int nareas, i;
 	unsigned long last;
 	int ret;
@@ -394,8 +370,8 @@ static int iommufd_access_try_pin(struct iommufd_access *access,
 	}
 	iopt = &access->ioas->table;
 	down_write(&iopt->tree_sem);
-	area = iommufd_access_first_area(iopt, iova, last, &nareas);
-	if (!area) {
+	nareas = iopt_run_count(iopt, iova, last);
+	if (!nareas) {
 		ret = -ENOENT;
 		goto out_unlock_iova;
 	}
@@ -407,9 +383,10 @@ static int iommufd_access_try_pin(struct iommufd_access *access,
 	pin->node.start = iova;
 	pin->node.last = last;
 
-	for (i = 0; i != nareas; i++) {
-		unsigned long from = max(iova, iopt_area_start(area));
-		unsigned long to = min(last, iopt_area_last(area));
+	i = 0;
+	for (area = iopt_run_start(&run, iopt, iova, last); area;
+	     area = iopt_run_step(&run), i++) {
+		unsigned long from = run.from, to = run.to;
 		unsigned long index, first_index = iommufd_area_index(area,
 								      from);
 
@@ -430,8 +407,6 @@ static int iommufd_access_try_pin(struct iommufd_access *access,
 		     index <= iommufd_area_index(area, to); index++)
 			*out_pages++ = pfn_to_page(iopt_pages_pfn(area->store,
 								  index));
-		if (i + 1 != nareas)
-			area = iopt_area_next(area, iova, last);
 	}
 	interval_tree_insert(&pin->node, &access->pins);
 	up_write(&iopt->tree_sem);
@@ -568,7 +543,7 @@ static int iommufd_access_try_rw(struct iommufd_access *access,
 	bool write = flags & IOMMUFD_ACCESS_RW_WRITE;
 	struct io_pagetable *iopt;
 	struct iopt_area *area;
-	unsigned int nareas, i;
+	struct iopt_run run;
 	unsigned long last;
 	int ret = 0;
 
@@ -581,12 +556,12 @@ static int iommufd_access_try_rw(struct iommufd_access *access,
 	}
 	iopt = &access->ioas->table;
 	down_read(&iopt->tree_sem);
-	area = iommufd_access_first_area(iopt, iova, last, &nareas);
-	if (!area)
+	/* All or nothing: a hole anywhere fails the call before any copy */
+	if (!iopt_run_count(iopt, iova, last))
 		ret = -ENOENT;
-	for (i = 0; area && i != nareas && !ret; i++) {
-		unsigned long from = max(iova, iopt_area_start(area));
-		unsigned long to = min(last, iopt_area_last(area));
+	for (area = iopt_run_start(&run, iopt, iova, last); area && !ret;
+	     area = iopt_run_step(&run)) {
+		unsigned long from = run.from, to = run.to;
 		size_t n = to - from + 1;
 		unsigned long uaddr = area->store->uva + area->pages_offset +
 				      (from - iopt_area_start(area));
@@ -609,8 +584,6 @@ static int iommufd_access_try_rw(struct iommufd_access *access,
 						       write);
 		}
 		data += n;
-		if (i + 1 != nareas)
-			area = iopt_area_next(area, iova, last);
 	}
 	up_read(&iopt->tree_sem);
 	mutex_unlock(&access->lock);

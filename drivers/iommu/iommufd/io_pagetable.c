@@ -483,10 +483,11 @@ int iopt_copy(struct io_pagetable *dst, struct io_pagetable *src,
 	      unsigned long src_iova, unsigned long length,
 	      unsigned long *dst_iova, int ioprot, unsigned int flags)
 {
-	unsigned long last, expect = src_iova;
-	struct iopt_piece *pieces = NULL;
-	unsigned int npieces = 0, i;
+	struct iopt_piece *pieces;
+	unsigned int npieces, i;
 	struct iopt_area *area;
+	struct iopt_run run;
+	unsigned long last;
 	int ret = 0;
 
 	if (!length)
@@ -494,39 +495,31 @@ int iopt_copy(struct io_pagetable *dst, struct io_pagetable *src,
 	if (check_add_overflow(src_iova, length - 1, &last))
 		return -EOVERFLOW;
 
+	/* The source must be mapped without a hole from end to end */
 	down_read(&src->tree_sem);
-	for (area = iopt_area_first(src, src_iova, last); area;
-	     area = iopt_area_next(area, src_iova, last))
-		npieces++;
-	if (npieces)
-		pieces = kcalloc(npieces, sizeof(*pieces), GFP_KERNEL_ACCOUNT);
-	if (npieces && !pieces) {
+	npieces = iopt_run_count(src, src_iova, last);
+	if (!npieces) {
+		up_read(&src->tree_sem);
+		return -ENOENT;
+	}
+	pieces = kcalloc(npieces, sizeof(*pieces), GFP_KERNEL_ACCOUNT);
+	if (!pieces) {
 		up_read(&src->tree_sem);
 		return -ENOMEM;
 	}
 	i = 0;
-	for (area = iopt_area_first(src, src_iova, last); area;
-	     area = iopt_area_next(area, src_iova, last), i++) {
-		unsigned long from = max(src_iova, iopt_area_start(area));
-		unsigned long to = min(last, iopt_area_last(area));
-
-		if (from != expect)
-			break;		/* a hole */
+	for (area = iopt_run_start(&run, src, src_iova, last); area;
+	     area = iopt_run_step(&run), i++) {
 		pieces[i].pages = area->store;
 		kref_get(&area->store->kref);
 		pieces[i].offset = area->pages_offset +
-				   (from - iopt_area_start(area));
-		pieces[i].length = to - from + 1;
-		expect = to + 1;
+				   (run.from - iopt_area_start(area));
+		pieces[i].length = run.to - run.from + 1;
 	}
 	up_read(&src->tree_sem);
-	npieces = i;
 
-	if (!npieces || expect != last + 1)
-		ret = -ENOENT;
-	else
-		ret = iopt_insert_pieces(dst, pieces, npieces, dst_iova,
-					 ioprot, flags & IOPT_MAP_FIXED_IOVA);
+	ret = iopt_insert_pieces(dst, pieces, npieces, dst_iova, ioprot,
+				 flags & IOPT_MAP_FIXED_IOVA);
 	for (i = 0; i != npieces; i++)
 		iopt_pages_put(pieces[i].pages);
 	kfree(pieces);

@@ -204,6 +204,83 @@ static inline unsigned long iopt_area_size(struct iopt_area *area)
 	return area->span.last - area->span.start + 1;
 }
 
+
+/**
+ * struct iopt_run - a walk over the areas that map a range back to back
+ * @area: the area of this step; NULL once the walk is over
+ * @from: the first IOVA of the range this step's area maps
+ * @to: the last IOVA of the range this step's area maps
+ * @start: the range's first IOVA
+ * @last: the range's last IOVA
+ * @covered: the steps so far reached @last without a hole
+ *
+ * for (area = iopt_run_start(&run, iopt, start, last); area;
+ *      area = iopt_run_step(&run))
+ * visits the areas in IOVA order and ends at the first hole (or at @last);
+ * iopt_run_complete() then says whether the whole range was mapped.  The
+ * caller holds iopt->tree_sem for the whole walk, which the first step
+ * asserts.
+ */
+struct iopt_run {
+	struct iopt_area *area;
+	unsigned long from;
+	unsigned long to;
+	unsigned long start;
+	unsigned long last;
+	bool covered;
+};
+
+/* Make @area the run's next step if it continues the run without a hole */
+static inline struct iopt_area *iopt_run_take(struct iopt_run *run,
+					      struct iopt_area *area)
+{
+	unsigned long want = run->area ? run->to + 1 : run->start;
+
+	if (!area || run->covered || iopt_area_start(area) > want) {
+		run->area = NULL;
+		return NULL;
+	}
+	run->area = area;
+	run->from = want;
+	run->to = min(run->last, iopt_area_last(area));
+	run->covered = run->to == run->last;
+	return area;
+}
+
+static inline struct iopt_area *iopt_run_start(struct iopt_run *run,
+					       struct io_pagetable *iopt,
+					       unsigned long start,
+					       unsigned long last)
+{
+	*run = (struct iopt_run){ .start = start, .last = last };
+	return iopt_run_take(run, iopt_area_first(iopt, start, last));
+}
+
+static inline struct iopt_area *iopt_run_step(struct iopt_run *run)
+{
+	return iopt_run_take(run, iopt_area_next(run->area, run->start,
+						 run->last));
+}
+
+static inline bool iopt_run_complete(const struct iopt_run *run)
+{
+	return run->covered;
+}
+
+/* The number of areas that map [start, last] back to back; 0 for a hole */
+static inline unsigned int iopt_run_count(struct io_pagetable *iopt,
+					  unsigned long start,
+					  unsigned long last)
+{
+	struct iopt_run run;
+	unsigned int n = 0;
+
+	for (iopt_run_start(&run, iopt, start, last); run.area;
+	     iopt_run_step(&run))
+		n++;
+	return iopt_run_complete(&run) ? n : 0;
+}
+
 /* pages.c: the page store */
 struct iopt_pages *iopt_pages_alloc(unsigned long uptr, unsigned long length,
 				    bool writable, u8 charge_mode);
