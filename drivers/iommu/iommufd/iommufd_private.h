@@ -16,8 +16,8 @@
  *   access->lock            an in-kernel access's IOAS and pins
  *   ioas->mutex             an IOAS's automatic HWPTs, attachment counts
  *   ictx->lock              the context's groups and compat IOAS
- *   igroup->lock            a group's attachment
- *   fault->mutex            a fault queue's groups
+ *   slot->lock              a group's attachment (struct iommufd_group_slot)
+ *   fault->lock             a fault queue's groups
  *   iopt->dom_sem, iopt->tree_sem, pages->mutex (io_pagetable.h)
  *   the owner's mmap_lock   taken by the page store to charge and to pin
  * The object table's xarray lock is a spinlock taken under any of them.

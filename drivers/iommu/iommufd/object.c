@@ -207,7 +207,7 @@ static void iommufd_object_free(struct iommufd_object *obj)
  * iommufd_object_discard() - undo iommufd_obj_alloc_bytes() of an object that
  * was never published
  * @ictx: the context
- * @obj: the object; its type's destroy operation must cope with whatever
+ * @obj: the object; its kind's release must cope with whatever
  *	part of it was built
  *
  * Context: Process context.
@@ -237,7 +237,7 @@ struct iommufd_object *iommufd_obj_lookup(struct iommufd_ctx *ictx, u32 id,
 
 	xa_lock(&ictx->obj_table);
 	obj = xa_load(&ictx->obj_table, id);
-	/* A dying object (users at zero) is as good as gone */
+	/* A dying object (refcnt at zero) is as good as gone */
 	if (obj && (type == IOMMUFD_KIND_ANY || type == obj->kind))
 		held = refcount_inc_not_zero(&obj->refcnt);
 	xa_unlock(&ictx->obj_table);
