@@ -182,6 +182,9 @@ def main():
                         lines = apply_hold(lines, op, args, where)
                 dest = os.path.join(tree, name)
                 os.makedirs(os.path.dirname(dest), exist_ok=True)
+                # a new inode: the tree may be hard links into the base
+                if os.path.lexists(dest):
+                    os.remove(dest)
                 with open(dest, "w") as f:
                     f.write("\n".join(lines))
                 mode = git(top, "ls-tree", "HEAD", name).decode().split()[0]
