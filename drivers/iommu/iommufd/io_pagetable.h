@@ -204,7 +204,6 @@ static inline unsigned long iopt_area_size(struct iopt_area *area)
 	return area->span.last - area->span.start + 1;
 }
 
-
 /**
  * struct iopt_run - a walk over the areas that map a range back to back
  * @area: the area of this step; NULL once the walk is over
