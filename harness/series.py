@@ -194,7 +194,8 @@ def main():
         if not os.path.exists(msg):
             die(f"no message {msg}")
         git(tree, "commit", "-q", "--allow-empty", f"--author={author}",
-            f"--date={date}", "-F", msg)
+            f"--date={date}", "-F", msg,
+            f"--trailer=Signed-off-by: {author}")
         config += p.config
         rev = git(tree, "rev-parse", "HEAD").decode().strip()
         cfg_lines.append(rev + "\t" + "\t".join(config))
