@@ -14,7 +14,7 @@
  * automatic HWPT is destroyed when its last device detaches.
  *
  * Locking, outermost first: ioas->mutex (the IOAS's automatic HWPTs and
- * every HWPT's attachment count), igroup->lock (the group's attachment).
+ * every HWPT's attachment count), slot->lock (the group's attachment).
  */
 #include <linux/iommu.h>
 #include <linux/iommufd.h>
@@ -38,47 +38,47 @@ MODULE_PARM_DESC(allow_unsafe_interrupts,
 static struct iommufd_group_slot *iommufd_group_new(struct iommufd_ctx *ictx,
 						    struct iommu_group *group)
 {
-	struct iommufd_group_slot *igroup = kzalloc(sizeof(*igroup),
+	struct iommufd_group_slot *slot = kzalloc(sizeof(*slot),
 					       GFP_KERNEL_ACCOUNT);
 
-	if (!igroup)
+	if (!slot)
 		return ERR_PTR(-ENOMEM);
-	igroup->ctx = ictx;
-	igroup->group = group;
+	slot->ctx = ictx;
+	slot->group = group;
 	iommu_group_ref_get(group);
-	INIT_LIST_HEAD(&igroup->devices);
-	mutex_init(&igroup->lock);
-	kref_init(&igroup->kref);
-	return igroup;
+	INIT_LIST_HEAD(&slot->devices);
+	mutex_init(&slot->lock);
+	kref_init(&slot->kref);
+	return slot;
 }
 
-static void iommufd_group_free(struct iommufd_group_slot *igroup)
+static void iommufd_group_free(struct iommufd_group_slot *slot)
 {
-	WARN_ON(!list_empty(&igroup->devices));
-	WARN_ON(igroup->cur_hwpt);
-	mutex_destroy(&igroup->lock);
-	iommu_group_put(igroup->group);
-	kfree(igroup);
+	WARN_ON(!list_empty(&slot->devices));
+	WARN_ON(slot->cur_hwpt);
+	mutex_destroy(&slot->lock);
+	iommu_group_put(slot->group);
+	kfree(slot);
 }
 
 /* The last device left: out of the context's table, then freed */
 static void iommufd_group_last_put(struct kref *kref)
 {
-	struct iommufd_group_slot *igroup =
+	struct iommufd_group_slot *slot =
 		container_of(kref, struct iommufd_group_slot, kref);
 
-	lockdep_assert_held(&igroup->ctx->lock);
-	xa_erase(&igroup->ctx->group_slots, iommu_group_id(igroup->group));
-	iommufd_group_free(igroup);
+	lockdep_assert_held(&slot->ctx->lock);
+	xa_erase(&slot->ctx->group_slots, iommu_group_id(slot->group));
+	iommufd_group_free(slot);
 }
 
-static void iommufd_group_put(struct iommufd_group_slot *igroup)
+static void iommufd_group_put(struct iommufd_group_slot *slot)
 {
-	struct iommufd_ctx *ictx = igroup->ctx;
+	struct iommufd_ctx *ictx = slot->ctx;
 
 	/* Under the lock, so a lookup never finds a group being freed */
 	mutex_lock(&ictx->lock);
-	kref_put(&igroup->kref, iommufd_group_last_put);
+	kref_put(&slot->kref, iommufd_group_last_put);
 	mutex_unlock(&ictx->lock);
 }
 
@@ -87,26 +87,26 @@ static struct iommufd_group_slot *iommufd_group_get(struct iommufd_ctx *ictx,
 						    struct iommu_group *group)
 {
 	unsigned long key = iommu_group_id(group);
-	struct iommufd_group_slot *igroup;
+	struct iommufd_group_slot *slot;
 	int ret;
 
 	mutex_lock(&ictx->lock);
-	igroup = xa_load(&ictx->group_slots, key);
-	if (igroup) {
-		kref_get(&igroup->kref);
+	slot = xa_load(&ictx->group_slots, key);
+	if (slot) {
+		kref_get(&slot->kref);
 		goto out_unlock;
 	}
-	igroup = iommufd_group_new(ictx, group);
-	if (IS_ERR(igroup))
+	slot = iommufd_group_new(ictx, group);
+	if (IS_ERR(slot))
 		goto out_unlock;
-	ret = xa_insert(&ictx->group_slots, key, igroup, GFP_KERNEL_ACCOUNT);
+	ret = xa_insert(&ictx->group_slots, key, slot, GFP_KERNEL_ACCOUNT);
 	if (ret) {
-		iommufd_group_free(igroup);
-		igroup = ERR_PTR(ret);
+		iommufd_group_free(slot);
+		slot = ERR_PTR(ret);
 	}
 out_unlock:
 	mutex_unlock(&ictx->lock);
-	return igroup;
+	return slot;
 }
 
 static void iommufd_device_destroy(struct iommufd_object *obj)
@@ -266,17 +266,17 @@ EXPORT_SYMBOL_NS_GPL(iommufd_device_unbind, IOMMUFD);
  */
 bool iommufd_ctx_has_group(struct iommufd_ctx *ictx, struct iommu_group *group)
 {
-	struct iommufd_group_slot *igroup;
+	struct iommufd_group_slot *slot;
 	bool ret = false;
 
 	if (!ictx || !group)
 		return false;
 	mutex_lock(&ictx->lock);
-	igroup = xa_load(&ictx->group_slots, iommu_group_id(group));
-	if (igroup) {
-		mutex_lock(&igroup->lock);
-		ret = !list_empty(&igroup->devices);
-		mutex_unlock(&igroup->lock);
+	slot = xa_load(&ictx->group_slots, iommu_group_id(group));
+	if (slot) {
+		mutex_lock(&slot->lock);
+		ret = !list_empty(&slot->devices);
+		mutex_unlock(&slot->lock);
 	}
 	mutex_unlock(&ictx->lock);
 	return ret;
@@ -401,7 +401,7 @@ static int iommufd_device_attach_hwpt(struct iommufd_device *idev,
 				      struct iommufd_hwpt *hwpt)
 {
 	struct iommufd_hwpt_paging *paging = iommufd_hwpt_backing(hwpt);
-	struct iommufd_group_slot *igroup = idev->slot;
+	struct iommufd_group_slot *slot = idev->slot;
 	struct iommufd_attachment *handle = NULL;
 	int ret;
 
@@ -409,8 +409,8 @@ static int iommufd_device_attach_hwpt(struct iommufd_device *idev,
 	/* Its id may still be found while it waits to be removed */
 	if (paging->retired)
 		return -ENOENT;
-	mutex_lock(&igroup->lock);
-	if (idev->attached || (igroup->cur_hwpt && igroup->cur_hwpt != hwpt)) {
+	mutex_lock(&slot->lock);
+	if (idev->attached || (slot->cur_hwpt && slot->cur_hwpt != hwpt)) {
 		ret = -EINVAL;
 		goto out_unlock;
 	}
@@ -424,20 +424,20 @@ static int iommufd_device_attach_hwpt(struct iommufd_device *idev,
 	ret = iommufd_device_reserve(idev, &paging->ioas->table);
 	if (ret)
 		goto err_iopf;
-	if (!igroup->cur_hwpt) {
+	if (!slot->cur_hwpt) {
 		handle = iommufd_attach_handle_new(hwpt, idev);
 		if (IS_ERR(handle)) {
 			ret = PTR_ERR(handle);
 			goto err_unreserve;
 		}
-		ret = iommu_attach_group_handle(hwpt->domain, igroup->group,
+		ret = iommu_attach_group_handle(hwpt->domain, slot->group,
 						iommufd_core_handle(handle));
 		if (ret)
 			goto err_free_handle;
-		igroup->cur_hwpt = hwpt;
-		igroup->handle = handle;
+		slot->cur_hwpt = hwpt;
+		slot->handle = handle;
 	}
-	igroup->nattached++;
+	slot->nattached++;
 	idev->attached = true;
 	iommufd_hwpt_add_attachments(hwpt, 1);
 	goto out_unlock;
@@ -449,7 +449,7 @@ err_unreserve:
 err_iopf:
 	iommufd_device_set_iopf(idev, false);
 out_unlock:
-	mutex_unlock(&igroup->lock);
+	mutex_unlock(&slot->lock);
 	return ret;
 }
 
@@ -577,7 +577,7 @@ static struct iommufd_hwpt *iommufd_device_get_hwpt(struct iommufd_device *idev)
  */
 void iommufd_device_detach(struct iommufd_device *idev)
 {
-	struct iommufd_group_slot *igroup = idev->slot;
+	struct iommufd_group_slot *slot = idev->slot;
 	struct iommufd_hwpt_paging *gone;
 	struct iommufd_hwpt *hwpt;
 	struct iommufd_ioas *ioas;
@@ -588,26 +588,26 @@ again:
 		return;
 	ioas = iommufd_hwpt_backing(hwpt)->ioas;
 	mutex_lock(&ioas->mutex);
-	mutex_lock(&igroup->lock);
-	if (!idev->attached || igroup->cur_hwpt != hwpt) {
+	mutex_lock(&slot->lock);
+	if (!idev->attached || slot->cur_hwpt != hwpt) {
 		/* A replace moved it meanwhile */
-		mutex_unlock(&igroup->lock);
+		mutex_unlock(&slot->lock);
 		mutex_unlock(&ioas->mutex);
 		iommufd_obj_unref(idev->ctx, &hwpt->base);
 		goto again;
 	}
 	idev->attached = false;
 	iopt_unreserve(&ioas->table, idev);
-	if (--igroup->nattached == 0) {
-		iommu_detach_group_handle(hwpt->domain, igroup->group);
-		igroup->cur_hwpt = NULL;
+	if (--slot->nattached == 0) {
+		iommu_detach_group_handle(hwpt->domain, slot->group);
+		slot->cur_hwpt = NULL;
 		/* Answers the faults still outstanding on the old domain */
-		if (igroup->handle)
-			iommufd_fault_handle_retire(igroup->handle);
-		igroup->handle = NULL;
+		if (slot->handle)
+			iommufd_fault_handle_retire(slot->handle);
+		slot->handle = NULL;
 	}
 	iommufd_device_set_iopf(idev, false);
-	mutex_unlock(&igroup->lock);
+	mutex_unlock(&slot->lock);
 	gone = iommufd_hwpt_drop_attachment(hwpt);
 	mutex_unlock(&ioas->mutex);
 	/* Before the removal, which waits for every other holder */
@@ -617,12 +617,12 @@ again:
 EXPORT_SYMBOL_NS_GPL(iommufd_device_detach, IOMMUFD);
 
 /* Turn IO page faults on or off for every attached device of a group */
-static int iommufd_group_set_iopf(struct iommufd_group_slot *igroup, bool on)
+static int iommufd_group_set_iopf(struct iommufd_group_slot *slot, bool on)
 {
 	struct iommufd_device *cur;
 	int ret;
 
-	list_for_each_entry(cur, &igroup->devices, slot_link) {
+	list_for_each_entry(cur, &slot->devices, slot_link) {
 		if (!cur->attached)
 			continue;
 		ret = iommufd_device_set_iopf(cur, on);
@@ -640,8 +640,8 @@ static int iommufd_group_replace(struct iommufd_device *idev,
 				 struct iommufd_hwpt *new,
 				 struct iommufd_hwpt_paging **gone)
 {
-	struct iommufd_group_slot *igroup = idev->slot;
-	struct iommufd_hwpt *old = igroup->cur_hwpt;
+	struct iommufd_group_slot *slot = idev->slot;
+	struct iommufd_hwpt *old = slot->cur_hwpt;
 	struct iommufd_ioas *old_ioas = iommufd_hwpt_backing(old)->ioas;
 	struct iommufd_hwpt_paging *new_paging = iommufd_hwpt_backing(new);
 	struct iommufd_ioas *new_ioas = new_paging->ioas;
@@ -650,7 +650,7 @@ static int iommufd_group_replace(struct iommufd_device *idev,
 	unsigned int moved = 0;
 	int ret;
 
-	lockdep_assert_held(&igroup->lock);
+	lockdep_assert_held(&slot->lock);
 	lockdep_assert_held(&new_ioas->mutex);
 	if (new_paging->retired)
 		return -ENOENT;
@@ -661,12 +661,12 @@ static int iommufd_group_replace(struct iommufd_device *idev,
 	if (IS_ERR(handle))
 		return PTR_ERR(handle);
 	if (new->fault) {
-		ret = iommufd_group_set_iopf(igroup, true);
+		ret = iommufd_group_set_iopf(slot, true);
 		if (ret)
 			goto err_iopf;
 	}
 	if (old_ioas != new_ioas) {
-		list_for_each_entry(cur, &igroup->devices, slot_link) {
+		list_for_each_entry(cur, &slot->devices, slot_link) {
 			if (!cur->attached)
 				continue;
 			ret = iommufd_device_reserve(cur, &new_ioas->table);
@@ -674,24 +674,24 @@ static int iommufd_group_replace(struct iommufd_device *idev,
 				goto err_unreserve;
 		}
 	}
-	ret = iommu_replace_group_handle(igroup->group, new->domain,
+	ret = iommu_replace_group_handle(slot->group, new->domain,
 					 iommufd_core_handle(handle));
 	if (ret)
 		goto err_unreserve;
 
-	if (igroup->handle)
-		iommufd_fault_handle_retire(igroup->handle);
-	igroup->handle = handle;
+	if (slot->handle)
+		iommufd_fault_handle_retire(slot->handle);
+	slot->handle = handle;
 	if (!new->fault)
-		iommufd_group_set_iopf(igroup, false);
-	list_for_each_entry(cur, &igroup->devices, slot_link) {
+		iommufd_group_set_iopf(slot, false);
+	list_for_each_entry(cur, &slot->devices, slot_link) {
 		if (!cur->attached)
 			continue;
 		if (old_ioas != new_ioas)
 			iopt_unreserve(&old_ioas->table, cur);
 		moved++;
 	}
-	igroup->cur_hwpt = new;
+	slot->cur_hwpt = new;
 	iommufd_hwpt_add_attachments(new, moved);
 	while (moved--)
 		*gone = iommufd_hwpt_drop_attachment(old);
@@ -699,11 +699,11 @@ static int iommufd_group_replace(struct iommufd_device *idev,
 
 err_unreserve:
 	if (old_ioas != new_ioas) {
-		list_for_each_entry(cur, &igroup->devices, slot_link)
+		list_for_each_entry(cur, &slot->devices, slot_link)
 			iopt_unreserve(&new_ioas->table, cur);
 	}
 err_iopf:
-	iommufd_group_set_iopf(igroup, old->fault);
+	iommufd_group_set_iopf(slot, old->fault);
 	kfree(handle);
 	return ret;
 }
@@ -743,7 +743,7 @@ static void iommufd_unlock_two(struct mutex *a, struct mutex *b)
  */
 int iommufd_device_replace(struct iommufd_device *idev, u32 *pt_id)
 {
-	struct iommufd_group_slot *igroup = idev->slot;
+	struct iommufd_group_slot *slot = idev->slot;
 	struct iommufd_hwpt_paging *paging, *gone = NULL;
 	struct iommufd_hwpt *old, *new = NULL;
 	struct iommufd_ioas *old_ioas, *new_ioas;
@@ -773,10 +773,10 @@ again:
 	old_ioas = iommufd_hwpt_backing(old)->ioas;
 
 	iommufd_lock_two(&old_ioas->mutex, &new_ioas->mutex);
-	mutex_lock(&igroup->lock);
-	if (!idev->attached || igroup->cur_hwpt != old) {
+	mutex_lock(&slot->lock);
+	if (!idev->attached || slot->cur_hwpt != old) {
 		/* Another replace or a detach won the race: look again */
-		mutex_unlock(&igroup->lock);
+		mutex_unlock(&slot->lock);
 		iommufd_unlock_two(&old_ioas->mutex, &new_ioas->mutex);
 		iommufd_obj_unref(idev->ctx, &old->base);
 		goto again;
@@ -812,7 +812,7 @@ again:
 	}
 	if (!ret)
 		*pt_id = new->base.nr;
-	mutex_unlock(&igroup->lock);
+	mutex_unlock(&slot->lock);
 	iommufd_unlock_two(&old_ioas->mutex, &new_ioas->mutex);
 	iommufd_obj_unref(idev->ctx, &old->base);
 	iommufd_hwpt_remove_auto(gone);

@@ -5,9 +5,9 @@
  * A nested HWPT allocated with a fault object sends its IO page faults
  * there instead of letting the IOMMU fail them.  The IOMMU core hands over
  * a fault group (one or more faults, the last one flagged) through the
- * domain's iopf_handler; the group waits on @deliver until user space
+ * domain's iopf_handler; the group waits on @pending until user space
  * read()s it, each fault as a struct iommu_hwpt_pgfault carrying the
- * group's cookie; then it waits in @response until user space write()s a
+ * group's cookie; then it waits in @awaiting until user space write()s a
  * struct iommu_hwpt_page_response with that cookie, which answers the
  * device.  A group is read whole or not at all.
  *
@@ -19,8 +19,8 @@
  *  - The file holds the object (one user) and the context, so the object
  *    outlives its file descriptor being open, and IOMMU_DESTROY of the
  *    object is EBUSY until the file is closed and no HWPT uses it.
- *  - Locking: fault->mutex protects @deliver and @response; it nests
- *    inside igroup->lock.
+ *  - Locking: fault->lock protects @pending and @awaiting; it nests
+ *    inside slot->lock.
  *  - The IOMMU driver reports no fault through an attach handle once the
  *    domain change that removed it returned (drivers drain their page
  *    request queues), so a retired handle can be freed at once.
