@@ -80,6 +80,34 @@ check_tools() {
 }
 
 # Serialise kernel builds: the machine has two cores.
+# extract_base: the pristine base tree in $BASE, extracted once per
+# tarball; a new tarball also drops the variant trees built from the old.
+extract_base() {
+	local stamp
+	stamp=$(stat -c '%s-%Y' "$KERNEL_TARBALL")
+	[ "$(cat "$BASE/.stamp" 2>/dev/null)" != "$stamp" ] || return 0
+	log "extracting $(basename "$KERNEL_TARBALL")"
+	rm -rf "$BASE" "$BUILD/ours" "$BUILD/intree" "$BUILD/patches-tree"
+	mkdir -p "$BASE"
+	tar xJf "$KERNEL_TARBALL" -C "$BASE" --strip-components=1
+	echo "$stamp" >"$BASE/.stamp"
+}
+
+# config_says LINE CONFIG: does the .config CONFIG say what the fragment
+# line LINE (CONFIG_X=v or "# CONFIG_X is not set") asks?  Other lines
+# ask nothing.
+config_says() {
+	local sym
+	case "$1" in
+	CONFIG_*=*) grep -qxF -- "$1" "$2" ;;
+	"# CONFIG_"*" is not set")
+		sym=${1#\# }; sym=${sym%% *}
+		! grep -q "^$sym=" "$2"
+		;;
+	*) return 0 ;;
+	esac
+}
+
 build_lock() {
 	mkdir -p "$BUILD"
 	exec 9>"$BUILD/.build.lock"

@@ -23,10 +23,11 @@ def die(msg):
     sys.exit(1)
 
 
-def git(repo, *args, data=None):
+def git(repo, *args, env=None):
     r = subprocess.run(["git", "-C", repo, "-c", "user.name=harness",
                         "-c", "user.email=harness@invalid", *args],
-                       input=data, capture_output=True)
+                       capture_output=True,
+                       env={**os.environ, **env} if env else None)
     if r.returncode:
         die(f"git {' '.join(args)}: {r.stderr.decode().strip()}")
     return r.stdout
@@ -118,16 +119,33 @@ def apply_hold(lines, op, args, where):
     return out
 
 
-def ours(top, path):
-    """Our committed files at or below path: {relpath: bytes}."""
-    names = git(top, "ls-tree", "-r", "--name-only", "HEAD", "--", path)
-    files = {}
-    for name in names.decode().split("\n"):
-        if name:
-            files[name] = git(top, "show", f"HEAD:{name}")
-    if not files:
-        die(f"'{path}' is not in our tree")
-    return files
+class Ours:
+    """Our committed tree (HEAD), read once: paths, modes and contents."""
+
+    def __init__(self, top):
+        self.top = top
+        self.entries = {}
+        self.blobs = {}
+        for line in git(top, "ls-tree", "-r", "HEAD").decode().splitlines():
+            meta, name = line.split("\t", 1)
+            mode, kind, sha = meta.split()
+            if kind == "blob":
+                self.entries[name] = (mode, sha)
+
+    def under(self, path):
+        """The files at or below path."""
+        prefix = path.rstrip("/") + "/"
+        return sorted(n for n in self.entries
+                      if n == path or n.startswith(prefix))
+
+    def data(self, name):
+        if name not in self.blobs:
+            self.blobs[name] = git(self.top, "cat-file", "blob",
+                                   self.entries[name][1])
+        return self.blobs[name]
+
+    def executable(self, name):
+        return self.entries[name][0] == "100755"
 
 
 def main():
@@ -140,19 +158,21 @@ def main():
             die(f"{where}: no patch '{name}'")
 
     # Every kernel file of ours is added exactly once.
+    repo = Ours(top)
     added = {}
     for k, p in enumerate(patches):
         for path in p.adds:
-            for name in ours(top, path):
+            if not repo.under(path):
+                die(f"'{path}' is not in our tree")
+            for name in repo.under(path):
                 if name in added:
                     die(f"{name} is added by two patches")
                 added[name] = k
-    paths = os.environ.get("SERIES_PATHS", "").split()
-    for path in paths:
-        names = git(top, "ls-tree", "-r", "--name-only", "HEAD", "--", path)
-        for name in names.decode().split("\n"):
-            if name and name not in added:
+    for path in os.environ.get("SERIES_PATHS", "").split():
+        for name in repo.under(path):
+            if name not in added:
                 die(f"{name} is in no patch of the series")
+    held = {h[1] for h in holds}
 
     author = git(top, "log", "-1", "--format=%an <%ae>").decode().strip()
     date = git(top, "log", "-1", "--format=%aD").decode().strip()
@@ -170,32 +190,35 @@ def main():
             for e, data in kept.items():
                 os.makedirs(os.path.dirname(os.path.join(tree, e)), exist_ok=True)
                 open(os.path.join(tree, e), "wb").write(data)
-        # Every file added so far, with the holds still open at patch k
-        for path in [a for q in patches[:k + 1] for a in q.adds]:
+        # The files this patch adds, and the earlier ones whose holds may
+        # end here, with the holds still open at patch k
+        for path in p.adds:
             full = os.path.join(tree, path)
-            if path in p.adds and os.path.isdir(full):
+            if os.path.isdir(full):
                 shutil.rmtree(full)
-            for name, data in ours(top, path).items():
-                lines = data.decode().split("\n")
-                for op, hpath, name_until, args, where in holds:
-                    if hpath == name and index[name_until] > k:
-                        lines = apply_hold(lines, op, args, where)
-                dest = os.path.join(tree, name)
-                os.makedirs(os.path.dirname(dest), exist_ok=True)
-                # a new inode: the tree may be hard links into the base
-                if os.path.lexists(dest):
-                    os.remove(dest)
-                with open(dest, "w") as f:
-                    f.write("\n".join(lines))
-                mode = git(top, "ls-tree", "HEAD", name).decode().split()[0]
-                os.chmod(dest, 0o755 if mode == "100755" else 0o644)
+        for name in sorted(added):
+            if added[name] > k or (added[name] < k and name not in held):
+                continue
+            lines = repo.data(name).decode().split("\n")
+            for op, hpath, name_until, args, where in holds:
+                if hpath == name and index[name_until] > k:
+                    lines = apply_hold(lines, op, args, where)
+            dest = os.path.join(tree, name)
+            os.makedirs(os.path.dirname(dest), exist_ok=True)
+            # a new inode: the tree may be hard links into the base
+            if os.path.lexists(dest):
+                os.remove(dest)
+            with open(dest, "w") as f:
+                f.write("\n".join(lines))
+            os.chmod(dest, 0o755 if repo.executable(name) else 0o644)
         git(tree, "add", "-A", "-f", ".")
         msg = os.path.join(top, "harness/series", p.name + ".msg")
         if not os.path.exists(msg):
             die(f"no message {msg}")
         git(tree, "commit", "-q", "--allow-empty", f"--author={author}",
             f"--date={date}", "-F", msg,
-            f"--trailer=Signed-off-by: {author}")
+            f"--trailer=Signed-off-by: {author}",
+            env={"GIT_COMMITTER_DATE": date})  # the same series, the same ids
         config += p.config
         rev = git(tree, "rev-parse", "HEAD").decode().strip()
         cfg_lines.append(rev + "\t" + "\t".join(config))
