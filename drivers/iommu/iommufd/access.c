@@ -574,7 +574,7 @@ static int iommufd_access_try_rw(struct iommufd_access *access,
 		if (!(flags & (IOMMUFD_ACCESS_RW_KTHREAD |
 			       __IOMMUFD_ACCESS_RW_SLOW_PATH)) &&
 		    !area->store->file && !area->store->vaddr_invalid &&
-		    current->mm == area->store->owner_mm) {
+		    current->mm == area->store->owner.mm) {
 			/* The owner's own memory: copy directly */
 			if (write ? copy_to_user(uptr, data, n) :
 				    copy_from_user(data, uptr, n))

@@ -38,6 +38,21 @@ struct task_struct;
 struct user_struct;
 
 /**
+ * struct iopt_owner - whom a page store's pins are charged to
+ * @mode: enum iommufd_account_mode
+ * @mm: the process memory the pages come from: its pinned_vm, and its
+ *	locked_vm in IOMMUFD_ACCOUNT_MM mode
+ * @task: the process's group leader, for RLIMIT_MEMLOCK
+ * @user: the user, whose locked_vm IOMMUFD_ACCOUNT_USER mode charges
+ */
+struct iopt_owner {
+	u8 mode;
+	struct mm_struct *mm;
+	struct task_struct *task;
+	struct user_struct *user;
+};
+
+/**
  * struct iopt_pages - pinned user memory shared by areas and accesses
  * @kref: areas (and copies of them) holding the store
  * @mutex: protects @users, @chunks, @pfnmap and @ncharged
@@ -45,10 +60,8 @@ struct user_struct;
  *	store, the page-aligned file offset of page index 0
  * @nr_pages: pages the store spans
  * @write_ok: pinned for write
- * @charge_mode: enum iommufd_account_mode of the pins
- * @owner_mm: the process memory the pages come from (mmgrab'ed)
- * @owner_task: its group leader, for RLIMIT_MEMLOCK (referenced)
- * @owner_user: the user charged in IOMMUFD_ACCOUNT_USER mode (referenced)
+ * @owner: whom the pins are charged to, and whose memory they are; the
+ *	store holds references on its mm, task and user
  * @file: the memfd of a file-backed store (referenced), else NULL
  * @vaddr_invalid: VFIO_DMA_UNMAP_FLAG_VADDR took @uva away: nothing can
  *	be pinned until a new one arrives (changed under pages->mutex and
@@ -72,10 +85,7 @@ struct iopt_pages {
 	unsigned long uva;
 	unsigned long nr_pages;
 	bool write_ok;
-	u8 charge_mode;
-	struct mm_struct *owner_mm;
-	struct task_struct *owner_task;
-	struct user_struct *owner_user;
+	struct iopt_owner owner;
 	struct file *file;
 	bool vaddr_invalid;
 	bool allow_pfnmap;

@@ -26,10 +26,9 @@
  * (iopt_pages_change_owner()); the charges move with it.
  *
  * Locking: pages->mutex covers users, the PFN store, ncharged and the owner
- * (owner_mm, owner_task, owner_user, charge_mode).  It nests inside the
- * io_pagetable locks and takes the owner's mmap lock inside itself.  No
- * path holds two stores' mutexes: a handover of many stores moves them one
- * at a time (iopt_pages_change_owner()).
+ * record.  It nests inside the io_pagetable locks and takes the owner's
+ * mmap lock inside itself.  No path holds two stores' mutexes: a handover
+ * of many stores moves them one at a time (iopt_pages_change_owner()).
  */
 #include <linux/capability.h>
 #include <linux/file.h>
@@ -47,6 +46,48 @@
 #include "io_pagetable.h"
 #include "iommufd_private.h"
 
+/* How the calling process's new pins are charged: CAP_IPC_LOCK never is */
+static u8 iopt_caller_mode(u8 mode)
+{
+	return capable(CAP_IPC_LOCK) ? IOMMUFD_ACCOUNT_NONE : mode;
+}
+
+/* The calling process as an owner, charged in @mode; no references */
+static struct iopt_owner iopt_current_owner(u8 mode)
+{
+	return (struct iopt_owner){
+		.mode = mode,
+		.mm = current->mm,
+		.task = current->group_leader,
+		.user = current_user(),
+	};
+}
+
+/* Make @dst the owner @src names, with references of its own */
+static void iopt_owner_hold(struct iopt_owner *dst,
+			    const struct iopt_owner *src)
+{
+	*dst = *src;
+	mmgrab(dst->mm);
+	get_task_struct(dst->task);
+	get_uid(dst->user);
+}
+
+/* Drop the references an owner record holds */
+static void iopt_owner_put(struct iopt_owner *owner)
+{
+	mmdrop(owner->mm);
+	put_task_struct(owner->task);
+	free_uid(owner->user);
+}
+
+static bool iopt_owner_same(const struct iopt_owner *a,
+			    const struct iopt_owner *b)
+{
+	return a->mm == b->mm && a->task == b->task && a->user == b->user &&
+	       a->mode == b->mode;
+}
+
 /*
  * A store of the pages under [@base, @base + @length), owned by the calling
  * process (it is charged for them; CAP_IPC_LOCK is never charged), with
@@ -59,6 +100,7 @@ static struct iopt_pages *iopt_pages_new(unsigned long base,
 	unsigned long first = base >> PAGE_SHIFT;
 	unsigned long last = (base + length - 1) >> PAGE_SHIFT;
 	struct iopt_pages *pages = NULL;
+	struct iopt_owner me;
 
 	if (!iommufd_inject_fail())
 		pages = kzalloc(sizeof(*pages), GFP_KERNEL_ACCOUNT);
@@ -68,13 +110,8 @@ static struct iopt_pages *iopt_pages_new(unsigned long base,
 	pages->nr_pages = last - first + 1;
 	pages->write_ok = writable;
 	pages->users = RB_ROOT_CACHED;
-	if (capable(CAP_IPC_LOCK))
-		charge_mode = IOMMUFD_ACCOUNT_NONE;
-	pages->charge_mode = charge_mode;
-	pages->owner_task = get_task_struct(current->group_leader);
-	pages->owner_user = get_uid(current_user());
-	mmgrab(current->mm);
-	pages->owner_mm = current->mm;
+	me = iopt_current_owner(iopt_caller_mode(charge_mode));
+	iopt_owner_hold(&pages->owner, &me);
 	mutex_init(&pages->mutex);
 	kref_init(&pages->kref);
 	return pages;
@@ -341,35 +378,9 @@ void iopt_pages_release(struct kref *kref)
 	bitmap_free(pages->pfnmap);
 	if (pages->file)
 		fput(pages->file);
-	mmdrop(pages->owner_mm);
-	put_task_struct(pages->owner_task);
-	free_uid(pages->owner_user);
+	iopt_owner_put(&pages->owner);
 	mutex_destroy(&pages->mutex);
 	kfree(pages);
-}
-
-/**
- * struct iopt_owner - whom pins are charged to
- * @mode: enum iommufd_account_mode
- * @mm: the process memory: its pinned_vm, and locked_vm in MM mode
- * @task: the process, for RLIMIT_MEMLOCK
- * @user: the user, whose locked_vm USER mode charges
- */
-struct iopt_owner {
-	u8 mode;
-	struct mm_struct *mm;
-	struct task_struct *task;
-	struct user_struct *user;
-};
-
-static struct iopt_owner iopt_pages_owner(struct iopt_pages *pages)
-{
-	return (struct iopt_owner){
-		.mode = pages->charge_mode,
-		.mm = pages->owner_mm,
-		.task = pages->owner_task,
-		.user = pages->owner_user,
-	};
 }
 
 /* Flags of iopt_charge() */
@@ -434,18 +445,14 @@ static void iopt_uncharge(const struct iopt_owner *owner,
 
 static int iopt_pages_charge(struct iopt_pages *pages, unsigned long npages)
 {
-	struct iopt_owner owner = iopt_pages_owner(pages);
-
 	lockdep_assert_held(&pages->mutex);
-	return iopt_charge(&owner, npages, 0);
+	return iopt_charge(&pages->owner, npages, 0);
 }
 
 static void iopt_pages_uncharge(struct iopt_pages *pages, unsigned long npages)
 {
-	struct iopt_owner owner = iopt_pages_owner(pages);
-
 	lockdep_assert_held(&pages->mutex);
-	iopt_uncharge(&owner, npages);
+	iopt_uncharge(&pages->owner, npages);
 }
 
 /*
@@ -483,7 +490,7 @@ static long iopt_pages_gup(struct iopt_pages *pages, unsigned long index,
 {
 	unsigned long addr = pages->uva + index * PAGE_SIZE;
 	unsigned int gup_flags = FOLL_LONGTERM;
-	struct mm_struct *mm = pages->owner_mm;
+	struct mm_struct *mm = pages->owner.mm;
 	int locked = 1;
 	long ret;
 
@@ -533,7 +540,7 @@ static int iopt_pages_follow_pfnmap(struct iopt_pages *pages,
 {
 	unsigned long addr = pages->uva + index * PAGE_SIZE;
 	unsigned int fault_flags = FAULT_FLAG_REMOTE;
-	struct mm_struct *mm = pages->owner_mm;
+	struct mm_struct *mm = pages->owner.mm;
 	struct follow_pfnmap_args args;
 	struct vm_area_struct *vma;
 	unsigned int tries;
@@ -911,15 +918,6 @@ void iopt_pages_remove_user(struct iopt_pages *pages,
 	mutex_unlock(&pages->mutex);
 }
 
-static bool iopt_pages_owned_by(struct iopt_pages *pages,
-				const struct iopt_owner *owner)
-{
-	return pages->owner_mm == owner->mm &&
-	       pages->owner_task == owner->task &&
-	       pages->owner_user == owner->user &&
-	       pages->charge_mode == owner->mode;
-}
-
 /*
  * Make @to the owner of @pages: charge it for what the store has pinned
  * (with @flags, see iopt_charge()), uncharge the present owner and return
@@ -940,22 +938,10 @@ static int iopt_pages_move(struct iopt_pages *pages,
 	ret = iopt_charge(to, pages->ncharged, flags);
 	if (ret)
 		return ret;
-	*from = iopt_pages_owner(pages);
+	*from = pages->owner;
 	iopt_uncharge(from, pages->ncharged);
-	mmgrab(to->mm);
-	pages->owner_mm = to->mm;
-	pages->owner_task = get_task_struct(to->task);
-	pages->owner_user = get_uid(to->user);
-	pages->charge_mode = to->mode;
+	iopt_owner_hold(&pages->owner, to);
 	return 0;
-}
-
-/* Drop the references an owner record returned by iopt_pages_move() holds */
-static void iopt_owner_put(struct iopt_owner *owner)
-{
-	mmdrop(owner->mm);
-	put_task_struct(owner->task);
-	free_uid(owner->user);
 }
 
 /**
@@ -985,13 +971,7 @@ static void iopt_owner_put(struct iopt_owner *owner)
 int iopt_pages_change_owner(struct iopt_pages **stores, unsigned int n,
 			    u8 charge_mode)
 {
-	struct iopt_owner to = {
-		.mode = capable(CAP_IPC_LOCK) ? IOMMUFD_ACCOUNT_NONE :
-						charge_mode,
-		.mm = current->mm,
-		.task = current->group_leader,
-		.user = current_user(),
-	};
+	struct iopt_owner to = iopt_current_owner(iopt_caller_mode(charge_mode));
 	struct iopt_owner *prev, back;
 	unsigned int i, moved;
 	int ret = 0;
@@ -1009,7 +989,7 @@ int iopt_pages_change_owner(struct iopt_pages **stores, unsigned int n,
 		struct iopt_pages *pages = stores[moved];
 
 		mutex_lock(&pages->mutex);
-		if (!iopt_pages_owned_by(pages, &to))
+		if (!iopt_owner_same(&pages->owner, &to))
 			ret = iopt_pages_move(pages, &to, &prev[moved], 0);
 		mutex_unlock(&pages->mutex);
 		cond_resched();
@@ -1046,17 +1026,13 @@ int iopt_pages_change_owner(struct iopt_pages **stores, unsigned int n,
  */
 int iopt_pages_adopt(struct iopt_pages *pages, unsigned long uptr)
 {
-	struct iopt_owner new = {
-		.mode = pages->charge_mode,
-		.mm = current->mm,
-		.task = current->group_leader,
-		.user = current_user(),
-	};
-	struct iopt_owner old;
+	struct iopt_owner new, old;
 	int ret = 0;
 
 	mutex_lock(&pages->mutex);
-	if (!iopt_pages_owned_by(pages, &new)) {
+	/* The store's accounting mode stays; only who is charged changes */
+	new = iopt_current_owner(pages->owner.mode);
+	if (!iopt_owner_same(&pages->owner, &new)) {
 		ret = iopt_pages_move(pages, &new, &old, 0);
 		if (ret)
 			goto out_unlock;
