@@ -160,30 +160,6 @@ static int hwpt_alloc(int fd, __u32 flags, __u32 dev_id, __u32 pt_id,
 	return ret;
 }
 
-static int vfio_map(int fd, void *va, __u64 len, __u64 iova)
-{
-	struct vfio_iommu_type1_dma_map cmd = {
-		.argsz = sizeof(cmd),
-		.flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE,
-		.vaddr = (uintptr_t)va, .iova = iova, .size = len,
-	};
-
-	return do_ioctl(fd, VFIO_IOMMU_MAP_DMA, &cmd);
-}
-
-static int vfio_unmap(int fd, __u32 flags, __u64 iova, __u64 len,
-		      __u64 *unmapped)
-{
-	struct vfio_iommu_type1_dma_unmap cmd = {
-		.argsz = sizeof(cmd), .flags = flags, .iova = iova,
-		.size = len,
-	};
-	int ret = do_ioctl(fd, VFIO_IOMMU_UNMAP_DMA, &cmd);
-
-	*unmapped = cmd.size;
-	return ret;
-}
-
 /* A file-backed scenario's file, mapped here to check its pins */
 static void *file_va;
 

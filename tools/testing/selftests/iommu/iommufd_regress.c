@@ -271,26 +271,6 @@ TEST_F(regress, an_automatic_iova_chosen_without_domains_takes_a_domain_later)
 			       self->buf, PAGE + PAGE / 2));
 }
 
-static int vfio_map(int fd, void *va, __u64 iova, __u64 size)
-{
-	struct vfio_iommu_type1_dma_map cmd = {
-		.argsz = sizeof(cmd),
-		.flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE,
-		.vaddr = (uintptr_t)va, .iova = iova, .size = size,
-	};
-
-	return do_ioctl(fd, VFIO_IOMMU_MAP_DMA, &cmd);
-}
-
-static int vfio_unmap(int fd, __u64 iova, __u64 size)
-{
-	struct vfio_iommu_type1_dma_unmap cmd = {
-		.argsz = sizeof(cmd), .iova = iova, .size = size,
-	};
-
-	return do_ioctl(fd, VFIO_IOMMU_UNMAP_DMA, &cmd);
-}
-
 /*
  * The container's arithmetic overflow is EOVERFLOW in both directions,
  * as /dev/iommu's is: a range that runs past the end of the IOVA space,
@@ -305,14 +285,14 @@ TEST_F(regress, the_containers_unmap_overflow_is_eoverflow_like_its_map)
 	const __u64 top = UINT64_MAX - PAGE + 1;
 
 	ASSERT_EQ(0, do_ioctl(self->fd, IOMMU_VFIO_IOAS, &set));
-	EXPECT_EQ(-EOVERFLOW, vfio_map(self->fd, self->buf, top, 2 * PAGE));
-	EXPECT_EQ(-EOVERFLOW, vfio_unmap(self->fd, top, 2 * PAGE));
-	EXPECT_EQ(-EOVERFLOW, vfio_map(self->fd, self->buf, UINT64_MAX, PAGE));
-	EXPECT_EQ(-EOVERFLOW, vfio_unmap(self->fd, UINT64_MAX, PAGE));
-	EXPECT_EQ(-EOVERFLOW, vfio_map(self->fd, self->buf, 0, UINT64_MAX));
-	EXPECT_EQ(-EOVERFLOW, vfio_unmap(self->fd, 0, UINT64_MAX));
+	EXPECT_EQ(-EOVERFLOW, vfio_map(self->fd, self->buf, 2 * PAGE, top));
+	EXPECT_EQ(-EOVERFLOW, vfio_unmap(self->fd, 0, top, 2 * PAGE, NULL));
+	EXPECT_EQ(-EOVERFLOW, vfio_map(self->fd, self->buf, PAGE, UINT64_MAX));
+	EXPECT_EQ(-EOVERFLOW, vfio_unmap(self->fd, 0, UINT64_MAX, PAGE, NULL));
+	EXPECT_EQ(-EOVERFLOW, vfio_map(self->fd, self->buf, UINT64_MAX, 0));
+	EXPECT_EQ(-EOVERFLOW, vfio_unmap(self->fd, 0, 0, UINT64_MAX, NULL));
 	/* A size of 0 is no range at all: EINVAL, as before */
-	EXPECT_EQ(-EINVAL, vfio_unmap(self->fd, top, 0));
+	EXPECT_EQ(-EINVAL, vfio_unmap(self->fd, 0, top, 0, NULL));
 	EXPECT_EQ(0, check_refs(self->fd, self->buf, self->len, 0));
 }
 

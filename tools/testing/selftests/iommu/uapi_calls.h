@@ -1,14 +1,17 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * The plumbing every test program of ours shares: an ioctl's result as 0
- * or a negative errno, and the two commands nearly every test issues.
+ * or a negative errno, the two commands nearly every test issues, and the
+ * VFIO container's map and unmap.
  */
 #ifndef __SELFTEST_IOMMU_UAPI_CALLS_H
 #define __SELFTEST_IOMMU_UAPI_CALLS_H
 
 #include <errno.h>
+#include <stdint.h>
 #include <sys/ioctl.h>
 #include <linux/iommufd.h>
+#include <linux/vfio.h>
 
 /*
  * 0, or -errno.  Only a return of -1 is a failure: some ioctls return a
@@ -34,6 +37,33 @@ static inline int ioas_alloc(int fd, __u32 *ioas_id)
 	int ret = do_ioctl(fd, IOMMU_IOAS_ALLOC, &cmd);
 
 	*ioas_id = cmd.out_ioas_id;
+	return ret;
+}
+
+/* VFIO_IOMMU_MAP_DMA of @len bytes at @va, readable and writable, at @iova */
+static inline int vfio_map(int fd, void *va, __u64 len, __u64 iova)
+{
+	struct vfio_iommu_type1_dma_map cmd = {
+		.argsz = sizeof(cmd),
+		.flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE,
+		.vaddr = (uintptr_t)va, .iova = iova, .size = len,
+	};
+
+	return do_ioctl(fd, VFIO_IOMMU_MAP_DMA, &cmd);
+}
+
+/* VFIO_IOMMU_UNMAP_DMA; the bytes unmapped in *@unmapped, if not NULL */
+static inline int vfio_unmap(int fd, __u32 flags, __u64 iova, __u64 len,
+			     __u64 *unmapped)
+{
+	struct vfio_iommu_type1_dma_unmap cmd = {
+		.argsz = sizeof(cmd), .flags = flags, .iova = iova,
+		.size = len,
+	};
+	int ret = do_ioctl(fd, VFIO_IOMMU_UNMAP_DMA, &cmd);
+
+	if (unmapped)
+		*unmapped = cmd.size;
 	return ret;
 }
 #endif
