@@ -77,6 +77,9 @@ int vfio_iommufd_compat_attach_ioas(struct vfio_device *vdev,
 	u32 ioas_id;
 	int ret;
 
+	/* VFIO's own container opens no device before VFIO_SET_IOMMU */
+	if (!iommufd_vfio_compat_iommu_chosen(ictx))
+		return -EINVAL;
 	if (vfio_iommufd_passthrough(vdev))
 		return 0;
 	ret = iommufd_vfio_compat_ioas_get_id(ictx, &ioas_id);

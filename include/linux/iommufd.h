@@ -82,6 +82,7 @@ int iommufd_access_rw(struct iommufd_access *access, unsigned long iova,
 int iommufd_vfio_compat_ioas_get_id(struct iommufd_ctx *ictx, u32 *out_ioas_id);
 int iommufd_vfio_compat_ioas_create(struct iommufd_ctx *ictx);
 int iommufd_vfio_compat_set_no_iommu(struct iommufd_ctx *ictx);
+bool iommufd_vfio_compat_iommu_chosen(struct iommufd_ctx *ictx);
 #else /* !CONFIG_IOMMUFD */
 static inline struct iommufd_ctx *iommufd_ctx_from_file(struct file *file)
 {
@@ -122,6 +123,11 @@ static inline int iommufd_vfio_compat_ioas_create(struct iommufd_ctx *ictx)
 static inline int iommufd_vfio_compat_set_no_iommu(struct iommufd_ctx *ictx)
 {
 	return -EOPNOTSUPP;
+}
+
+static inline bool iommufd_vfio_compat_iommu_chosen(struct iommufd_ctx *ictx)
+{
+	return true;
 }
 #endif /* CONFIG_IOMMUFD */
 #endif

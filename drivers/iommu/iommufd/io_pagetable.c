@@ -691,6 +691,26 @@ unsigned long iopt_count_areas(struct io_pagetable *iopt)
 }
 
 /**
+ * iopt_range_mapped() - does any mapping meet a range of IOVA
+ * @iopt: the IO address space
+ * @first: first IOVA
+ * @last: last IOVA
+ *
+ * Context: Process context.
+ * Return: true if an area holds an IOVA of [@first, @last].
+ */
+bool iopt_range_mapped(struct io_pagetable *iopt, unsigned long first,
+		       unsigned long last)
+{
+	bool mapped;
+
+	down_read(&iopt->tree_sem);
+	mapped = iopt_area_first(iopt, first, last);
+	up_read(&iopt->tree_sem);
+	return mapped;
+}
+
+/**
  * iopt_destroy() - tear down an IO address space
  * @iopt: the IO address space; no domain may be attached
  *
@@ -770,9 +790,10 @@ int iopt_invalidate_vaddr(struct io_pagetable *iopt, unsigned long first,
  * iopt_pages_adopt()); waiting accesses resume.
  *
  * Context: Process context; sleeps.
- * Return: 0; -EINVAL unless [@iova, @iova + @length) is exactly one area
- * whose address was invalidated, with @vaddr in the same place in its
- * page; -ENOMEM if the caller cannot be charged.
+ * Return: 0; -ENOENT if no area meets [@iova, @iova + @length); -EINVAL
+ * unless the range is exactly one area whose address was invalidated, with
+ * @vaddr in the same place in its page; -ENOMEM if the caller cannot be
+ * charged.
  */
 int iopt_update_vaddr(struct io_pagetable *iopt, unsigned long iova,
 		      unsigned long length, unsigned long vaddr)
@@ -785,7 +806,11 @@ int iopt_update_vaddr(struct io_pagetable *iopt, unsigned long iova,
 		return -EINVAL;
 	down_write(&iopt->tree_sem);
 	area = iopt_area_first(iopt, iova, last);
-	if (!area || iopt_area_start(area) != iova ||
+	if (!area) {
+		ret = -ENOENT;
+		goto out_unlock;
+	}
+	if (iopt_area_start(area) != iova ||
 	    iopt_area_last(area) != last || area->store->file ||
 	    !area->store->vaddr_invalid || vaddr < area->pages_offset) {
 		ret = -EINVAL;

@@ -375,6 +375,8 @@ int iopt_walk_usable(struct io_pagetable *iopt, iopt_range_fn_t fn,
 		     void *arg);
 unsigned long iopt_page_sizes(struct io_pagetable *iopt);
 unsigned long iopt_count_areas(struct io_pagetable *iopt);
+bool iopt_range_mapped(struct io_pagetable *iopt, unsigned long first,
+		       unsigned long last);
 int iopt_set_large_pages(struct io_pagetable *iopt, bool enable);
 int iopt_add_range(struct rb_root_cached *root, unsigned long start,
 		   unsigned long last, void *owner);

@@ -60,13 +60,17 @@ enum iommufd_account_mode {
  * @compat_ioas: the IOAS the VFIO container ioctls use, not held
  * @group_slots: struct iommufd_group_slot by IOMMU group id
  * @charge_mode: enum iommufd_account_mode for new mappings
+ * @vfio_node: opened as /dev/vfio/vfio, so the container ioctls follow
+ *	type1's rules of state (see vfio_compat.c); set before the file is
+ *	installed, never changed
  * @vfio_no_iommu: the VFIO container is in no-IOMMU mode; set once, never
  *	cleared, so it may be read without @lock
  * @vfio_map_lock: serialises VFIO_IOMMU_MAP_DMA, so that the container's
  *	limit of mappings holds exactly
  * @vfio_dma_limit: that limit, fixed by VFIO_SET_IOMMU; 0 before
- * @vfio_type: the type VFIO_SET_IOMMU last chose (VFIO_TYPE1_IOMMU or
- *	VFIO_TYPE1v2_IOMMU); 0 before
+ * @vfio_type: the type VFIO_SET_IOMMU last chose (VFIO_TYPE1_IOMMU,
+ *	VFIO_TYPE1v2_IOMMU or VFIO_NOIOMMU_IOMMU); 0 before; written under
+ *	@vfio_map_lock
  * @handover_lock: serialises IOMMU_IOAS_CHANGE_PROCESS calls, so that one
  *	of two racing handovers wins whole; taken before any IOAS lock
  */
@@ -78,6 +82,7 @@ struct iommufd_ctx {
 	struct iommufd_ioas *compat_ioas;
 	struct xarray group_slots;
 	u8 charge_mode;
+	bool vfio_node;
 	bool vfio_no_iommu;
 	struct mutex vfio_map_lock;	/* see above */
 	unsigned int vfio_dma_limit;

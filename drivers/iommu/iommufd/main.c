@@ -37,8 +37,16 @@ static int iommufd_open_dev_iommu(struct inode *inode, struct file *filp)
 
 static int iommufd_open_vfio_container(struct inode *inode, struct file *filp)
 {
+	struct iommufd_ctx *ictx;
+	int ret;
+
 	pr_info_once("serving /dev/vfio/vfio in place of VFIO's container\n");
-	return iommufd_ctx_create(filp, IOMMUFD_ACCOUNT_MM);
+	ret = iommufd_ctx_create(filp, IOMMUFD_ACCOUNT_MM);
+	if (ret)
+		return ret;
+	ictx = filp->private_data;
+	ictx->vfio_node = true;
+	return 0;
 }
 
 static int iommufd_dev_release(struct inode *inode, struct file *filp)
@@ -143,16 +151,21 @@ static long iommufd_dev_ioctl(struct file *filp, unsigned int cmd,
 	int ret;
 
 	call.ctx = filp->private_data;
-	if (_IOC_TYPE(cmd) != IOMMUFD_TYPE || _IOC_NR(cmd) < IOMMUFD_CMD_BASE)
+	if (_IOC_TYPE(cmd) != IOMMUFD_TYPE || _IOC_NR(cmd) < IOMMUFD_CMD_BASE ||
+	    _IOC_NR(cmd) - IOMMUFD_CMD_BASE >= ARRAY_SIZE(iommufd_ops))
 		return iommufd_container_ioctl(call.ctx, cmd, arg);
-	op = iommufd_op_of(cmd);
-	if (!op)
-		return -ENOTTY;
 
-	/* Every struct starts with its size, in the user's version */
+	/*
+	 * Every struct starts with its size, in the user's version.  It is
+	 * read for every number of the table, one without a command too, so
+	 * an unreadable argument is EFAULT before ENOTTY, as in 6.12.
+	 */
 	call.uarg = (void __user *)arg;
 	if (get_user(call.ulen, (u32 __user *)call.uarg))
 		return -EFAULT;
+	op = iommufd_op_of(cmd);
+	if (!op)
+		return -ENOTTY;
 	if (call.ulen < op->min_size)
 		return -EINVAL;
 	ret = copy_struct_from_user(kbuf, op->kernel_size, call.uarg,

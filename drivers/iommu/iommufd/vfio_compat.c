@@ -198,35 +198,113 @@ static unsigned int container_dma_limit(struct iommufd_ctx *ictx)
 	return READ_ONCE(ictx->vfio_dma_limit) ?: READ_ONCE(dma_entry_limit);
 }
 
-static int container_check_extension(unsigned long type)
+/*
+ * Every automatic HWPT of the container enforces coherent DMA, and there is
+ * one at least (type1 asks its domains, which exist from VFIO_SET_IOMMU;
+ * ours exist once a device opened).
+ */
+static bool container_coherent(struct iommufd_ctx *ictx)
 {
+	struct iommufd_ioas *ioas = iommufd_vfio_compat_ioas_get(ictx, 0);
+	struct iommufd_hwpt_paging *paging;
+	bool coherent;
+
+	if (IS_ERR(ioas))
+		return false;
+	mutex_lock(&ioas->mutex);
+	coherent = !list_empty(&ioas->auto_hwpts);
+	list_for_each_entry(paging, &ioas->auto_hwpts, auto_item)
+		coherent &= paging->coherent_dma;
+	mutex_unlock(&ioas->mutex);
+	iommufd_obj_unref(ictx, &ioas->base);
+	return coherent;
+}
+
+/*
+ * What a container offers.  /dev/iommu answers the same at any time.  On
+ * /dev/vfio/vfio the answer follows the container's state as VFIO's own
+ * does: a no-IOMMU container offers that type only; otherwise the type1
+ * family is offered, and address updates and cache coherency once a type
+ * is chosen.
+ */
+static int container_check_extension(struct iommufd_ctx *ictx,
+				     unsigned long type)
+{
+	bool node = ictx->vfio_node;
+
+	if (node && READ_ONCE(ictx->vfio_no_iommu))
+		return type == VFIO_NOIOMMU_IOMMU;
 	switch (type) {
 	case VFIO_TYPE1_IOMMU:
 	case VFIO_TYPE1v2_IOMMU:
 	case VFIO_UNMAP_ALL:
-	case VFIO_UPDATE_VADDR:
 		return 1;
+	case VFIO_TYPE1_NESTING_IOMMU:
+		/* Offered, as type1 does; choosing it fails (ENODEV) */
+		return node;
+	case VFIO_UPDATE_VADDR:
+		return !node || READ_ONCE(ictx->vfio_type);
+	case VFIO_DMA_CC_IOMMU:
+		return node && READ_ONCE(ictx->vfio_type) &&
+		       container_coherent(ictx);
 	case VFIO_NOIOMMU_IOMMU:
+		/* Not once a translated group joined */
+		if (node && iommufd_vfio_compat_ioas_get_id(ictx, &(u32){ 0 }) == 0)
+			return 0;
 		return IS_ENABLED(CONFIG_VFIO_NOIOMMU);
 	default:
 		return 0;
 	}
 }
 
-static int container_set_iommu(struct iommufd_ctx *ictx,
-			       unsigned long type)
+/*
+ * The smallest IO page of the container: on /dev/vfio/vfio, type1 refuses
+ * a map or an unmap that is not aligned to it (EINVAL) before it looks at
+ * anything else.  /dev/iommu keeps 6.12's order: an iova or size of
+ * ULONG_MAX or more is EOVERFLOW first, alignment is the IOAS's to judge.
+ */
+static int container_check_aligned(struct iommufd_ctx *ictx, u64 iova,
+				   u64 size, u64 vaddr)
+{
+	struct iommufd_ioas *ioas;
+	unsigned long sizes;
+
+	if (!ictx->vfio_node)
+		return iova >= ULONG_MAX || size >= ULONG_MAX ? -EOVERFLOW : 0;
+	ioas = iommufd_vfio_compat_ioas_get(ictx, 0);
+	if (IS_ERR(ioas))
+		return PTR_ERR(ioas);
+	sizes = iopt_page_sizes(&ioas->table);
+	iommufd_obj_unref(ictx, &ioas->base);
+	return (iova | size | vaddr) & ((sizes & -sizes) - 1) ? -EINVAL : 0;
+}
+
+/*
+ * On /dev/vfio/vfio the type is chosen once, after a group joined, as in
+ * type1: EINVAL before the first group and for a second choice, ENODEV for
+ * a type no driver offers.  /dev/iommu keeps 6.12's looser rule (any
+ * number of choices, EINVAL for an unknown type).
+ */
+static int container_choose_type(struct iommufd_ctx *ictx,
+				 unsigned long type)
 {
 	struct iommufd_ioas *ioas;
 	int ret = 0;
 
+	lockdep_assert_held(&ictx->vfio_map_lock);
+	if (ictx->vfio_node && ictx->vfio_type)
+		return -EINVAL;
 	if (READ_ONCE(ictx->vfio_no_iommu)) {
 		if (type != VFIO_NOIOMMU_IOMMU)
-			return -EINVAL;
-		return capable(CAP_SYS_RAWIO) ? 0 : -EPERM;
+			return ictx->vfio_node ? -ENODEV : -EINVAL;
+		if (!capable(CAP_SYS_RAWIO))
+			return -EPERM;
+		WRITE_ONCE(ictx->vfio_type, type);
+		return 0;
 	}
 	ioas = iommufd_vfio_compat_ioas_get(ictx, 0);
 	if (IS_ERR(ioas))
-		return PTR_ERR(ioas);
+		return ictx->vfio_node ? -EINVAL : PTR_ERR(ioas);
 	switch (type) {
 	case VFIO_TYPE1v2_IOMMU:
 		break;
@@ -235,7 +313,7 @@ static int container_set_iommu(struct iommufd_ctx *ictx,
 		ret = iopt_set_large_pages(&ioas->table, false);
 		break;
 	default:
-		ret = -EINVAL;
+		ret = ictx->vfio_node ? -ENODEV : -EINVAL;
 		break;
 	}
 	if (!ret) {
@@ -245,6 +323,33 @@ static int container_set_iommu(struct iommufd_ctx *ictx,
 	iommufd_obj_unref(ictx, &ioas->base);
 	return ret;
 }
+
+static int container_set_iommu(struct iommufd_ctx *ictx, unsigned long type)
+{
+	int ret;
+
+	mutex_lock(&ictx->vfio_map_lock);
+	ret = container_choose_type(ictx, type);
+	mutex_unlock(&ictx->vfio_map_lock);
+	return ret;
+}
+
+/**
+ * iommufd_vfio_compat_iommu_chosen() - may the container's devices open
+ * @ictx: the context a VFIO group joined
+ *
+ * A /dev/vfio/vfio container lets its groups' devices open only once
+ * VFIO_SET_IOMMU chose an IOMMU type, as VFIO's own container does; a
+ * /dev/iommu context given to a group needs no choice.
+ *
+ * Context: Process context.
+ * Return: true if a device of a group of @ictx may be opened.
+ */
+bool iommufd_vfio_compat_iommu_chosen(struct iommufd_ctx *ictx)
+{
+	return !ictx->vfio_node || READ_ONCE(ictx->vfio_type);
+}
+EXPORT_SYMBOL_NS_GPL(iommufd_vfio_compat_iommu_chosen, IOMMUFD_VFIO);
 
 /* A v1 container: PAGE_SIZE IOPTEs, unmaps that cut, no dirty tracking */
 static bool container_is_v1(struct iommufd_ctx *ictx)
@@ -361,6 +466,9 @@ static int container_dirty_pages(struct iommufd_ctx *ictx,
 	struct iommufd_ioas *ioas;
 	int ret;
 
+	/* Like type1, only a v2 container tracks dirty pages: asked first */
+	if (container_is_v1(ictx))
+		return -EACCES;
 	if (copy_from_user(&dirty, arg, minsz))
 		return -EFAULT;
 	if (dirty.argsz < minsz || (dirty.flags & ~valid) ||
@@ -378,11 +486,6 @@ static int container_dirty_pages(struct iommufd_ctx *ictx,
 	ioas = iommufd_vfio_compat_ioas_get(ictx, 0);
 	if (IS_ERR(ioas))
 		return PTR_ERR(ioas);
-	/* Like type1, only a v2 container tracks dirty pages */
-	if (container_is_v1(ictx)) {
-		ret = -EACCES;
-		goto out_put;
-	}
 	mutex_lock(&ioas->mutex);
 	switch (dirty.flags) {
 	case VFIO_IOMMU_DIRTY_PAGES_FLAG_START:
@@ -401,15 +504,42 @@ static int container_dirty_pages(struct iommufd_ctx *ictx,
 		break;
 	}
 	mutex_unlock(&ioas->mutex);
-out_put:
 	iommufd_obj_unref(ictx, &ioas->base);
 	return ret;
 }
 
 /*
+ * The checks of a map's arguments, in type1's order: the flags (protection
+ * for a map, none for VFIO_DMA_MAP_FLAG_VADDR), then size and alignment to
+ * the smallest IO page, then wraps: a user range that wraps is EINVAL, an
+ * IOVA range past the top EOVERFLOW (our rule, see the documentation).
+ */
+static int container_check_map(struct iommufd_ctx *ictx,
+			       const struct vfio_iommu_type1_dma_map *map,
+			       int prot)
+{
+	bool update = map->flags & VFIO_DMA_MAP_FLAG_VADDR;
+	u64 last;
+	int ret;
+
+	if (!prot == !update)
+		return -EINVAL;
+	if (!map->size)
+		return -EINVAL;
+	ret = container_check_aligned(ictx, map->iova, map->size, map->vaddr);
+	if (ret)
+		return ret;
+	if (check_add_overflow(map->vaddr, map->size - 1, &last))
+		return -EINVAL;
+	if (check_add_overflow(map->iova, map->size - 1, &last))
+		return -EOVERFLOW;
+	return 0;
+}
+
+/*
  * VFIO_DMA_MAP_FLAG_VADDR: the new user address of a mapping whose address
- * was invalidated; iova and size name the whole mapping, the protection
- * flags must be 0.
+ * was invalidated; iova and size name the whole mapping (ENOENT if nothing
+ * is mapped there).
  */
 static int container_update_vaddr(struct iommufd_ctx *ictx,
 				  const struct vfio_iommu_type1_dma_map *map)
@@ -417,10 +547,6 @@ static int container_update_vaddr(struct iommufd_ctx *ictx,
 	struct iommufd_ioas *ioas;
 	int ret;
 
-	if (map->flags != VFIO_DMA_MAP_FLAG_VADDR || !map->size ||
-	    map->iova >= ULONG_MAX || map->size >= ULONG_MAX ||
-	    map->vaddr >= ULONG_MAX)
-		return -EINVAL;
 	ioas = iommufd_vfio_compat_ioas_get(ictx, 0);
 	if (IS_ERR(ioas))
 		return PTR_ERR(ioas);
@@ -443,23 +569,26 @@ static int container_map_dma(struct iommufd_ctx *ictx, void __user *arg)
 	    (map.flags & ~(VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE |
 			   VFIO_DMA_MAP_FLAG_VADDR)))
 		return -EINVAL;
-	if (map.flags & VFIO_DMA_MAP_FLAG_VADDR)
-		return container_update_vaddr(ictx, &map);
 	if (map.flags & VFIO_DMA_MAP_FLAG_READ)
 		prot |= IOMMU_READ;
 	if (map.flags & VFIO_DMA_MAP_FLAG_WRITE)
 		prot |= IOMMU_WRITE;
-	if (!prot || !map.size)
-		return -EINVAL;
-	if (map.iova >= ULONG_MAX || map.size >= ULONG_MAX)
-		return -EOVERFLOW;
+	ret = container_check_map(ictx, &map, prot);
+	if (ret)
+		return ret;
+	if (map.flags & VFIO_DMA_MAP_FLAG_VADDR)
+		return container_update_vaddr(ictx, &map);
 
 	ioas = iommufd_vfio_compat_ioas_get(ictx, 0);
 	if (IS_ERR(ioas))
 		return PTR_ERR(ioas);
 	iova = map.iova;
+	/* type1's order: a mapping in the way, then the limit, then the rest */
 	mutex_lock(&ictx->vfio_map_lock);
-	if (iopt_count_areas(&ioas->table) >= container_dma_limit(ictx))
+	if (iopt_range_mapped(&ioas->table, map.iova,
+			      map.iova + map.size - 1))
+		ret = -EEXIST;
+	else if (iopt_count_areas(&ioas->table) >= container_dma_limit(ictx))
 		ret = -ENOSPC;
 	else
 		ret = iopt_map_user(&ioas->table, &iova,
@@ -503,9 +632,12 @@ static int container_unmap_dma(struct iommufd_ctx *ictx, void __user *arg)
 	} else {
 		if (!unmap.size)
 			return -EINVAL;
+		/* Aligned to the smallest IO page, as type1 wants */
+		ret = container_check_aligned(ictx, unmap.iova, unmap.size, 0);
+		if (ret)
+			return ret;
 		/* As for MAP_DMA: a range past the address space overflows */
-		if (unmap.iova >= ULONG_MAX || unmap.size >= ULONG_MAX ||
-		    check_add_overflow((unsigned long)unmap.iova,
+		if (check_add_overflow((unsigned long)unmap.iova,
 				       (unsigned long)unmap.size - 1, &last))
 			return -EOVERFLOW;
 		first = unmap.iova;
@@ -549,7 +681,17 @@ out_put:
 			    sizeof(unmap.size)) ? -EFAULT : 0;
 }
 
-/* The capability chain of VFIO_IOMMU_GET_INFO, built in a kernel buffer */
+/*
+ * VFIO_IOMMU_GET_INFO's capability chain, built in a kernel buffer in the
+ * order and layout type1 gives it: the migration capability, the number
+ * of mappings still allowed, then the usable IOVA ranges, each capability
+ * padded to 8 bytes.
+ */
+#define CONTAINER_CAP_MIGRATION_LEN                                         \
+	ALIGN(sizeof(struct vfio_iommu_type1_info_cap_migration), 8)
+#define CONTAINER_CAP_AVAIL_LEN                                             \
+	ALIGN(sizeof(struct vfio_iommu_type1_info_dma_avail), 8)
+
 struct iommufd_vfio_caps {
 	struct vfio_iommu_type1_info_cap_iova_range *ranges;
 	u32 nr;
@@ -569,77 +711,97 @@ static int container_add_range(unsigned long start, unsigned long last,
 	return 0;
 }
 
+/* The chain for @ioas into a new buffer of *@len bytes; NULL if no memory */
+static void *container_build_chain(struct iommufd_ctx *ictx,
+				   struct iommufd_ioas *ioas, size_t *len)
+{
+	const size_t ranges_at = CONTAINER_CAP_MIGRATION_LEN +
+				 CONTAINER_CAP_AVAIL_LEN;
+	const size_t info_len = sizeof(struct vfio_iommu_type1_info);
+	struct vfio_iommu_type1_info_cap_migration *migration;
+	struct vfio_iommu_type1_info_dma_avail *avail;
+	struct iommufd_vfio_caps caps = {};
+	unsigned long nareas, limit;
+	void *chain = NULL;
+
+	/* Count the ranges, then fill them; they may change in between */
+	do {
+		caps.room = caps.nr;
+		caps.nr = 0;
+		kfree(chain);
+		*len = ranges_at + struct_size(caps.ranges, iova_ranges,
+					       caps.room);
+		chain = kzalloc(*len, GFP_KERNEL_ACCOUNT);
+		if (!chain)
+			return NULL;
+		caps.ranges = chain + ranges_at;
+		iopt_walk_usable(&ioas->table, container_add_range, &caps);
+	} while (caps.nr != caps.room);
+
+	migration = chain;
+	migration->header.id = VFIO_IOMMU_TYPE1_INFO_CAP_MIGRATION;
+	migration->header.version = 1;
+	migration->header.next = info_len + CONTAINER_CAP_MIGRATION_LEN;
+	migration->pgsize_bitmap = container_dirty_pgsize(ioas);
+	migration->max_dirty_bitmap_size = IOMMUFD_VFIO_DIRTY_BITMAP_MAX;
+
+	avail = chain + CONTAINER_CAP_MIGRATION_LEN;
+	avail->header.id = VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL;
+	avail->header.version = 1;
+	avail->header.next = info_len + ranges_at;
+	nareas = iopt_count_areas(&ioas->table);
+	limit = container_dma_limit(ictx);
+	avail->avail = nareas < limit ? limit - nareas : 0;
+
+	caps.ranges->header.id = VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE;
+	caps.ranges->header.version = 1;
+	caps.ranges->nr_iovas = caps.nr;
+	return chain;
+}
+
+/*
+ * Of the caller's struct, exactly min(argsz, sizeof(info)) bytes are
+ * written, every one of them set here; the chain follows the struct when
+ * argsz leaves room for it, and otherwise argsz says what it needs.
+ */
 static int container_get_info(struct iommufd_ctx *ictx, void __user *arg)
 {
 	const size_t minsz =
 		offsetofend(struct vfio_iommu_type1_info, iova_pgsizes);
-	struct vfio_iommu_type1_info_cap_migration *migration;
-	struct vfio_iommu_type1_info_dma_avail *avail;
-	struct iommufd_vfio_caps caps = {};
 	struct vfio_iommu_type1_info info;
-	size_t ranges_len, total, user_len;
 	struct iommufd_ioas *ioas;
-	unsigned long nareas, limit;
-	void *buf = NULL;
+	size_t chain_len, reply_len;
+	void *chain;
 	int ret = 0;
 
 	if (copy_from_user(&info, arg, minsz))
 		return -EFAULT;
 	if (info.argsz < minsz)
 		return -EINVAL;
-	user_len = info.argsz;
+	reply_len = min_t(size_t, info.argsz, sizeof(info));
 	ioas = iommufd_vfio_compat_ioas_get(ictx, 0);
 	if (IS_ERR(ioas))
 		return PTR_ERR(ioas);
-
-	/* Count the ranges, then fill them; they may change in between */
-	do {
-		caps.room = caps.nr;
-		caps.nr = 0;
-		kfree(buf);
-		ranges_len = struct_size(caps.ranges, iova_ranges, caps.room);
-		total = sizeof(info) + ranges_len + sizeof(*migration) +
-			sizeof(*avail);
-		buf = kzalloc(total - sizeof(info), GFP_KERNEL_ACCOUNT);
-		if (!buf) {
-			ret = -ENOMEM;
-			goto out_put;
-		}
-		caps.ranges = buf;
-		iopt_walk_usable(&ioas->table, container_add_range, &caps);
-	} while (caps.nr != caps.room);
-
-	caps.ranges->header.id = VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE;
-	caps.ranges->header.version = 1;
-	caps.ranges->header.next = sizeof(info) + ranges_len;
-	caps.ranges->nr_iovas = caps.nr;
-	migration = buf + ranges_len;
-	migration->header.id = VFIO_IOMMU_TYPE1_INFO_CAP_MIGRATION;
-	migration->header.version = 1;
-	migration->header.next = sizeof(info) + ranges_len +
-				 sizeof(*migration);
-	migration->pgsize_bitmap = container_dirty_pgsize(ioas);
-	migration->max_dirty_bitmap_size = IOMMUFD_VFIO_DIRTY_BITMAP_MAX;
-	avail = (void *)(migration + 1);
-	avail->header.id = VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL;
-	avail->header.version = 1;
-	nareas = iopt_count_areas(&ioas->table);
-	limit = container_dma_limit(ictx);
-	avail->avail = nareas < limit ? limit - nareas : 0;
+	chain = container_build_chain(ictx, ioas, &chain_len);
+	if (!chain) {
+		ret = -ENOMEM;
+		goto out_put;
+	}
 
 	info.flags = VFIO_IOMMU_INFO_PGSIZES | VFIO_IOMMU_INFO_CAPS;
 	info.iova_pgsizes = iopt_page_sizes(&ioas->table);
 	info.cap_offset = 0;
-	/* The chain goes out whole or not at all; argsz says what it needs */
-	if (user_len >= total) {
+	info.pad = 0;
+	if (info.argsz < sizeof(info) + chain_len) {
+		info.argsz = sizeof(info) + chain_len;
+	} else {
 		info.cap_offset = sizeof(info);
-		if (copy_to_user(arg + sizeof(info), buf, total - sizeof(info)))
+		if (copy_to_user(arg + sizeof(info), chain, chain_len))
 			ret = -EFAULT;
 	}
-	info.argsz = total;
-	if (!ret && copy_to_user(arg, &info, min(user_len, sizeof(info))))
+	if (!ret && copy_to_user(arg, &info, reply_len))
 		ret = -EFAULT;
-	kfree(buf);
+	kfree(chain);
 out_put:
 	iommufd_obj_unref(ictx, &ioas->base);
 	return ret;
@@ -664,6 +826,14 @@ long iommufd_container_ioctl(struct iommufd_ctx *ictx, unsigned int cmd,
 	bool maps = cmd == VFIO_IOMMU_GET_INFO || cmd == VFIO_IOMMU_MAP_DMA ||
 		    cmd == VFIO_IOMMU_UNMAP_DMA || cmd == VFIO_IOMMU_DIRTY_PAGES;
 
+	/*
+	 * Until VFIO_SET_IOMMU chose a type, a /dev/vfio/vfio container knows
+	 * only its version, its extensions and that choice, as VFIO's own.
+	 */
+	if (ictx->vfio_node && !READ_ONCE(ictx->vfio_type) &&
+	    cmd != VFIO_GET_API_VERSION && cmd != VFIO_CHECK_EXTENSION &&
+	    cmd != VFIO_SET_IOMMU)
+		return -EINVAL;
 	/* A no-IOMMU container has no IOVA to map in, as in VFIO's own */
 	if (maps && READ_ONCE(ictx->vfio_no_iommu))
 		return -ENOTTY;
@@ -679,7 +849,7 @@ long iommufd_container_ioctl(struct iommufd_ctx *ictx, unsigned int cmd,
 	case VFIO_SET_IOMMU:
 		return container_set_iommu(ictx, arg);
 	case VFIO_CHECK_EXTENSION:
-		return container_check_extension(arg);
+		return container_check_extension(ictx, arg);
 	case VFIO_GET_API_VERSION:
 		return VFIO_API_VERSION;
 	default:

@@ -128,6 +128,50 @@ TEST_F(container, get_info_reports_page_sizes_and_the_iova_range_cap)
 	free(info);
 }
 
+/*
+ * Exactly min(argsz, sizeof(info)) bytes of the struct come back, every
+ * one set (cap_offset and pad too); the chain is type1's: migration, the
+ * mappings left, the IOVA ranges, each on 8 bytes; a large enough argsz
+ * is left alone.
+ */
+TEST_F(container, get_info_sets_every_byte_it_returns_in_type1_layout)
+{
+	unsigned char b[4096];
+	struct vfio_iommu_type1_info *info = (void *)b;
+	struct vfio_info_cap_header *cap;
+	__u32 need;
+
+	memset(b, 0xa5, sizeof(b));
+	info->argsz = sizeof(*info);
+	ASSERT_EQ(0, ioctl(self->container, VFIO_IOMMU_GET_INFO, info));
+	need = info->argsz;
+	EXPECT_LT(sizeof(*info), need);
+	EXPECT_EQ(0, info->cap_offset);
+	EXPECT_EQ(0, info->pad);
+	EXPECT_EQ(0xa5, b[sizeof(*info)]);
+
+	memset(b, 0xa5, sizeof(b));
+	info->argsz = sizeof(b);
+	ASSERT_EQ(0, ioctl(self->container, VFIO_IOMMU_GET_INFO, info));
+	EXPECT_EQ(sizeof(b), info->argsz);
+	EXPECT_EQ(0, info->pad);
+	ASSERT_EQ(sizeof(*info), info->cap_offset);
+	cap = (void *)(b + info->cap_offset);
+	EXPECT_EQ(VFIO_IOMMU_TYPE1_INFO_CAP_MIGRATION, cap->id);
+	ASSERT_EQ(sizeof(*info) + 32, cap->next);
+	cap = (void *)(b + cap->next);
+	EXPECT_EQ(VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL, cap->id);
+	ASSERT_EQ(sizeof(*info) + 48, cap->next);
+	cap = (void *)(b + cap->next);
+	EXPECT_EQ(VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE, cap->id);
+	EXPECT_EQ(0, cap->next);
+	EXPECT_EQ(need, sizeof(*info) + 48 + 16 +
+		  16 * ((struct vfio_iommu_type1_info_cap_iova_range *)cap)
+			       ->nr_iovas);
+	/* Past the chain nothing is written */
+	EXPECT_EQ(0xa5, b[need]);
+}
+
 TEST_F(container, a_mapped_buffer_takes_dma_both_ways)
 {
 	unsigned int i;
@@ -193,13 +237,18 @@ TEST_F(container, unmap_returns_the_size_and_unmap_all_empties)
  * ULONG_MAX or more, is an arithmetic overflow: EOVERFLOW for MAP_DMA and
  * UNMAP_DMA alike, as on /dev/iommu (6.12's type1 says EINVAL to both).
  */
+/*
+ * A page-aligned range past the top of the IOVA space overflows; one that
+ * is not aligned to the IO page is refused for that first, as in type1.
+ */
 TEST_F(container, map_and_unmap_past_the_top_are_eoverflow)
 {
 	struct vfio_iommu_type1_dma_unmap unmap = { .argsz = sizeof(unmap) };
-	const __u64 ranges[][2] = {
-		{ 0xfffffffffffff000ULL, 0x2000 },
-		{ UINT64_MAX, 0x1000 },
-		{ 0, UINT64_MAX },
+	const __u64 ranges[][3] = {
+		{ 0xfffffffffffff000ULL, 0x2000, EOVERFLOW },
+		{ 0xffffffffffe00000ULL, 0x400000, EOVERFLOW },
+		{ UINT64_MAX, 0x1000, EINVAL },
+		{ 0, UINT64_MAX, EINVAL },
 	};
 	long before = vm_pinned_kib();
 	unsigned int i;
@@ -208,15 +257,39 @@ TEST_F(container, map_and_unmap_past_the_top_are_eoverflow)
 		errno = 0;
 		EXPECT_EQ(-1, dma_map(self->container, self->buf,
 				      ranges[i][1], ranges[i][0]));
-		EXPECT_EQ(EOVERFLOW, errno);
+		EXPECT_EQ(ranges[i][2], errno);
 		unmap.iova = ranges[i][0];
 		unmap.size = ranges[i][1];
 		errno = 0;
 		EXPECT_EQ(-1, ioctl(self->container, VFIO_IOMMU_UNMAP_DMA,
 				    &unmap));
-		EXPECT_EQ(EOVERFLOW, errno);
+		EXPECT_EQ(ranges[i][2], errno);
 	}
 	EXPECT_EQ(before, vm_pinned_kib());
+}
+
+/* type1 maps and unmaps whole IO pages only: the rest is EINVAL */
+TEST_F(container, map_and_unmap_of_a_part_of_an_io_page_are_einval)
+{
+	struct vfio_iommu_type1_dma_unmap unmap = {
+		.argsz = sizeof(unmap), .iova = DMA_IOVA + 0x800,
+		.size = 4096,
+	};
+
+	EXPECT_EQ(-1, dma_map(self->container, self->buf + 0x10, 4096,
+			      DMA_IOVA));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-1, dma_map(self->container, self->buf, 4096,
+			      DMA_IOVA + 0x10));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-1, dma_map(self->container, self->buf, 0x1800, DMA_IOVA));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-1, ioctl(self->container, VFIO_IOMMU_UNMAP_DMA, &unmap));
+	EXPECT_EQ(EINVAL, errno);
+	unmap.iova = DMA_IOVA;
+	unmap.size = 0x800;
+	EXPECT_EQ(-1, ioctl(self->container, VFIO_IOMMU_UNMAP_DMA, &unmap));
+	EXPECT_EQ(EINVAL, errno);
 }
 
 TEST_F(container, type1_unmap_can_cut_a_mapping_type1v2_cannot)
@@ -441,6 +514,90 @@ TEST_F(container, a_device_bar_can_be_mapped_for_peer_to_peer_dma)
 	munmap(bar_va, bar.size);
 	close(devfd);
 	close(group);
+}
+
+/*
+ * Until VFIO_SET_IOMMU chose a type, after a group joined, a container
+ * knows only its version, its extensions and that ioctl, as VFIO's own:
+ * everything else, a device open included, is EINVAL; the type is chosen
+ * once; a type no driver offers is ENODEV.
+ */
+TEST(a_container_does_nothing_before_set_iommu)
+{
+	struct vfio_iommu_type1_info info = { .argsz = sizeof(info) };
+	struct vfio_iommu_type1_dma_unmap unmap = {
+		.argsz = sizeof(unmap), .iova = DMA_IOVA, .size = 4096,
+	};
+	struct vfio_iommu_type1_dirty_bitmap dirty = {
+		.argsz = sizeof(dirty),
+		.flags = VFIO_IOMMU_DIRTY_PAGES_FLAG_START,
+	};
+	int container, group, devfd;
+	char bdf[64];
+	void *buf;
+
+	ASSERT_EQ(0, edu_find(0, bdf, sizeof(bdf)));
+	ASSERT_EQ(0, edu_bind_vfio_pci(bdf));
+	buf = mmap(NULL, BUF_SIZE, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, buf);
+	container = open("/dev/vfio/vfio", O_RDWR);
+	ASSERT_LE(0, container);
+	group = edu_open_group(bdf);
+	ASSERT_LE(0, group);
+
+	/* No group: nothing to choose a type for */
+	EXPECT_EQ(-1, ioctl(container, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU));
+	EXPECT_EQ(EINVAL, errno);
+	ASSERT_EQ(0, ioctl(group, VFIO_GROUP_SET_CONTAINER, &container));
+	EXPECT_EQ(VFIO_API_VERSION, ioctl(container, VFIO_GET_API_VERSION));
+	EXPECT_EQ(1, ioctl(container, VFIO_CHECK_EXTENSION, VFIO_TYPE1v2_IOMMU));
+	EXPECT_EQ(0, ioctl(container, VFIO_CHECK_EXTENSION, VFIO_UPDATE_VADDR));
+	EXPECT_EQ(-1, dma_map(container, buf, 4096, DMA_IOVA));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-1, ioctl(container, VFIO_IOMMU_UNMAP_DMA, &unmap));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-1, ioctl(container, VFIO_IOMMU_GET_INFO, &info));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-1, ioctl(container, VFIO_IOMMU_DIRTY_PAGES, &dirty));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-1, ioctl(container, _IO(VFIO_TYPE, VFIO_BASE + 27)));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-1, ioctl(group, VFIO_GROUP_GET_DEVICE_FD, bdf));
+	EXPECT_EQ(EINVAL, errno);
+
+	EXPECT_EQ(-1, ioctl(container, VFIO_SET_IOMMU, 42));
+	EXPECT_EQ(ENODEV, errno);
+	ASSERT_EQ(0, ioctl(container, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU));
+	EXPECT_EQ(-1, ioctl(container, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-1, ioctl(container, VFIO_SET_IOMMU, VFIO_TYPE1_IOMMU));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(1, ioctl(container, VFIO_CHECK_EXTENSION, VFIO_UPDATE_VADDR));
+	EXPECT_EQ(-1, ioctl(container, _IO(VFIO_TYPE, VFIO_BASE + 27)));
+	EXPECT_EQ(ENOTTY, errno);
+	devfd = ioctl(group, VFIO_GROUP_GET_DEVICE_FD, bdf);
+	EXPECT_LE(0, devfd);
+	EXPECT_EQ(0, dma_map(container, buf, 4096, DMA_IOVA));
+	EXPECT_EQ(0, ioctl(container, VFIO_IOMMU_UNMAP_DMA, &unmap));
+	EXPECT_EQ(4096, unmap.size);
+	if (devfd >= 0)
+		close(devfd);
+	close(group);
+	close(container);
+	munmap(buf, BUF_SIZE);
+}
+
+/* A v1 container tracks no dirty pages: EACCES before any other check */
+TEST_F(container, dirty_pages_of_a_v1_container_are_eacces_first)
+{
+	struct vfio_iommu_type1_dirty_bitmap dirty = {
+		.argsz = 1, .flags = 0xff,
+	};
+
+	errno = 0;
+	EXPECT_EQ(-1, ioctl(self->container, VFIO_IOMMU_DIRTY_PAGES, &dirty));
+	EXPECT_EQ(variant->type == VFIO_TYPE1_IOMMU ? EACCES : EINVAL, errno);
 }
 
 TEST_HARNESS_MAIN
