@@ -748,7 +748,7 @@ int iommufd_device_replace(struct iommufd_device *idev, u32 *pt_id)
 	struct iommufd_hwpt *old, *new = NULL;
 	struct iommufd_ioas *old_ioas, *new_ioas;
 	struct iommufd_object *pt;
-	bool created = false;
+	bool created = false, moved = false;
 	int ret;
 
 	pt = iommufd_obj_lookup(idev->ctx, *pt_id, IOMMUFD_KIND_ANY);
@@ -783,14 +783,30 @@ again:
 	}
 	ret = 0;
 	if (!new) {
-		/* To an IOAS: its current automatic HWPT if it is ours */
+		/*
+		 * To an IOAS: the automatic HWPT the device already uses, else
+		 * the first other one of the IOAS the IOMMU accepts (EINVAL is
+		 * a mismatch), else a new one.
+		 */
 		list_for_each_entry(paging, &new_ioas->auto_hwpts, auto_item) {
 			if (&paging->core == old) {
 				new = old;
 				break;
 			}
 		}
-		if (!new) {
+		list_for_each_entry(paging, &new_ioas->auto_hwpts, auto_item) {
+			if (new)
+				break;
+			ret = iommufd_group_replace(idev, &paging->core, &gone);
+			if (!ret) {
+				new = &paging->core;
+				moved = true;
+			} else if (ret != -EINVAL) {
+				break;
+			}
+			ret = 0;
+		}
+		if (!ret && !new) {
 			paging = iommufd_hwpt_auto_create(idev, new_ioas);
 			if (IS_ERR(paging))
 				ret = PTR_ERR(paging);
@@ -799,7 +815,7 @@ again:
 			created = true;
 		}
 	}
-	if (!ret && new != old) {
+	if (!ret && new != old && !moved) {
 		ret = iommufd_group_replace(idev, new, &gone);
 		if (created && ret) {
 			iommufd_object_discard(idev->ctx, &new->base);

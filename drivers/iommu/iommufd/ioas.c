@@ -99,8 +99,8 @@ int iommufd_ioas_alloc_ioctl(struct iommufd_call *call)
 
 /*
  * The IOMMU protection an IOAS_MAP, _MAP_FILE or _COPY flags word asks
- * for: EOPNOTSUPP for an unknown flag, EINVAL for neither READABLE nor
- * WRITEABLE.
+ * for: EOPNOTSUPP for an unknown flag, 0 for neither READABLE nor
+ * WRITEABLE (the caller's EINVAL, once the range was judged).
  */
 static int iommufd_map_flags_prot(u32 flags)
 {
@@ -112,7 +112,7 @@ static int iommufd_map_flags_prot(u32 flags)
 		prot |= IOMMU_WRITE;
 	if (flags & IOMMU_IOAS_MAP_READABLE)
 		prot |= IOMMU_READ;
-	return prot ? prot : -EINVAL;
+	return prot;
 }
 
 /* The io_pagetable flags of an IOAS_MAP, _MAP_FILE or _COPY flags word */
@@ -160,12 +160,15 @@ int iommufd_ioas_map(struct iommufd_call *call)
 	struct iommu_ioas_map *cmd = call->kbuf;
 	int prot = iommufd_map_flags_prot(cmd->flags);
 
+	/* Unknown flags, then a range too large, then no access (as 6.12) */
 	if (cmd->__reserved)
 		return -EOPNOTSUPP;
 	if (prot < 0)
 		return prot;
 	if (cmd->length >= ULONG_MAX || cmd->iova >= ULONG_MAX)
 		return -EOVERFLOW;
+	if (!prot)
+		return -EINVAL;
 	return iommufd_run_on_ioas(call, cmd->ioas_id, iommufd_ioas_do_map);
 }
 
@@ -183,6 +186,8 @@ int iommufd_ioas_map_file(struct iommufd_call *call)
 	if (cmd->start >= ULONG_MAX || cmd->length >= ULONG_MAX ||
 	    cmd->iova >= ULONG_MAX)
 		return -EOVERFLOW;
+	if (!prot)
+		return -EINVAL;
 	/* The file is looked up first: a bad descriptor is EBADF */
 	file = fget(cmd->fd);
 	if (!file)
@@ -269,9 +274,23 @@ int iommufd_ioas_copy(struct iommufd_call *call)
 	if (cmd->src_iova >= ULONG_MAX || cmd->dst_iova >= ULONG_MAX ||
 	    cmd->length >= ULONG_MAX)
 		return -EOVERFLOW;
+	if (!prot)
+		return -EINVAL;
+	/*
+	 * The source is judged whole before the destination is looked up:
+	 * its IOAS, a range past the top (EOVERFLOW), an empty one (EINVAL)
+	 */
 	from = iommufd_ioas_lookup(call->ctx, cmd->src_ioas_id);
 	if (IS_ERR(from))
 		return PTR_ERR(from);
+	if (cmd->length && cmd->src_iova + cmd->length - 1 < cmd->src_iova) {
+		ret = -EOVERFLOW;
+		goto out_put_from;
+	}
+	if (!cmd->length) {
+		ret = -EINVAL;
+		goto out_put_from;
+	}
 	to = iommufd_ioas_lookup(call->ctx, cmd->dst_ioas_id);
 	if (IS_ERR(to)) {
 		ret = PTR_ERR(to);
@@ -405,7 +424,7 @@ static int iommufd_option_charge_mode(struct iommufd_call *call)
 {
 	struct iommu_option *cmd = call->kbuf;
 	struct iommufd_ctx *ictx = call->ctx;
-	int ret = -EBUSY;
+	int ret = 0;
 
 	if (cmd->object_id)
 		return -EOPNOTSUPP;
@@ -413,16 +432,19 @@ static int iommufd_option_charge_mode(struct iommufd_call *call)
 		cmd->val64 = ictx->charge_mode == IOMMUFD_ACCOUNT_MM ? 1 : 0;
 		return iommufd_call_reply(call, sizeof(*cmd));
 	}
+	if (cmd->op != IOMMU_OPTION_OP_SET)
+		return -EOPNOTSUPP;
 	if (!capable(CAP_SYS_RESOURCE))
 		return -EPERM;
-	if (cmd->val64 != 0 && cmd->val64 != 1)
-		return -EINVAL;
+	/* A context with objects is busy whatever the value asked for */
 	xa_lock(&ictx->obj_table);
-	if (xa_empty(&ictx->obj_table)) {
-		ictx->charge_mode = cmd->val64 == 1 ? IOMMUFD_ACCOUNT_MM :
-						       IOMMUFD_ACCOUNT_USER;
-		ret = 0;
-	}
+	if (!xa_empty(&ictx->obj_table))
+		ret = -EBUSY;
+	else if (cmd->val64 > 1)
+		ret = -EINVAL;
+	else
+		ictx->charge_mode = cmd->val64 ? IOMMUFD_ACCOUNT_MM :
+						 IOMMUFD_ACCOUNT_USER;
 	xa_unlock(&ictx->obj_table);
 	return ret;
 }
@@ -438,6 +460,8 @@ static int iommufd_ioas_do_huge_pages(struct iommufd_call *call,
 			return -EINVAL;
 		return iopt_set_large_pages(&ioas->table, cmd->val64);
 	}
+	if (cmd->op != IOMMU_OPTION_OP_GET)
+		return -EOPNOTSUPP;
 	cmd->val64 = ioas->table.small_pages_only ? 0 : 1;
 	return iommufd_call_reply(call, sizeof(*cmd));
 }
@@ -446,9 +470,8 @@ int iommufd_option(struct iommufd_call *call)
 {
 	struct iommu_option *cmd = call->kbuf;
 
+	/* The option decides, then its object, then the op (as 6.12) */
 	if (cmd->__reserved)
-		return -EOPNOTSUPP;
-	if (cmd->op != IOMMU_OPTION_OP_GET && cmd->op != IOMMU_OPTION_OP_SET)
 		return -EOPNOTSUPP;
 	if (cmd->option_id == IOMMU_OPTION_RLIMIT_MODE)
 		return iommufd_option_charge_mode(call);

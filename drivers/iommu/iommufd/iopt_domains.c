@@ -37,8 +37,9 @@ static void iopt_domain_restrict_sizes(struct iommu_domain *domain)
  * smallest alignment of every mapping.
  *
  * Context: Process context.
- * Return: 0; -EADDRINUSE if an area is not page aligned; -EBUSY when
- * domains already map areas (their IOPTEs cannot be split now).
+ * Return: 0; -EADDRINUSE if an area is not page aligned; -EINVAL when
+ * domains already map areas (their IOPTEs cannot be split now; 6.12's
+ * errno).
  */
 int iopt_set_large_pages(struct io_pagetable *iopt, bool enable)
 {
@@ -51,7 +52,7 @@ int iopt_set_large_pages(struct io_pagetable *iopt, bool enable)
 			ret = -EADDRINUSE;
 		else if (!xa_empty(&iopt->domains) &&
 			 iopt_area_first(iopt, 0, ULONG_MAX))
-			ret = -EBUSY;
+			ret = -EINVAL;
 	}
 	if (!ret) {
 		struct iommu_domain *domain;

@@ -11,6 +11,8 @@
  * is aligned to it.  Automatic IOVA is never aligned to less than a page.
  */
 #include <linux/iommu.h>
+#include <linux/log2.h>
+#include <linux/mm.h>
 #include <linux/overflow.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
@@ -112,11 +114,23 @@ static bool iopt_find_hole(struct io_pagetable *iopt, unsigned long lo,
 }
 
 /*
+ * The largest alignment an IOVA is chosen with: a PMD, the largest page a
+ * buffer of anonymous memory is likely to be made of (6.12's rule too).
+ */
+#ifdef CONFIG_TRANSPARENT_HUGEPAGE
+#define IOPT_PICK_ALIGN_MAX HPAGE_PMD_SIZE
+#else
+#define IOPT_PICK_ALIGN_MAX PAGE_SIZE
+#endif
+
+/*
  * Choose an IOVA for @length bytes whose first byte sits at user address
  * (or page store address) @uptr.  The IOVA keeps @uptr's offset within a
  * page, so any IOMMU page size up to PAGE_SIZE can map it, and is aligned
- * like @length and @uptr allow, so large IOPTEs can be used.  Allowed ranges
- * are honoured when set.
+ * like @length (rounded up to a power of two) and @uptr allow, up to
+ * IOPT_PICK_ALIGN_MAX, so large IOPTEs can be used.  Allowed ranges are
+ * honoured when set.  The first and the last page of the IOVA space are
+ * never chosen, so no chosen IOVA is 0 and none ends at the top.
  *
  * The alignment never falls below PAGE_SIZE, even while no domain asks for
  * any: a page-aligned buffer gets a page-aligned IOVA and an unaligned one
@@ -126,36 +140,42 @@ static bool iopt_find_hole(struct io_pagetable *iopt, unsigned long lo,
 static int iopt_pick_iova(struct io_pagetable *iopt, unsigned long *iova,
 			  unsigned long uptr, unsigned long length)
 {
+	const unsigned long lo = PAGE_SIZE, hi = ULONG_MAX - PAGE_SIZE;
 	unsigned long sub = offset_in_page(uptr);
 	unsigned long min_align = max(iopt->align_min, PAGE_SIZE);
 	unsigned long align = min_align;
 	struct interval_tree_node *allowed;
 
 	lockdep_assert_held(&iopt->tree_sem);
-	if (sub & (iopt->align_min - 1))
+	if (!length || length >= ULONG_MAX / 2)
+		return -EOVERFLOW;
+	/* As for a fixed IOVA, the domains' smallest IO page must fit */
+	if ((sub | length) & (iopt->align_min - 1))
 		return -EINVAL;
 	if (!sub) {
-		align = 1UL << __ffs(length);
+		align = roundup_pow_of_two(length);
 		if (uptr)
 			align = min(align, 1UL << __ffs(uptr));
-		align = max(align, min_align);
+		align = max(min_t(unsigned long, align, IOPT_PICK_ALIGN_MAX),
+			    min_align);
 	}
 
 	for (; align >= min_align; align /= 2) {
 		unsigned long phase = sub & (align - 1);
 
 		if (RB_EMPTY_ROOT(&iopt->allow_tree.rb_root)) {
-			if (iopt_find_hole(iopt, 0, ULONG_MAX, length, align,
-					   phase, iova))
+			if (iopt_find_hole(iopt, lo, hi, length, align, phase,
+					   iova))
 				return 0;
 			continue;
 		}
-		for (allowed = interval_tree_iter_first(&iopt->allow_tree, 0,
-							ULONG_MAX);
+		for (allowed = interval_tree_iter_first(&iopt->allow_tree, lo,
+							hi);
 		     allowed;
-		     allowed = interval_tree_iter_next(allowed, 0, ULONG_MAX)) {
-			if (iopt_find_hole(iopt, allowed->start, allowed->last,
-					   length, align, phase, iova))
+		     allowed = interval_tree_iter_next(allowed, lo, hi)) {
+			if (iopt_find_hole(iopt, max(allowed->start, lo),
+					   min(allowed->last, hi), length,
+					   align, phase, iova))
 				return 0;
 		}
 	}
