@@ -390,8 +390,12 @@ static int iommufd_access_try_pin(struct iommufd_access *access,
 		unsigned long index, first_index = iommufd_area_index(area,
 								      from);
 
-		if ((flags & IOMMUFD_ACCESS_RW_WRITE) &&
-		    !(area->ioprot & IOMMU_WRITE)) {
+		/*
+		 * A pin for reading needs a readable mapping, one for
+		 * writing a writable one
+		 */
+		if (!(area->ioprot & (flags & IOMMUFD_ACCESS_RW_WRITE ?
+				      IOMMU_WRITE : IOMMU_READ))) {
 			ret = -EPERM;
 			goto err_unpin;
 		}
@@ -440,8 +444,9 @@ out_unlock:
  *
  * Context: Process context; sleeps.
  * Return: 0; -EINVAL for a bad range or an access that may not pin;
- * -ENOENT if the range is not fully mapped; -EPERM for a write to a
- * read-only mapping; -EINTR if killed while waiting for an address; or an
+ * -ENOENT if the range is not fully mapped; -EPERM for a pin for writing
+ * of a read-only mapping or for reading of a write-only one; -EINTR if
+ * killed while waiting for an address; or an
  * error of pinning.
  */
 int iommufd_access_pin_pages(struct iommufd_access *access, unsigned long iova,
@@ -567,7 +572,7 @@ static int iommufd_access_try_rw(struct iommufd_access *access,
 				      (from - iopt_area_start(area));
 		void __user *uptr = (void __user *)uaddr;
 
-		if (write && !(area->ioprot & IOMMU_WRITE)) {
+		if (!(area->ioprot & (write ? IOMMU_WRITE : IOMMU_READ))) {
 			ret = -EPERM;
 			break;
 		}
@@ -604,8 +609,8 @@ static int iommufd_access_try_rw(struct iommufd_access *access,
  *
  * Context: Process context; sleeps.
  * Return: 0; -EINVAL; -ENOENT if the range is not fully mapped; -EPERM for
- * a write to a read-only mapping; -EFAULT if the memory is gone; -EINTR if
- * killed while waiting for an address.
+ * a write to a read-only mapping or a read of a write-only one; -EFAULT if
+ * the memory is gone; -EINTR if killed while waiting for an address.
  */
 int iommufd_access_rw(struct iommufd_access *access, unsigned long iova,
 		      void *data, size_t len, unsigned int flags)

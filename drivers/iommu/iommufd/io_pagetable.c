@@ -290,16 +290,17 @@ static int iopt_insert_pieces(struct io_pagetable *iopt,
 
 	down_read(&iopt->dom_sem);
 	down_write(&iopt->tree_sem);
+	/* Where the range goes is judged first (EEXIST before EPERM) */
+	ret = iopt_place(iopt, iova, pieces[0].pages->uva + pieces[0].offset,
+			 total, flags);
+	if (ret)
+		goto err_unlock;
 	for (i = 0; i != npieces; i++) {
 		if ((ioprot & IOMMU_WRITE) && !pieces[i].pages->write_ok) {
 			ret = -EPERM;
 			goto err_unlock;
 		}
 	}
-	ret = iopt_place(iopt, iova, pieces[0].pages->uva + pieces[0].offset,
-			 total, flags);
-	if (ret)
-		goto err_unlock;
 
 	start = *iova;
 	for (i = 0; i != npieces; i++, start = next) {

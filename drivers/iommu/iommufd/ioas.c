@@ -371,10 +371,13 @@ int iommufd_ioas_iova_ranges(struct iommufd_call *call)
 	return iommufd_run_on_ioas(call, cmd->ioas_id, iommufd_ioas_do_ranges);
 }
 
-/* Add [@start, @last] to @tree: EINVAL if reversed, too high or overlapping */
+/*
+ * Add [@start, @last] to @tree: EINVAL if not ascending (a range of one
+ * byte is refused too, as in 6.12), too high or overlapping
+ */
 static int iommufd_range_add(struct rb_root_cached *tree, u64 start, u64 last)
 {
-	if (last < start || last > ULONG_MAX ||
+	if (last <= start || last > ULONG_MAX ||
 	    interval_tree_iter_first(tree, start, last))
 		return -EINVAL;
 	return iopt_add_range(tree, start, last, NULL);

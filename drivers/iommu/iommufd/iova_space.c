@@ -188,16 +188,21 @@ int iopt_place(struct io_pagetable *iopt, unsigned long *iova,
 		      unsigned int flags)
 {
 	unsigned long last;
+	int ret;
 
 	if (!(flags & IOPT_MAP_FIXED_IOVA))
 		return iopt_pick_iova(iopt, iova, uptr, length);
 	if ((*iova | length) & (iopt->align_min - 1))
 		return -EINVAL;
-	if ((*iova ^ uptr) & (iopt->align_min - 1))
-		return -EINVAL;
 	if (check_add_overflow(*iova, length - 1, &last))
 		return -EOVERFLOW;
-	return iopt_check_free(iopt, *iova, last);
+	ret = iopt_check_free(iopt, *iova, last);
+	if (ret)
+		return ret;
+	/* The range is free: can its IO pages map the buffer's? */
+	if ((*iova ^ uptr) & (iopt->align_min - 1))
+		return -EINVAL;
+	return 0;
 }
 
 /**
