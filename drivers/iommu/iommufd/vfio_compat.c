@@ -19,6 +19,11 @@
  * keep DMA going, in-kernel accesses wait for the new address without
  * holding a lock.
  *
+ * On /dev/vfio/vfio the container also keeps type1's rules of state: the
+ * type is chosen once, after a group joined, and until then nothing but
+ * the version, the extensions and that choice works, a device open of its
+ * groups included.  /dev/iommu used as a container keeps 6.12's rules.
+ *
  * No-IOMMU mode: a container that a no-IOMMU group joined has no IO
  * address space, as its devices DMA to physical addresses untranslated.
  * VFIO_SET_IOMMU then takes only VFIO_NOIOMMU_IOMMU (CAP_SYS_RAWIO), the

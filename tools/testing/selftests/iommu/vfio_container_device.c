@@ -398,6 +398,21 @@ out:
  * 65535 by default), as fixed when VFIO_SET_IOMMU chose the type;
  * DMA_AVAIL counts down to 0, and one more map is ENOSPC.
  */
+/*
+ * The first edu, given to vfio-pci (its address into @bdf), a new
+ * container and the edu's group file; the group has joined nothing yet.
+ */
+static int open_container_and_group(char *bdf, size_t len, int *container,
+				    int *group)
+{
+	*container = *group = -1;
+	if (edu_find(0, bdf, len) || edu_bind_vfio_pci(bdf))
+		return -1;
+	*container = open("/dev/vfio/vfio", O_RDWR);
+	*group = edu_open_group(bdf);
+	return *container < 0 || *group < 0 ? -1 : 0;
+}
+
 TEST(the_mapping_limit_is_set_with_the_iommu_type)
 {
 	struct vfio_iommu_type1_dma_unmap unmap = {
@@ -422,15 +437,11 @@ TEST(the_mapping_limit_is_set_with_the_iommu_type)
 	old[n] = 0;
 	ASSERT_EQ(65535, atoi(old));
 
-	ASSERT_EQ(0, edu_find(0, bdf, sizeof(bdf)));
-	ASSERT_EQ(0, edu_bind_vfio_pci(bdf));
 	buf = mmap(NULL, 4 * 4096, PROT_READ | PROT_WRITE,
 		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	ASSERT_NE(MAP_FAILED, buf);
-	container = open("/dev/vfio/vfio", O_RDWR);
-	ASSERT_LE(0, container);
-	group = edu_open_group(bdf);
-	ASSERT_LE(0, group);
+	ASSERT_EQ(0, open_container_and_group(bdf, sizeof(bdf), &container,
+					      &group));
 	ASSERT_EQ(0, ioctl(group, VFIO_GROUP_SET_CONTAINER, &container));
 	ASSERT_EQ(0, edu_write(param, "3"));
 	EXPECT_EQ(0, ioctl(container, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU));
@@ -536,15 +547,11 @@ TEST(a_container_does_nothing_before_set_iommu)
 	char bdf[64];
 	void *buf;
 
-	ASSERT_EQ(0, edu_find(0, bdf, sizeof(bdf)));
-	ASSERT_EQ(0, edu_bind_vfio_pci(bdf));
 	buf = mmap(NULL, BUF_SIZE, PROT_READ | PROT_WRITE,
 		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	ASSERT_NE(MAP_FAILED, buf);
-	container = open("/dev/vfio/vfio", O_RDWR);
-	ASSERT_LE(0, container);
-	group = edu_open_group(bdf);
-	ASSERT_LE(0, group);
+	ASSERT_EQ(0, open_container_and_group(bdf, sizeof(bdf), &container,
+					      &group));
 
 	/* No group: nothing to choose a type for */
 	EXPECT_EQ(-1, ioctl(container, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU));
