@@ -345,6 +345,25 @@ static int iommufd_access_wait_vaddr(struct iommufd_access *access,
 	return ret;
 }
 
+/*
+ * Why a range with a hole cannot be used with @prot, found as 6.12 finds
+ * it walking the range: an area before the hole without @prot (EPERM),
+ * else the hole (ENOENT).  Under iopt->tree_sem.
+ */
+static int iommufd_access_refusal(struct io_pagetable *iopt,
+				  unsigned long iova, unsigned long last,
+				  int prot)
+{
+	struct iopt_area *area;
+	struct iopt_run run;
+
+	for (area = iopt_run_start(&run, iopt, iova, last); area;
+	     area = iopt_run_step(&run))
+		if (!(area->ioprot & prot))
+			return -EPERM;
+	return -ENOENT;
+}
+
 /* One attempt of iommufd_access_pin_pages(); -EAGAIN: an address is gone */
 static int iommufd_access_try_pin(struct iommufd_access *access,
 				  unsigned long iova, unsigned long length,
@@ -372,7 +391,9 @@ static int iommufd_access_try_pin(struct iommufd_access *access,
 	down_write(&iopt->tree_sem);
 	nareas = iopt_run_count(iopt, iova, last);
 	if (!nareas) {
-		ret = -ENOENT;
+		ret = iommufd_access_refusal(iopt, iova, last,
+					     flags & IOMMUFD_ACCESS_RW_WRITE ?
+					     IOMMU_WRITE : IOMMU_READ);
 		goto out_unlock_iova;
 	}
 	pin = kzalloc(struct_size(pin, segs, nareas), GFP_KERNEL_ACCOUNT);
@@ -563,7 +584,8 @@ static int iommufd_access_try_rw(struct iommufd_access *access,
 	down_read(&iopt->tree_sem);
 	/* All or nothing: a hole anywhere fails the call before any copy */
 	if (!iopt_run_count(iopt, iova, last))
-		ret = -ENOENT;
+		ret = iommufd_access_refusal(iopt, iova, last,
+					     write ? IOMMU_WRITE : IOMMU_READ);
 	for (area = iopt_run_start(&run, iopt, iova, last); area && !ret;
 	     area = iopt_run_step(&run)) {
 		unsigned long from = run.from, to = run.to;
