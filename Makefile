@@ -12,7 +12,7 @@ HARNESS := harness
 LOGS = build/$(IMPL)/logs
 
 .PHONY: help deps selftest kernel tests initramfs check check-fresh check-mock \
-	check-device clients run stress kconfig-matrix bench bench-quick patches \
+	check-device clients run stress diff kconfig-matrix bench bench-quick patches \
 	lint clean-room clean distclean
 
 help:
@@ -38,7 +38,17 @@ help:
 	@echo '                   handover race) of STRESS_SECONDS each (default 200,'
 	@echo '                   about 13 min),'
 	@echo '                   200000 fuzzed ioctls, the full fail-nth sweeps'
-	@echo '                   (mock, and real devices on VT-d)'
+	@echo '                   (mock, and real devices on VT-d), then make diff'
+	@echo '                   with STRESS_DIFF_SEEDS seeds (default 500)'
+	@echo '  make diff        the differential test: the same seeded random call'
+	@echo '                   sequences on ours and on the peer (/dev/vfio/vfio'
+	@echo '                   with edu on VT-d against IMPL=type1, /dev/iommu on'
+	@echo '                   the mock against IMPL=intree), DIFF_SEEDS each'
+	@echo '                   (default 2000); prints every distinct difference'
+	@echo '                   outside harness/diff/allow with a minimized'
+	@echo '                   reproducer; DIFF_RECORD=1 also records the'
+	@echo '                   peers'"'"' transcripts of the short round (200'
+	@echo '                   seeds) make check runs against them'
 	@echo '  make kconfig-matrix build every sensible IOMMUFD/VFIO Kconfig'
 	@echo '                   combination (MATRIX=quick: three of them)'
 	@echo '  make bench       ours against the in-tree iommufd and VFIO type1 on a'
@@ -120,6 +130,11 @@ stress: initramfs
 	@$(HARNESS)/boot stress
 	@$(HARNESS)/boot stress-device
 	@$(HARNESS)/report $(IMPL) $(LOGS) stress stress-device
+	@[ "$(IMPL)" != ours ] || DIFF_SEEDS=$${STRESS_DIFF_SEEDS:-500} \
+		$(HARNESS)/diff-run
+
+diff: deps
+	@$(HARNESS)/diff-run
 
 kconfig-matrix: kernel
 	@$(HARNESS)/kconfig-matrix
