@@ -72,6 +72,10 @@
 
 typedef unsigned long long u64;
 
+#ifndef ARRAY_SIZE
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#endif
+
 struct call {
 	unsigned int op;
 	unsigned int flags;
@@ -153,7 +157,7 @@ static u64 pick_of(const u64 *v, unsigned int n)
 #define PICK(...)                                                         \
 	({                                                                \
 		static const u64 __v[] = { __VA_ARGS__ };                 \
-		pick_of(__v, sizeof(__v) / sizeof(__v[0]));               \
+		pick_of(__v, ARRAY_SIZE(__v));                            \
 	})
 
 static void out(char *line, const char *fmt, ...)
@@ -194,7 +198,6 @@ static const char *errname(int e)
 	case EBADFD: return "EBADFD";
 	case EOPNOTSUPP: return "EOPNOTSUPP";
 	case EADDRINUSE: return "EADDRINUSE";
-	case ENOSYS: return "ENOSYS";
 	case EDEADLK: return "EDEADLK";
 	default: return NULL;
 	}
@@ -338,8 +341,10 @@ static void gen_unmap(struct call *c)
 			VFIO_DMA_UNMAP_FLAG_ALL | VFIO_DMA_UNMAP_FLAG_VADDR);
 	c->b = gen_iova();
 	c->c = gen_size();
-	if ((c->flags & VFIO_DMA_UNMAP_FLAG_ALL) && pick(4))
-		c->b = c->c = 0;
+	if ((c->flags & VFIO_DMA_UNMAP_FLAG_ALL) && pick(4)) {
+		c->b = 0;
+		c->c = 0;
+	}
 	/* bitmap: page size and how many bytes of room */
 	c->d = PICK(0x1000, 0x1000, 0x1000, 0x200000, 0) << 32 |
 	       PICK(0, 8, 64, 512, 512);
@@ -746,7 +751,10 @@ static int container_setup(struct run *r)
 	int i;
 
 	for (i = 0; i != 2; i++) {
-		r->cfd[i] = r->dfd[i] = r->joined[i] = r->cinst[i] = -1;
+		r->cfd[i] = -1;
+		r->dfd[i] = -1;
+		r->joined[i] = -1;
+		r->cinst[i] = -1;
 		r->gfd[i] = edu_open_group(edu_bdf[i]);
 		if (r->gfd[i] < 0)
 			return -1;
@@ -839,8 +847,10 @@ static void gen_i_unmap(struct call *c)
 	c->a = gen_id();
 	c->b = gen_mock_iova();
 	c->c = PICK(0, 0, 0) ? 0 : gen_size();
-	if (pick(10) == 0)
-		c->b = c->c = 0;
+	if (pick(10) == 0) {
+		c->b = 0;
+		c->c = 0;
+	}
 }
 
 static void gen_i_copy(struct call *c)
@@ -1219,7 +1229,8 @@ static unsigned int iommufd_prologue(struct call *calls)
 static int iommufd_setup(struct run *r)
 {
 	r->fd = open("/dev/iommu", O_RDWR);
-	r->nids = r->nafd = 0;
+	r->nids = 0;
+	r->nafd = 0;
 	return r->fd < 0 ? -1 : 0;
 }
 
@@ -1233,11 +1244,10 @@ static void iommufd_teardown(struct run *r)
 }
 
 static const struct target targets[] = {
-	{ "container", container_ops,
-	  sizeof(container_ops) / sizeof(container_ops[0]),
+	{ "container", container_ops, ARRAY_SIZE(container_ops),
 	  container_prologue, container_setup, container_teardown,
 	  container_state },
-	{ "iommufd", iommufd_ops, sizeof(iommufd_ops) / sizeof(iommufd_ops[0]),
+	{ "iommufd", iommufd_ops, ARRAY_SIZE(iommufd_ops),
 	  iommufd_prologue, iommufd_setup, iommufd_teardown, NULL },
 };
 
@@ -1556,8 +1566,10 @@ static int do_compare(unsigned long first, unsigned long last,
 	       peer_path, stale ? "not " : "");
 	if (stale) {
 		printf("# re-record it: make diff (DIFF_RECORD=1)\n");
-		printf("ok 2 a_seed_gives_the_same_transcript_twice # SKIP no record\n");
-		printf("ok 3 seeds_behave_as_on_the_peer_but_for_the_allow_list # SKIP no record\n");
+		printf("ok 2 %s # SKIP no record\n",
+		       "a_seed_gives_the_same_transcript_twice");
+		printf("ok 3 %s # SKIP no record\n",
+		       "seeds_behave_as_on_the_peer_but_for_the_allow_list");
 		return 1;
 	}
 	index_peer(first, last);
@@ -1636,17 +1648,19 @@ static int do_compare(unsigned long first, unsigned long last,
 				printf("#     %s\n", peer);
 			}
 	}
-	printf("# %s: %lu seeds, %llu calls: %lu the same as the peer, %lu "
-	       "end at an allowed difference, %lu at another\n", tgt->name,
-	       last - first + 1, ncalls, same, at_allowed, failed);
+	printf("# %s: %lu seeds, %llu calls: %lu the same as the peer,",
+	       tgt->name, last - first + 1, ncalls, same);
+	printf(" %lu end at an allowed difference, %lu at another\n",
+	       at_allowed, failed);
 	for (f = 0; f != nfindings; f++)
 		printf("# %s %u seeds, first %lu: %s\n",
 		       findings[f].allowed ? "allowed" : "DIFFERENT",
 		       findings[f].count, findings[f].seed, findings[f].key);
 	if (fp) {
-		fprintf(fp, "summary %s seeds=%lu calls=%llu same=%lu "
-			"allowed=%lu different=%lu\n", tgt->name,
-			last - first + 1, ncalls, same, at_allowed, failed);
+		fprintf(fp, "summary %s seeds=%lu calls=%llu same=%lu",
+			tgt->name, last - first + 1, ncalls, same);
+		fprintf(fp, " allowed=%lu different=%lu\n", at_allowed,
+			failed);
 		for (f = 0; f != nfindings; f++)
 			fprintf(fp, "count %u %s\n", findings[f].count,
 				findings[f].key);
@@ -1699,7 +1713,7 @@ int main(int argc, char **argv)
 			argv[0]);
 		return 2;
 	}
-	for (i = 0; i != sizeof(targets) / sizeof(targets[0]); i++)
+	for (i = 0; i != ARRAY_SIZE(targets); i++)
 		if (!strcmp(argv[2], targets[i].name))
 			tgt = &targets[i];
 	if (!tgt)
