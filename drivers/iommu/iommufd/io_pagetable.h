@@ -69,6 +69,7 @@ struct iopt_owner {
  * @users: index ranges that need the pages pinned (struct iopt_pages_user)
  * @chunks: the PFN store (see pages.c): per chunk of IOPT_CHUNK_PAGES
  *	pages, an array of PFNs or a contiguous run; NULL until the first pin
+ * @chunk_one: the table of a store within one chunk (@chunks points here)
  * @chunk_skew: page index 0's position in its chunk, fixed with @chunks
  * @allow_pfnmap: pages GUP refuses may be VM_PFNMAP/VM_IO memory, mapped
  *	by PFN (the VFIO container: type1 allows peer-to-peer DMA)
@@ -91,6 +92,7 @@ struct iopt_pages {
 	bool allow_pfnmap;
 	struct rb_root_cached users;
 	unsigned long *chunks;
+	unsigned long chunk_one;
 	unsigned int chunk_skew;
 	unsigned long *pfnmap;
 	unsigned long ncharged;

@@ -12,8 +12,9 @@
  *  - a page is pinned exactly once however many users cover it, and is
  *    unpinned (and uncharged) when the last user covering it goes;
  *  - unmapping never has to read PFNs back out of an IOMMU domain;
- *  - the bookkeeping is at most 8 bytes per 4 KiB page (0.2 %), about 100
- *    bytes per 2 MiB huge page, allocated only while something is pinned.
+ *  - the bookkeeping is at most 8 bytes per 4 KiB page (0.2 %), and one
+ *    word per 2 MiB for huge pages or pages in physical order, allocated
+ *    only while something is pinned.
  *
  * A store is either a range of process memory, pinned through the
  * process's page tables, or a range of a memfd (IOMMU_IOAS_MAP_FILE),
@@ -34,6 +35,7 @@
 #include <linux/file.h>
 #include <linux/highmem.h>
 #include <linux/hugetlb.h>
+#include <linux/memcontrol.h>
 #include <linux/mm.h>
 #include <linux/shmem_fs.h>
 #include <linux/sched/mm.h>
@@ -41,6 +43,7 @@
 #include <linux/sched/user.h>
 #include <linux/slab.h>
 #include <linux/vmalloc.h>
+#include <linux/workqueue.h>
 #include <uapi/linux/iommufd.h>
 
 #include "io_pagetable.h"
@@ -169,26 +172,31 @@ struct iopt_pages *iopt_pages_alloc_file(struct file *file,
 /*
  * The PFN store.  The PFNs of a store's pinned pages are kept per chunk of
  * IOPT_CHUNK_PAGES pages, one 2 MiB block of the store's address space
- * (user address or file offset), in one of two forms:
+ * (user address or file offset).  pages->chunks has one word per chunk:
  *
- *  - an array of IOPT_CHUNK_PAGES words, 0 where nothing is pinned: 8
- *    bytes a page, for memory of scattered 4 KiB pages;
- *  - a struct iopt_pfn_run when the chunk's pages are one physically
- *    contiguous block (a huge page): its first PFN and a bitmap of the
- *    pages pinned, 72 bytes for 2 MiB.
+ *  - 0: no page of the chunk is pinned;
+ *  - a run, (base << 1) | IOPT_CHUNK_RUN: every pinned page of the chunk
+ *    at position pos has PFN base + pos.  A huge page, or small pages
+ *    faulted in order, cost this one word and nothing else;
+ *  - an array with one PFN per page of the chunk that lies in the store:
+ *    512 words for an inner chunk, fewer for a store's first and last
+ *    chunks, one for a store of one page.
  *
- * pages->chunks has one word per chunk: 0, an array, or a run with bit 0
- * set.  A chunk pinned whole in one batch of consecutive PFNs becomes a
- * run, anything else an array; a run becomes an array when a page that
- * does not fit it is pinned.  Clearing never allocates: it zeroes entries
- * or bits, and frees a chunk it empties.  All under pages->mutex, or with a
- * user holding the pages read.
+ * Which pages are pinned is not written here.  It is exactly what the
+ * users cover (pages->users), plus, inside iopt_pages_add_user(), what
+ * that call has pinned so far and not yet inserted.  An entry is only
+ * ever read for a pinned page, so a run needs no bitmap of its pages, an
+ * array need not be zeroed, and unpinning writes nothing but the word of
+ * a chunk it leaves without pins (iopt_pfns_trim()): it never allocates,
+ * so teardown cannot fail.
+ *
+ * A chunk's first pinned batch makes it a run when its PFNs are
+ * consecutive; a later batch that does not continue the run turns it into
+ * an array, filled from the run.  A store within one chunk keeps the
+ * chunk's word in pages->chunk_one instead of allocating a table: with
+ * the array sized to the store, mapping one small page allocates nothing
+ * for its PFN.  All under pages->mutex, or with a user holding the pages.
  */
-struct iopt_pfn_run {
-	unsigned long base;
-	DECLARE_BITMAP(present, IOPT_CHUNK_PAGES);
-};
-
 #define IOPT_CHUNK_RUN 1UL
 
 static unsigned long iopt_chunk(struct iopt_pages *pages, unsigned long index)
@@ -202,10 +210,46 @@ static unsigned int iopt_chunk_pos(struct iopt_pages *pages,
 	return (index + pages->chunk_skew) % IOPT_CHUNK_PAGES;
 }
 
-static struct iopt_pfn_run *iopt_chunk_run(unsigned long ent)
+static unsigned long iopt_nr_chunks(struct iopt_pages *pages)
 {
-	return ent & IOPT_CHUNK_RUN ?
-		(struct iopt_pfn_run *)(ent & ~IOPT_CHUNK_RUN) : NULL;
+	return DIV_ROUND_UP(pages->nr_pages + pages->chunk_skew,
+			    IOPT_CHUNK_PAGES);
+}
+
+/* The first position of chunk @chunk inside the store, and how many */
+static unsigned int iopt_chunk_lo(struct iopt_pages *pages,
+				  unsigned long chunk)
+{
+	return chunk ? 0 : pages->chunk_skew;
+}
+
+static unsigned int iopt_chunk_len(struct iopt_pages *pages,
+				   unsigned long chunk)
+{
+	unsigned long end = pages->nr_pages + pages->chunk_skew -
+			    chunk * IOPT_CHUNK_PAGES;
+
+	return min_t(unsigned long, end, IOPT_CHUNK_PAGES) -
+	       iopt_chunk_lo(pages, chunk);
+}
+
+/* The page index range [*first, *last] of chunk @chunk */
+static void iopt_chunk_span(struct iopt_pages *pages, unsigned long chunk,
+			    unsigned long *first, unsigned long *last)
+{
+	*first = chunk * IOPT_CHUNK_PAGES + iopt_chunk_lo(pages, chunk) -
+		 pages->chunk_skew;
+	*last = *first + iopt_chunk_len(pages, chunk) - 1;
+}
+
+static bool iopt_word_is_run(unsigned long ent)
+{
+	return ent & IOPT_CHUNK_RUN;
+}
+
+static unsigned long iopt_run_base(unsigned long ent)
+{
+	return ent >> 1;
 }
 
 /* Allocate the chunk table at the first pin; Return: 0 or -ENOMEM */
@@ -217,7 +261,12 @@ static int iopt_pfns_init(struct iopt_pages *pages)
 		return 0;
 	/* Chunks follow the 2 MiB blocks of the address, where huge pages sit */
 	pages->chunk_skew = (pages->uva >> PAGE_SHIFT) % IOPT_CHUNK_PAGES;
-	n = DIV_ROUND_UP(pages->nr_pages + pages->chunk_skew, IOPT_CHUNK_PAGES);
+	n = iopt_nr_chunks(pages);
+	if (n == 1) {
+		pages->chunk_one = 0;
+		pages->chunks = &pages->chunk_one;
+		return 0;
+	}
 	pages->chunks = kvcalloc(n, sizeof(*pages->chunks),
 				 GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
 	return pages->chunks ? 0 : -ENOMEM;
@@ -229,54 +278,54 @@ static void iopt_pfns_free(struct iopt_pages *pages)
 
 	if (!pages->chunks)
 		return;
-	n = DIV_ROUND_UP(pages->nr_pages + pages->chunk_skew, IOPT_CHUNK_PAGES);
+	n = iopt_nr_chunks(pages);
 	for (i = 0; i != n; i++)
-		kfree((void *)(pages->chunks[i] & ~IOPT_CHUNK_RUN));
-	kvfree(pages->chunks);
+		if (!iopt_word_is_run(pages->chunks[i]))
+			kfree((void *)pages->chunks[i]);
+	if (pages->chunks != &pages->chunk_one)
+		kvfree(pages->chunks);
 }
 
 /**
- * iopt_pages_pfn() - the PFN of a page of the store
+ * iopt_pages_pfn() - the PFN of a pinned page of the store
  * @pages: the store
- * @index: the page
+ * @index: a page that is pinned (or mapped by PFN)
  *
  * Context: pages->mutex held, or a user covering @index.
- * Return: its PFN while pinned (or mapped by PFN), else 0.
+ * Return: its PFN; meaningless for a page that is not pinned.
  */
 unsigned long iopt_pages_pfn(struct iopt_pages *pages, unsigned long index)
 {
-	unsigned long ent = pages->chunks ?
-		pages->chunks[iopt_chunk(pages, index)] : 0;
+	unsigned long chunk = iopt_chunk(pages, index);
+	unsigned long ent = pages->chunks[chunk];
 	unsigned int pos = iopt_chunk_pos(pages, index);
-	struct iopt_pfn_run *run = iopt_chunk_run(ent);
 
-	if (run)
-		return test_bit(pos, run->present) ? run->base + pos : 0;
-	return ent ? ((unsigned long *)ent)[pos] : 0;
+	if (iopt_word_is_run(ent))
+		return iopt_run_base(ent) + pos;
+	return ((unsigned long *)ent)[pos - iopt_chunk_lo(pages, chunk)];
 }
 
 /*
- * The array of chunk @chunk, allocated when the chunk is empty and made
- * from its run when it has one.  Return: the array, or NULL without memory
+ * The array of chunk @chunk: allocated when the chunk has none, and filled
+ * from its run when it was one.  Return: the array, or NULL without memory
  * (the chunk unchanged).
  */
 static unsigned long *iopt_chunk_array(struct iopt_pages *pages,
 				       unsigned long chunk)
 {
 	unsigned long ent = pages->chunks[chunk];
-	struct iopt_pfn_run *run = iopt_chunk_run(ent);
+	unsigned int lo = iopt_chunk_lo(pages, chunk);
+	unsigned int len = iopt_chunk_len(pages, chunk), i;
 	unsigned long *arr;
-	unsigned int pos;
 
-	if (ent && !run)
+	if (ent && !iopt_word_is_run(ent))
 		return (unsigned long *)ent;
-	arr = kcalloc(IOPT_CHUNK_PAGES, sizeof(*arr), GFP_KERNEL_ACCOUNT);
+	arr = kmalloc_array(len, sizeof(*arr), GFP_KERNEL_ACCOUNT);
 	if (!arr)
 		return NULL;
-	if (run) {
-		for_each_set_bit(pos, run->present, IOPT_CHUNK_PAGES)
-			arr[pos] = run->base + pos;
-		kfree(run);
+	if (ent) {
+		for (i = 0; i != len; i++)
+			arr[i] = iopt_run_base(ent) + lo + i;
 	}
 	pages->chunks[chunk] = (unsigned long)arr;
 	return arr;
@@ -295,9 +344,9 @@ static bool iopt_list_consecutive(struct page **list, unsigned int n)
 
 /*
  * Store the PFNs of the pinned pages @list, @n of them from @index, all in
- * one chunk and none stored yet.  A whole empty chunk of consecutive PFNs
- * becomes a run, and pages that continue a run join it; anything else
- * goes to the chunk's array.  Return: 0 or -ENOMEM, with nothing stored.
+ * one chunk and none stored yet.  The caller holds pages->mutex, or is a
+ * pin worker alone on the chunk (see iopt_pages_pin_parallel()).
+ * Return: 0 or -ENOMEM, with nothing stored.
  */
 static int iopt_pfns_store(struct iopt_pages *pages, unsigned long index,
 			   struct page **list, unsigned int n)
@@ -305,66 +354,47 @@ static int iopt_pfns_store(struct iopt_pages *pages, unsigned long index,
 	unsigned long chunk = iopt_chunk(pages, index);
 	unsigned int pos = iopt_chunk_pos(pages, index), i;
 	unsigned long ent = pages->chunks[chunk];
-	struct iopt_pfn_run *run = iopt_chunk_run(ent);
 	unsigned long pfn = page_to_pfn(list[0]);
 	unsigned long *arr;
 
-	lockdep_assert_held(&pages->mutex);
-	/* Only a run can use consecutive PFNs: arrays need not look */
-	if (run && pfn == run->base + pos && iopt_list_consecutive(list, n)) {
-		bitmap_set(run->present, pos, n);
+	if (!ent && pfn >= pos && iopt_list_consecutive(list, n)) {
+		pages->chunks[chunk] = (pfn - pos) << 1 | IOPT_CHUNK_RUN;
 		return 0;
 	}
-	if (!ent && n == IOPT_CHUNK_PAGES && iopt_list_consecutive(list, n)) {
-		run = kmalloc(sizeof(*run), GFP_KERNEL_ACCOUNT);
-		if (run) {
-			run->base = pfn;
-			bitmap_fill(run->present, IOPT_CHUNK_PAGES);
-			pages->chunks[chunk] = (unsigned long)run |
-					       IOPT_CHUNK_RUN;
-			return 0;
-		}
-		/* Without memory for the run, an array may still do */
-	}
+	if (iopt_word_is_run(ent) && pfn == iopt_run_base(ent) + pos &&
+	    iopt_list_consecutive(list, n))
+		return 0;
 	arr = iopt_chunk_array(pages, chunk);
 	if (!arr)
 		return -ENOMEM;
+	arr += pos - iopt_chunk_lo(pages, chunk);
 	for (i = 0; i != n; i++)
-		arr[pos + i] = page_to_pfn(list[i]);
+		arr[i] = page_to_pfn(list[i]);
 	return 0;
 }
 
-/* Forget the PFNs of [@index, @index + @n), freeing chunks left empty */
-static void iopt_pfns_clear(struct iopt_pages *pages, unsigned long index,
-			    unsigned long n)
+/*
+ * Free the word of every chunk meeting [@first, @last] that no user
+ * covers any more.  The caller has unpinned everything in the range that
+ * no user covers.
+ */
+static void iopt_pfns_trim(struct iopt_pages *pages, unsigned long first,
+			   unsigned long last)
 {
+	unsigned long chunk, end = iopt_chunk(pages, last);
+
 	lockdep_assert_held(&pages->mutex);
-	while (n) {
-		unsigned long chunk = iopt_chunk(pages, index);
-		unsigned int pos = iopt_chunk_pos(pages, index);
-		unsigned int len = min_t(unsigned long, n,
-					 IOPT_CHUNK_PAGES - pos);
-		unsigned long ent = pages->chunks[chunk];
-		struct iopt_pfn_run *run = iopt_chunk_run(ent);
-		bool empty = false;
+	for (chunk = iopt_chunk(pages, first); chunk <= end; chunk++) {
+		unsigned long ent = pages->chunks[chunk], cfirst, clast;
 
-		if (!ent) {
-			/* nothing stored in this chunk */
-		} else if (run) {
-			bitmap_clear(run->present, pos, len);
-			empty = bitmap_empty(run->present, IOPT_CHUNK_PAGES);
-		} else {
-			unsigned long *arr = (unsigned long *)ent;
-
-			memset(&arr[pos], 0, len * sizeof(*arr));
-			empty = len == IOPT_CHUNK_PAGES;
-		}
-		if (empty) {
-			kfree((void *)(ent & ~IOPT_CHUNK_RUN));
-			pages->chunks[chunk] = 0;
-		}
-		index += len;
-		n -= len;
+		if (!ent)
+			continue;
+		iopt_chunk_span(pages, chunk, &cfirst, &clast);
+		if (interval_tree_iter_first(&pages->users, cfirst, clast))
+			continue;
+		if (!iopt_word_is_run(ent))
+			kfree((void *)ent);
+		pages->chunks[chunk] = 0;
 	}
 }
 
@@ -588,7 +618,7 @@ static int iopt_pages_follow_pfnmap(struct iopt_pages *pages,
 static int iopt_pages_set_pfnmap(struct iopt_pages *pages,
 				 unsigned long index, unsigned long pfn)
 {
-	unsigned long *arr;
+	unsigned long chunk, *arr;
 
 	lockdep_assert_held(&pages->mutex);
 	if (!pages->pfnmap) {
@@ -597,10 +627,11 @@ static int iopt_pages_set_pfnmap(struct iopt_pages *pages,
 			return -ENOMEM;
 	}
 	/* A PFN mapping never joins a run: runs are pinned pages */
-	arr = iopt_chunk_array(pages, iopt_chunk(pages, index));
+	chunk = iopt_chunk(pages, index);
+	arr = iopt_chunk_array(pages, chunk);
 	if (!arr)
 		return -ENOMEM;
-	arr[iopt_chunk_pos(pages, index)] = pfn;
+	arr[iopt_chunk_pos(pages, index) - iopt_chunk_lo(pages, chunk)] = pfn;
 	__set_bit(index, pages->pfnmap);
 	return 0;
 }
@@ -608,8 +639,8 @@ static int iopt_pages_set_pfnmap(struct iopt_pages *pages,
 /**
  * iopt_pages_run() - the run of PFNs that starts at a page
  * @pages: the store
- * @index: a page with a PFN
- * @max: the most pages to take
+ * @index: a pinned page (or one mapped by PFN)
+ * @max: the most pages to take, all of them pinned or mapped by PFN
  *
  * Context: pages->mutex held, or a user keeps the pages in place.
  * Return: how many pages from @index (at least 1, at most @max) have
@@ -620,20 +651,20 @@ unsigned long iopt_pages_run(struct iopt_pages *pages, unsigned long index,
 {
 	unsigned long pfn = iopt_pages_pfn(pages, index), n = 0;
 
-	/* A chunk at a time: a run chunk's bitmap, an array's words */
+	/* A chunk at a time: a run continues or not as a whole */
 	while (n < max) {
+		unsigned long chunk = iopt_chunk(pages, index + n);
 		unsigned int pos = iopt_chunk_pos(pages, index + n), k = 0;
 		unsigned int room = min_t(unsigned long, max - n,
 					  IOPT_CHUNK_PAGES - pos);
-		unsigned long ent = pages->chunks[iopt_chunk(pages, index + n)];
-		struct iopt_pfn_run *run = iopt_chunk_run(ent);
+		unsigned long ent = pages->chunks[chunk];
 
-		if (run) {
-			if (run->base + pos == pfn + n)
-				k = find_next_zero_bit(run->present,
-						       pos + room, pos) - pos;
-		} else if (ent) {
-			unsigned long *arr = (unsigned long *)ent + pos;
+		if (iopt_word_is_run(ent)) {
+			if (iopt_run_base(ent) + pos == pfn + n)
+				k = room;
+		} else {
+			unsigned long *arr = (unsigned long *)ent + pos -
+					     iopt_chunk_lo(pages, chunk);
 
 			while (k < room && arr[k] == pfn + n + k)
 				k++;
@@ -652,54 +683,217 @@ unsigned long iopt_pages_run(struct iopt_pages *pages, unsigned long index,
 	return n;
 }
 
-/* Pin the pages [@index, @index + @npages), none of them pinned yet. */
-static int iopt_pages_pin_span(struct iopt_pages *pages, unsigned long index,
-			       unsigned long npages, struct page **list)
+static void iopt_pages_unpin_span(struct iopt_pages *pages,
+				  unsigned long first, unsigned long last);
+
+/*
+ * Pin and store [@index, @index + @npages), none of it pinned yet, in
+ * batches of at most @cap pages through @list.  *@done counts the pages
+ * handled (pinned, or mapped by PFN) and *@pinned those pinned, on
+ * failure too; neither is charged or counted in pages->ncharged here.
+ *
+ * The caller holds pages->mutex, or is a pin worker of a caller that does
+ * (struct iopt_pin_job), alone on the chunks of the range.
+ * Return: 0, or the errno that stopped it.
+ */
+static int iopt_pages_pin_batches(struct iopt_pages *pages,
+				  unsigned long index, unsigned long npages,
+				  struct page **list, unsigned int cap,
+				  unsigned long *done, unsigned long *pinned)
 {
-	unsigned long done = 0;
+	cap = min_t(unsigned long, cap, iommufd_pin_batch());
+	while (*done != npages) {
+		unsigned long at = index + *done;
+		/* No batch crosses a chunk: a run is decided per chunk */
+		unsigned long want = min3(npages - *done, (unsigned long)cap,
+					  IOPT_CHUNK_PAGES -
+					  iopt_chunk_pos(pages, at));
+		unsigned long pfn;
+		long got;
+		int ret;
+
+		got = iopt_pages_gup(pages, at, want, list);
+		if (got == -EFAULT &&
+		    !iopt_pages_follow_pfnmap(pages, at, &pfn)) {
+			ret = iopt_pages_set_pfnmap(pages, at, pfn);
+			if (ret)
+				return ret;
+			(*done)++;
+			continue;
+		}
+		if (got <= 0)
+			return got ? got : -EFAULT;
+		if (iopt_pfns_store(pages, at, list, got)) {
+			/* Not recorded, so not ours to keep */
+			unpin_user_pages(list, got);
+			return -ENOMEM;
+		}
+		*done += got;
+		*pinned += got;
+	}
+	return 0;
+}
+
+/*
+ * Parallel pinning.  Mapping memory nobody has touched yet (a VM's RAM at
+ * its start) faults every page in as it pins it, and allocating and
+ * zeroing the pages is most of the time of the map.  A span of at least
+ * two pieces of IOPT_PIN_PIECE_MIN pages is cut into up to one piece per
+ * online CPU (at most IOPT_PIN_PIECES), at chunk boundaries so that no two
+ * pieces share a chunk of the PFN store; the caller pins the first piece
+ * and a worker on the unbound workqueue pins each other one, through the
+ * owner's mm, charging its allocations to the caller's memory cgroup.
+ * Charging and pages->ncharged stay with the caller, who holds
+ * pages->mutex throughout.  Stores whose pages may be PFN mappings, or a
+ * file's, are pinned serially: a PFN mapping updates a store-wide bitmap.
+ */
+#define IOPT_PIN_PIECE_MIN (SZ_32M / PAGE_SIZE)
+#define IOPT_PIN_PIECES 8
+
+struct iopt_pin_job {
+	struct work_struct work;
+	struct iopt_pages *pages;
+	struct mem_cgroup *memcg;
+	struct page **list;
+	unsigned long index;
+	unsigned long npages;
+	unsigned long done;
+	unsigned long pinned;
+	int ret;
+	struct completion finished;
+};
+
+static void iopt_pin_job_run(struct work_struct *work)
+{
+	struct iopt_pin_job *job = container_of(work, struct iopt_pin_job,
+						work);
+	struct mem_cgroup *old = set_active_memcg(job->memcg);
+
+	job->ret = iopt_pages_pin_batches(job->pages, job->index, job->npages,
+					  job->list, PAGE_SIZE / sizeof(void *),
+					  &job->done, &job->pinned);
+	set_active_memcg(old);
+	complete(&job->finished);
+}
+
+/* How many pieces to pin [@index, @index + @npages) in: 1 is serial */
+static unsigned int iopt_pin_pieces(struct iopt_pages *pages,
+				    unsigned long npages)
+{
+	if (pages->allow_pfnmap || pages->file)
+		return 1;
+	return min3(npages / IOPT_PIN_PIECE_MIN, (unsigned long)IOPT_PIN_PIECES,
+		    (unsigned long)num_online_cpus()) ?: 1;
+}
+
+/*
+ * Pin the span in @n pieces (see above), described in @jobs, zeroed.  On
+ * failure every piece's pins are undone.  *@pinned as
+ * iopt_pages_pin_batches(); Return: 0, or the first failed piece's errno.
+ */
+static int iopt_pages_pin_parallel(struct iopt_pages *pages,
+				   unsigned long index, unsigned long npages,
+				   struct iopt_pin_job *jobs, unsigned int n,
+				   struct page **list, unsigned int cap,
+				   unsigned long *pinned)
+{
+	unsigned long each = DIV_ROUND_UP(npages, n), start = index;
+	struct mem_cgroup *memcg = get_mem_cgroup_from_mm(current->mm);
+	unsigned int i, queued = 0;
+	int ret;
+
+	/* Pieces end on chunk boundaries; the last takes what is left */
+	for (i = 0; i != n; i++) {
+		unsigned long end = index + npages;
+
+		if (i != n - 1)
+			end = min(end, round_up(start + each + pages->chunk_skew,
+						IOPT_CHUNK_PAGES) -
+					 pages->chunk_skew);
+		jobs[i].index = start;
+		jobs[i].npages = end - start;
+		start = end;
+	}
+	/* Piece 0 is the caller's; a piece without a list is pinned by it too */
+	for (i = 1; i != n && jobs[i].npages; i++) {
+		struct iopt_pin_job *job = &jobs[i];
+
+		job->list = (struct page **)__get_free_page(GFP_KERNEL);
+		if (!job->list)
+			break;
+		job->pages = pages;
+		job->memcg = memcg;
+		init_completion(&job->finished);
+		INIT_WORK(&job->work, iopt_pin_job_run);
+		queue_work(system_unbound_wq, &job->work);
+		queued++;
+	}
+	ret = iopt_pages_pin_batches(pages, jobs[0].index, jobs[0].npages,
+				     list, cap, &jobs[0].done, &jobs[0].pinned);
+	/* Pieces no worker took */
+	for (i = queued + 1; i != n && !ret; i++)
+		ret = iopt_pages_pin_batches(pages, jobs[i].index,
+					     jobs[i].npages, list, cap,
+					     &jobs[i].done, &jobs[i].pinned);
+	for (i = 1; i <= queued; i++) {
+		wait_for_completion(&jobs[i].finished);
+		free_page((unsigned long)jobs[i].list);
+		if (!ret)
+			ret = jobs[i].ret;
+	}
+	mem_cgroup_put(memcg);
+	for (i = 0; i != n; i++)
+		*pinned += jobs[i].pinned;
+	pages->ncharged += *pinned;
+	if (ret) {
+		for (i = 0; i != n; i++)
+			if (jobs[i].done)
+				iopt_pages_unpin_span(pages, jobs[i].index,
+						      jobs[i].index +
+						      jobs[i].done - 1);
+	}
+	return ret;
+}
+
+/*
+ * Pin the pages [@index, @index + @npages), none of them pinned yet, in
+ * batches of at most @cap pages through @list, in parallel when the span
+ * is large.  On failure nothing this call pinned stays pinned or charged.
+ */
+static int iopt_pages_pin_span(struct iopt_pages *pages, unsigned long index,
+			       unsigned long npages, struct page **list,
+			       unsigned int cap)
+{
+	unsigned int n = iopt_pin_pieces(pages, npages);
+	unsigned long done = 0, pinned = 0;
+	struct iopt_pin_job *jobs = NULL;
 	int ret;
 
 	lockdep_assert_held(&pages->mutex);
 	ret = iopt_pages_charge(pages, npages);
 	if (ret)
 		return ret;
-	while (done != npages) {
-		/* No batch crosses a chunk, so a whole one can become a run */
-		unsigned long want = min3(npages - done, iommufd_pin_batch(),
-					  IOPT_CHUNK_PAGES -
-					  iopt_chunk_pos(pages, index + done));
-		unsigned long pfn;
-		long got;
-
-		got = iopt_pages_gup(pages, index + done, want, list);
-		if (got == -EFAULT &&
-		    !iopt_pages_follow_pfnmap(pages, index + done, &pfn)) {
-			ret = iopt_pages_set_pfnmap(pages, index + done, pfn);
-			if (ret)
-				goto err_uncharge;
-			/* Not pinned, so not charged */
-			iopt_pages_uncharge(pages, 1);
-			done++;
-			continue;
-		}
-		if (got <= 0) {
-			ret = got ? got : -EFAULT;
-			goto err_uncharge;
-		}
-		if (iopt_pfns_store(pages, index + done, list, got)) {
-			/* Not recorded, so not ours to keep */
-			unpin_user_pages(list, got);
-			ret = -ENOMEM;
-			goto err_uncharge;
-		}
-		done += got;
-		pages->ncharged += got;
+	/* Without memory for the jobs, the span is pinned serially */
+	if (n > 1)
+		jobs = kcalloc(n, sizeof(*jobs), GFP_KERNEL);
+	if (jobs) {
+		ret = iopt_pages_pin_parallel(pages, index, npages, jobs, n,
+					      list, cap, &pinned);
+		kfree(jobs);
+		/* Not pinned, so not charged: the rest, or all on failure */
+		if (npages != pinned)
+			iopt_pages_uncharge(pages, npages - pinned);
+		return ret;
 	}
-	return 0;
-
-err_uncharge:
-	/* The caller unpins what was pinned; only the rest is uncharged here */
-	iopt_pages_uncharge(pages, npages - done);
+	ret = iopt_pages_pin_batches(pages, index, npages, list, cap, &done,
+				     &pinned);
+	pages->ncharged += pinned;
+	/* PFN mappings, and on failure what was never pinned */
+	if (npages != pinned)
+		iopt_pages_uncharge(pages, npages - pinned);
+	/* Unpinning uncharges what was pinned */
+	if (ret && done)
+		iopt_pages_unpin_span(pages, index, index + done - 1);
 	return ret;
 }
 
@@ -707,12 +901,12 @@ err_uncharge:
 #define IOPT_UNPIN_BATCH 32
 
 /*
- * Unpin and uncharge the pinned pages of [@first, @last], a chunk of the
- * PFN store at a time.  A run chunk's pages go to GUP a range of set bits
- * at a time, which GUP unpins a folio at a time: a huge page is one step.
- * An array chunk's pages go in batches of page pointers on the stack.  PFN
- * mappings are only forgotten.  Allocates nothing, so teardown can always
- * call it.
+ * Unpin and uncharge [@first, @last], every page of it pinned (or mapped
+ * by PFN), a chunk of the PFN store at a time.  A run chunk's pages go to
+ * GUP as one range, which GUP unpins a folio at a time: a huge page is
+ * one step.  An array chunk's pages go in batches of page pointers on the
+ * stack.  PFN mappings are only forgotten.  The chunk words stay (see
+ * iopt_pfns_trim()).  Allocates nothing, so teardown can always call it.
  */
 static void iopt_pages_unpin_span(struct iopt_pages *pages,
 				  unsigned long first, unsigned long last)
@@ -723,45 +917,37 @@ static void iopt_pages_unpin_span(struct iopt_pages *pages,
 
 	lockdep_assert_held(&pages->mutex);
 	while (index <= last) {
+		unsigned long chunk = iopt_chunk(pages, index);
 		unsigned int pos = iopt_chunk_pos(pages, index);
 		unsigned int len = min_t(unsigned long, last - index + 1,
 					 IOPT_CHUNK_PAGES - pos);
-		unsigned long ent = pages->chunks[iopt_chunk(pages, index)];
-		struct iopt_pfn_run *run = iopt_chunk_run(ent);
-		unsigned int i, end;
+		unsigned long ent = pages->chunks[chunk];
+		unsigned long *arr;
+		unsigned int i;
 
-		if (run) {
-			i = pos;
-			for_each_set_bitrange_from(i, end, run->present,
-						   pos + len) {
-				struct page *head = pfn_to_page(run->base + i);
+		if (iopt_word_is_run(ent)) {
+			struct page *head = pfn_to_page(iopt_run_base(ent) +
+							pos);
 
-				unpin_user_page_range_dirty_lock(head, end - i,
-								 pages->write_ok);
-				total += end - i;
-			}
-		} else if (ent) {
-			unsigned long *arr = (unsigned long *)ent;
-
-			for (i = pos; i != pos + len; i++) {
-				unsigned long at = index + (i - pos);
-
-				if (!arr[i])
-					continue;
-				if (pages->pfnmap &&
-				    test_and_clear_bit(at, pages->pfnmap))
-					continue;	/* never pinned */
-				batch[nbatch++] = pfn_to_page(arr[i]);
-				if (nbatch == IOPT_UNPIN_BATCH) {
-					unpin_user_pages_dirty_lock(batch, nbatch,
-								    pages->write_ok);
-					total += nbatch;
-					nbatch = 0;
-				}
+			unpin_user_page_range_dirty_lock(head, len,
+							 pages->write_ok);
+			total += len;
+			index += len;
+			continue;
+		}
+		arr = (unsigned long *)ent + pos - iopt_chunk_lo(pages, chunk);
+		for (i = 0; i != len; i++) {
+			if (pages->pfnmap &&
+			    test_and_clear_bit(index + i, pages->pfnmap))
+				continue;	/* never pinned */
+			batch[nbatch++] = pfn_to_page(arr[i]);
+			if (nbatch == IOPT_UNPIN_BATCH) {
+				unpin_user_pages_dirty_lock(batch, nbatch,
+							    pages->write_ok);
+				total += nbatch;
+				nbatch = 0;
 			}
 		}
-		if (ent)
-			iopt_pfns_clear(pages, index, len);
 		index += len;
 	}
 	if (nbatch) {
@@ -774,7 +960,10 @@ static void iopt_pages_unpin_span(struct iopt_pages *pages,
 	}
 }
 
-/* Unpin what no remaining user covers in [@first, @last]. */
+/*
+ * Unpin what no remaining user covers in [@first, @last], all of which
+ * was pinned, and free the chunks left without pins.
+ */
 static void iopt_pages_unpin_uncovered(struct iopt_pages *pages,
 				       unsigned long first, unsigned long last)
 {
@@ -786,7 +975,11 @@ static void iopt_pages_unpin_uncovered(struct iopt_pages *pages,
 			iopt_pages_unpin_span(pages, span.start_hole,
 					      span.last_hole);
 	}
+	iopt_pfns_trim(pages, first, last);
 }
+
+/* Ranges of at most this many pages pin through a page list on the stack */
+#define IOPT_PIN_STACK 16
 
 /**
  * iopt_pages_add_user() - make sure pages stay pinned for a user
@@ -806,13 +999,18 @@ int iopt_pages_add_user(struct iopt_pages *pages,
 			struct iopt_pages_user *user, unsigned long first,
 			unsigned long last)
 {
+	struct page *onstack[IOPT_PIN_STACK], **list = onstack;
 	struct interval_tree_span_iter span;
-	struct page **list;
+	unsigned int cap = IOPT_PIN_STACK;
+	unsigned long failed = ULONG_MAX;
 	int ret = 0;
 
-	list = (struct page **)__get_free_page(GFP_KERNEL);
-	if (!list)
-		return -ENOMEM;
+	if (last - first >= IOPT_PIN_STACK) {
+		list = (struct page **)__get_free_page(GFP_KERNEL);
+		if (!list)
+			return -ENOMEM;
+		cap = PAGE_SIZE / sizeof(*list);
+	}
 
 	mutex_lock(&pages->mutex);
 	ret = iopt_pfns_init(pages);
@@ -825,19 +1023,33 @@ int iopt_pages_add_user(struct iopt_pages *pages,
 			continue;
 		ret = iopt_pages_pin_span(pages, span.start_hole,
 					  span.last_hole - span.start_hole + 1,
-					  list);
+					  list, cap);
 		if (ret) {
-			iopt_pages_unpin_uncovered(pages, first, last);
-			goto out_unlock;
+			failed = span.start_hole;
+			break;
 		}
 	}
+	if (ret)
+		goto err_unpin;
 	user->node.start = first;
 	user->node.last = last;
 	interval_tree_insert(&user->node, &pages->users);
+	goto out_unlock;
 
+err_unpin:
+	/* The failed hole undid itself; the holes before it were pinned whole */
+	interval_tree_for_each_span(&span, &pages->users, first, last) {
+		if (!span.is_hole)
+			continue;
+		if (span.start_hole == failed)
+			break;
+		iopt_pages_unpin_span(pages, span.start_hole, span.last_hole);
+	}
+	iopt_pfns_trim(pages, first, last);
 out_unlock:
 	mutex_unlock(&pages->mutex);
-	free_page((unsigned long)list);
+	if (list != onstack)
+		free_page((unsigned long)list);
 	return ret;
 }
 

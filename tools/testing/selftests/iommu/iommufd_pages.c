@@ -1,0 +1,324 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The page store, on the mock IOMMU driver: how the PFNs of pinned pages
+ * are kept (runs, arrays, one chunk or many) and how large spans are
+ * pinned in pieces in parallel.  Each test checks what a device would
+ * see, every page of a mapping translating to the page the process has
+ * there, and that nothing stays pinned afterwards, whatever went wrong.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <linux/iommufd.h>
+
+#include "kselftest_harness.h"
+#include "../../../../drivers/iommu/iommufd/iommufd_test.h"
+#include "uapi_calls.h"
+#include "vm_pinned.h"
+
+#define PAGE ((__u64)sysconf(_SC_PAGESIZE))
+#define START ((__u64)MOCK_APERTURE_START)
+#define RW (IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_WRITEABLE)
+#define FIXED (RW | IOMMU_IOAS_MAP_FIXED_IOVA)
+#define SZ_2M (2UL << 20)
+/* Above what the store pins in one piece: it pins this in several */
+#define LARGE (96UL << 20)
+
+static int map_at(int fd, __u32 ioas_id, void *va, __u64 len, __u64 iova)
+{
+	struct iommu_ioas_map cmd = {
+		.size = sizeof(cmd), .flags = FIXED, .ioas_id = ioas_id,
+		.user_va = (uintptr_t)va, .length = len, .iova = iova,
+	};
+
+	return do_ioctl(fd, IOMMU_IOAS_MAP, &cmd);
+}
+
+static int unmap_all(int fd, __u32 ioas_id)
+{
+	struct iommu_ioas_unmap cmd = {
+		.size = sizeof(cmd), .ioas_id = ioas_id, .length = UINT64_MAX,
+	};
+
+	return do_ioctl(fd, IOMMU_IOAS_UNMAP, &cmd);
+}
+
+static int mock_domain(int fd, __u32 ioas_id, __u32 *hwpt_id)
+{
+	struct iommu_test_cmd cmd = {
+		.size = sizeof(cmd), .op = IOMMU_TEST_OP_MOCK_DOMAIN,
+		.id = ioas_id,
+	};
+	int ret = do_ioctl(fd, IOMMU_TEST_CMD, &cmd);
+
+	*hwpt_id = cmd.mock_domain.out_hwpt_id;
+	return ret;
+}
+
+static int check_map(int fd, __u32 hwpt_id, __u64 iova, void *va, __u64 len)
+{
+	struct iommu_test_cmd cmd = {
+		.size = sizeof(cmd), .op = IOMMU_TEST_OP_MD_CHECK_MAP,
+		.id = hwpt_id,
+		.check_map = { .iova = iova, .length = len,
+			       .uptr = (uintptr_t)va },
+	};
+
+	return do_ioctl(fd, IOMMU_TEST_CMD, &cmd);
+}
+
+static int check_refs(int fd, void *va, __u64 len, unsigned int refs)
+{
+	struct iommu_test_cmd cmd = {
+		.size = sizeof(cmd), .op = IOMMU_TEST_OP_MD_CHECK_REFS,
+		.check_refs = { .length = len, .uptr = (uintptr_t)va,
+				.refs = refs },
+	};
+
+	return do_ioctl(fd, IOMMU_TEST_CMD, &cmd);
+}
+
+static int create_access(int fd, __u32 ioas_id)
+{
+	struct iommu_test_cmd cmd = {
+		.size = sizeof(cmd), .op = IOMMU_TEST_OP_CREATE_ACCESS,
+		.id = ioas_id,
+		.create_access = {
+			.flags = MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES,
+		},
+	};
+
+	return do_ioctl(fd, IOMMU_TEST_CMD, &cmd) ? -1 :
+		       (int)cmd.create_access.out_access_fd;
+}
+
+static int access_pin(int fd, int access_fd, __u64 iova, __u64 len,
+		      void *va)
+{
+	struct iommu_test_cmd cmd = {
+		.size = sizeof(cmd), .op = IOMMU_TEST_OP_ACCESS_PAGES,
+		.id = access_fd,
+		.access_pages = { .iova = iova, .length = len,
+				  .uptr = (uintptr_t)va },
+	};
+
+	return do_ioctl(fd, IOMMU_TEST_CMD, &cmd);
+}
+
+/* The PFN behind @va (root reads them from /proc/self/pagemap), or 0 */
+static __u64 pfn_of(void *va)
+{
+	int fd = open("/proc/self/pagemap", O_RDONLY);
+	__u64 ent = 0;
+
+	if (fd < 0)
+		return 0;
+	if (pread(fd, &ent, sizeof(ent), (uintptr_t)va / PAGE * 8) !=
+	    sizeof(ent))
+		ent = 0;
+	close(fd);
+	return ent & (1ULL << 63) ? ent & ((1ULL << 55) - 1) : 0;
+}
+
+/* @len bytes of address space, 2 MiB aligned, nothing touched yet */
+static void *fresh(size_t len)
+{
+	char *raw = mmap(NULL, len + SZ_2M, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+	if (raw == MAP_FAILED)
+		return NULL;
+	return (void *)(((uintptr_t)raw + SZ_2M - 1) & ~(SZ_2M - 1));
+}
+
+FIXTURE(store) {
+	int fd;
+	__u32 ioas_id;
+	__u32 hwpt_id;
+	long pinned;
+};
+
+FIXTURE_SETUP(store)
+{
+	self->fd = open("/dev/iommu", O_RDWR);
+	if (self->fd < 0)
+		SKIP(return, "no /dev/iommu");
+	ASSERT_EQ(0, ioas_alloc(self->fd, &self->ioas_id));
+	if (mock_domain(self->fd, self->ioas_id, &self->hwpt_id))
+		SKIP(return, "no mock IOMMU driver (CONFIG_IOMMUFD_TEST=n)");
+	self->pinned = vm_pinned_kib();
+}
+
+FIXTURE_TEARDOWN(store)
+{
+	/* Whatever a test did, closing leaves nothing pinned */
+	close(self->fd);
+	EXPECT_EQ(self->pinned, vm_pinned_kib());
+}
+
+/*
+ * A map of memory nobody touched (a VM's RAM at its start) faults every
+ * page in while pinning it, a large one in pieces at once: the device
+ * sees each page where the process does, each pinned once.
+ */
+TEST_F(store, a_large_map_of_untouched_memory_maps_every_page_once)
+{
+	/* Not on a 2 MiB boundary: the pieces' edges are not the span's */
+	char *va = (char *)fresh(LARGE + SZ_2M) + 3 * PAGE;
+
+	ASSERT_NE(NULL, va);
+	ASSERT_EQ(0, map_at(self->fd, self->ioas_id, va, LARGE, START));
+	EXPECT_EQ(self->pinned + (long)(LARGE >> 10), vm_pinned_kib());
+	EXPECT_EQ(0, check_map(self->fd, self->hwpt_id, START, va, LARGE));
+	EXPECT_EQ(0, check_refs(self->fd, va, LARGE, 1));
+	EXPECT_EQ(0, unmap_all(self->fd, self->ioas_id));
+	EXPECT_EQ(self->pinned, vm_pinned_kib());
+	EXPECT_EQ(0, check_refs(self->fd, va, LARGE, 0));
+}
+
+FIXTURE(hole) {
+	int fd;
+	__u32 ioas_id;
+	__u32 hwpt_id;
+	long pinned;
+};
+
+FIXTURE_VARIANT(hole) {
+	__u64 offset;	/* of the page missing from the range */
+};
+
+/* In the first piece, which the caller pins */
+FIXTURE_VARIANT_ADD(hole, near_the_start) {
+	.offset = 1UL << 20,
+};
+
+/* In the last piece, which a worker pins */
+FIXTURE_VARIANT_ADD(hole, near_the_end) {
+	.offset = LARGE - (1UL << 20),
+};
+
+FIXTURE_SETUP(hole)
+{
+	self->fd = open("/dev/iommu", O_RDWR);
+	if (self->fd < 0)
+		SKIP(return, "no /dev/iommu");
+	ASSERT_EQ(0, ioas_alloc(self->fd, &self->ioas_id));
+	if (mock_domain(self->fd, self->ioas_id, &self->hwpt_id))
+		SKIP(return, "no mock IOMMU driver (CONFIG_IOMMUFD_TEST=n)");
+	self->pinned = vm_pinned_kib();
+}
+
+FIXTURE_TEARDOWN(hole)
+{
+	close(self->fd);
+	EXPECT_EQ(self->pinned, vm_pinned_kib());
+}
+
+/*
+ * A page missing anywhere in a large span fails the whole map with EFAULT
+ * and leaves nothing pinned, whichever piece met it; the range maps
+ * fully afterwards once the page is back.
+ */
+TEST_F(hole, a_large_map_over_a_hole_is_efault_and_pins_nothing)
+{
+	char *va = fresh(LARGE);
+
+	ASSERT_NE(NULL, va);
+	memset(va, 0x3c, LARGE);
+	ASSERT_EQ(0, munmap(va + variant->offset, PAGE));
+	EXPECT_EQ(-EFAULT, map_at(self->fd, self->ioas_id, va, LARGE, START));
+	EXPECT_EQ(self->pinned, vm_pinned_kib());
+	EXPECT_EQ(0, check_refs(self->fd, va, variant->offset, 0));
+	EXPECT_EQ(0, check_refs(self->fd, va + variant->offset + PAGE,
+				LARGE - variant->offset - PAGE, 0));
+
+	ASSERT_EQ(va + variant->offset,
+		  mmap(va + variant->offset, PAGE, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0));
+	ASSERT_EQ(0, map_at(self->fd, self->ioas_id, va, LARGE, START));
+	EXPECT_EQ(0, check_map(self->fd, self->hwpt_id, START, va, LARGE));
+	EXPECT_EQ(0, unmap_all(self->fd, self->ioas_id));
+	EXPECT_EQ(self->pinned, vm_pinned_kib());
+}
+
+/*
+ * A chunk of the store whose first pins were one huge page is kept as a
+ * run; when pages that do not continue it are pinned beside them, the
+ * chunk must give every page its own PFN, old and new.
+ */
+TEST_F(store, a_run_joined_by_unrelated_pages_keeps_every_pfn)
+{
+	__u32 ioas_id, hwpt_id;
+	char *va = fresh(SZ_2M);
+	unsigned int i;
+	__u64 pfn0;
+	int afd;
+
+	ASSERT_NE(NULL, va);
+	madvise(va, SZ_2M, MADV_HUGEPAGE);
+	memset(va, 0x11, SZ_2M);
+	pfn0 = pfn_of(va);
+	for (i = 1; i != SZ_2M / PAGE; i++)
+		if (!pfn0 || pfn_of(va + i * PAGE) != pfn0 + i)
+			SKIP(return, "no transparent huge page here");
+
+	/* An IOAS without a domain: only the access pins, 16 pages */
+	ASSERT_EQ(0, ioas_alloc(self->fd, &ioas_id));
+	ASSERT_EQ(0, map_at(self->fd, ioas_id, va, SZ_2M, START));
+	afd = create_access(self->fd, ioas_id);
+	ASSERT_LE(0, afd);
+	ASSERT_EQ(0, access_pin(self->fd, afd, START, 16 * PAGE, va));
+
+	/* The rest of the huge page goes; new, unrelated pages take its place */
+	ASSERT_EQ(0, madvise(va + 16 * PAGE, SZ_2M - 16 * PAGE,
+			     MADV_DONTNEED));
+	for (i = SZ_2M / PAGE - 1; i >= 16; i--)
+		va[i * PAGE] = 0x22;
+	if (pfn_of(va + 16 * PAGE) == pfn0 + 16)
+		SKIP(goto out, "the new page is the old one");
+
+	/* A domain now pins the other 496 pages into the same chunk */
+	ASSERT_EQ(0, mock_domain(self->fd, ioas_id, &hwpt_id));
+	EXPECT_EQ(0, check_map(self->fd, hwpt_id, START, va, SZ_2M));
+	EXPECT_EQ(self->pinned + (long)(SZ_2M >> 10), vm_pinned_kib());
+out:
+	close(afd);
+	EXPECT_EQ(0, unmap_all(self->fd, ioas_id));
+}
+
+/*
+ * Small stores keep their PFNs without tables of their own: mappings of
+ * one page and of a few scattered pages, side by side, map and unmap
+ * right many times over.
+ */
+TEST_F(store, small_maps_side_by_side_map_every_page)
+{
+	char *va = fresh(SZ_2M);
+	unsigned int i, round;
+
+	ASSERT_NE(NULL, va);
+	/* Scattered pages: touched backwards */
+	for (i = 64; i-- > 0;)
+		va[i * PAGE] = (char)i;
+	for (round = 0; round != 20; round++) {
+		/* Eight stores: of one page and of seven, alternately */
+		for (i = 0; i != 8; i++)
+			ASSERT_EQ(0, map_at(self->fd, self->ioas_id,
+					    va + i * 8 * PAGE,
+					    i % 2 ? PAGE : 7 * PAGE,
+					    START + i * SZ_2M));
+		for (i = 0; i != 8; i++)
+			EXPECT_EQ(0, check_map(self->fd, self->hwpt_id,
+					       START + i * SZ_2M,
+					       va + i * 8 * PAGE,
+					       i % 2 ? PAGE : 7 * PAGE));
+		ASSERT_EQ(0, unmap_all(self->fd, self->ioas_id));
+	}
+	EXPECT_EQ(self->pinned, vm_pinned_kib());
+}
+
+TEST_HARNESS_MAIN
