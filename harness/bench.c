@@ -26,12 +26,19 @@
  *   compat-v2-4k           TYPE1v2 MAP_DMA and UNMAP_DMA of 1 GiB
  *   floor-{4k,thp,hugetlb} pin_user_pages_fast() plus iommu_map() of the
  *                          same buffer, and back (iommufd_bench_floor.ko)
+ *   vmstart-{4k,thp}-SIZE  VM start: IOAS_MAP of anonymous memory nobody
+ *                          has touched (1 and 4 GiB), so pinning faults
+ *                          every page in, as a VMM mapping fresh guest RAM
+ *   scale-4k-SIZE          map+unmap of 1, 2, 4 and 8 GiB of 4 KiB pages
+ *                          (in order), as cost per GiB; a size the guest
+ *                          has no memory for is skipped
  *
  * --mock runs the ioas-* and small-* cases on a domain of the mock IOMMU
  * driver instead (CONFIG_IOMMUFD_TEST, a guest booted with intel_iommu=off),
  * named mock-*, checked with IOMMU_TEST_OP_MD_CHECK_MAP.  There the
  * store_kib_per_gib metric also counts the mock domain's own page table,
  * an xarray in slab memory.
+ * --only CASE,CASE... runs only the cases named (as printed).
  * --compat-only runs only the container and floor cases: on IMPL=type1
  * the /dev/iommu cases would measure the in-tree code a second time.
  * --ktap also reports each case as a KTAP test (make check's quick run):
@@ -63,6 +70,11 @@ static size_t big = 1UL << 30;		/* the large cases' buffer */
 static int reps = 3;			/* samples per case and boot */
 static int small_count = 100000;	/* small map+unmap pairs */
 static int dpdk_maps = 4096;		/* DPDK pattern: 2 MiB mappings */
+/* VM start and scale: the sizes mapped */
+static size_t vmstart_sizes[] = { 1UL << 30, 4UL << 30 };
+static size_t scale_sizes[] = { 1UL << 30, 2UL << 30, 4UL << 30, 8UL << 30 };
+static const char *only;		/* --only: the cases to run */
+static int perf_ctl = -1;		/* $BENCH_PERF_CTL: perf's control fifo */
 
 static char bdf[2][64];
 static int iommufd;
@@ -76,6 +88,26 @@ struct edu {
 	int devfd;
 	__u64 bar0;
 };
+
+/*
+ * Under make bench's profile (BENCH_PERF=1) perf records only while the
+ * bench measures: it starts disabled and listens on a control fifo.
+ */
+static void perf_ctl_open(void)
+{
+	const char *path = getenv("BENCH_PERF_CTL");
+
+	if (path)
+		perf_ctl = open(path, O_WRONLY);
+}
+
+static void perf_switch(bool on)
+{
+	const char *cmd = on ? "enable\n" : "disable\n";
+
+	if (perf_ctl >= 0 && write(perf_ctl, cmd, strlen(cmd)) < 0)
+		perf_ctl = -1;
+}
 
 static double now_ms(void)
 {
@@ -110,6 +142,34 @@ static void end_case(const char *name)
 		printf("%s %d %s%s\n", case_wrong ? "not ok" : "ok", case_nr,
 		       name, !case_wrong && case_skipped ? " # SKIP" : "");
 	case_wrong = case_skipped = 0;
+}
+
+/* Is case @name to run: every case, or one of --only's list */
+static bool wanted(const char *name)
+{
+	size_t len = strlen(name);
+	const char *at = only;
+
+	if (!only)
+		return true;
+	for (; at; at = strchr(at, ',')) {
+		at += *at == ',';
+		if (!strncmp(at, name, len) && (at[len] == ',' || !at[len]))
+			return true;
+	}
+	return false;
+}
+
+/* "1g", "64m": how case names give a size */
+static const char *size_name(size_t len)
+{
+	static char buf[16];
+
+	if (len >= (1UL << 30))
+		snprintf(buf, sizeof(buf), "%zug", len >> 30);
+	else
+		snprintf(buf, sizeof(buf), "%zum", len >> 20);
+	return buf;
 }
 
 /*
@@ -342,12 +402,14 @@ static void bench_ioas(struct edu *edu, __u32 ioas, const char *kind)
 		return skip(name, "no memory of the kind");
 	for (r = 0; r != reps; r++) {
 		kmem_read(&k0);
+		perf_switch(true);
 		t = now_ms();
 		if (ioas_map(ioas, va, big, IOVA_BASE)) {
 			wrong(name, "IOAS_MAP failed");
 			break;
 		}
 		t = now_ms() - t;
+		perf_switch(false);
 		kmem_read(&k1);
 		if (check_range(edu, va, IOVA_BASE, big)) {
 			wrong(name, "DMA through the mapping failed");
@@ -361,12 +423,15 @@ static void bench_ioas(struct edu *edu, __u32 ioas, const char *kind)
 		sample(name, "iopt_kib_per_gib",
 		       (double)(k1.iommu_kib - k0.iommu_kib) * (1UL << 30) /
 		       big);
+		perf_switch(true);
 		t = now_ms();
 		if (ioas_unmap(ioas, IOVA_BASE, big)) {
 			wrong(name, "IOAS_UNMAP failed");
 			break;
 		}
-		sample(name, "unmap_ms", now_ms() - t);
+		t = now_ms() - t;
+		perf_switch(false);
+		sample(name, "unmap_ms", t);
 		if (vm_pinned_kib() != pinned) {
 			wrong(name, "pages left pinned after unmap");
 			break;
@@ -388,13 +453,15 @@ static void bench_small(__u32 ioas, size_t len)
 	if (!va)
 		return wrong(name, "no buffer");
 	for (r = 0; r != reps; r++) {
+		perf_switch(true);
 		t = now_ms();
 		for (i = 0; i != small_count; i++)
 			if (ioas_map(ioas, va, len, IOVA_BASE) ||
 			    ioas_unmap(ioas, IOVA_BASE, len))
 				return wrong(name, "map or unmap failed");
-		sample(name, "map_unmap_us", (now_ms() - t) * 1e3 /
-		       small_count);
+		t = now_ms() - t;
+		perf_switch(false);
+		sample(name, "map_unmap_us", t * 1e3 / small_count);
 	}
 	munmap(va, SZ_2M);
 }
@@ -453,6 +520,115 @@ out_close:
 	if (va)
 		munmap(va, big);
 	close(edu_b.devfd);
+}
+
+/* Has the guest @len bytes to spare, with room for everything else? */
+static bool memory_for(size_t len)
+{
+	long avail = proc_kib("/proc/meminfo", "MemAvailable");
+
+	return avail > 0 && (size_t)avail > (len >> 10) + (512UL << 10);
+}
+
+/*
+ * VM start: IOAS_MAP of anonymous memory nobody has touched, as a VMM maps
+ * a new guest's RAM: pinning faults every page in, allocating and zeroing
+ * it.  Each sample maps memory of its own, fresh.
+ */
+static void bench_vmstart(struct edu *edu, __u32 ioas, const char *kind,
+			  size_t len, const char *name)
+{
+	long pinned = vm_pinned_kib();
+	int r;
+
+	if (!memory_for(len))
+		return skip(name, "not enough guest memory");
+	for (r = 0; r != reps; r++) {
+		char *raw = mmap(NULL, len + SZ_2M, PROT_READ | PROT_WRITE,
+				 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+				 -1, 0);
+		char *va;
+		double t;
+
+		if (raw == MAP_FAILED)
+			return wrong(name, "no address space");
+		va = (char *)(((uintptr_t)raw + SZ_2M - 1) & ~(SZ_2M - 1));
+		madvise(va, len, strcmp(kind, "thp") ? MADV_NOHUGEPAGE :
+						       MADV_HUGEPAGE);
+		perf_switch(true);
+		t = now_ms();
+		if (ioas_map(ioas, va, len, IOVA_BASE)) {
+			wrong(name, "IOAS_MAP failed");
+			munmap(raw, len + SZ_2M);
+			return;
+		}
+		t = now_ms() - t;
+		perf_switch(false);
+		if (vm_pinned_kib() - pinned != (long)(len >> 10))
+			wrong(name, "the map did not pin every page once");
+		else if (check_range(edu, (unsigned char *)va, IOVA_BASE, len))
+			wrong(name, "DMA through the mapping failed");
+		if (ioas_unmap(ioas, IOVA_BASE, len))
+			wrong(name, "IOAS_UNMAP failed");
+		else if (vm_pinned_kib() != pinned)
+			wrong(name, "pages left pinned after unmap");
+		munmap(raw, len + SZ_2M);
+		if (case_wrong)
+			return;
+		sample(name, "map_ms", t);
+		sample(name, "map_ms_per_gib", t * (1UL << 30) / len);
+	}
+}
+
+/*
+ * Scale: map+unmap of @len bytes of 4 KiB pages faulted in order, as
+ * cost per GiB, and the page store's memory per GiB: both should not
+ * grow with the size.
+ */
+static void bench_scale(struct edu *edu, __u32 ioas, size_t len,
+			const char *name)
+{
+	long pinned = vm_pinned_kib();
+	struct kmem k0, k1;
+	double map, unmap;
+	void *va;
+	int r;
+
+	if (!memory_for(len))
+		return skip(name, "not enough guest memory");
+	va = buffer(len, "4kseq");
+	if (!va)
+		return skip(name, "no memory");
+	for (r = 0; r != reps; r++) {
+		kmem_read(&k0);
+		map = now_ms();
+		if (ioas_map(ioas, va, len, IOVA_BASE)) {
+			wrong(name, "IOAS_MAP failed");
+			break;
+		}
+		map = now_ms() - map;
+		kmem_read(&k1);
+		if (check_range(edu, va, IOVA_BASE, len)) {
+			wrong(name, "DMA through the mapping failed");
+			break;
+		}
+		unmap = now_ms();
+		if (ioas_unmap(ioas, IOVA_BASE, len)) {
+			wrong(name, "IOAS_UNMAP failed");
+			break;
+		}
+		unmap = now_ms() - unmap;
+		if (vm_pinned_kib() != pinned) {
+			wrong(name, "pages left pinned after unmap");
+			break;
+		}
+		sample(name, "ms_per_gib", (map + unmap) * (1UL << 30) / len);
+		sample(name, "store_kib_per_gib",
+		       (double)(k1.slab_kib + k1.vmalloc_kib - k0.slab_kib -
+				k0.vmalloc_kib) * (1UL << 30) / len);
+	}
+	ioas_unmap(ioas, 0, UINT64_MAX);
+	munmap(va, len);
 }
 
 /* ---- /dev/vfio/vfio ---- */
@@ -644,47 +820,152 @@ static void bench_floor(const char *kind)
 	close(fd);
 }
 
-/* The /dev/iommu cases on a mock domain: no edu, no container */
-static void bench_mock(void)
+/*
+ * The run is planned before it starts: a first pass with @counting set
+ * only counts the cases wanted, for the KTAP plan, and runs nothing.
+ */
+static bool counting;
+static int planned;
+
+/* Is case @name to run now?  (While counting: count it, run nothing.) */
+static bool take(const char *name)
 {
-	static const char * const kinds[] = { "4k", "thp", "hugetlb" };
+	if (!wanted(name))
+		return false;
+	if (counting) {
+		planned++;
+		return false;
+	}
+	return true;
+}
+
+static const char * const kinds[] = { "4k", "thp", "hugetlb" };
+
+/* The /dev/iommu cases on a mock domain: no edu, no container */
+static void mock_cases(__u32 ioas)
+{
+	char name[32];
+	unsigned int k;
+
+	for (k = 0; k != 3; k++) {
+		snprintf(name, sizeof(name), "mock-%s", kinds[k]);
+		if (take(name)) {
+			bench_ioas(NULL, ioas, kinds[k]);
+			end_case(name);
+		}
+	}
+	if (take("mock-small-4k")) {
+		bench_small(ioas, 4096);
+		end_case("mock-small-4k");
+	}
+	if (take("mock-small-64k")) {
+		bench_small(ioas, 65536);
+		end_case("mock-small-64k");
+	}
+}
+
+/* The /dev/iommu cases on the first edu's VT-d domain */
+static void ioas_cases(struct edu *edu, __u32 ioas)
+{
+	static const char * const vmstart_kinds[] = { "4k", "thp" };
+	char name[32];
+	unsigned int k, i;
+
+	for (k = 0; k != 3; k++) {
+		snprintf(name, sizeof(name), "ioas-%s", kinds[k]);
+		if (take(name)) {
+			bench_ioas(edu, ioas, kinds[k]);
+			end_case(name);
+		}
+	}
+	/* 4 KiB pages again, faulted in order: mostly consecutive */
+	if (take("ioas-4kseq")) {
+		bench_ioas(edu, ioas, "4kseq");
+		end_case("ioas-4kseq");
+	}
+	if (take("small-4k")) {
+		bench_small(ioas, 4096);
+		end_case("small-4k");
+	}
+	if (take("small-64k")) {
+		bench_small(ioas, 65536);
+		end_case("small-64k");
+	}
+	if (take("copy")) {
+		bench_copy(edu, ioas);
+		end_case("copy");
+	}
+	for (k = 0; k != 2; k++) {
+		for (i = 0; i != 2; i++) {
+			snprintf(name, sizeof(name), "vmstart-%s-%s",
+				 vmstart_kinds[k], size_name(vmstart_sizes[i]));
+			if (take(name)) {
+				bench_vmstart(edu, ioas, vmstart_kinds[k],
+					      vmstart_sizes[i], name);
+				end_case(name);
+			}
+		}
+	}
+	for (i = 0; i != 4; i++) {
+		snprintf(name, sizeof(name), "scale-4k-%s",
+			 size_name(scale_sizes[i]));
+		if (take(name)) {
+			bench_scale(edu, ioas, scale_sizes[i], name);
+			end_case(name);
+		}
+	}
+}
+
+/* The container cases, and the floor */
+static void compat_cases(void)
+{
+	char name[32];
+	unsigned int k;
+
+	if (take("compat-dpdk")) {
+		bench_dpdk();
+		end_case("compat-dpdk");
+	}
+	if (take("compat-v2-4k")) {
+		bench_compat_v2();
+		end_case("compat-v2-4k");
+	}
+	for (k = 0; k != 3; k++) {
+		snprintf(name, sizeof(name), "floor-%s", kinds[k]);
+		if (take(name)) {
+			bench_floor(kinds[k]);
+			end_case(name);
+		}
+	}
+}
+
+static int bench_mock(void)
+{
 	struct iommu_test_cmd cmd = {
 		.size = sizeof(cmd), .op = IOMMU_TEST_OP_MOCK_DOMAIN,
 	};
-	char name[32];
-	unsigned int k;
 	__u32 ioas;
 
 	iommufd = open("/dev/iommu", O_RDWR);
 	if (iommufd < 0 || ioas_alloc(&ioas))
-		return wrong("setup", "no /dev/iommu");
+		return wrong("setup", "no /dev/iommu"), 1;
 	cmd.id = ioas;
 	if (ioctl(iommufd, IOMMU_TEST_CMD, &cmd))
-		return wrong("setup", "no mock domain");
+		return wrong("setup", "no mock domain"), 1;
 	mock_hwpt = cmd.mock_domain.out_hwpt_id;
 	printf("bench: size big_mib %zu\n", big >> 20);
-	for (k = 0; k != 3; k++) {
-		bench_ioas(NULL, ioas, kinds[k]);
-		snprintf(name, sizeof(name), "mock-%s", kinds[k]);
-		end_case(name);
-	}
-	bench_small(ioas, 4096);
-	end_case("mock-small-4k");
-	bench_small(ioas, 65536);
-	end_case("mock-small-64k");
+	mock_cases(ioas);
 	close(iommufd);
 	printf("bench: done\n");
+	return 0;
 }
 
 int main(int argc, char **argv)
 {
-	static const char * const kinds[] = { "4k", "thp", "hugetlb" };
 	bool compat_only = false, mock = false;
-	char name[32];
+	int i, k, ioas_planned;
 	struct edu edu;
-	unsigned int k;
 	__u32 ioas;
-	int i;
 
 	for (i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--quick")) {
@@ -692,6 +973,10 @@ int main(int argc, char **argv)
 			reps = 1;
 			small_count = 2000;
 			dpdk_maps = 256;
+			for (k = 0; k != 2; k++)
+				vmstart_sizes[k] = 64UL << (20 + k);
+			for (k = 0; k != 4; k++)
+				scale_sizes[k] = 64UL << (20 + k);
 		} else if (!strcmp(argv[i], "--compat-only")) {
 			compat_only = true;
 		} else if (!strcmp(argv[i], "--ktap")) {
@@ -699,55 +984,46 @@ int main(int argc, char **argv)
 		} else if (!strcmp(argv[i], "--mock")) {
 			mock = true;
 			prefix = "mock";
+		} else if (!strcmp(argv[i], "--only") && i + 1 < argc) {
+			only = argv[++i];
 		} else {
 			fprintf(stderr,
-				"usage: bench [--quick] [--compat-only | --mock] [--ktap]\n");
+				"usage: bench [--quick] [--compat-only | --mock] [--only CASE,...] [--ktap]\n");
 			return 2;
 		}
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	perf_ctl_open();
+	counting = true;
+	if (mock) {
+		mock_cases(0);
+	} else {
+		if (!compat_only)
+			ioas_cases(NULL, 0);
+		ioas_planned = planned;
+		compat_cases();
+	}
+	counting = false;
 	if (ktap)
-		printf("TAP version 13\n1..%d\n",
-		       mock ? 5 : compat_only ? 5 : 12);
+		printf("TAP version 13\n1..%d\n", planned);
 	if (mock)
-		return bench_mock(), 0;
+		return bench_mock();
 	for (i = 0; i != 2; i++)
 		if (edu_find(i, bdf[i], sizeof(bdf[i])) ||
 		    edu_bind_vfio_pci(bdf[i]))
 			return printf("bench: WRONG setup no edu %d\n", i), 1;
 	printf("bench: size big_mib %zu\n", big >> 20);
 
-	if (!compat_only) {
+	if (ioas_planned) {
 		iommufd = open("/dev/iommu", O_RDWR);
 		if (iommufd < 0 || ioas_alloc(&ioas) ||
 		    edu_attach(0, ioas, &edu))
 			return wrong("setup", "edu on an IOAS"), 1;
-		for (k = 0; k != 3; k++) {
-			bench_ioas(&edu, ioas, kinds[k]);
-			snprintf(name, sizeof(name), "ioas-%s", kinds[k]);
-			end_case(name);
-		}
-		/* 4 KiB pages again, faulted in order: mostly consecutive */
-		bench_ioas(&edu, ioas, "4kseq");
-		end_case("ioas-4kseq");
-		bench_small(ioas, 4096);
-		end_case("small-4k");
-		bench_small(ioas, 65536);
-		end_case("small-64k");
-		bench_copy(&edu, ioas);
-		end_case("copy");
+		ioas_cases(&edu, ioas);
 		close(edu.devfd);
 		close(iommufd);
 	}
-	bench_dpdk();
-	end_case("compat-dpdk");
-	bench_compat_v2();
-	end_case("compat-v2-4k");
-	for (k = 0; k != 3; k++) {
-		bench_floor(kinds[k]);
-		snprintf(name, sizeof(name), "floor-%s", kinds[k]);
-		end_case(name);
-	}
+	compat_cases();
 	printf("bench: done\n");
 	return 0;
 }

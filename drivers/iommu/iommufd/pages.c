@@ -34,6 +34,7 @@
 #include <linux/capability.h>
 #include <linux/file.h>
 #include <linux/highmem.h>
+#include <linux/kthread.h>
 #include <linux/hugetlb.h>
 #include <linux/memcontrol.h>
 #include <linux/mm.h>
@@ -741,8 +742,9 @@ static int iopt_pages_pin_batches(struct iopt_pages *pages,
  * two pieces of IOPT_PIN_PIECE_MIN pages is cut into up to one piece per
  * online CPU (at most IOPT_PIN_PIECES), at chunk boundaries so that no two
  * pieces share a chunk of the PFN store; the caller pins the first piece
- * and a worker on the unbound workqueue pins each other one, through the
- * owner's mm, charging its allocations to the caller's memory cgroup.
+ * and a worker on the unbound workqueue pins each other one, in the
+ * owner's mm (kthread_use_mm(), so GUP's fast path serves pages already
+ * there), charging its allocations to the caller's memory cgroup.
  * Charging and pages->ncharged stay with the caller, who holds
  * pages->mutex throughout.  Stores whose pages may be PFN mappings, or a
  * file's, are pinned serially: a PFN mapping updates a store-wide bitmap.
@@ -767,12 +769,23 @@ static void iopt_pin_job_run(struct work_struct *work)
 {
 	struct iopt_pin_job *job = container_of(work, struct iopt_pin_job,
 						work);
-	struct mem_cgroup *old = set_active_memcg(job->memcg);
+	struct mm_struct *mm = job->pages->owner.mm;
+	struct mem_cgroup *old;
 
+	/* In the owner's mm, GUP takes its fast path as the caller does */
+	if (!mmget_not_zero(mm)) {
+		job->ret = -EFAULT;
+		goto out;
+	}
+	kthread_use_mm(mm);
+	old = set_active_memcg(job->memcg);
 	job->ret = iopt_pages_pin_batches(job->pages, job->index, job->npages,
 					  job->list, PAGE_SIZE / sizeof(void *),
 					  &job->done, &job->pinned);
 	set_active_memcg(old);
+	kthread_unuse_mm(mm);
+	mmput(mm);
+out:
 	complete(&job->finished);
 }
 
