@@ -64,6 +64,8 @@
 #define IOVA_BASE 0x40000000UL
 /* The DPDK pattern's 8 GiB of IOVA: above 4 GiB's MSI window */
 #define IOVA_DPDK 0x400000000UL
+/* VM start and scale map up to 8 GiB: there too */
+#define IOVA_BIG 0x400000000UL
 #define SZ_2M (2UL << 20)
 
 static size_t big = 1UL << 30;		/* the large cases' buffer */
@@ -557,7 +559,7 @@ static void bench_vmstart(struct edu *edu, __u32 ioas, const char *kind,
 						       MADV_HUGEPAGE);
 		perf_switch(true);
 		t = now_ms();
-		if (ioas_map(ioas, va, len, IOVA_BASE)) {
+		if (ioas_map(ioas, va, len, IOVA_BIG)) {
 			wrong(name, "IOAS_MAP failed");
 			munmap(raw, len + SZ_2M);
 			return;
@@ -566,9 +568,9 @@ static void bench_vmstart(struct edu *edu, __u32 ioas, const char *kind,
 		perf_switch(false);
 		if (vm_pinned_kib() - pinned != (long)(len >> 10))
 			wrong(name, "the map did not pin every page once");
-		else if (check_range(edu, (unsigned char *)va, IOVA_BASE, len))
+		else if (check_range(edu, (unsigned char *)va, IOVA_BIG, len))
 			wrong(name, "DMA through the mapping failed");
-		if (ioas_unmap(ioas, IOVA_BASE, len))
+		if (ioas_unmap(ioas, IOVA_BIG, len))
 			wrong(name, "IOAS_UNMAP failed");
 		else if (vm_pinned_kib() != pinned)
 			wrong(name, "pages left pinned after unmap");
@@ -602,18 +604,18 @@ static void bench_scale(struct edu *edu, __u32 ioas, size_t len,
 	for (r = 0; r != reps; r++) {
 		kmem_read(&k0);
 		map = now_ms();
-		if (ioas_map(ioas, va, len, IOVA_BASE)) {
+		if (ioas_map(ioas, va, len, IOVA_BIG)) {
 			wrong(name, "IOAS_MAP failed");
 			break;
 		}
 		map = now_ms() - map;
 		kmem_read(&k1);
-		if (check_range(edu, va, IOVA_BASE, len)) {
+		if (check_range(edu, va, IOVA_BIG, len)) {
 			wrong(name, "DMA through the mapping failed");
 			break;
 		}
 		unmap = now_ms();
-		if (ioas_unmap(ioas, IOVA_BASE, len)) {
+		if (ioas_unmap(ioas, IOVA_BIG, len)) {
 			wrong(name, "IOAS_UNMAP failed");
 			break;
 		}

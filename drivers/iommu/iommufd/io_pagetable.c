@@ -13,8 +13,10 @@
 #include <linux/atomic.h>
 #include <linux/fs.h>
 #include <linux/iommu.h>
+#include <linux/memcontrol.h>
 #include <linux/overflow.h>
 #include <linux/scatterlist.h>
+#include <linux/sched/mm.h>
 #include <linux/sizes.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
@@ -91,23 +93,25 @@ static bool iopt_area_run_is_pfnmap(struct iopt_area *area,
 }
 
 /*
- * Map a populated area into @domain.  Physically contiguous pages become
+ * Map bytes [@offset, @end) of a populated area's store into @domain at
+ * @iova, undoing itself on failure.  Physically contiguous pages become
  * one run, so huge pages and contiguous memory get large IOPTEs (unless
  * the domain's sizes were restricted, see iopt_domain_restrict_sizes()),
  * and the runs go to the IOMMU in batches with one IOTLB sync each instead
- * of one per run.  Small areas use a batch on the stack; a larger batch is
- * allocated only when an area has more runs (and its allocation failing
- * only means smaller batches).
+ * of one per run.  Small ranges use a batch on the stack; a larger batch
+ * is allocated only when a range has more runs (and its allocation
+ * failing only means smaller batches).  The area's pin keeps the PFNs in
+ * place, so this needs no lock of the store: pin workers call it too.
  */
-int iopt_area_map_domain(struct iopt_area *area,
-			 struct iommu_domain *domain)
+static int iopt_area_map_range(struct iopt_area *area,
+			       struct iommu_domain *domain,
+			       unsigned long offset, unsigned long end,
+			       unsigned long iova)
 {
 	struct scatterlist stack_sgl[IOPT_MAP_STACK_BATCH];
 	struct scatterlist *sgl = stack_sgl, *heap_sgl = NULL;
 	unsigned int cap = ARRAY_SIZE(stack_sgl);
-	unsigned long offset = area->pages_offset;
-	unsigned long end = offset + iopt_area_size(area);
-	unsigned long iova = iopt_area_start(area);
+	unsigned long first = offset, start = iova;
 	struct iopt_pages *pages = area->store;
 	int ret = 0;
 
@@ -116,7 +120,7 @@ int iopt_area_map_domain(struct iopt_area *area,
 		unsigned int n = 0;
 		ssize_t mapped;
 
-		if (sgl == stack_sgl && offset != area->pages_offset) {
+		if (sgl == stack_sgl && offset != first) {
 			/* No more entries than pages left to map */
 			unsigned int want = min_t(unsigned long, IOPT_MAP_BATCH,
 						  DIV_ROUND_UP(end - offset,
@@ -174,10 +178,137 @@ int iopt_area_map_domain(struct iopt_area *area,
 	return 0;
 
 err_unmap:
-	if (iova != iopt_area_start(area))
-		iommu_unmap(domain, iopt_area_start(area),
-			    iova - iopt_area_start(area));
+	if (iova != start)
+		iommu_unmap(domain, start, iova - start);
 	kfree(heap_sgl);
+	return ret;
+}
+
+/*
+ * Mapping a large area in parallel.  With the pins in place, filling the
+ * IOMMU page table is the rest of a map's time, and IOMMU drivers map
+ * disjoint ranges of one domain concurrently (the DMA API does so on every
+ * CPU).  An area with at least two pieces' worth (IOPT_MAP_PIECE_MIN
+ * bytes each) of pages kept one by one (see iopt_map_pieces()) is mapped
+ * in up to one piece per online CPU (at most IOPT_MAP_PIECES): the caller
+ * maps the first and unbound workers the others, charging the page tables
+ * they allocate to the caller's memory cgroup.  Pieces meet at
+ * IOVAs aligned to the largest page size of the domain that fits a piece,
+ * so that no IOPTE the domain could have used is split.  A piece that
+ * fails undoes itself; then the caller unmaps the pieces that did not.
+ */
+#define IOPT_MAP_PIECE_MIN SZ_64M
+#define IOPT_MAP_PIECES 8
+
+struct iopt_map_job {
+	struct iopt_work piece;
+	struct iopt_area *area;
+	struct iommu_domain *domain;
+	struct mem_cgroup *memcg;
+	unsigned long offset;
+	unsigned long end;
+	unsigned long iova;
+};
+
+static int iopt_map_job_fn(struct iopt_work *piece)
+{
+	struct iopt_map_job *job = container_of(piece, struct iopt_map_job,
+						piece);
+	/* IOMMU page tables are charged as if the caller mapped them */
+	struct mem_cgroup *old = set_active_memcg(job->memcg);
+	int ret;
+
+	ret = iopt_area_map_range(job->area, job->domain, job->offset,
+				  job->end, job->iova);
+	set_active_memcg(old);
+	return ret;
+}
+
+/*
+ * How many pieces to map @area in; 1 is serial.  The work is the IOPTEs
+ * to write: huge pages and other runs take a few each, so only the pages
+ * the store keeps one by one count (a few hundred huge IOPTEs are mapped
+ * sooner than workers start).
+ */
+static unsigned int iopt_map_pieces(struct iopt_area *area)
+{
+	unsigned long work = iopt_pages_scattered(area->store,
+						  iopt_area_first_index(area),
+						  iopt_area_index_end(area));
+
+	return min3(work / (IOPT_MAP_PIECE_MIN / PAGE_SIZE),
+		    (unsigned long)IOPT_MAP_PIECES,
+		    (unsigned long)num_online_cpus()) ?: 1;
+}
+
+/* Split the area into @n pieces in @jobs; Return: how many are not empty */
+static unsigned int iopt_map_split(struct iopt_area *area,
+				   struct iommu_domain *domain,
+				   struct mem_cgroup *memcg,
+				   struct iopt_map_job *jobs, unsigned int n)
+{
+	unsigned long start = iopt_area_start(area), end = start;
+	unsigned long size = iopt_area_size(area), each = size / n, align;
+	unsigned int i, used = 0;
+
+	align = domain->pgsize_bitmap & GENMASK(__fls(each), 0);
+	align = align ? BIT(__fls(align)) : PAGE_SIZE;
+	for (i = 0; i != n && end != start + size; i++) {
+		unsigned long from = end;
+
+		end = i == n - 1 ? start + size :
+			min(round_up(from + each, align), start + size);
+		jobs[i] = (struct iopt_map_job){
+			.area = area, .domain = domain, .memcg = memcg,
+			.offset = area->pages_offset + (from - start),
+			.end = area->pages_offset + (end - start),
+			.iova = from,
+		};
+		used++;
+	}
+	return used;
+}
+
+/*
+ * Map a populated area into @domain, in parallel when it is large (see
+ * above).  On failure nothing of it is mapped.
+ */
+int iopt_area_map_domain(struct iopt_area *area,
+			 struct iommu_domain *domain)
+{
+	unsigned int n = iopt_map_pieces(area), i, queued = 1;
+	struct iopt_map_job *jobs = NULL;
+	struct mem_cgroup *memcg;
+	int ret;
+
+	/* Without memory for the jobs, the area is mapped serially */
+	if (n > 1)
+		jobs = kcalloc(n, sizeof(*jobs), GFP_KERNEL);
+	if (!jobs)
+		return iopt_area_map_range(area, domain, area->pages_offset,
+					   area->pages_offset +
+					   iopt_area_size(area),
+					   iopt_area_start(area));
+	memcg = get_mem_cgroup_from_mm(current->mm);
+	n = iopt_map_split(area, domain, memcg, jobs, n);
+	for (; queued != n; queued++)
+		iopt_work_queue(&jobs[queued].piece, iopt_map_job_fn);
+	jobs[0].piece.ret = iopt_map_job_fn(&jobs[0].piece);
+	ret = jobs[0].piece.ret;
+	for (i = 1; i != n; i++) {
+		int err = iopt_work_wait(&jobs[i].piece);
+
+		if (!ret)
+			ret = err;
+	}
+	mem_cgroup_put(memcg);
+	if (ret) {
+		for (i = 0; i != n; i++)
+			if (!jobs[i].piece.ret)
+				iommu_unmap(domain, jobs[i].iova,
+					    jobs[i].end - jobs[i].offset);
+	}
+	kfree(jobs);
 	return ret;
 }
 

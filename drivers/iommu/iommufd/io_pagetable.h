@@ -22,12 +22,14 @@
 #define __IO_PAGETABLE_H
 
 #include <linux/atomic.h>
+#include <linux/completion.h>
 #include <linux/interval_tree.h>
 #include <linux/kref.h>
 #include <linux/mutex.h>
 #include <linux/rwsem.h>
 #include <linux/sizes.h>
 #include <linux/wait.h>
+#include <linux/workqueue.h>
 #include <linux/xarray.h>
 #include <uapi/linux/iommufd.h>
 
@@ -292,6 +294,47 @@ static inline unsigned int iopt_run_count(struct io_pagetable *iopt,
 	return iopt_run_complete(&run) ? n : 0;
 }
 
+/**
+ * struct iopt_work - one piece of a job done in parallel
+ * @work: on the unbound workqueue
+ * @fn: does the piece; its return is @ret
+ * @ret: 0 or an errno, once @finished
+ * @finished: completed when @fn has returned
+ *
+ * The parallel pin (pages.c) and map (io_pagetable.c) embed it in their
+ * pieces: iopt_work_queue() starts one on a worker, iopt_work_wait()
+ * waits for it and returns what it returned.
+ */
+struct iopt_work {
+	struct work_struct work;
+	int (*fn)(struct iopt_work *piece);
+	int ret;
+	struct completion finished;
+};
+
+static inline void iopt_work_run(struct work_struct *work)
+{
+	struct iopt_work *piece = container_of(work, struct iopt_work, work);
+
+	piece->ret = piece->fn(piece);
+	complete(&piece->finished);
+}
+
+static inline void iopt_work_queue(struct iopt_work *piece,
+				   int (*fn)(struct iopt_work *piece))
+{
+	piece->fn = fn;
+	init_completion(&piece->finished);
+	INIT_WORK(&piece->work, iopt_work_run);
+	queue_work(system_unbound_wq, &piece->work);
+}
+
+static inline int iopt_work_wait(struct iopt_work *piece)
+{
+	wait_for_completion(&piece->finished);
+	return piece->ret;
+}
+
 /* pages.c: the page store */
 struct iopt_pages *iopt_pages_alloc(unsigned long uptr, unsigned long length,
 				    bool writable, u8 charge_mode);
@@ -323,6 +366,8 @@ void iopt_pages_narrow_user(struct iopt_pages *pages,
 unsigned long iopt_pages_run(struct iopt_pages *pages, unsigned long index,
 			     unsigned long max);
 unsigned long iopt_pages_pfn(struct iopt_pages *pages, unsigned long index);
+unsigned long iopt_pages_scattered(struct iopt_pages *pages,
+				   unsigned long first, unsigned long last);
 
 /* io_pagetable.c */
 void iopt_init(struct io_pagetable *iopt);

@@ -44,7 +44,6 @@
 #include <linux/sched/user.h>
 #include <linux/slab.h>
 #include <linux/vmalloc.h>
-#include <linux/workqueue.h>
 #include <uapi/linux/iommufd.h>
 
 #include "io_pagetable.h"
@@ -196,7 +195,9 @@ struct iopt_pages *iopt_pages_alloc_file(struct file *file,
  * an array, filled from the run.  A store within one chunk keeps the
  * chunk's word in pages->chunk_one instead of allocating a table: with
  * the array sized to the store, mapping one small page allocates nothing
- * for its PFN.  All under pages->mutex, or with a user holding the pages.
+ * for its PFN.  Words and entries are written under pages->mutex (or by a
+ * pin worker alone on its chunks) and read under it, or by a holder of a
+ * user covering the page (iopt_chunk_word()).
  */
 #define IOPT_CHUNK_RUN 1UL
 
@@ -253,6 +254,18 @@ static unsigned long iopt_run_base(unsigned long ent)
 	return ent >> 1;
 }
 
+/*
+ * A chunk's word, for a reader that may not hold pages->mutex: a user
+ * covering the page read keeps the chunk from being freed, but a pin
+ * beside it may turn a run into an array meanwhile, which is published
+ * filled (iopt_chunk_array()).
+ */
+static unsigned long iopt_chunk_word(struct iopt_pages *pages,
+				     unsigned long chunk)
+{
+	return READ_ONCE(pages->chunks[chunk]);
+}
+
 /* Allocate the chunk table at the first pin; Return: 0 or -ENOMEM */
 static int iopt_pfns_init(struct iopt_pages *pages)
 {
@@ -298,12 +311,41 @@ static void iopt_pfns_free(struct iopt_pages *pages)
 unsigned long iopt_pages_pfn(struct iopt_pages *pages, unsigned long index)
 {
 	unsigned long chunk = iopt_chunk(pages, index);
-	unsigned long ent = pages->chunks[chunk];
+	unsigned long ent = iopt_chunk_word(pages, chunk);
 	unsigned int pos = iopt_chunk_pos(pages, index);
 
 	if (iopt_word_is_run(ent))
 		return iopt_run_base(ent) + pos;
 	return ((unsigned long *)ent)[pos - iopt_chunk_lo(pages, chunk)];
+}
+
+/**
+ * iopt_pages_scattered() - how many pages of a range are kept one by one
+ * @pages: the store
+ * @first: first page index, pinned
+ * @last: last page index, pinned
+ *
+ * Counts the pages of [@first, @last] in array chunks: each may need an
+ * IOPTE of its own, where a run chunk needs one or a few.  It is what
+ * mapping the range into a domain costs, roughly.
+ *
+ * Context: pages->mutex held, or a user covering the range.
+ * Return: the count.
+ */
+unsigned long iopt_pages_scattered(struct iopt_pages *pages,
+				   unsigned long first, unsigned long last)
+{
+	unsigned long chunk, end = iopt_chunk(pages, last), n = 0;
+
+	for (chunk = iopt_chunk(pages, first); chunk <= end; chunk++) {
+		unsigned long cfirst, clast;
+
+		if (iopt_word_is_run(iopt_chunk_word(pages, chunk)))
+			continue;
+		iopt_chunk_span(pages, chunk, &cfirst, &clast);
+		n += min(clast, last) - max(cfirst, first) + 1;
+	}
+	return n;
 }
 
 /*
@@ -328,7 +370,8 @@ static unsigned long *iopt_chunk_array(struct iopt_pages *pages,
 		for (i = 0; i != len; i++)
 			arr[i] = iopt_run_base(ent) + lo + i;
 	}
-	pages->chunks[chunk] = (unsigned long)arr;
+	/* Filled before it is seen: readers need not hold the mutex */
+	smp_store_release(&pages->chunks[chunk], (unsigned long)arr);
 	return arr;
 }
 
@@ -359,7 +402,8 @@ static int iopt_pfns_store(struct iopt_pages *pages, unsigned long index,
 	unsigned long *arr;
 
 	if (!ent && pfn >= pos && iopt_list_consecutive(list, n)) {
-		pages->chunks[chunk] = (pfn - pos) << 1 | IOPT_CHUNK_RUN;
+		WRITE_ONCE(pages->chunks[chunk],
+			   (pfn - pos) << 1 | IOPT_CHUNK_RUN);
 		return 0;
 	}
 	if (iopt_word_is_run(ent) && pfn == iopt_run_base(ent) + pos &&
@@ -393,9 +437,9 @@ static void iopt_pfns_trim(struct iopt_pages *pages, unsigned long first,
 		iopt_chunk_span(pages, chunk, &cfirst, &clast);
 		if (interval_tree_iter_first(&pages->users, cfirst, clast))
 			continue;
+		WRITE_ONCE(pages->chunks[chunk], 0);
 		if (!iopt_word_is_run(ent))
 			kfree((void *)ent);
-		pages->chunks[chunk] = 0;
 	}
 }
 
@@ -658,7 +702,7 @@ unsigned long iopt_pages_run(struct iopt_pages *pages, unsigned long index,
 		unsigned int pos = iopt_chunk_pos(pages, index + n), k = 0;
 		unsigned int room = min_t(unsigned long, max - n,
 					  IOPT_CHUNK_PAGES - pos);
-		unsigned long ent = pages->chunks[chunk];
+		unsigned long ent = iopt_chunk_word(pages, chunk);
 
 		if (iopt_word_is_run(ent)) {
 			if (iopt_run_base(ent) + pos == pfn + n)
@@ -687,6 +731,12 @@ unsigned long iopt_pages_run(struct iopt_pages *pages, unsigned long index,
 static void iopt_pages_unpin_span(struct iopt_pages *pages,
 				  unsigned long first, unsigned long last);
 
+/* Flags of iopt_pages_pin_batches() */
+enum {
+	/* Memory GUP refuses is -EFAULT, never looked up as a PFN mapping */
+	IOPT_PIN_NO_PFNMAP = BIT(0),
+};
+
 /*
  * Pin and store [@index, @index + @npages), none of it pinned yet, in
  * batches of at most @cap pages through @list.  *@done counts the pages
@@ -700,7 +750,8 @@ static void iopt_pages_unpin_span(struct iopt_pages *pages,
 static int iopt_pages_pin_batches(struct iopt_pages *pages,
 				  unsigned long index, unsigned long npages,
 				  struct page **list, unsigned int cap,
-				  unsigned long *done, unsigned long *pinned)
+				  unsigned long *done, unsigned long *pinned,
+				  unsigned int flags)
 {
 	cap = min_t(unsigned long, cap, iommufd_pin_batch());
 	while (*done != npages) {
@@ -714,7 +765,7 @@ static int iopt_pages_pin_batches(struct iopt_pages *pages,
 		int ret;
 
 		got = iopt_pages_gup(pages, at, want, list);
-		if (got == -EFAULT &&
+		if (got == -EFAULT && !(flags & IOPT_PIN_NO_PFNMAP) &&
 		    !iopt_pages_follow_pfnmap(pages, at, &pfn)) {
 			ret = iopt_pages_set_pfnmap(pages, at, pfn);
 			if (ret)
@@ -746,14 +797,16 @@ static int iopt_pages_pin_batches(struct iopt_pages *pages,
  * owner's mm (kthread_use_mm(), so GUP's fast path serves pages already
  * there), charging its allocations to the caller's memory cgroup.
  * Charging and pages->ncharged stay with the caller, who holds
- * pages->mutex throughout.  Stores whose pages may be PFN mappings, or a
- * file's, are pinned serially: a PFN mapping updates a store-wide bitmap.
+ * pages->mutex throughout.  The pieces never look memory GUP refuses up
+ * as a PFN mapping (that updates a store-wide bitmap): a store that may
+ * hold one is pinned again serially when a piece meets such memory.  A
+ * file's stores are pinned serially.
  */
 #define IOPT_PIN_PIECE_MIN (SZ_32M / PAGE_SIZE)
 #define IOPT_PIN_PIECES 8
 
 struct iopt_pin_job {
-	struct work_struct work;
+	struct iopt_work piece;
 	struct iopt_pages *pages;
 	struct mem_cgroup *memcg;
 	struct page **list;
@@ -761,39 +814,36 @@ struct iopt_pin_job {
 	unsigned long npages;
 	unsigned long done;
 	unsigned long pinned;
-	int ret;
-	struct completion finished;
 };
 
-static void iopt_pin_job_run(struct work_struct *work)
+static int iopt_pin_job_fn(struct iopt_work *piece)
 {
-	struct iopt_pin_job *job = container_of(work, struct iopt_pin_job,
-						work);
+	struct iopt_pin_job *job = container_of(piece, struct iopt_pin_job,
+						piece);
 	struct mm_struct *mm = job->pages->owner.mm;
 	struct mem_cgroup *old;
+	int ret;
 
 	/* In the owner's mm, GUP takes its fast path as the caller does */
-	if (!mmget_not_zero(mm)) {
-		job->ret = -EFAULT;
-		goto out;
-	}
+	if (!mmget_not_zero(mm))
+		return -EFAULT;
 	kthread_use_mm(mm);
 	old = set_active_memcg(job->memcg);
-	job->ret = iopt_pages_pin_batches(job->pages, job->index, job->npages,
-					  job->list, PAGE_SIZE / sizeof(void *),
-					  &job->done, &job->pinned);
+	ret = iopt_pages_pin_batches(job->pages, job->index, job->npages,
+				     job->list, PAGE_SIZE / sizeof(void *),
+				     &job->done, &job->pinned,
+				     IOPT_PIN_NO_PFNMAP);
 	set_active_memcg(old);
 	kthread_unuse_mm(mm);
 	mmput(mm);
-out:
-	complete(&job->finished);
+	return ret;
 }
 
 /* How many pieces to pin [@index, @index + @npages) in: 1 is serial */
 static unsigned int iopt_pin_pieces(struct iopt_pages *pages,
 				    unsigned long npages)
 {
-	if (pages->allow_pfnmap || pages->file)
+	if (pages->file)
 		return 1;
 	return min3(npages / IOPT_PIN_PIECE_MIN, (unsigned long)IOPT_PIN_PIECES,
 		    (unsigned long)num_online_cpus()) ?: 1;
@@ -836,23 +886,24 @@ static int iopt_pages_pin_parallel(struct iopt_pages *pages,
 			break;
 		job->pages = pages;
 		job->memcg = memcg;
-		init_completion(&job->finished);
-		INIT_WORK(&job->work, iopt_pin_job_run);
-		queue_work(system_unbound_wq, &job->work);
+		iopt_work_queue(&job->piece, iopt_pin_job_fn);
 		queued++;
 	}
 	ret = iopt_pages_pin_batches(pages, jobs[0].index, jobs[0].npages,
-				     list, cap, &jobs[0].done, &jobs[0].pinned);
+				     list, cap, &jobs[0].done, &jobs[0].pinned,
+				     IOPT_PIN_NO_PFNMAP);
 	/* Pieces no worker took */
 	for (i = queued + 1; i != n && !ret; i++)
 		ret = iopt_pages_pin_batches(pages, jobs[i].index,
 					     jobs[i].npages, list, cap,
-					     &jobs[i].done, &jobs[i].pinned);
+					     &jobs[i].done, &jobs[i].pinned,
+					     IOPT_PIN_NO_PFNMAP);
 	for (i = 1; i <= queued; i++) {
-		wait_for_completion(&jobs[i].finished);
+		int err = iopt_work_wait(&jobs[i].piece);
+
 		free_page((unsigned long)jobs[i].list);
 		if (!ret)
-			ret = jobs[i].ret;
+			ret = err;
 	}
 	mem_cgroup_put(memcg);
 	for (i = 0; i != n; i++)
@@ -893,13 +944,25 @@ static int iopt_pages_pin_span(struct iopt_pages *pages, unsigned long index,
 		ret = iopt_pages_pin_parallel(pages, index, npages, jobs, n,
 					      list, cap, &pinned);
 		kfree(jobs);
-		/* Not pinned, so not charged: the rest, or all on failure */
-		if (npages != pinned)
-			iopt_pages_uncharge(pages, npages - pinned);
-		return ret;
+		/*
+		 * Memory GUP refused may be a PFN mapping the store allows
+		 * (a device BAR): only the serial walk below looks it up.
+		 */
+		if (ret != -EFAULT || !pages->allow_pfnmap) {
+			/* Not pinned, so not charged: the rest, or all */
+			if (npages != pinned)
+				iopt_pages_uncharge(pages, npages - pinned);
+			return ret;
+		}
+		/* The attempt's pins were undone and uncharged */
+		iopt_pages_uncharge(pages, npages - pinned);
+		ret = iopt_pages_charge(pages, npages);
+		if (ret)
+			return ret;
+		pinned = 0;
 	}
 	ret = iopt_pages_pin_batches(pages, index, npages, list, cap, &done,
-				     &pinned);
+				     &pinned, 0);
 	pages->ncharged += pinned;
 	/* PFN mappings, and on failure what was never pinned */
 	if (npages != pinned)

@@ -2,7 +2,7 @@
 /*
  * The page store, on the mock IOMMU driver: how the PFNs of pinned pages
  * are kept (runs, arrays, one chunk or many) and how large spans are
- * pinned in pieces in parallel.  Each test checks what a device would
+ * pinned, and mapped into a domain, in pieces in parallel.  Each test checks what a device would
  * see, every page of a mapping translating to the page the process has
  * there, and that nothing stays pinned afterwards, whatever went wrong.
  */
@@ -14,6 +14,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <linux/iommufd.h>
+#include <linux/vfio.h>
 
 #include "kselftest_harness.h"
 #include "../../../../drivers/iommu/iommufd/iommufd_test.h"
@@ -25,8 +26,11 @@
 #define RW (IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_WRITEABLE)
 #define FIXED (RW | IOMMU_IOAS_MAP_FIXED_IOVA)
 #define SZ_2M (2UL << 20)
-/* Above what the store pins in one piece: it pins this in several */
-#define LARGE (96UL << 20)
+/*
+ * Large enough for the store to pin it, and with small pages to map it
+ * into a domain, in several pieces
+ */
+#define LARGE (160UL << 20)
 
 static int map_at(int fd, __u32 ioas_id, void *va, __u64 len, __u64 iova)
 {
@@ -162,8 +166,9 @@ FIXTURE_TEARDOWN(store)
 
 /*
  * A map of memory nobody touched (a VM's RAM at its start) faults every
- * page in while pinning it, a large one in pieces at once: the device
- * sees each page where the process does, each pinned once.
+ * page in while pinning it, a large one in pieces at once, and maps it
+ * into the domain in pieces too: the device sees each page where the
+ * process does, each pinned once.
  */
 TEST_F(store, a_large_map_of_untouched_memory_maps_every_page_once)
 {
@@ -171,6 +176,8 @@ TEST_F(store, a_large_map_of_untouched_memory_maps_every_page_once)
 	char *va = (char *)fresh(LARGE + SZ_2M) + 3 * PAGE;
 
 	ASSERT_NE(NULL, va);
+	/* Small pages: each needs an IOPTE of its own */
+	madvise(va, LARGE, MADV_NOHUGEPAGE);
 	ASSERT_EQ(0, map_at(self->fd, self->ioas_id, va, LARGE, START));
 	EXPECT_EQ(self->pinned + (long)(LARGE >> 10), vm_pinned_kib());
 	EXPECT_EQ(0, check_map(self->fd, self->hwpt_id, START, va, LARGE));
@@ -178,6 +185,29 @@ TEST_F(store, a_large_map_of_untouched_memory_maps_every_page_once)
 	EXPECT_EQ(0, unmap_all(self->fd, self->ioas_id));
 	EXPECT_EQ(self->pinned, vm_pinned_kib());
 	EXPECT_EQ(0, check_refs(self->fd, va, LARGE, 0));
+}
+
+/*
+ * Pages faulted in a scrambled order are physically scattered, so each
+ * needs an IOPTE of its own: a large map of them fills the domain in
+ * pieces at once, and the device still sees each page where the process
+ * does.
+ */
+TEST_F(store, a_large_map_of_scattered_pages_maps_every_page)
+{
+	char *va = fresh(LARGE);
+	size_t n = LARGE / PAGE, i;
+
+	ASSERT_NE(NULL, va);
+	madvise(va, LARGE, MADV_NOHUGEPAGE);
+	/* 7919 is prime: this visits every page once, out of order */
+	for (i = 0; i != n; i++)
+		va[(i * 7919 % n) * PAGE] = 1;
+	ASSERT_EQ(0, map_at(self->fd, self->ioas_id, va, LARGE, START));
+	EXPECT_EQ(0, check_map(self->fd, self->hwpt_id, START, va, LARGE));
+	EXPECT_EQ(0, check_refs(self->fd, va, LARGE, 1));
+	EXPECT_EQ(0, unmap_all(self->fd, self->ioas_id));
+	EXPECT_EQ(self->pinned, vm_pinned_kib());
 }
 
 FIXTURE(hole) {
@@ -240,6 +270,43 @@ TEST_F(hole, a_large_map_over_a_hole_is_efault_and_pins_nothing)
 		  mmap(va + variant->offset, PAGE, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0));
 	ASSERT_EQ(0, map_at(self->fd, self->ioas_id, va, LARGE, START));
+	EXPECT_EQ(0, check_map(self->fd, self->hwpt_id, START, va, LARGE));
+	EXPECT_EQ(0, unmap_all(self->fd, self->ioas_id));
+	EXPECT_EQ(self->pinned, vm_pinned_kib());
+}
+
+/*
+ * The container's maps may take a device's BAR by PFN, which only the
+ * serial pin looks up: a large map over a hole is tried in pieces, then
+ * again serially, and fails the same, EFAULT with nothing pinned; the
+ * same map without the hole maps every page.
+ */
+TEST_F(hole, a_large_container_map_over_a_hole_is_efault_and_pins_nothing)
+{
+	struct iommu_vfio_ioas set = {
+		.size = sizeof(set), .op = IOMMU_VFIO_IOAS_SET,
+		.ioas_id = self->ioas_id,
+	};
+	struct vfio_iommu_type1_dma_map vmap = {
+		.argsz = sizeof(vmap),
+		.flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE,
+		.iova = START, .size = LARGE,
+	};
+	char *va = fresh(LARGE);
+
+	ASSERT_NE(NULL, va);
+	vmap.vaddr = (uintptr_t)va;
+	ASSERT_EQ(0, do_ioctl(self->fd, IOMMU_VFIO_IOAS, &set));
+	ASSERT_EQ(0, ioctl(self->fd, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU));
+	ASSERT_EQ(0, munmap(va + variant->offset, PAGE));
+	EXPECT_EQ(-EFAULT, do_ioctl(self->fd, VFIO_IOMMU_MAP_DMA, &vmap));
+	EXPECT_EQ(self->pinned, vm_pinned_kib());
+
+	ASSERT_EQ(va + variant->offset,
+		  mmap(va + variant->offset, PAGE, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0));
+	ASSERT_EQ(0, do_ioctl(self->fd, VFIO_IOMMU_MAP_DMA, &vmap));
+	EXPECT_EQ(self->pinned + (long)(LARGE >> 10), vm_pinned_kib());
 	EXPECT_EQ(0, check_map(self->fd, self->hwpt_id, START, va, LARGE));
 	EXPECT_EQ(0, unmap_all(self->fd, self->ioas_id));
 	EXPECT_EQ(self->pinned, vm_pinned_kib());
