@@ -312,12 +312,34 @@ int iopt_area_map_domain(struct iopt_area *area,
 	return ret;
 }
 
+/* The first domain of @iopt that is not @skip, or NULL */
+static struct iommu_domain *iopt_domain_other(struct io_pagetable *iopt,
+					      struct iommu_domain *skip)
+{
+	struct iommu_domain *domain;
+	unsigned long index;
+
+	xa_for_each(&iopt->domains, index, domain) {
+		if (domain != skip)
+			return domain;
+	}
+	return NULL;
+}
+
+/*
+ * Unmap a populated area from @domain, which is not the last domain it is
+ * mapped in (that one is iopt_area_unpin()'s).  A lender hands its role
+ * to another domain first.
+ */
 void iopt_area_clear_domain(struct iopt_area *area,
 			    struct iommu_domain *domain)
 {
-	size_t done = iommu_unmap(domain, iopt_area_start(area),
-				  iopt_area_size(area));
+	size_t done;
 
+	if (area->lender == domain)
+		iopt_pages_set_lender(area->store, area,
+				      iopt_domain_other(area->owner, domain));
+	done = iommu_unmap(domain, iopt_area_start(area), iopt_area_size(area));
 	WARN_ON(done != iopt_area_size(area));
 }
 
@@ -341,6 +363,7 @@ int iopt_area_populate(struct iopt_area *area)
 			goto err_unmap;
 	}
 	area->populated = true;
+	iopt_pages_lend(area->store, area, iopt_domain_other(iopt, NULL));
 	return 0;
 
 err_unmap:
@@ -355,24 +378,39 @@ err_unmap:
 	return ret;
 }
 
-/* Drop the area's pins; every domain was already unmapped */
-void iopt_area_unpin(struct iopt_area *area)
+/*
+ * Unmap a populated area from @domain, the last domain it is mapped in,
+ * and drop its pins.  A lender reads the PFNs it keeps out of the domain
+ * as it unmaps it.
+ */
+void iopt_area_unpin(struct iopt_area *area, struct iommu_domain *domain)
 {
-	iopt_pages_remove_user(area->store, &area->pin);
+	if (area->lender) {
+		WARN_ON(area->lender != domain);
+		iopt_pages_remove_lender(area->store, area);
+	} else {
+		WARN_ON(iommu_unmap(domain, iopt_area_start(area),
+				    iopt_area_size(area)) !=
+			iopt_area_size(area));
+		iopt_pages_remove_user(area->store, &area->pin);
+	}
 	area->populated = false;
 }
 
 static void iopt_area_depopulate(struct iopt_area *area)
 {
-	struct iommu_domain *domain;
+	struct iommu_domain *domain, *last;
 	unsigned long index;
 
 	if (!area->populated)
 		return;
-	xa_for_each(&area->owner->domains, index, domain)
-		iopt_area_clear_domain(area, domain);
-	iopt_pages_remove_user(area->store, &area->pin);
-	area->populated = false;
+	/* The lender, if any, is the domain unmapped last */
+	last = area->lender ?: iopt_domain_other(area->owner, NULL);
+	xa_for_each(&area->owner->domains, index, domain) {
+		if (domain != last)
+			iopt_area_clear_domain(area, domain);
+	}
+	iopt_area_unpin(area, last);
 }
 
 static void iopt_area_free(struct iopt_area *area)

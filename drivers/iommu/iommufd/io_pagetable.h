@@ -116,6 +116,9 @@ struct iopt_pages_user {
  * @populated: pinned and mapped into every domain of @owner
  * @naccess_pins: access pins through this area; the area cannot be
  *	unmapped while an access has not released them
+ * @lender: NULL, or the domain of @owner whose IOMMU page table keeps the
+ *	PFNs of chunks of @store lent to the area (see pages.c); changed
+ *	under @store's mutex and @owner's dom_sem, written
  */
 struct iopt_area {
 	struct interval_tree_node span;
@@ -126,6 +129,7 @@ struct iopt_area {
 	int ioprot;
 	bool populated;
 	unsigned int naccess_pins;
+	struct iommu_domain *lender;
 };
 
 /**
@@ -368,6 +372,11 @@ unsigned long iopt_pages_run(struct iopt_pages *pages, unsigned long index,
 unsigned long iopt_pages_pfn(struct iopt_pages *pages, unsigned long index);
 unsigned long iopt_pages_scattered(struct iopt_pages *pages,
 				   unsigned long first, unsigned long last);
+void iopt_pages_lend(struct iopt_pages *pages, struct iopt_area *area,
+		     struct iommu_domain *domain);
+void iopt_pages_set_lender(struct iopt_pages *pages, struct iopt_area *area,
+			   struct iommu_domain *domain);
+void iopt_pages_remove_lender(struct iopt_pages *pages, struct iopt_area *area);
 
 /* io_pagetable.c */
 void iopt_init(struct io_pagetable *iopt);
@@ -459,7 +468,7 @@ int iopt_area_map_domain(struct iopt_area *area,
 void iopt_area_clear_domain(struct iopt_area *area,
 			    struct iommu_domain *domain);
 int iopt_area_populate(struct iopt_area *area);
-void iopt_area_unpin(struct iopt_area *area);
+void iopt_area_unpin(struct iopt_area *area, struct iommu_domain *domain);
 unsigned long iopt_domain_alignment(struct iommu_domain *domain);
 void iopt_update_alignment(struct io_pagetable *iopt);
 bool iopt_areas_aligned(struct io_pagetable *iopt, unsigned long align);

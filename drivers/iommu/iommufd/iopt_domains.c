@@ -141,9 +141,10 @@ err_unfill:
 		ret = -EBUSY;
 	for (area = iopt_area_first(iopt, 0, ULONG_MAX); area != failed;
 	     area = iopt_area_next(area, 0, ULONG_MAX)) {
-		iopt_area_clear_domain(area, domain);
 		if (only)
-			iopt_area_unpin(area);
+			iopt_area_unpin(area, domain);
+		else
+			iopt_area_clear_domain(area, domain);
 	}
 	xa_erase(&iopt->domains, index);
 out_unlock:
@@ -183,9 +184,10 @@ void iopt_remove_domain(struct io_pagetable *iopt, struct iommu_domain *domain)
 	     area = iopt_area_next(area, 0, ULONG_MAX)) {
 		if (!area->populated)
 			continue;
-		iopt_area_clear_domain(area, domain);
 		if (last)
-			iopt_area_unpin(area);
+			iopt_area_unpin(area, domain);
+		else
+			iopt_area_clear_domain(area, domain);
 	}
 	iopt_unreserve_locked(iopt, domain);
 	iopt_update_alignment(iopt);

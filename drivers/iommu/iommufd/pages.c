@@ -11,10 +11,14 @@
  *
  *  - a page is pinned exactly once however many users cover it, and is
  *    unpinned (and uncharged) when the last user covering it goes;
- *  - unmapping never has to read PFNs back out of an IOMMU domain;
- *  - the bookkeeping is at most 8 bytes per 4 KiB page (0.2 %), and one
- *    word per 2 MiB for huge pages or pages in physical order, allocated
- *    only while something is pinned.
+ *  - the bookkeeping is one word per 2 MiB for huge pages or pages in
+ *    physical order, and at most 8 bytes per 4 KiB page (0.2 %) for pages
+ *    scattered in physical memory, allocated only while something is
+ *    pinned;
+ *  - what one area alone maps in a domain of scattered pages, the domain
+ *    keeps for the store (lending, below): then the store's memory is a
+ *    word per 2 MiB too, and unmapping reads those PFNs back out of the
+ *    domain.
  *
  * A store is either a range of process memory, pinned through the
  * process's page tables, or a range of a memfd (IOMMU_IOAS_MAP_FILE),
@@ -36,6 +40,7 @@
 #include <linux/highmem.h>
 #include <linux/kthread.h>
 #include <linux/hugetlb.h>
+#include <linux/iommu.h>
 #include <linux/memcontrol.h>
 #include <linux/mm.h>
 #include <linux/shmem_fs.h>
@@ -180,7 +185,10 @@ struct iopt_pages *iopt_pages_alloc_file(struct file *file,
  *    faulted in order, cost this one word and nothing else;
  *  - an array with one PFN per page of the chunk that lies in the store:
  *    512 words for an inner chunk, fewer for a store's first and last
- *    chunks, one for a store of one page.
+ *    chunks, one for a store of one page;
+ *  - lent, (area | IOPT_CHUNK_LENT): the chunk's PFNs are read out of the
+ *    IOMMU page table of the one area that uses the chunk (see "Lending"
+ *    below).
  *
  * Which pages are pinned is not written here.  It is exactly what the
  * users cover (pages->users), plus, inside iopt_pages_add_user(), what
@@ -200,6 +208,8 @@ struct iopt_pages *iopt_pages_alloc_file(struct file *file,
  * user covering the page (iopt_chunk_word()).
  */
 #define IOPT_CHUNK_RUN 1UL
+#define IOPT_CHUNK_LENT 2UL
+#define IOPT_CHUNK_TAGS (IOPT_CHUNK_RUN | IOPT_CHUNK_LENT)
 
 static unsigned long iopt_chunk(struct iopt_pages *pages, unsigned long index)
 {
@@ -254,6 +264,41 @@ static unsigned long iopt_run_base(unsigned long ent)
 	return ent >> 1;
 }
 
+static bool iopt_word_is_lent(unsigned long ent)
+{
+	return (ent & IOPT_CHUNK_TAGS) == IOPT_CHUNK_LENT;
+}
+
+static bool iopt_word_is_array(unsigned long ent)
+{
+	return ent && !(ent & IOPT_CHUNK_TAGS);
+}
+
+static struct iopt_area *iopt_word_area(unsigned long ent)
+{
+	return (struct iopt_area *)(ent & ~IOPT_CHUNK_TAGS);
+}
+
+/*
+ * The IOVA at which @area maps page @index of its store: of the page's
+ * first byte inside the area, which is the area's first byte for its
+ * first page.
+ */
+static unsigned long iopt_area_iova_of(struct iopt_area *area,
+				       unsigned long index)
+{
+	unsigned long byte = max(index << PAGE_SHIFT, area->pages_offset);
+
+	return iopt_area_start(area) + (byte - area->pages_offset);
+}
+
+/* The PFN of page @index of a chunk lent to @area, from its lender */
+static unsigned long iopt_lent_pfn(struct iopt_area *area, unsigned long index)
+{
+	return PHYS_PFN(iommu_iova_to_phys(area->lender,
+					   iopt_area_iova_of(area, index)));
+}
+
 /*
  * A chunk's word, for a reader that may not hold pages->mutex: a user
  * covering the page read keeps the chunk from being freed, but a pin
@@ -293,9 +338,12 @@ static void iopt_pfns_free(struct iopt_pages *pages)
 	if (!pages->chunks)
 		return;
 	n = iopt_nr_chunks(pages);
-	for (i = 0; i != n; i++)
-		if (!iopt_word_is_run(pages->chunks[i]))
+	for (i = 0; i != n; i++) {
+		/* A chunk is lent only while its area uses it */
+		WARN_ON(iopt_word_is_lent(pages->chunks[i]));
+		if (iopt_word_is_array(pages->chunks[i]))
 			kfree((void *)pages->chunks[i]);
+	}
 	if (pages->chunks != &pages->chunk_one)
 		kvfree(pages->chunks);
 }
@@ -305,7 +353,8 @@ static void iopt_pfns_free(struct iopt_pages *pages)
  * @pages: the store
  * @index: a page that is pinned (or mapped by PFN)
  *
- * Context: pages->mutex held, or a user covering @index.
+ * Context: pages->mutex held, or a user covering @index and, for a chunk
+ * lent to an area, that area's IO address space's dom_sem.
  * Return: its PFN; meaningless for a page that is not pinned.
  */
 unsigned long iopt_pages_pfn(struct iopt_pages *pages, unsigned long index)
@@ -316,6 +365,8 @@ unsigned long iopt_pages_pfn(struct iopt_pages *pages, unsigned long index)
 
 	if (iopt_word_is_run(ent))
 		return iopt_run_base(ent) + pos;
+	if (iopt_word_is_lent(ent))
+		return iopt_lent_pfn(iopt_word_area(ent), index);
 	return ((unsigned long *)ent)[pos - iopt_chunk_lo(pages, chunk)];
 }
 
@@ -361,8 +412,11 @@ static unsigned long *iopt_chunk_array(struct iopt_pages *pages,
 	unsigned int len = iopt_chunk_len(pages, chunk), i;
 	unsigned long *arr;
 
-	if (ent && !iopt_word_is_run(ent))
+	if (iopt_word_is_array(ent))
 		return (unsigned long *)ent;
+	/* iopt_pages_add_user() takes its chunks back before it pins */
+	if (WARN_ON_ONCE(iopt_word_is_lent(ent)))
+		return NULL;
 	arr = kmalloc_array(len, sizeof(*arr), GFP_KERNEL_ACCOUNT);
 	if (!arr)
 		return NULL;
@@ -438,7 +492,7 @@ static void iopt_pfns_trim(struct iopt_pages *pages, unsigned long first,
 		if (interval_tree_iter_first(&pages->users, cfirst, clast))
 			continue;
 		WRITE_ONCE(pages->chunks[chunk], 0);
-		if (!iopt_word_is_run(ent))
+		if (iopt_word_is_array(ent))
 			kfree((void *)ent);
 	}
 }
@@ -707,6 +761,12 @@ unsigned long iopt_pages_run(struct iopt_pages *pages, unsigned long index,
 		if (iopt_word_is_run(ent)) {
 			if (iopt_run_base(ent) + pos == pfn + n)
 				k = room;
+		} else if (iopt_word_is_lent(ent)) {
+			struct iopt_area *area = iopt_word_area(ent);
+
+			while (k < room &&
+			       iopt_lent_pfn(area, index + n + k) == pfn + n + k)
+				k++;
 		} else {
 			unsigned long *arr = (unsigned long *)ent + pos -
 					     iopt_chunk_lo(pages, chunk);
@@ -978,7 +1038,8 @@ static int iopt_pages_pin_span(struct iopt_pages *pages, unsigned long index,
 
 /*
  * Unpin and uncharge [@first, @last], every page of it pinned (or mapped
- * by PFN), a chunk of the PFN store at a time.  A run chunk's pages go to
+ * by PFN) but in the chunks a lender emptied, a chunk of the PFN store at
+ * a time.  A run chunk's pages go to
  * GUP as one range, which GUP unpins a folio at a time: a huge page is
  * one step.  An array chunk's pages go in batches of page pointers on the
  * stack.  PFN mappings are only forgotten.  The chunk words stay (see
@@ -1001,6 +1062,14 @@ static void iopt_pages_unpin_span(struct iopt_pages *pages,
 		unsigned long *arr;
 		unsigned int i;
 
+		/*
+		 * Nothing left pinned: the pages of a lent chunk are unpinned
+		 * by its area (iopt_pages_remove_lender()), which empties it.
+		 */
+		if (!ent || WARN_ON_ONCE(iopt_word_is_lent(ent))) {
+			index += len;
+			continue;
+		}
 		if (iopt_word_is_run(ent)) {
 			struct page *head = pfn_to_page(iopt_run_base(ent) +
 							pos);
@@ -1054,6 +1123,262 @@ static void iopt_pages_unpin_uncovered(struct iopt_pages *pages,
 	iopt_pfns_trim(pages, first, last);
 }
 
+/*
+ * Lending.  An array chunk costs 8 bytes per page, 2 MiB per GiB of
+ * scattered 4 KiB pages, while the IOMMU page table of a domain the pages
+ * are mapped in holds the same PFNs.  So once an area is populated, each
+ * array chunk that the area alone uses is lent to it: the array is freed
+ * and the chunk's word names the area, whose lender domain
+ * (area->lender, one of its IO address space's domains) gives the PFNs
+ * back through iommu_iova_to_phys().  Run chunks stay: they cost one word.
+ *
+ *  - A chunk is lent only when no other user meets it, and a new user
+ *    takes back every lent chunk it meets before it pins or reads
+ *    (iopt_pfns_reclaim(), which allocates the array again and may fail
+ *    as pinning may).  So only the lender's own paths read a lent chunk,
+ *    and never while the chunk changes.
+ *  - A chunk is lent only when the PFN of its first page in the area does
+ *    not continue the page before it, and that of its last page is not
+ *    continued by the page after it.  No IOPTE can then cross the chunk's
+ *    edges, and unmapping from the lender in pieces that start at lent
+ *    pages that do not continue a run (iopt_pages_remove_lender()) never
+ *    splits an IOPTE.
+ *  - Stores that hold PFN mappings lend nothing.
+ *  - area->lender changes under pages->mutex and the IO address space's
+ *    dom_sem, written: a domain leaving hands the role to another
+ *    (iopt_pages_set_lender()), and the last one takes the pins with it.
+ *
+ * What it costs: unmapping reads each lent page's PFN out of the domain
+ * before it unpins it, the in-tree code's price for all pages; mapping
+ * the area into a second domain reads them the same way.  A range that
+ * an access or a second area pins too keeps its arrays.
+ */
+
+/* Take back chunk @chunk, lent: Return: 0, or -ENOMEM with it still lent */
+static int iopt_chunk_reclaim(struct iopt_pages *pages, unsigned long chunk)
+{
+	struct iopt_area *area = iopt_word_area(pages->chunks[chunk]);
+	unsigned long cfirst, clast, from, to, i;
+	unsigned long *arr;
+
+	iopt_chunk_span(pages, chunk, &cfirst, &clast);
+	arr = kmalloc_array(iopt_chunk_len(pages, chunk), sizeof(*arr),
+			    GFP_KERNEL_ACCOUNT);
+	if (!arr)
+		return -ENOMEM;
+	/* The area is the chunk's only user: only its pages are pinned */
+	from = max(cfirst, area->pin.node.start);
+	to = min(clast, area->pin.node.last);
+	for (i = from; i <= to; i++)
+		arr[i - cfirst] = iopt_lent_pfn(area, i);
+	/* Filled before it is seen, as iopt_chunk_array() publishes */
+	smp_store_release(&pages->chunks[chunk], (unsigned long)arr);
+	return 0;
+}
+
+/* Take back every lent chunk meeting [@first, @last]; Return: 0 or -ENOMEM */
+static int iopt_pfns_reclaim(struct iopt_pages *pages, unsigned long first,
+			     unsigned long last)
+{
+	unsigned long chunk, end = iopt_chunk(pages, last);
+	int ret;
+
+	lockdep_assert_held(&pages->mutex);
+	for (chunk = iopt_chunk(pages, first); chunk <= end; chunk++) {
+		if (!iopt_word_is_lent(pages->chunks[chunk]))
+			continue;
+		ret = iopt_chunk_reclaim(pages, chunk);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/* Is @user the only user meeting [@first, @last]? */
+static bool iopt_pages_sole_user(struct iopt_pages *pages,
+				 struct iopt_pages_user *user,
+				 unsigned long first, unsigned long last)
+{
+	struct interval_tree_node *node;
+
+	node = interval_tree_iter_first(&pages->users, first, last);
+	return node == &user->node && !interval_tree_iter_next(node, first, last);
+}
+
+/**
+ * iopt_pages_lend() - let a domain keep the PFNs of an area's pages
+ * @pages: the area's store
+ * @area: an area just populated: a user of @pages, mapped in every domain
+ *	of its IO address space
+ * @domain: one of those domains, to become the area's lender
+ *
+ * Frees the arrays of the chunks the area alone uses (see "Lending"
+ * above).  Never fails: a chunk that cannot be lent keeps its array.
+ *
+ * Context: Process context; takes pages->mutex.  The caller holds the IO
+ * address space's dom_sem.
+ */
+void iopt_pages_lend(struct iopt_pages *pages, struct iopt_area *area,
+		     struct iommu_domain *domain)
+{
+	unsigned long first = area->pin.node.start, last = area->pin.node.last;
+	unsigned long chunk, end = iopt_chunk(pages, last), before = 0;
+
+	mutex_lock(&pages->mutex);
+	if (pages->pfnmap || !domain)
+		goto out_unlock;
+	for (chunk = iopt_chunk(pages, first); chunk <= end; chunk++) {
+		unsigned long ent = pages->chunks[chunk], cfirst, clast, from, to;
+		bool lend;
+
+		iopt_chunk_span(pages, chunk, &cfirst, &clast);
+		from = max(cfirst, first);
+		to = min(clast, last);
+		lend = iopt_word_is_array(ent) &&
+		       iopt_pages_sole_user(pages, &area->pin, cfirst, clast);
+		/* @before is the page before @from, read while it was kept */
+		if (lend && from != first)
+			lend = iopt_pages_pfn(pages, from) != before + 1;
+		if (lend && to != last)
+			lend = iopt_pages_pfn(pages, to) + 1 !=
+			       iopt_pages_pfn(pages, to + 1);
+		before = iopt_pages_pfn(pages, to);
+		if (!lend)
+			continue;
+		area->lender = domain;
+		WRITE_ONCE(pages->chunks[chunk],
+			   (unsigned long)area | IOPT_CHUNK_LENT);
+		kfree((void *)ent);
+	}
+out_unlock:
+	mutex_unlock(&pages->mutex);
+}
+
+/**
+ * iopt_pages_set_lender() - hand an area's lending to another domain
+ * @pages: the area's store
+ * @area: a populated area with a lender
+ * @domain: another domain the area is mapped in
+ *
+ * Context: Process context; takes pages->mutex.  The caller holds the IO
+ * address space's dom_sem for write, and unmaps the old lender after.
+ */
+void iopt_pages_set_lender(struct iopt_pages *pages, struct iopt_area *area,
+			   struct iommu_domain *domain)
+{
+	mutex_lock(&pages->mutex);
+	area->lender = domain;
+	mutex_unlock(&pages->mutex);
+}
+
+/* A lent page range whose PFNs run consecutively: one unpin */
+struct iopt_lent_run {
+	unsigned long pfn;
+	unsigned long npages;
+};
+
+#define IOPT_LENT_STACK 16
+
+/*
+ * Unmap IOVA [@from, @to) of the lender, then unpin @runs, the lent pages
+ * it mapped.  Return: the pages unpinned.
+ */
+static unsigned long iopt_lent_flush(struct iopt_pages *pages,
+				     struct iommu_domain *domain,
+				     unsigned long from, unsigned long to,
+				     struct iopt_lent_run *runs,
+				     unsigned int nruns)
+{
+	unsigned long n = 0;
+	unsigned int i;
+
+	/* Pieces begin where no IOPTE can cross, so the size is exact */
+	WARN_ON(iommu_unmap(domain, from, to - from) != to - from);
+	for (i = 0; i != nruns; i++) {
+		unpin_user_page_range_dirty_lock(pfn_to_page(runs[i].pfn),
+						 runs[i].npages,
+						 pages->write_ok);
+		n += runs[i].npages;
+	}
+	return n;
+}
+
+/**
+ * iopt_pages_remove_lender() - unmap and unpin an area that lends chunks
+ * @pages: the area's store
+ * @area: a populated area with a lender, the only domain it is still
+ *	mapped in
+ *
+ * Unmaps the area from its lender a piece at a time: the PFNs of each
+ * piece's lent pages are read out of the domain, the piece is unmapped,
+ * then those pages are unpinned.  Then the area stops being a user, which
+ * unpins the rest of its pages that no one else uses, as
+ * iopt_pages_remove_user() does.  Never fails: without a page for the
+ * pieces, they are smaller, described on the stack.
+ *
+ * Context: Process context; sleeps.  Takes pages->mutex.  The caller holds
+ * the IO address space's dom_sem.
+ */
+void iopt_pages_remove_lender(struct iopt_pages *pages, struct iopt_area *area)
+{
+	unsigned long first = area->pin.node.start, last = area->pin.node.last;
+	unsigned long chunk, end = iopt_chunk(pages, last), unpinned = 0;
+	unsigned long from = iopt_area_start(area), prev = ULONG_MAX;
+	struct iopt_lent_run onstack[IOPT_LENT_STACK], *runs;
+	struct iommu_domain *domain = area->lender;
+	unsigned int cap = IOPT_LENT_STACK, n = 0;
+
+	runs = (struct iopt_lent_run *)__get_free_page(GFP_KERNEL |
+						       __GFP_NOWARN);
+	if (runs)
+		cap = PAGE_SIZE / sizeof(*runs);
+	else
+		runs = onstack;
+
+	mutex_lock(&pages->mutex);
+	for (chunk = iopt_chunk(pages, first); chunk <= end; chunk++) {
+		unsigned long ent = pages->chunks[chunk], cfirst, clast, i;
+
+		if (!iopt_word_is_lent(ent) || iopt_word_area(ent) != area)
+			continue;
+		iopt_chunk_span(pages, chunk, &cfirst, &clast);
+		for (i = max(cfirst, first); i <= min(clast, last); i++) {
+			unsigned long pfn = iopt_lent_pfn(area, i);
+
+			if (n && prev == i - 1 &&
+			    runs[n - 1].pfn + runs[n - 1].npages == pfn) {
+				runs[n - 1].npages++;
+				prev = i;
+				continue;
+			}
+			/* Page i continues nothing: a piece may end before it */
+			if (n == cap) {
+				unsigned long at = iopt_area_iova_of(area, i);
+
+				unpinned += iopt_lent_flush(pages, domain, from,
+							    at, runs, n);
+				from = at;
+				n = 0;
+			}
+			runs[n++] = (struct iopt_lent_run){ pfn, 1 };
+			prev = i;
+		}
+		WRITE_ONCE(pages->chunks[chunk], 0);
+	}
+	unpinned += iopt_lent_flush(pages, domain, from,
+				    iopt_area_last(area) + 1, runs, n);
+	if (unpinned) {
+		pages->ncharged -= unpinned;
+		iopt_pages_uncharge(pages, unpinned);
+	}
+	area->lender = NULL;
+	interval_tree_remove(&area->pin.node, &pages->users);
+	iopt_pages_unpin_uncovered(pages, first, last);
+	mutex_unlock(&pages->mutex);
+	if (runs != onstack)
+		free_page((unsigned long)runs);
+}
+
 /* Ranges of at most this many pages pin through a page list on the stack */
 #define IOPT_PIN_STACK 16
 
@@ -1090,6 +1415,10 @@ int iopt_pages_add_user(struct iopt_pages *pages,
 
 	mutex_lock(&pages->mutex);
 	ret = iopt_pfns_init(pages);
+	if (ret)
+		goto out_unlock;
+	/* The new user reads and pins beside the lender: it needs the PFNs */
+	ret = iopt_pfns_reclaim(pages, first, last);
 	if (ret)
 		goto out_unlock;
 

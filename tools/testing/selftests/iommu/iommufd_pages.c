@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * The page store, on the mock IOMMU driver: how the PFNs of pinned pages
- * are kept (runs, arrays, one chunk or many) and how large spans are
- * pinned, and mapped into a domain, in pieces in parallel.  Each test checks what a device would
- * see, every page of a mapping translating to the page the process has
- * there, and that nothing stays pinned afterwards, whatever went wrong.
+ * are kept (runs, arrays, one chunk or many, or lent to a domain) and how
+ * large spans are pinned, and mapped into a domain, in pieces in
+ * parallel.  Each test checks what a device would see, every page of a
+ * mapping translating to the page the process has there, and that nothing
+ * stays pinned afterwards, whatever went wrong.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -139,6 +140,24 @@ static void *fresh(size_t len)
 	return (void *)(((uintptr_t)raw + SZ_2M - 1) & ~(SZ_2M - 1));
 }
 
+/*
+ * @len bytes of small pages faulted in a scrambled order, so physically
+ * scattered: the store keeps them in arrays, which a domain borrows
+ */
+static char *scattered(size_t len)
+{
+	char *va = fresh(len);
+	size_t n = len / PAGE, i;
+
+	if (!va)
+		return NULL;
+	madvise(va, len, MADV_NOHUGEPAGE);
+	/* 7919 is prime: this visits every page once, out of order */
+	for (i = 0; i != n; i++)
+		va[(i * 7919 % n) * PAGE] = (char)i;
+	return va;
+}
+
 FIXTURE(store) {
 	int fd;
 	__u32 ioas_id;
@@ -195,14 +214,9 @@ TEST_F(store, a_large_map_of_untouched_memory_maps_every_page_once)
  */
 TEST_F(store, a_large_map_of_scattered_pages_maps_every_page)
 {
-	char *va = fresh(LARGE);
-	size_t n = LARGE / PAGE, i;
+	char *va = scattered(LARGE);
 
 	ASSERT_NE(NULL, va);
-	madvise(va, LARGE, MADV_NOHUGEPAGE);
-	/* 7919 is prime: this visits every page once, out of order */
-	for (i = 0; i != n; i++)
-		va[(i * 7919 % n) * PAGE] = 1;
 	ASSERT_EQ(0, map_at(self->fd, self->ioas_id, va, LARGE, START));
 	EXPECT_EQ(0, check_map(self->fd, self->hwpt_id, START, va, LARGE));
 	EXPECT_EQ(0, check_refs(self->fd, va, LARGE, 1));
@@ -385,6 +399,146 @@ TEST_F(store, small_maps_side_by_side_map_every_page)
 					       i % 2 ? PAGE : 7 * PAGE));
 		ASSERT_EQ(0, unmap_all(self->fd, self->ioas_id));
 	}
+	EXPECT_EQ(self->pinned, vm_pinned_kib());
+}
+
+/*
+ * Lending: once mapped, the PFNs of scattered pages are kept by the
+ * domain alone.  Each test below changes who uses the pages, and checks
+ * that every page stays pinned exactly while something maps it.
+ */
+#define LENT (8 * SZ_2M)
+
+/*
+ * A second IOAS that copies a mapping uses its pages too: the first
+ * IOAS's unmap leaves them pinned, once, and mapped in the second's
+ * domain, until the second unmaps them.
+ */
+TEST_F(store, lent_pages_copied_to_a_second_ioas_outlive_the_first_map)
+{
+	struct iommu_ioas_copy copy = {
+		.size = sizeof(copy), .flags = FIXED,
+		.src_ioas_id = self->ioas_id, .length = LENT / 2,
+		/* From inside the first chunk to inside the last */
+		.src_iova = START + SZ_2M / 2, .dst_iova = START,
+	};
+	char *va = scattered(LENT);
+	__u32 ioas2, hwpt2;
+
+	ASSERT_NE(NULL, va);
+	ASSERT_EQ(0, map_at(self->fd, self->ioas_id, va, LENT, START));
+	ASSERT_EQ(0, ioas_alloc(self->fd, &ioas2));
+	ASSERT_EQ(0, mock_domain(self->fd, ioas2, &hwpt2));
+	copy.dst_ioas_id = ioas2;
+	ASSERT_EQ(0, do_ioctl(self->fd, IOMMU_IOAS_COPY, &copy));
+	EXPECT_EQ(0, check_map(self->fd, hwpt2, START, va + SZ_2M / 2,
+			       LENT / 2));
+
+	ASSERT_EQ(0, unmap_all(self->fd, self->ioas_id));
+	EXPECT_EQ(self->pinned + (long)(LENT / 2 >> 10), vm_pinned_kib());
+	EXPECT_EQ(0, check_refs(self->fd, va + SZ_2M / 2, LENT / 2, 1));
+	EXPECT_EQ(0, check_map(self->fd, hwpt2, START, va + SZ_2M / 2,
+			       LENT / 2));
+	EXPECT_EQ(0, unmap_all(self->fd, ioas2));
+	EXPECT_EQ(0, check_refs(self->fd, va, LENT, 0));
+	EXPECT_EQ(self->pinned, vm_pinned_kib());
+}
+
+/*
+ * An access pins lent pages and gets the process's own pages; after it
+ * lets go, the unmap unpins every page once.
+ */
+TEST_F(store, an_access_gets_lent_pages_right)
+{
+	char *va = scattered(LENT);
+	int afd;
+
+	ASSERT_NE(NULL, va);
+	ASSERT_EQ(0, map_at(self->fd, self->ioas_id, va, LENT, START));
+	afd = create_access(self->fd, self->ioas_id);
+	ASSERT_LE(0, afd);
+	/* Across a chunk's edge, so two chunks are taken back */
+	EXPECT_EQ(0, access_pin(self->fd, afd, START + SZ_2M - 8 * PAGE,
+				16 * PAGE, va + SZ_2M - 8 * PAGE));
+	close(afd);
+	EXPECT_EQ(0, check_map(self->fd, self->hwpt_id, START, va, LENT));
+	EXPECT_EQ(0, check_refs(self->fd, va, LENT, 1));
+	EXPECT_EQ(0, unmap_all(self->fd, self->ioas_id));
+	EXPECT_EQ(0, check_refs(self->fd, va, LENT, 0));
+	EXPECT_EQ(self->pinned, vm_pinned_kib());
+}
+
+/*
+ * A second domain is filled from the first, which keeps the PFNs; when
+ * the first goes, the second keeps them, and its unmap unpins them.
+ */
+TEST_F(store, lent_pages_stay_right_when_the_lending_domain_goes)
+{
+	struct iommu_test_cmd mock = {
+		.size = sizeof(mock), .op = IOMMU_TEST_OP_MOCK_DOMAIN,
+	};
+	struct iommu_test_cmd replace = {
+		.size = sizeof(replace), .op = IOMMU_TEST_OP_MOCK_DOMAIN_REPLACE,
+	};
+	struct iommu_hwpt_alloc alloc = { .size = sizeof(alloc) };
+	char *va = scattered(LENT);
+	__u32 ioas_id;
+
+	ASSERT_NE(NULL, va);
+	ASSERT_EQ(0, ioas_alloc(self->fd, &ioas_id));
+	/* A device on an automatic domain, the one mapped first: the lender */
+	mock.id = ioas_id;
+	ASSERT_EQ(0, do_ioctl(self->fd, IOMMU_TEST_CMD, &mock));
+	ASSERT_EQ(0, map_at(self->fd, ioas_id, va, LENT, START));
+	/* A second domain of the IOAS, filled from the first */
+	alloc.dev_id = mock.mock_domain.out_idev_id;
+	alloc.pt_id = ioas_id;
+	ASSERT_EQ(0, do_ioctl(self->fd, IOMMU_HWPT_ALLOC, &alloc));
+	EXPECT_EQ(0, check_map(self->fd, alloc.out_hwpt_id, START, va, LENT));
+
+	/* The device moves to it: the automatic domain, the lender, goes */
+	replace.id = mock.mock_domain.out_stdev_id;
+	replace.mock_domain_replace.pt_id = alloc.out_hwpt_id;
+	ASSERT_EQ(0, do_ioctl(self->fd, IOMMU_TEST_CMD, &replace));
+	EXPECT_EQ(-ENOENT, destroy(self->fd, mock.mock_domain.out_hwpt_id));
+	EXPECT_EQ(0, check_map(self->fd, alloc.out_hwpt_id, START, va, LENT));
+	EXPECT_EQ(0, check_refs(self->fd, va, LENT, 1));
+	EXPECT_EQ(self->pinned + (long)(LENT >> 10), vm_pinned_kib());
+
+	ASSERT_EQ(0, unmap_all(self->fd, ioas_id));
+	EXPECT_EQ(0, check_refs(self->fd, va, LENT, 0));
+	EXPECT_EQ(self->pinned, vm_pinned_kib());
+}
+
+/*
+ * VFIO type1 v1 unmaps part of a mapping by cutting its area: the pages
+ * of the part unmapped are unpinned, the others stay pinned and mapped,
+ * and go with the rest.
+ */
+TEST_F(store, cutting_a_lent_area_keeps_each_part_pinned_right)
+{
+	struct iommu_vfio_ioas set = {
+		.size = sizeof(set), .op = IOMMU_VFIO_IOAS_SET,
+		.ioas_id = self->ioas_id,
+	};
+	/* Mid-chunk to mid-chunk, so both cuts split a chunk */
+	__u64 cut = SZ_2M + SZ_2M / 2, cut_len = 2 * SZ_2M;
+	char *va = scattered(LENT);
+
+	ASSERT_NE(NULL, va);
+	ASSERT_EQ(0, do_ioctl(self->fd, IOMMU_VFIO_IOAS, &set));
+	ASSERT_EQ(0, ioctl(self->fd, VFIO_SET_IOMMU, VFIO_TYPE1_IOMMU));
+	ASSERT_EQ(0, vfio_map(self->fd, va, LENT, START));
+	ASSERT_EQ(0, vfio_unmap(self->fd, 0, START + cut, cut_len, NULL));
+	EXPECT_EQ(self->pinned + (long)((LENT - cut_len) >> 10),
+		  vm_pinned_kib());
+	EXPECT_EQ(0, check_refs(self->fd, va + cut, cut_len, 0));
+	EXPECT_EQ(0, check_refs(self->fd, va, cut, 1));
+	EXPECT_EQ(0, check_map(self->fd, self->hwpt_id, START, va, cut));
+	EXPECT_EQ(0, check_map(self->fd, self->hwpt_id, START + cut + cut_len,
+			       va + cut + cut_len, LENT - cut - cut_len));
+	ASSERT_EQ(0, vfio_unmap(self->fd, 0, START, LENT, NULL));
+	EXPECT_EQ(0, check_refs(self->fd, va, LENT, 0));
 	EXPECT_EQ(self->pinned, vm_pinned_kib());
 }
 
