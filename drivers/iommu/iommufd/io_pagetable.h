@@ -35,6 +35,7 @@
 
 struct file;
 struct iommu_domain;
+struct iopt_area;
 struct mm_struct;
 struct task_struct;
 struct user_struct;
@@ -73,6 +74,8 @@ struct iopt_owner {
  *	pages, an array of PFNs or a contiguous run; NULL until the first pin
  * @chunk_one: the table of a store within one chunk (@chunks points here)
  * @chunk_skew: page index 0's position in its chunk, fixed with @chunks
+ * @whole: NULL, or the one area the whole store is lent to: then there is
+ *	no @chunks table (see pages.c)
  * @allow_pfnmap: pages GUP refuses may be VM_PFNMAP/VM_IO memory, mapped
  *	by PFN (the VFIO container: type1 allows peer-to-peer DMA)
  * @pfnmap: NULL, or a bit per page set where the store holds the PFN of a
@@ -96,6 +99,7 @@ struct iopt_pages {
 	unsigned long *chunks;
 	unsigned long chunk_one;
 	unsigned int chunk_skew;
+	struct iopt_area *whole;
 	unsigned long *pfnmap;
 	unsigned long ncharged;
 };
@@ -119,6 +123,8 @@ struct iopt_pages_user {
  * @lender: NULL, or the domain of @owner whose IOMMU page table keeps the
  *	PFNs of chunks of @store lent to the area (see pages.c); changed
  *	under @store's mutex and @owner's dom_sem, written
+ * @lent_runs: while @store is (or was) wholly lent to the area, a bit per
+ *	chunk that was a run; under @store's mutex
  */
 struct iopt_area {
 	struct interval_tree_node span;
@@ -130,6 +136,7 @@ struct iopt_area {
 	bool populated;
 	unsigned int naccess_pins;
 	struct iommu_domain *lender;
+	unsigned long *lent_runs;
 };
 
 /**

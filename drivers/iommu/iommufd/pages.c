@@ -209,7 +209,9 @@ struct iopt_pages *iopt_pages_alloc_file(struct file *file,
  */
 #define IOPT_CHUNK_RUN 1UL
 #define IOPT_CHUNK_LENT 2UL
-#define IOPT_CHUNK_TAGS (IOPT_CHUNK_RUN | IOPT_CHUNK_LENT)
+/* Only as iopt_chunk_word() reads a wholly lent store, never stored */
+#define IOPT_CHUNK_LENT_RUN 6UL
+#define IOPT_CHUNK_TAGS 7UL
 
 static unsigned long iopt_chunk(struct iopt_pages *pages, unsigned long index)
 {
@@ -264,9 +266,15 @@ static unsigned long iopt_run_base(unsigned long ent)
 	return ent >> 1;
 }
 
+/* Lent, a run or not */
 static bool iopt_word_is_lent(unsigned long ent)
 {
-	return (ent & IOPT_CHUNK_TAGS) == IOPT_CHUNK_LENT;
+	return (ent & (IOPT_CHUNK_RUN | IOPT_CHUNK_LENT)) == IOPT_CHUNK_LENT;
+}
+
+static bool iopt_word_is_lent_run(unsigned long ent)
+{
+	return (ent & IOPT_CHUNK_TAGS) == IOPT_CHUNK_LENT_RUN;
 }
 
 static bool iopt_word_is_array(unsigned long ent)
@@ -308,6 +316,13 @@ static unsigned long iopt_lent_pfn(struct iopt_area *area, unsigned long index)
 static unsigned long iopt_chunk_word(struct iopt_pages *pages,
 				     unsigned long chunk)
 {
+	/* Paired with iopt_pfns_unlend_whole(): then the table is there */
+	struct iopt_area *whole = smp_load_acquire(&pages->whole);
+
+	if (whole)
+		return (unsigned long)whole |
+		       (test_bit(chunk, whole->lent_runs) ?
+			IOPT_CHUNK_LENT_RUN : IOPT_CHUNK_LENT);
 	return READ_ONCE(pages->chunks[chunk]);
 }
 
@@ -389,9 +404,10 @@ unsigned long iopt_pages_scattered(struct iopt_pages *pages,
 	unsigned long chunk, end = iopt_chunk(pages, last), n = 0;
 
 	for (chunk = iopt_chunk(pages, first); chunk <= end; chunk++) {
+		unsigned long ent = iopt_chunk_word(pages, chunk);
 		unsigned long cfirst, clast;
 
-		if (iopt_word_is_run(iopt_chunk_word(pages, chunk)))
+		if (iopt_word_is_run(ent) || iopt_word_is_lent_run(ent))
 			continue;
 		iopt_chunk_span(pages, chunk, &cfirst, &clast);
 		n += min(clast, last) - max(cfirst, first) + 1;
@@ -760,6 +776,10 @@ unsigned long iopt_pages_run(struct iopt_pages *pages, unsigned long index,
 
 		if (iopt_word_is_run(ent)) {
 			if (iopt_run_base(ent) + pos == pfn + n)
+				k = room;
+		} else if (iopt_word_is_lent_run(ent)) {
+			if (iopt_lent_pfn(iopt_word_area(ent), index + n) ==
+			    pfn + n)
 				k = room;
 		} else if (iopt_word_is_lent(ent)) {
 			struct iopt_area *area = iopt_word_area(ent);
@@ -1137,13 +1157,24 @@ static void iopt_pages_unpin_uncovered(struct iopt_pages *pages,
  *    (iopt_pfns_reclaim(), which allocates the array again and may fail
  *    as pinning may).  So only the lender's own paths read a lent chunk,
  *    and never while the chunk changes.
- *  - A chunk is lent only when the PFN of its first page in the area does
- *    not continue the page before it, and that of its last page is not
- *    continued by the page after it.  No IOPTE can then cross the chunk's
- *    edges, and unmapping from the lender in pieces that start at lent
- *    pages that do not continue a run (iopt_pages_remove_lender()) never
- *    splits an IOPTE.
+ *  - The lender is unmapped in pieces (iopt_pages_remove_lender()), and
+ *    a piece may only begin at a page whose PFN does not continue the
+ *    page before it: nothing the IOMMU maps as one (an IOPTE, or a
+ *    virtio-iommu mapping) spans such an edge, so the unmap of a piece
+ *    never takes more than the piece.  Pieces begin at lent pages, one
+ *    page of room before their table is full, and a chunk whose first
+ *    page continues the page before it is lent only if its PFNs break
+ *    somewhere inside: there the next piece can begin, before the table
+ *    is full.
  *  - Stores that hold PFN mappings lend nothing.
+ *  - When the area is the store's only user and covers all of it, and
+ *    every chunk is lent or a run (one IOAS_MAP, the usual case), the
+ *    store is lent whole (pages->whole): the table goes too, and the area
+ *    keeps a bit per chunk that was a run (area->lent_runs), whose PFNs
+ *    also read back from the lender but still unpin as one range.  A
+ *    second user gives the store its table back first
+ *    (iopt_pfns_unlend_whole()).  So the store of a 1 GiB map costs no
+ *    memory per page at all, whatever its pages.
  *  - area->lender changes under pages->mutex and the IO address space's
  *    dom_sem, written: a domain leaving hands the role to another
  *    (iopt_pages_set_lender()), and the last one takes the pins with it.
@@ -1205,6 +1236,67 @@ static bool iopt_pages_sole_user(struct iopt_pages *pages,
 	return node == &user->node && !interval_tree_iter_next(node, first, last);
 }
 
+/*
+ * Lend the whole store to @area, its only user, covering all of it, whose
+ * chunks are all lent to it or runs: the table goes, and @area keeps a
+ * bit per chunk that was a run (the run's PFNs still read back from the
+ * lender, and a run still unpins as one).  No reader is about: the
+ * caller is lending, under the IO address space's dom_sem.
+ */
+static void iopt_pfns_lend_whole(struct iopt_pages *pages,
+				 struct iopt_area *area)
+{
+	unsigned long chunk, n = iopt_nr_chunks(pages);
+
+	lockdep_assert_held(&pages->mutex);
+	area->lent_runs = bitmap_zalloc(n, GFP_KERNEL_ACCOUNT);
+	if (!area->lent_runs)
+		return;
+	for (chunk = 0; chunk != n; chunk++)
+		if (iopt_word_is_run(pages->chunks[chunk]))
+			__set_bit(chunk, area->lent_runs);
+	/* The bits are seen before the store is whole */
+	smp_store_release(&pages->whole, area);
+	kvfree(pages->chunks);
+	pages->chunks = NULL;
+}
+
+/*
+ * Give a wholly lent store its table back, before a second user joins:
+ * lent chunks stay lent, runs become runs again, their bases read back
+ * from the lender.  The lender keeps its bits for readers that saw the
+ * store whole.  Return: 0, or -ENOMEM with the store still whole.
+ */
+static int iopt_pfns_unlend_whole(struct iopt_pages *pages)
+{
+	struct iopt_area *area = pages->whole;
+	unsigned long chunk, n, *table;
+
+	lockdep_assert_held(&pages->mutex);
+	if (!area)
+		return 0;
+	n = iopt_nr_chunks(pages);
+	table = kvcalloc(n, sizeof(*table), GFP_KERNEL_ACCOUNT);
+	if (!table)
+		return -ENOMEM;
+	for (chunk = 0; chunk != n; chunk++) {
+		unsigned long cfirst, clast;
+
+		table[chunk] = (unsigned long)area | IOPT_CHUNK_LENT;
+		if (!test_bit(chunk, area->lent_runs))
+			continue;
+		/* The area covers the whole store, so every page is pinned */
+		iopt_chunk_span(pages, chunk, &cfirst, &clast);
+		table[chunk] = (iopt_lent_pfn(area, cfirst) -
+				iopt_chunk_pos(pages, cfirst)) << 1 |
+			       IOPT_CHUNK_RUN;
+	}
+	pages->chunks = table;
+	/* The table is seen before the store stops being whole */
+	smp_store_release(&pages->whole, NULL);
+	return 0;
+}
+
 /**
  * iopt_pages_lend() - let a domain keep the PFNs of an area's pages
  * @pages: the area's store
@@ -1222,33 +1314,46 @@ void iopt_pages_lend(struct iopt_pages *pages, struct iopt_area *area,
 		     struct iommu_domain *domain)
 {
 	unsigned long first = area->pin.node.start, last = area->pin.node.last;
-	unsigned long chunk, end = iopt_chunk(pages, last), before = 0;
+	unsigned long chunk, end = iopt_chunk(pages, last);
+	bool whole;
 
+	/* A small map's one chunk of consecutive pages has nothing to lend */
+	if (pages->chunks == &pages->chunk_one &&
+	    iopt_word_is_run(READ_ONCE(pages->chunk_one)))
+		return;
 	mutex_lock(&pages->mutex);
 	if (pages->pfnmap || !domain)
 		goto out_unlock;
+	/* A store of one chunk keeps its word in itself: no table to save */
+	whole = pages->chunks != &pages->chunk_one &&
+		iopt_pages_sole_user(pages, &area->pin, 0, pages->nr_pages - 1) &&
+		first == 0 && last == pages->nr_pages - 1;
 	for (chunk = iopt_chunk(pages, first); chunk <= end; chunk++) {
-		unsigned long ent = pages->chunks[chunk], cfirst, clast, from, to;
+		unsigned long ent = pages->chunks[chunk], cfirst, clast, from, n;
 		bool lend;
 
 		iopt_chunk_span(pages, chunk, &cfirst, &clast);
 		from = max(cfirst, first);
-		to = min(clast, last);
+		n = min(clast, last) - from + 1;
 		lend = iopt_word_is_array(ent) &&
 		       iopt_pages_sole_user(pages, &area->pin, cfirst, clast);
-		/* @before is the page before @from, read while it was kept */
-		if (lend && from != first)
-			lend = iopt_pages_pfn(pages, from) != before + 1;
-		if (lend && to != last)
-			lend = iopt_pages_pfn(pages, to) + 1 !=
-			       iopt_pages_pfn(pages, to + 1);
-		before = iopt_pages_pfn(pages, to);
-		if (!lend)
+		/* The page before may be lent already: its PFN reads back */
+		if (lend && from != first &&
+		    iopt_pages_pfn(pages, from) ==
+			    iopt_pages_pfn(pages, from - 1) + 1)
+			lend = iopt_pages_run(pages, from, n) != n;
+		if (!lend) {
+			whole &= iopt_word_is_run(ent);
 			continue;
+		}
 		area->lender = domain;
 		WRITE_ONCE(pages->chunks[chunk],
 			   (unsigned long)area | IOPT_CHUNK_LENT);
 		kfree((void *)ent);
+	}
+	if (whole) {
+		area->lender = domain;
+		iopt_pfns_lend_whole(pages, area);
 	}
 out_unlock:
 	mutex_unlock(&pages->mutex);
@@ -1278,6 +1383,9 @@ struct iopt_lent_run {
 };
 
 #define IOPT_LENT_STACK 16
+/* The table's pages: 512 runs, a chunk of scattered pages, in 8 KiB */
+#define IOPT_LENT_ORDER get_order(IOPT_CHUNK_PAGES * \
+				  sizeof(struct iopt_lent_run))
 
 /*
  * Unmap IOVA [@from, @to) of the lender, then unpin @runs, the lent pages
@@ -1324,35 +1432,55 @@ void iopt_pages_remove_lender(struct iopt_pages *pages, struct iopt_area *area)
 	unsigned long first = area->pin.node.start, last = area->pin.node.last;
 	unsigned long chunk, end = iopt_chunk(pages, last), unpinned = 0;
 	unsigned long from = iopt_area_start(area), prev = ULONG_MAX;
-	struct iopt_lent_run onstack[IOPT_LENT_STACK], *runs;
+	struct iopt_lent_run onstack[IOPT_LENT_STACK], *runs = onstack;
 	struct iommu_domain *domain = area->lender;
 	unsigned int cap = IOPT_LENT_STACK, n = 0;
+	int order;
 
-	runs = (struct iopt_lent_run *)__get_free_page(GFP_KERNEL |
-						       __GFP_NOWARN);
-	if (runs)
-		cap = PAGE_SIZE / sizeof(*runs);
-	else
-		runs = onstack;
+	/* Room for a chunk of scattered pages, else less */
+	for (order = IOPT_LENT_ORDER; order >= 0 && runs == onstack; order--) {
+		void *table = (void *)__get_free_pages(GFP_KERNEL |
+						       __GFP_NOWARN |
+						       __GFP_NORETRY, order);
+
+		if (table) {
+			runs = table;
+			cap = (PAGE_SIZE << order) / sizeof(*runs);
+		}
+	}
 
 	mutex_lock(&pages->mutex);
 	for (chunk = iopt_chunk(pages, first); chunk <= end; chunk++) {
-		unsigned long ent = pages->chunks[chunk], cfirst, clast, i;
+		unsigned long ent = iopt_chunk_word(pages, chunk);
+		unsigned long cfirst, clast, i, to;
 
 		if (!iopt_word_is_lent(ent) || iopt_word_area(ent) != area)
 			continue;
 		iopt_chunk_span(pages, chunk, &cfirst, &clast);
-		for (i = max(cfirst, first); i <= min(clast, last); i++) {
+		to = min(clast, last);
+		for (i = max(cfirst, first); i <= to; i++) {
 			unsigned long pfn = iopt_lent_pfn(area, i);
+			/* A run's pages all follow its first one */
+			unsigned long len = iopt_word_is_lent_run(ent) ?
+					    to - i + 1 : 1;
+			bool joined;
 
 			if (n && prev == i - 1 &&
 			    runs[n - 1].pfn + runs[n - 1].npages == pfn) {
-				runs[n - 1].npages++;
+				runs[n - 1].npages += len;
+				i += len - 1;
 				prev = i;
 				continue;
 			}
-			/* Page i continues nothing: a piece may end before it */
-			if (n == cap) {
+			/*
+			 * Page i starts a run.  A piece may end before it
+			 * unless it continues the page before, kept by the
+			 * store (see "Lending" for why the room suffices).
+			 */
+			joined = prev != i - 1 && i != first &&
+				 iopt_pages_pfn(pages, i - 1) + 1 == pfn;
+			if ((!joined && n >= cap - 1) ||
+			    WARN_ON_ONCE(n == cap)) {
 				unsigned long at = iopt_area_iova_of(area, i);
 
 				unpinned += iopt_lent_flush(pages, domain, from,
@@ -1360,10 +1488,12 @@ void iopt_pages_remove_lender(struct iopt_pages *pages, struct iopt_area *area)
 				from = at;
 				n = 0;
 			}
-			runs[n++] = (struct iopt_lent_run){ pfn, 1 };
+			runs[n++] = (struct iopt_lent_run){ pfn, len };
+			i += len - 1;
 			prev = i;
 		}
-		WRITE_ONCE(pages->chunks[chunk], 0);
+		if (!pages->whole)
+			WRITE_ONCE(pages->chunks[chunk], 0);
 	}
 	unpinned += iopt_lent_flush(pages, domain, from,
 				    iopt_area_last(area) + 1, runs, n);
@@ -1373,10 +1503,17 @@ void iopt_pages_remove_lender(struct iopt_pages *pages, struct iopt_area *area)
 	}
 	area->lender = NULL;
 	interval_tree_remove(&area->pin.node, &pages->users);
-	iopt_pages_unpin_uncovered(pages, first, last);
+	if (pages->whole) {
+		/* It was the only user: nothing else is pinned, no table */
+		WRITE_ONCE(pages->whole, NULL);
+	} else {
+		iopt_pages_unpin_uncovered(pages, first, last);
+	}
+	bitmap_free(area->lent_runs);
+	area->lent_runs = NULL;
 	mutex_unlock(&pages->mutex);
 	if (runs != onstack)
-		free_page((unsigned long)runs);
+		free_pages((unsigned long)runs, get_order(cap * sizeof(*runs)));
 }
 
 /* Ranges of at most this many pages pin through a page list on the stack */
@@ -1414,10 +1551,13 @@ int iopt_pages_add_user(struct iopt_pages *pages,
 	}
 
 	mutex_lock(&pages->mutex);
+	/* The new user reads and pins beside the lender: it needs the PFNs */
+	ret = iopt_pfns_unlend_whole(pages);
+	if (ret)
+		goto out_unlock;
 	ret = iopt_pfns_init(pages);
 	if (ret)
 		goto out_unlock;
-	/* The new user reads and pins beside the lender: it needs the PFNs */
 	ret = iopt_pfns_reclaim(pages, first, last);
 	if (ret)
 		goto out_unlock;

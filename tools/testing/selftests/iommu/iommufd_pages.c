@@ -445,6 +445,40 @@ TEST_F(store, lent_pages_copied_to_a_second_ioas_outlive_the_first_map)
 }
 
 /*
+ * Huge pages lent whole keep only a bit each: a copy to a second IOAS
+ * gives the store its runs back, and the second domain gets every page
+ * right, before and after the first IOAS unmaps.
+ */
+TEST_F(store, lent_huge_pages_copied_to_a_second_ioas_map_right)
+{
+	struct iommu_ioas_copy copy = {
+		.size = sizeof(copy), .flags = FIXED,
+		.src_ioas_id = self->ioas_id, .length = LENT,
+		.src_iova = START, .dst_iova = START,
+	};
+	char *huge = fresh(LENT + SZ_2M);
+	/* Inside a huge page: the store's first chunk begins mid-run */
+	char *va = huge + 4 * PAGE;
+	__u32 ioas2, hwpt2;
+
+	ASSERT_NE(NULL, huge);
+	madvise(huge, LENT + SZ_2M, MADV_HUGEPAGE);
+	memset(huge, 0x5a, LENT + SZ_2M);
+	ASSERT_EQ(0, map_at(self->fd, self->ioas_id, va, LENT, START));
+	ASSERT_EQ(0, ioas_alloc(self->fd, &ioas2));
+	ASSERT_EQ(0, mock_domain(self->fd, ioas2, &hwpt2));
+	copy.dst_ioas_id = ioas2;
+	ASSERT_EQ(0, do_ioctl(self->fd, IOMMU_IOAS_COPY, &copy));
+	EXPECT_EQ(0, check_map(self->fd, hwpt2, START, va, LENT));
+	ASSERT_EQ(0, unmap_all(self->fd, self->ioas_id));
+	EXPECT_EQ(0, check_map(self->fd, hwpt2, START, va, LENT));
+	EXPECT_EQ(0, check_refs(self->fd, va, LENT, 1));
+	EXPECT_EQ(0, unmap_all(self->fd, ioas2));
+	EXPECT_EQ(0, check_refs(self->fd, va, LENT, 0));
+	EXPECT_EQ(self->pinned, vm_pinned_kib());
+}
+
+/*
  * An access pins lent pages and gets the process's own pages; after it
  * lets go, the unmap unpins every page once.
  */
