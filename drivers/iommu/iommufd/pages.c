@@ -1383,9 +1383,6 @@ struct iopt_lent_run {
 };
 
 #define IOPT_LENT_STACK 16
-/* The table's pages: 512 runs, a chunk of scattered pages, in 8 KiB */
-#define IOPT_LENT_ORDER get_order(IOPT_CHUNK_PAGES * \
-				  sizeof(struct iopt_lent_run))
 
 /*
  * Unmap IOVA [@from, @to) of the lender, then unpin @runs, the lent pages
@@ -1411,45 +1408,25 @@ static unsigned long iopt_lent_flush(struct iopt_pages *pages,
 	return n;
 }
 
-/**
- * iopt_pages_remove_lender() - unmap and unpin an area that lends chunks
- * @pages: the area's store
- * @area: a populated area with a lender, the only domain it is still
- *	mapped in
- *
- * Unmaps the area from its lender a piece at a time: the PFNs of each
- * piece's lent pages are read out of the domain, the piece is unmapped,
- * then those pages are unpinned.  Then the area stops being a user, which
- * unpins the rest of its pages that no one else uses, as
- * iopt_pages_remove_user() does.  Never fails: without a page for the
- * pieces, they are smaller, described on the stack.
- *
- * Context: Process context; sleeps.  Takes pages->mutex.  The caller holds
- * the IO address space's dom_sem.
+/*
+ * Unmap the lender's IOVA of pages [@first, @last] of @area, in pieces
+ * described in @runs (room for @cap), and unpin the lent pages among
+ * them.  @first is the area's first page, or a page whose PFN does not
+ * continue the page before.  Return: the pages unpinned.
  */
-void iopt_pages_remove_lender(struct iopt_pages *pages, struct iopt_area *area)
+static unsigned long iopt_lent_unmap_span(struct iopt_pages *pages,
+					  struct iopt_area *area,
+					  unsigned long first,
+					  unsigned long last,
+					  struct iopt_lent_run *runs,
+					  unsigned int cap)
 {
-	unsigned long first = area->pin.node.start, last = area->pin.node.last;
 	unsigned long chunk, end = iopt_chunk(pages, last), unpinned = 0;
-	unsigned long from = iopt_area_start(area), prev = ULONG_MAX;
-	struct iopt_lent_run onstack[IOPT_LENT_STACK], *runs = onstack;
+	unsigned long from = iopt_area_iova_of(area, first), prev = ULONG_MAX;
+	unsigned long area_first = area->pin.node.start;
 	struct iommu_domain *domain = area->lender;
-	unsigned int cap = IOPT_LENT_STACK, n = 0;
-	int order;
+	unsigned int n = 0;
 
-	/* Room for a chunk of scattered pages, else less */
-	for (order = IOPT_LENT_ORDER; order >= 0 && runs == onstack; order--) {
-		void *table = (void *)__get_free_pages(GFP_KERNEL |
-						       __GFP_NOWARN |
-						       __GFP_NORETRY, order);
-
-		if (table) {
-			runs = table;
-			cap = (PAGE_SIZE << order) / sizeof(*runs);
-		}
-	}
-
-	mutex_lock(&pages->mutex);
 	for (chunk = iopt_chunk(pages, first); chunk <= end; chunk++) {
 		unsigned long ent = iopt_chunk_word(pages, chunk);
 		unsigned long cfirst, clast, i, to;
@@ -1463,7 +1440,6 @@ void iopt_pages_remove_lender(struct iopt_pages *pages, struct iopt_area *area)
 			/* A run's pages all follow its first one */
 			unsigned long len = iopt_word_is_lent_run(ent) ?
 					    to - i + 1 : 1;
-			bool joined;
 
 			if (n && prev == i - 1 &&
 			    runs[n - 1].pfn + runs[n - 1].npages == pfn) {
@@ -1477,10 +1453,10 @@ void iopt_pages_remove_lender(struct iopt_pages *pages, struct iopt_area *area)
 			 * unless it continues the page before, kept by the
 			 * store (see "Lending" for why the room suffices).
 			 */
-			joined = prev != i - 1 && i != first &&
-				 iopt_pages_pfn(pages, i - 1) + 1 == pfn;
-			if ((!joined && n >= cap - 1) ||
-			    WARN_ON_ONCE(n == cap)) {
+			if (n >= cap - 1 &&
+			    ((prev == i - 1 || i == area_first ||
+			      iopt_pages_pfn(pages, i - 1) + 1 != pfn) ||
+			     WARN_ON_ONCE(n == cap))) {
 				unsigned long at = iopt_area_iova_of(area, i);
 
 				unpinned += iopt_lent_flush(pages, domain, from,
@@ -1495,8 +1471,188 @@ void iopt_pages_remove_lender(struct iopt_pages *pages, struct iopt_area *area)
 		if (!pages->whole)
 			WRITE_ONCE(pages->chunks[chunk], 0);
 	}
-	unpinned += iopt_lent_flush(pages, domain, from,
-				    iopt_area_last(area) + 1, runs, n);
+	/* To the next span's first byte, or past the area's last */
+	return unpinned + iopt_lent_flush(pages, domain, from,
+					  last == area->pin.node.last ?
+					  iopt_area_last(area) + 1 :
+					  iopt_area_iova_of(area, last + 1),
+					  runs, n);
+}
+
+/*
+ * A table for the runs of a piece: for @want runs, at most 16 chunks of
+ * scattered pages' worth, else less
+ */
+static struct iopt_lent_run *iopt_lent_table(unsigned long want,
+					     unsigned int *cap)
+{
+	int order;
+
+	order = get_order(min_t(unsigned long, want, 16 * IOPT_CHUNK_PAGES) *
+			  sizeof(struct iopt_lent_run));
+	for (; order >= 0; order--) {
+		void *table = (void *)__get_free_pages(GFP_KERNEL |
+						       __GFP_NOWARN |
+						       __GFP_NORETRY, order);
+
+		if (table) {
+			*cap = (PAGE_SIZE << order) / sizeof(struct iopt_lent_run);
+			return table;
+		}
+	}
+	return NULL;
+}
+
+static void iopt_lent_table_free(struct iopt_lent_run *table, unsigned int cap)
+{
+	free_pages((unsigned long)table,
+		   get_order(cap * sizeof(struct iopt_lent_run)));
+}
+
+/*
+ * A large lender is unmapped in parallel, as it was mapped: reading every
+ * lent page's PFN back is most of the time.  The area is cut into up to
+ * one span per online CPU (at most IOPT_UNLEND_SPANS, each at least
+ * IOPT_UNLEND_SPAN_MIN pages), at pages whose PFN does not continue the
+ * page before (so a span can begin there, see "Lending"), and at chunk
+ * starts unless the store is lent whole (the walk empties each chunk it
+ * takes, which must be its own); the caller walks the first span and
+ * unbound workers the others, under the caller's pages->mutex.
+ */
+#define IOPT_UNLEND_SPAN_MIN (SZ_64M / PAGE_SIZE)
+#define IOPT_UNLEND_SPANS 8
+
+struct iopt_unlend_job {
+	struct iopt_work piece;
+	struct iopt_pages *pages;
+	struct iopt_area *area;
+	unsigned long first;
+	unsigned long last;
+	unsigned long unpinned;
+};
+
+static int iopt_unlend_job_fn(struct iopt_work *piece)
+{
+	struct iopt_unlend_job *job = container_of(piece,
+						   struct iopt_unlend_job,
+						   piece);
+	struct iopt_lent_run onstack[IOPT_LENT_STACK], *runs;
+	unsigned int cap = IOPT_LENT_STACK;
+	struct iopt_pages *pages = job->pages;
+
+	/* A run per page kept one by one, and one per chunk at most else */
+	runs = iopt_lent_table(iopt_pages_scattered(pages, job->first,
+						    job->last) +
+			       iopt_chunk(pages, job->last) -
+			       iopt_chunk(pages, job->first) + 1, &cap) ?:
+	       onstack;
+	job->unpinned = iopt_lent_unmap_span(pages, job->area, job->first,
+					     job->last, runs, cap);
+	if (runs != onstack)
+		iopt_lent_table_free(runs, cap);
+	return 0;
+}
+
+/*
+ * Cut [@first, @last] into at most @n spans in @jobs (see above);
+ * Return: how many.
+ */
+static unsigned int iopt_unlend_split(struct iopt_pages *pages,
+				      struct iopt_area *area,
+				      unsigned long first, unsigned long last,
+				      struct iopt_unlend_job *jobs,
+				      unsigned int n)
+{
+	unsigned long each = (last - first + 1) / n, start = first;
+	unsigned int used = 0;
+
+	while (used != n - 1 && start + each <= last) {
+		unsigned long at = start + each, c;
+
+		if (pages->whole) {
+			/*
+			 * No chunk word changes: a span may begin at any page
+			 * that does not continue the one before, the end of
+			 * the run through page at - 1.
+			 */
+			at += iopt_pages_run(pages, at - 1, last - at + 2) - 1;
+			if (at > last)
+				break;
+		} else {
+			/* A span's chunks are its own: the first chunk start */
+			for (c = iopt_chunk(pages, at) + 1;
+			     c <= iopt_chunk(pages, last); c++) {
+				at = c * IOPT_CHUNK_PAGES - pages->chunk_skew;
+				if (iopt_pages_pfn(pages, at) !=
+				    iopt_pages_pfn(pages, at - 1) + 1)
+					break;
+			}
+			if (c > iopt_chunk(pages, last))
+				break;
+		}
+		jobs[used++] = (struct iopt_unlend_job){
+			.pages = pages, .area = area,
+			.first = start, .last = at - 1,
+		};
+		start = at;
+	}
+	jobs[used++] = (struct iopt_unlend_job){
+		.pages = pages, .area = area, .first = start, .last = last,
+	};
+	return used;
+}
+
+/**
+ * iopt_pages_remove_lender() - unmap and unpin an area that lends chunks
+ * @pages: the area's store
+ * @area: a populated area with a lender, the only domain it is still
+ *	mapped in
+ *
+ * Unmaps the area from its lender a piece at a time: the PFNs of each
+ * piece's lent pages are read out of the domain, the piece is unmapped,
+ * then those pages are unpinned; a large area in spans at once (see
+ * above).  Then the area stops being a user, which unpins the rest of its
+ * pages that no one else uses, as iopt_pages_remove_user() does.  Never
+ * fails: without memory for tables or jobs, pieces are smaller, described
+ * on the stack, and the walk serial.
+ *
+ * Context: Process context; sleeps.  Takes pages->mutex.  The caller holds
+ * the IO address space's dom_sem.
+ */
+void iopt_pages_remove_lender(struct iopt_pages *pages, struct iopt_area *area)
+{
+	unsigned long first = area->pin.node.start, last = area->pin.node.last;
+	struct iopt_unlend_job *jobs = NULL;
+	unsigned long unpinned = 0;
+	unsigned int i, n;
+
+	mutex_lock(&pages->mutex);
+	/* The work is the pages read back one by one: runs take one read */
+	n = min3(iopt_pages_scattered(pages, first, last) /
+		 IOPT_UNLEND_SPAN_MIN, (unsigned long)IOPT_UNLEND_SPANS,
+		 (unsigned long)num_online_cpus());
+	if (n > 1)
+		jobs = kcalloc(n, sizeof(*jobs), GFP_KERNEL | __GFP_NOWARN);
+	if (jobs) {
+		n = iopt_unlend_split(pages, area, first, last, jobs, n);
+		for (i = 1; i != n; i++)
+			iopt_work_queue(&jobs[i].piece, iopt_unlend_job_fn);
+		iopt_unlend_job_fn(&jobs[0].piece);
+		unpinned = jobs[0].unpinned;
+		for (i = 1; i != n; i++) {
+			iopt_work_wait(&jobs[i].piece);
+			unpinned += jobs[i].unpinned;
+		}
+		kfree(jobs);
+	} else {
+		struct iopt_unlend_job job = {
+			.pages = pages, .area = area,
+			.first = first, .last = last,
+		};
+
+		iopt_unlend_job_fn(&job.piece);
+		unpinned = job.unpinned;
+	}
 	if (unpinned) {
 		pages->ncharged -= unpinned;
 		iopt_pages_uncharge(pages, unpinned);
@@ -1512,8 +1668,6 @@ void iopt_pages_remove_lender(struct iopt_pages *pages, struct iopt_area *area)
 	bitmap_free(area->lent_runs);
 	area->lent_runs = NULL;
 	mutex_unlock(&pages->mutex);
-	if (runs != onstack)
-		free_pages((unsigned long)runs, get_order(cap * sizeof(*runs)));
 }
 
 /* Ranges of at most this many pages pin through a page list on the stack */
