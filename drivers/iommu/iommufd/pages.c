@@ -1166,7 +1166,8 @@ static void iopt_pages_unpin_uncovered(struct iopt_pages *pages,
  *    page continues the page before it is lent only if its PFNs break
  *    somewhere inside: there the next piece can begin, before the table
  *    is full.
- *  - Stores that hold PFN mappings lend nothing.
+ *  - Stores that hold PFN mappings lend nothing, nor do stores within one
+ *    chunk: a small map's array is small, and its unmap stays fast.
  *  - When the area is the store's only user and covers all of it, and
  *    every chunk is lent or a run (one IOAS_MAP, the usual case), the
  *    store is lent whole (pages->whole): the table goes too, and the area
@@ -1317,16 +1318,18 @@ void iopt_pages_lend(struct iopt_pages *pages, struct iopt_area *area,
 	unsigned long chunk, end = iopt_chunk(pages, last);
 	bool whole;
 
-	/* A small map's one chunk of consecutive pages has nothing to lend */
-	if (pages->chunks == &pages->chunk_one &&
-	    iopt_word_is_run(READ_ONCE(pages->chunk_one)))
+	/*
+	 * A store within one chunk lends nothing: its array is at most a
+	 * chunk's, sized to the store, and reading it back at unmap would
+	 * cost a small map more than the bytes are worth.
+	 */
+	if (pages->chunks == &pages->chunk_one)
 		return;
 	mutex_lock(&pages->mutex);
 	if (pages->pfnmap || !domain)
 		goto out_unlock;
-	/* A store of one chunk keeps its word in itself: no table to save */
-	whole = pages->chunks != &pages->chunk_one &&
-		iopt_pages_sole_user(pages, &area->pin, 0, pages->nr_pages - 1) &&
+	whole = iopt_pages_sole_user(pages, &area->pin, 0,
+				     pages->nr_pages - 1) &&
 		first == 0 && last == pages->nr_pages - 1;
 	for (chunk = iopt_chunk(pages, first); chunk <= end; chunk++) {
 		unsigned long ent = pages->chunks[chunk], cfirst, clast, from, n;
