@@ -326,6 +326,15 @@ static struct iommu_domain *iopt_domain_other(struct io_pagetable *iopt,
 	return NULL;
 }
 
+/* Unmap all of a populated area from @domain */
+static void iopt_area_unmap(struct iopt_area *area, struct iommu_domain *domain)
+{
+	size_t done = iommu_unmap(domain, iopt_area_start(area),
+				  iopt_area_size(area));
+
+	WARN_ON(done != iopt_area_size(area));
+}
+
 /*
  * Unmap a populated area from @domain, which is not the last domain it is
  * mapped in (that one is iopt_area_unpin()'s).  A lender hands its role
@@ -334,13 +343,10 @@ static struct iommu_domain *iopt_domain_other(struct io_pagetable *iopt,
 void iopt_area_clear_domain(struct iopt_area *area,
 			    struct iommu_domain *domain)
 {
-	size_t done;
-
 	if (area->lender == domain)
 		iopt_pages_set_lender(area->store, area,
 				      iopt_domain_other(area->owner, domain));
-	done = iommu_unmap(domain, iopt_area_start(area), iopt_area_size(area));
-	WARN_ON(done != iopt_area_size(area));
+	iopt_area_unmap(area, domain);
 }
 
 /* Pin the area's pages and map them into every domain. */
@@ -389,9 +395,7 @@ void iopt_area_unpin(struct iopt_area *area, struct iommu_domain *domain)
 		WARN_ON(area->lender != domain);
 		iopt_pages_remove_lender(area->store, area);
 	} else {
-		WARN_ON(iommu_unmap(domain, iopt_area_start(area),
-				    iopt_area_size(area)) !=
-			iopt_area_size(area));
+		iopt_area_unmap(area, domain);
 		iopt_pages_remove_user(area->store, &area->pin);
 	}
 	area->populated = false;

@@ -417,8 +417,9 @@ unsigned long iopt_pages_scattered(struct iopt_pages *pages,
 
 /*
  * The array of chunk @chunk: allocated when the chunk has none, and filled
- * from its run when it was one.  Return: the array, or NULL without memory
- * (the chunk unchanged).
+ * from its run when it was one, or from its lender when it was lent (see
+ * "Lending": the lender is its only user, so only its pages are pinned).
+ * Return: the array, or NULL without memory (the chunk unchanged).
  */
 static unsigned long *iopt_chunk_array(struct iopt_pages *pages,
 				       unsigned long chunk)
@@ -430,13 +431,18 @@ static unsigned long *iopt_chunk_array(struct iopt_pages *pages,
 
 	if (iopt_word_is_array(ent))
 		return (unsigned long *)ent;
-	/* iopt_pages_add_user() takes its chunks back before it pins */
-	if (WARN_ON_ONCE(iopt_word_is_lent(ent)))
-		return NULL;
 	arr = kmalloc_array(len, sizeof(*arr), GFP_KERNEL_ACCOUNT);
 	if (!arr)
 		return NULL;
-	if (ent) {
+	if (iopt_word_is_lent(ent)) {
+		struct iopt_area *area = iopt_word_area(ent);
+		unsigned long cfirst, clast, at;
+
+		iopt_chunk_span(pages, chunk, &cfirst, &clast);
+		for (at = max(cfirst, area->pin.node.start);
+		     at <= min(clast, area->pin.node.last); at++)
+			arr[at - cfirst] = iopt_lent_pfn(area, at);
+	} else if (ent) {
 		for (i = 0; i != len; i++)
 			arr[i] = iopt_run_base(ent) + lo + i;
 	}
@@ -1186,42 +1192,17 @@ static void iopt_pages_unpin_uncovered(struct iopt_pages *pages,
  * an access or a second area pins too keeps its arrays.
  */
 
-/* Take back chunk @chunk, lent: Return: 0, or -ENOMEM with it still lent */
-static int iopt_chunk_reclaim(struct iopt_pages *pages, unsigned long chunk)
-{
-	struct iopt_area *area = iopt_word_area(pages->chunks[chunk]);
-	unsigned long cfirst, clast, from, to, i;
-	unsigned long *arr;
-
-	iopt_chunk_span(pages, chunk, &cfirst, &clast);
-	arr = kmalloc_array(iopt_chunk_len(pages, chunk), sizeof(*arr),
-			    GFP_KERNEL_ACCOUNT);
-	if (!arr)
-		return -ENOMEM;
-	/* The area is the chunk's only user: only its pages are pinned */
-	from = max(cfirst, area->pin.node.start);
-	to = min(clast, area->pin.node.last);
-	for (i = from; i <= to; i++)
-		arr[i - cfirst] = iopt_lent_pfn(area, i);
-	/* Filled before it is seen, as iopt_chunk_array() publishes */
-	smp_store_release(&pages->chunks[chunk], (unsigned long)arr);
-	return 0;
-}
-
 /* Take back every lent chunk meeting [@first, @last]; Return: 0 or -ENOMEM */
 static int iopt_pfns_reclaim(struct iopt_pages *pages, unsigned long first,
 			     unsigned long last)
 {
 	unsigned long chunk, end = iopt_chunk(pages, last);
-	int ret;
 
 	lockdep_assert_held(&pages->mutex);
 	for (chunk = iopt_chunk(pages, first); chunk <= end; chunk++) {
-		if (!iopt_word_is_lent(pages->chunks[chunk]))
-			continue;
-		ret = iopt_chunk_reclaim(pages, chunk);
-		if (ret)
-			return ret;
+		if (iopt_word_is_lent(pages->chunks[chunk]) &&
+		    !iopt_chunk_array(pages, chunk))
+			return -ENOMEM;
 	}
 	return 0;
 }
