@@ -283,17 +283,57 @@ bool iommufd_ctx_has_group(struct iommufd_ctx *ictx, struct iommu_group *group)
 }
 EXPORT_SYMBOL_NS_GPL(iommufd_ctx_has_group, IOMMUFD);
 
-/* Reserve the device's IOMMU reserved regions in @iopt, owned by @idev */
-static int iommufd_device_reserve(struct iommufd_device *idev,
-				  struct io_pagetable *iopt)
+/*
+ * What a device's reserved regions (enum iommu_resv_type) ask of the IOAS
+ * and of the domains it is attached to:
+ * - DIRECT, RESERVED and MSI ranges are reserved in the IOAS: nothing may
+ *   be mapped there while the device is attached.
+ * - DIRECT_RELAXABLE ranges are not.  They are the firmware's RMRRs of USB
+ *   controllers and integrated graphics, needed only while a kernel driver
+ *   runs the device, and a VMM's guest RAM may cover them (type1 agrees).
+ * - A SW_MSI range is reserved too, and it is where the MSI layer maps the
+ *   interrupt controller's doorbell for the device (arm-smmu-v3, and
+ *   virtio-iommu without an MSI bypass window).  Every paging domain the
+ *   device is attached to gets its MSI cookie there before the device
+ *   uses it, or the device's MSIs fault and never arrive.
+ * A driver reports at most one SW_MSI window, and never one beside a
+ * hardware MSI range: anything else is a driver bug, refused with EINVAL.
+ */
+struct iommufd_resv_walk {
+	phys_addr_t sw_msi;
+	unsigned int nr_sw_msi;
+	unsigned int nr_hw_msi;
+};
+
+static bool iommufd_resv_is_reserved(const struct iommu_resv_region *resv)
 {
+	return resv->length && resv->type != IOMMU_RESV_DIRECT_RELAXABLE;
+}
+
+/*
+ * Walk @idev's reserved regions: reserve in @iopt, owned by @idev, each
+ * one that must stay unmapped (none when @iopt is NULL), and report the
+ * base of its SW_MSI window in *@sw_msi (IOMMUFD_NO_MSI without one).
+ * On error nothing stays reserved for @idev in @iopt.
+ */
+static int iommufd_device_reserve(struct iommufd_device *idev,
+				  struct io_pagetable *iopt,
+				  phys_addr_t *sw_msi)
+{
+	struct iommufd_resv_walk walk = { .sw_msi = IOMMUFD_NO_MSI };
 	struct iommu_resv_region *resv;
 	LIST_HEAD(regions);
 	int ret = 0;
 
 	iommu_get_resv_regions(idev->dev, &regions);
 	list_for_each_entry(resv, &regions, list) {
-		if (!resv->length)
+		if (resv->type == IOMMU_RESV_SW_MSI) {
+			walk.sw_msi = resv->start;
+			walk.nr_sw_msi++;
+		} else if (resv->type == IOMMU_RESV_MSI) {
+			walk.nr_hw_msi++;
+		}
+		if (!iopt || !iommufd_resv_is_reserved(resv))
 			continue;
 		ret = iopt_reserve(iopt, resv->start,
 				   resv->start + resv->length - 1, idev);
@@ -301,9 +341,48 @@ static int iommufd_device_reserve(struct iommufd_device *idev,
 			break;
 	}
 	iommu_put_resv_regions(idev->dev, &regions);
+
+	if (!ret && (walk.nr_sw_msi > 1 ||
+		     (walk.nr_sw_msi && walk.nr_hw_msi))) {
+		dev_err_ratelimited(idev->dev,
+				    "iommufd: the IOMMU driver reports %u software and %u hardware MSI windows; refusing to attach\n",
+				    walk.nr_sw_msi, walk.nr_hw_msi);
+		ret = -EINVAL;
+	}
+	if (ret) {
+		if (iopt)
+			iopt_unreserve(iopt, idev);
+		return ret;
+	}
+	*sw_msi = walk.sw_msi;
+	return 0;
+}
+
+/*
+ * Give the paging domain behind @hwpt (itself, or a nested HWPT's parent,
+ * which translates the doorbell's address last) the MSI cookie that a
+ * device with its SW_MSI window at @sw_msi needs, the first time such a
+ * device attaches.  The caller holds the backing IOAS's mutex.
+ *
+ * Return: 0; -EINVAL if the cookie is at another window already (the
+ * device cannot share the domain); an error of iommu_get_msi_cookie().
+ */
+static int iommufd_hwpt_msi_prepare(struct iommufd_hwpt *hwpt,
+				    phys_addr_t sw_msi)
+{
+	struct iommufd_hwpt_paging *paging = iommufd_hwpt_backing(hwpt);
+	int ret;
+
+	lockdep_assert_held(&paging->ioas->mutex);
+	if (sw_msi == IOMMUFD_NO_MSI)
+		return 0;
+	if (paging->msi_window != IOMMUFD_NO_MSI)
+		return paging->msi_window == sw_msi ? 0 : -EINVAL;
+	ret = iommu_get_msi_cookie(paging->core.domain, sw_msi);
 	if (ret)
-		iopt_unreserve(iopt, idev);
-	return ret;
+		return ret;
+	paging->msi_window = sw_msi;
+	return 0;
 }
 
 /* Add @n attachments of devices to @hwpt; the caller holds ioas->mutex */
@@ -403,6 +482,7 @@ static int iommufd_device_attach_hwpt(struct iommufd_device *idev,
 	struct iommufd_hwpt_paging *paging = iommufd_hwpt_backing(hwpt);
 	struct iommufd_group_slot *slot = idev->slot;
 	struct iommufd_attachment *handle = NULL;
+	phys_addr_t sw_msi;
 	int ret;
 
 	lockdep_assert_held(&paging->ioas->mutex);
@@ -421,9 +501,13 @@ static int iommufd_device_attach_hwpt(struct iommufd_device *idev,
 	ret = iommufd_device_set_iopf(idev, hwpt->fault);
 	if (ret)
 		goto out_unlock;
-	ret = iommufd_device_reserve(idev, &paging->ioas->table);
+	ret = iommufd_device_reserve(idev, &paging->ioas->table, &sw_msi);
 	if (ret)
 		goto err_iopf;
+	/* Even when the group is attached already: this device may need it */
+	ret = iommufd_hwpt_msi_prepare(hwpt, sw_msi);
+	if (ret)
+		goto err_unreserve;
 	if (!slot->cur_hwpt) {
 		handle = iommufd_attach_handle_new(hwpt, idev);
 		if (IS_ERR(handle)) {
@@ -665,14 +749,19 @@ static int iommufd_group_replace(struct iommufd_device *idev,
 		if (ret)
 			goto err_iopf;
 	}
-	if (old_ioas != new_ioas) {
-		list_for_each_entry(cur, &slot->devices, slot_link) {
-			if (!cur->attached)
-				continue;
-			ret = iommufd_device_reserve(cur, &new_ioas->table);
-			if (ret)
-				goto err_unreserve;
-		}
+	/* Each device reserves its regions anew when the IOAS changes */
+	list_for_each_entry(cur, &slot->devices, slot_link) {
+		phys_addr_t sw_msi;
+
+		if (!cur->attached)
+			continue;
+		ret = iommufd_device_reserve(cur, old_ioas != new_ioas ?
+						  &new_ioas->table : NULL,
+					     &sw_msi);
+		if (!ret)
+			ret = iommufd_hwpt_msi_prepare(new, sw_msi);
+		if (ret)
+			goto err_unreserve;
 	}
 	ret = iommu_replace_group_handle(slot->group, new->domain,
 					 iommufd_core_handle(handle));

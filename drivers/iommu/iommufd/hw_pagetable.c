@@ -148,6 +148,7 @@ iommufd_hwpt_paging_create(struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
 	hwpt->parent_capable = flags & IOMMU_HWPT_ALLOC_NEST_PARENT;
 	refcount_inc(&ioas->base.refcnt);
 	hwpt->ioas = ioas;
+	hwpt->msi_window = IOMMUFD_NO_MSI;
 
 	if (ops->domain_alloc_user)
 		domain = ops->domain_alloc_user(idev->dev, flags, NULL, NULL);

@@ -239,6 +239,10 @@ struct iommufd_hwpt {
  * @in_iopt: the domain is in @ioas's io_pagetable
  * @coherent_dma: the domain enforces coherent DMA
  * @parent_capable: may parent nested HWPTs
+ * @msi_window: the IOVA of the domain's MSI cookie, where the MSI layer
+ *	maps interrupt doorbells for the devices attached; IOMMUFD_NO_MSI
+ *	until a device with a software-managed MSI window attaches.  Set
+ *	once, under @ioas->mutex: a domain's cookie cannot be moved.
  */
 struct iommufd_hwpt_paging {
 	struct iommufd_hwpt core;
@@ -250,7 +254,11 @@ struct iommufd_hwpt_paging {
 	bool in_iopt;
 	bool coherent_dma;
 	bool parent_capable;
+	phys_addr_t msi_window;
 };
+
+/* No software-managed MSI window (struct iommufd_hwpt_paging) */
+#define IOMMUFD_NO_MSI PHYS_ADDR_MAX
 
 /**
  * struct iommufd_hwpt_nested - a nested HWPT object

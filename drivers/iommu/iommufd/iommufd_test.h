@@ -30,6 +30,11 @@ enum {
 	IOMMU_TEST_OP_TRIGGER_IOPF,
 };
 
+/* Operations of our own, numbered apart from the base tree's */
+enum {
+	IOMMU_TEST_OP_MD_MSI_COOKIE = 0x100,
+};
+
 /* The IOVA aperture of a mock paging domain */
 enum {
 	MOCK_APERTURE_START = 1UL << 24,
@@ -58,6 +63,28 @@ enum {
 	MOCK_FLAGS_DEVICE_NO_DIRTY = 1 << 0,
 	MOCK_FLAGS_DEVICE_HUGE_IOVA = 1 << 1,
 	MOCK_FLAGS_DEVICE_PASID = 1 << 2,
+};
+
+/*
+ * mock_domain_flags.dev_flags of our own, apart from the base tree's: the
+ * reserved regions a mock device reports, one MOCK_RESV_LENGTH range each
+ */
+enum {
+	MOCK_FLAGS_DEVICE_SW_MSI = 1 << 8,	/* IOMMU_RESV_SW_MSI */
+	MOCK_FLAGS_DEVICE_SW_MSI_ALT = 1 << 9,	/* SW_MSI, elsewhere */
+	MOCK_FLAGS_DEVICE_HW_MSI = 1 << 10,	/* IOMMU_RESV_MSI */
+	MOCK_FLAGS_DEVICE_RESERVED = 1 << 11,	/* IOMMU_RESV_RESERVED */
+	MOCK_FLAGS_DEVICE_RELAXABLE = 1 << 12,	/* IOMMU_RESV_DIRECT_RELAXABLE */
+};
+
+/* Where those regions are, inside the mock aperture */
+enum {
+	MOCK_RESV_LENGTH = 1UL << 20,
+	MOCK_SW_MSI_BASE = 0x08000000,
+	MOCK_SW_MSI_ALT_BASE = 0x09000000,
+	MOCK_HW_MSI_BASE = 0x0a000000,
+	MOCK_RESERVED_BASE = 0x0b000000,
+	MOCK_RELAXABLE_BASE = 0x0c000000,
 };
 
 /* The fake IOTLB of a mock nested domain */
@@ -157,6 +184,15 @@ struct iommu_test_cmd {
 			__u32 perm;
 			__u64 addr;
 		} trigger_iopf;
+		/*
+		 * IOMMU_TEST_OP_MD_MSI_COOKIE of paging HWPT @id: does its
+		 * domain have an MSI cookie, and at which IOVA
+		 */
+		struct {
+			__u32 out_has_cookie;
+			__u32 __reserved;
+			__aligned_u64 out_iova;
+		} msi_cookie;
 	};
 	__u32 last;
 };

@@ -43,9 +43,13 @@
 #include "iommufd_test.h"
 
 #define MOCK_IO_PAGE_SIZE (PAGE_SIZE / 2)
+#define MOCK_DEV_RESV_FLAGS                                                  \
+	(MOCK_FLAGS_DEVICE_SW_MSI | MOCK_FLAGS_DEVICE_SW_MSI_ALT |            \
+	 MOCK_FLAGS_DEVICE_HW_MSI | MOCK_FLAGS_DEVICE_RESERVED |                \
+	 MOCK_FLAGS_DEVICE_RELAXABLE)
 #define MOCK_DEV_FLAGS                                                       \
 	(MOCK_FLAGS_DEVICE_NO_DIRTY | MOCK_FLAGS_DEVICE_HUGE_IOVA |           \
-	 MOCK_FLAGS_DEVICE_PASID)
+	 MOCK_FLAGS_DEVICE_PASID | MOCK_DEV_RESV_FLAGS)
 
 static DECLARE_FAULT_ATTR(fail_iommufd);
 static struct dentry *fail_iommufd_dir;
@@ -508,6 +512,42 @@ static bool mock_capable(struct device *dev, enum iommu_cap cap)
 	}
 }
 
+/*
+ * The reserved regions a mock device was made with, by its flags.  No
+ * IOMMU_RESV_DIRECT: the core would need an identity default domain.
+ */
+static const struct {
+	unsigned long flag;
+	unsigned long base;
+	enum iommu_resv_type type;
+} mock_resv_table[] = {
+	{ MOCK_FLAGS_DEVICE_SW_MSI, MOCK_SW_MSI_BASE, IOMMU_RESV_SW_MSI },
+	{ MOCK_FLAGS_DEVICE_SW_MSI_ALT, MOCK_SW_MSI_ALT_BASE, IOMMU_RESV_SW_MSI },
+	{ MOCK_FLAGS_DEVICE_HW_MSI, MOCK_HW_MSI_BASE, IOMMU_RESV_MSI },
+	{ MOCK_FLAGS_DEVICE_RESERVED, MOCK_RESERVED_BASE, IOMMU_RESV_RESERVED },
+	{ MOCK_FLAGS_DEVICE_RELAXABLE, MOCK_RELAXABLE_BASE,
+	  IOMMU_RESV_DIRECT_RELAXABLE },
+};
+
+static void mock_resv_regions(struct device *dev, struct list_head *head)
+{
+	const int prot = IOMMU_READ | IOMMU_WRITE | IOMMU_MMIO;
+	struct iommu_resv_region *resv;
+	unsigned int i;
+
+	for (i = 0; i != ARRAY_SIZE(mock_resv_table); i++) {
+		if (!(to_mock_dev(dev)->caps & mock_resv_table[i].flag))
+			continue;
+		/* As real drivers do, a failed allocation drops the region */
+		resv = iommu_alloc_resv_region(mock_resv_table[i].base,
+					       MOCK_RESV_LENGTH, prot,
+					       mock_resv_table[i].type,
+					       GFP_KERNEL);
+		if (resv)
+			list_add_tail(&resv->list, head);
+	}
+}
+
 static struct iommu_device *mock_probe(struct device *dev)
 {
 	if (dev->bus != &iommufd_mock_bus_type)
@@ -547,6 +587,7 @@ static const struct iommu_ops mock_ops = {
 	.domain_alloc_user = mock_user_domain_new,
 	.probe_device = mock_probe,
 	.device_group = generic_device_group,
+	.get_resv_regions = mock_resv_regions,
 	.dev_enable_feat = mock_feature_on,
 	.dev_disable_feat = mock_feature_off,
 	.page_response = mock_page_response,
@@ -815,6 +856,28 @@ static int mock_cmd_check_iotlb(struct iommufd_call *call,
 	if (nested->iotlb[cmd->check_iotlb.id] != cmd->check_iotlb.iotlb)
 		ret = -EINVAL;
 out_put:
+	iommufd_obj_unref(call->ctx, &hwpt->core.base);
+	return ret;
+}
+
+/* IOMMU_TEST_OP_MD_MSI_COOKIE: the MSI cookie of a paging HWPT's domain */
+static int mock_cmd_msi_cookie(struct iommufd_call *call,
+			       struct iommu_test_cmd *cmd)
+{
+	struct iommufd_hwpt_paging *hwpt;
+	int ret;
+
+	hwpt = iommufd_get_typed(call->ctx, cmd->id, IOMMUFD_KIND_HWPT_PAGING,
+				 struct iommufd_hwpt_paging, core.base);
+	if (IS_ERR(hwpt))
+		return PTR_ERR(hwpt);
+	mutex_lock(&hwpt->ioas->mutex);
+	/* The core's word that a cookie exists, and ours of where */
+	cmd->msi_cookie.out_has_cookie = !!hwpt->core.domain->iova_cookie;
+	cmd->msi_cookie.out_iova = hwpt->msi_window == IOMMUFD_NO_MSI ?
+					   0 : hwpt->msi_window;
+	mutex_unlock(&hwpt->ioas->mutex);
+	ret = iommufd_call_reply(call, sizeof(*cmd));
 	iommufd_obj_unref(call->ctx, &hwpt->core.base);
 	return ret;
 }
@@ -1215,6 +1278,8 @@ int iommufd_test(struct iommufd_call *call)
 		return mock_cmd_dirty(call, cmd);
 	case IOMMU_TEST_OP_TRIGGER_IOPF:
 		return mock_cmd_trigger_iopf(call, cmd);
+	case IOMMU_TEST_OP_MD_MSI_COOKIE:
+		return mock_cmd_msi_cookie(call, cmd);
 	/* In-kernel accesses */
 	case IOMMU_TEST_OP_CREATE_ACCESS:
 		return mock_cmd_create_access(call, cmd);

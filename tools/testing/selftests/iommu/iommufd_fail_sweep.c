@@ -19,18 +19,25 @@ struct mock_dev {
 	__u32 idev_id;
 };
 
-static int mock_dev(int fd, __u32 pt_id, struct mock_dev *dev)
+/* A mock device made with @flags (MOCK_FLAGS_DEVICE_*), attached to @pt_id */
+static int mock_dev_flags(int fd, __u32 pt_id, __u32 flags,
+			  struct mock_dev *dev)
 {
 	struct iommu_test_cmd cmd = {
-		.size = sizeof(cmd), .op = IOMMU_TEST_OP_MOCK_DOMAIN,
-		.id = pt_id,
+		.size = sizeof(cmd), .op = IOMMU_TEST_OP_MOCK_DOMAIN_FLAGS,
+		.id = pt_id, .mock_domain_flags.dev_flags = flags,
 	};
 	int ret = do_ioctl(fd, IOMMU_TEST_CMD, &cmd);
 
-	dev->stdev_id = cmd.mock_domain.out_stdev_id;
-	dev->hwpt_id = cmd.mock_domain.out_hwpt_id;
-	dev->idev_id = cmd.mock_domain.out_idev_id;
+	dev->stdev_id = cmd.mock_domain_flags.out_stdev_id;
+	dev->hwpt_id = cmd.mock_domain_flags.out_hwpt_id;
+	dev->idev_id = cmd.mock_domain_flags.out_idev_id;
 	return ret;
+}
+
+static int mock_dev(int fd, __u32 pt_id, struct mock_dev *dev)
+{
+	return mock_dev_flags(fd, pt_id, 0, dev);
 }
 
 static int replace(int fd, __u32 stdev_id, __u32 pt_id)
@@ -342,6 +349,64 @@ static int sc_attach_replace_detach(struct run *r)
 	if (ret)
 		return ret;
 	ret = destroy(r->fd, dev2.stdev_id);
+	if (ret)
+		return ret;
+	return unmap(r->fd, ioas, APERTURE, buf_len);
+}
+
+/*
+ * Devices with MSI windows and relaxable regions, attached, replaced and
+ * detached in the orders that set a domain's MSI cookie: at attach, at a
+ * replace to a HWPT, to another IOAS, and to a domain whose cookie is at
+ * another window (which makes a new automatic HWPT).
+ */
+static int sc_msi_windows(struct run *r)
+{
+	struct mock_dev dev, alt, rmrr;
+	__u32 ioas, ioas2, hwpt;
+	int ret;
+
+	ret = ioas_alloc(r->fd, &ioas);
+	if (ret)
+		return ret;
+	ret = ioas_alloc(r->fd, &ioas2);
+	if (ret)
+		return ret;
+	ret = map_fixed(r->fd, ioas, bufs[2], buf_len, APERTURE);
+	if (ret)
+		return ret;
+	ret = mock_dev_flags(r->fd, ioas, MOCK_FLAGS_DEVICE_SW_MSI, &dev);
+	if (ret)
+		return ret;
+	ret = hwpt_alloc(r->fd, 0, dev.idev_id, ioas, 0, NULL, &hwpt);
+	if (ret)
+		return ret;
+	ret = replace(r->fd, dev.stdev_id, hwpt);
+	if (ret)
+		return ret;
+	ret = mock_dev_flags(r->fd, ioas, MOCK_FLAGS_DEVICE_SW_MSI_ALT, &alt);
+	if (ret)
+		return ret;
+	ret = replace(r->fd, alt.stdev_id, ioas2);
+	if (ret)
+		return ret;
+	ret = mock_dev_flags(r->fd, ioas2, MOCK_FLAGS_DEVICE_RELAXABLE |
+			     MOCK_FLAGS_DEVICE_HW_MSI, &rmrr);
+	if (ret)
+		return ret;
+	ret = replace(r->fd, dev.stdev_id, ioas2);
+	if (ret)
+		return ret;
+	ret = destroy(r->fd, alt.stdev_id);
+	if (ret)
+		return ret;
+	ret = destroy(r->fd, dev.stdev_id);
+	if (ret)
+		return ret;
+	ret = destroy(r->fd, rmrr.stdev_id);
+	if (ret)
+		return ret;
+	ret = destroy(r->fd, hwpt);
 	if (ret)
 		return ret;
 	return unmap(r->fd, ioas, APERTURE, buf_len);
@@ -868,6 +933,20 @@ TEST_F_TIMEOUT(sweep, mock_device_attach_replace_detach, SWEEP_TIMEOUT)
 {
 	sweep(_metadata, self->nth_fd, self->check_fd,
 	      sc_attach_replace_detach);
+}
+
+TEST_F_TIMEOUT(sweep, msi_windows_attach_replace_detach, SWEEP_TIMEOUT)
+{
+	struct mock_dev probe;
+	__u32 ioas;
+
+	ASSERT_EQ(0, ioas_alloc(self->check_fd, &ioas));
+	if (mock_dev_flags(self->check_fd, ioas, MOCK_FLAGS_DEVICE_SW_MSI,
+			   &probe))
+		SKIP(return, "the mock driver reports no reserved regions");
+	ASSERT_EQ(0, destroy(self->check_fd, probe.stdev_id));
+	ASSERT_EQ(0, destroy(self->check_fd, ioas));
+	sweep(_metadata, self->nth_fd, self->check_fd, sc_msi_windows);
 }
 
 TEST_F_TIMEOUT(sweep, hwpt_dirty_tracking_and_bitmap, SWEEP_TIMEOUT)
