@@ -518,6 +518,12 @@ static int iommufd_device_attach_hwpt(struct iommufd_device *idev,
 						iommufd_core_handle(handle));
 		if (ret)
 			goto err_free_handle;
+		/* A domain its driver builds at the first attach is filled now */
+		if (!paging->in_iopt) {
+			ret = iommufd_hwpt_paging_fill(paging);
+			if (ret)
+				goto err_detach;
+		}
 		slot->cur_hwpt = hwpt;
 		slot->handle = handle;
 	}
@@ -526,6 +532,8 @@ static int iommufd_device_attach_hwpt(struct iommufd_device *idev,
 	iommufd_hwpt_add_attachments(hwpt, 1);
 	goto out_unlock;
 
+err_detach:
+	iommu_detach_group_handle(hwpt->domain, slot->group);
 err_free_handle:
 	kfree(handle);
 err_unreserve:
@@ -741,6 +749,12 @@ static int iommufd_group_replace(struct iommufd_device *idev,
 	if (new_paging->coherent_dma &&
 	    !idev->coherent_dma)
 		return -EINVAL;
+	/*
+	 * A domain its driver builds at its first attach is empty until
+	 * then: DMA could not keep working across the switch.
+	 */
+	if (!new_paging->in_iopt)
+		return -EOPNOTSUPP;
 	handle = iommufd_attach_handle_new(new, idev);
 	if (IS_ERR(handle))
 		return PTR_ERR(handle);
@@ -828,7 +842,9 @@ static void iommufd_unlock_two(struct mutex *a, struct mutex *b)
  *
  * Context: Process context.
  * Return: 0; -EINVAL if not attached or the IOMMU cannot use the new
- * domain; -ENOENT; -EADDRINUSE.  On error the old attachment stays.
+ * domain; -ENOENT; -EADDRINUSE; -EOPNOTSUPP onto a HWPT never attached
+ * whose IOMMU driver builds domains at their first attach (virtio-iommu
+ * in 6.12).  On error the old attachment stays.
  */
 int iommufd_device_replace(struct iommufd_device *idev, u32 *pt_id)
 {

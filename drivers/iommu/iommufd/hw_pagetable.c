@@ -108,6 +108,40 @@ struct iommufd_hwpt_paging *iommufd_get_hwpt_paging(struct iommufd_ctx *ictx,
 	 IOMMU_HWPT_FAULT_ID_VALID)
 
 /**
+ * iommufd_hwpt_paging_fill() - put a paging HWPT's domain into its IOAS
+ * @hwpt: the HWPT, its domain not yet in the IOAS's io_pagetable
+ *
+ * The io_pagetable maps every mapping of the IOAS into the domain and
+ * keeps it in step from then on; the VFIO container's dirty tracking, if
+ * on, is turned on in the domain too.  The caller holds @hwpt->ioas->mutex.
+ *
+ * Context: Process context; sleeps.
+ * Return: 0, or an error of iopt_add_domain() or iopt_dirty_track(); on
+ * error the domain is not in the io_pagetable.
+ */
+int iommufd_hwpt_paging_fill(struct iommufd_hwpt_paging *hwpt)
+{
+	struct iommu_domain *domain = hwpt->core.domain;
+	struct iommufd_ioas *ioas = hwpt->ioas;
+	int ret;
+
+	lockdep_assert_held(&ioas->mutex);
+	ret = iopt_add_domain(&ioas->table, domain);
+	if (ret)
+		return ret;
+	/* The VFIO container's dirty tracking covers every domain */
+	if (ioas->vfio_dirty_tracking && domain->dirty_ops) {
+		ret = iopt_dirty_track(&ioas->table, domain, true);
+		if (ret) {
+			iopt_remove_domain(&ioas->table, domain);
+			return ret;
+		}
+	}
+	hwpt->in_iopt = true;
+	return 0;
+}
+
+/**
  * iommufd_hwpt_paging_create() - make an unpublished paging HWPT
  * @ictx: the context
  * @ioas: the IOAS it mirrors
@@ -115,8 +149,9 @@ struct iommufd_hwpt_paging *iommufd_get_hwpt_paging(struct iommufd_ctx *ictx,
  * @flags: IOMMU_HWPT_ALLOC_NEST_PARENT and IOMMU_HWPT_ALLOC_DIRTY_TRACKING,
  *	and IOMMUFD_HWPT_AUTO for an automatic HWPT
  *
- * The domain is filled with every mapping of @ioas before this returns.
- * The caller holds @ioas->mutex.
+ * The domain is filled with every mapping of @ioas before this returns,
+ * but for a driver that builds its domains at their first attach: then
+ * the first device attached fills it.  The caller holds @ioas->mutex.
  *
  * Context: Process context; sleeps.
  * Return: the HWPT, or an ERR_PTR(): -EOPNOTSUPP for flags the driver
@@ -174,13 +209,14 @@ iommufd_hwpt_paging_create(struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
 			domain->ops->enforce_cache_coherency &&
 			domain->ops->enforce_cache_coherency(domain);
 	}
-	ret = iopt_add_domain(&ioas->table, domain);
-	if (ret)
-		goto err_discard;
-	hwpt->in_iopt = true;
-	/* The VFIO container's dirty tracking covers every domain */
-	if (ioas->vfio_dirty_tracking && domain->dirty_ops) {
-		ret = iopt_dirty_track(&ioas->table, domain, true);
+	/*
+	 * A driver with only the legacy domain_alloc (virtio-iommu in 6.12)
+	 * builds the domain at its first attach: until then it has no page
+	 * sizes, aperture or map flags, and a map fails.  Such a domain is
+	 * filled when its first device attaches (device.c).
+	 */
+	if (ops->domain_alloc_paging || ops->domain_alloc_user) {
+		ret = iommufd_hwpt_paging_fill(hwpt);
 		if (ret)
 			goto err_discard;
 	}

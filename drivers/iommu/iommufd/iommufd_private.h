@@ -236,7 +236,9 @@ struct iommufd_hwpt {
  * @made_auto: made by an attach to the IOAS, gone with its last device
  * @retired: an automatic HWPT whose last device left, waiting to be
  *	removed: nothing may attach to it any more (under @ioas->mutex)
- * @in_iopt: the domain is in @ioas's io_pagetable
+ * @in_iopt: the domain is in @ioas's io_pagetable, filled with its
+ *	mappings: from its creation, or, for a driver that builds domains at
+ *	their first attach, from its first attach on (under @ioas->mutex)
  * @coherent_dma: the domain enforces coherent DMA
  * @parent_capable: may parent nested HWPTs
  * @msi_window: the IOVA of the domain's MSI cookie, where the MSI layer
@@ -345,6 +347,7 @@ struct iommufd_device {
 struct iommufd_hwpt_paging *
 iommufd_hwpt_paging_create(struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
 			   struct iommufd_device *idev, u32 flags);
+int iommufd_hwpt_paging_fill(struct iommufd_hwpt_paging *hwpt);
 struct iommufd_hwpt *iommufd_get_hwpt(struct iommufd_ctx *ictx, u32 id);
 struct iommufd_hwpt_paging *iommufd_get_hwpt_paging(struct iommufd_ctx *ictx,
 						    u32 id);

@@ -11,11 +11,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <linux/vfio.h>
 
 #define EDU_VENDOR 0x1234
@@ -199,6 +201,69 @@ static inline int vfio_open_path(int ret, const char *path)
 #define EDU_SYSFS "/sys/bus/pci/devices/"
 
 /* The path of the edu's /dev/vfio/devices/vfioN into @path */
+/*
+ * Does an IOMMU translate the DMA of the PCI device @bdf (is it in an
+ * IOMMU group)?  VT-d groups every device at boot; behind virtio-iommu
+ * (ACPI VIOT) a device joins its group when a driver binds, and QEMU
+ * 7.2's VIOT covers PCI bus 0 only, so a device behind a bridge has none.
+ */
+static inline bool edu_translated(const char *bdf)
+{
+	char path[512];
+	struct stat st;
+
+	snprintf(path, sizeof(path), EDU_SYSFS "%s/iommu_group", bdf);
+	return !stat(path, &st);
+}
+
+/* The kind of IOMMU that translates a device's DMA */
+enum edu_iommu {
+	EDU_IOMMU_NONE,
+	EDU_IOMMU_VTD,
+	EDU_IOMMU_AMD,
+	EDU_IOMMU_SMMUV3,
+	EDU_IOMMU_VIRTIO,
+};
+
+/*
+ * Which IOMMU translates the DMA of the PCI device @bdf, by the sysfs name
+ * its driver gives the IOMMU: dmarN (VT-d), ivhdN (AMD-Vi), smmu3.ADDR
+ * (SMMUv3); virtio-iommu names it after its own PCI device.
+ */
+static inline enum edu_iommu edu_iommu_of(const char *bdf)
+{
+	char path[512], target[512], *name;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), EDU_SYSFS "%s/iommu", bdf);
+	n = readlink(path, target, sizeof(target) - 1);
+	if (n <= 0)
+		return EDU_IOMMU_NONE;
+	target[n] = 0;
+	name = strrchr(target, '/');
+	name = name ? name + 1 : target;
+	if (!strncmp(name, "dmar", 4))
+		return EDU_IOMMU_VTD;
+	if (!strncmp(name, "ivhd", 4))
+		return EDU_IOMMU_AMD;
+	if (!strncmp(name, "smmu3.", 6))
+		return EDU_IOMMU_SMMUV3;
+	return EDU_IOMMU_VIRTIO;
+}
+
+/*
+ * The machine's IOMMU: the one behind the first edu on the root bus, once
+ * vfio-pci has it (virtio-iommu groups a device when a driver binds).
+ */
+static inline enum edu_iommu edu_machine_iommu(void)
+{
+	char bdf[64];
+
+	if (edu_find(0, bdf, sizeof(bdf)) || edu_bind_vfio_pci(bdf))
+		return EDU_IOMMU_NONE;
+	return edu_iommu_of(bdf);
+}
+
 static inline int edu_cdev_path(const char *bdf, char *path, size_t len)
 {
 	char devdir[512];

@@ -36,6 +36,12 @@ static char cdev[2][PATH_LEN];
 static char group[PATH_LEN];
 static const char mdev_uuid[] = "5e1f0c2a-3b4d-4c6e-8f70-00000000f00d";
 static char mdev_cdev[PATH_LEN];
+/*
+ * The edus' IOMMU driver builds a domain at its first attach (6.12's
+ * virtio-iommu): a replace onto a new domain is refused there, so the
+ * scenarios move a device by detach and attach instead.
+ */
+static bool domains_built_at_attach;
 
 /*
  * Find both edus, hand them to vfio-pci; 0, or -1 to skip when they or
@@ -55,6 +61,7 @@ static int edus_ready(void)
 		    edu_cdev_path(bdf[i], cdev[i], sizeof(cdev[i])))
 			return -1;
 	}
+	domains_built_at_attach = edu_iommu_of(bdf[0]) == EDU_IOMMU_VIRTIO;
 	return edu_group_path(bdf[0], group, sizeof(group));
 }
 
@@ -102,6 +109,19 @@ static int cdev_detach(int devfd)
 	return do_ioctl(devfd, VFIO_DEVICE_DETACH_IOMMUFD_PT, &detach);
 }
 
+/* Move @devfd onto @pt_id, where the HWPT it lands on may be new */
+static int cdev_move(int devfd, __u32 pt_id)
+{
+	int ret;
+
+	if (domains_built_at_attach) {
+		ret = cdev_detach(devfd);
+		if (ret)
+			return ret;
+	}
+	return cdev_attach(devfd, pt_id);
+}
+
 static int hw_info(int fd, __u32 dev_id)
 {
 	struct iommu_hw_info cmd = {
@@ -142,7 +162,7 @@ static int sc_cdev(struct run *r)
 	ret = hwpt_alloc(r->fd, 0, dev0, ioas, 0, NULL, &hwpt);
 	if (ret)
 		return ret;
-	ret = cdev_attach(devfd0, hwpt);
+	ret = cdev_move(devfd0, hwpt);
 	if (ret)
 		return ret;
 	/* A second device, then the first back beside it in its HWPT */
@@ -168,7 +188,7 @@ static int sc_cdev(struct run *r)
 	ret = copy(r->fd, ioas2, IOVA_A, ioas, IOVA_B, buf_len);
 	if (ret)
 		return ret;
-	ret = cdev_attach(devfd1, ioas2);
+	ret = cdev_move(devfd1, ioas2);
 	if (ret)
 		return ret;
 	ret = cdev_detach(devfd0);
