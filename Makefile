@@ -12,8 +12,8 @@ HARNESS := harness
 LOGS = build/$(IMPL)/logs
 
 .PHONY: help deps selftest kernel tests initramfs check check-fresh check-mock \
-	check-device clients run stress diff kconfig-matrix bench bench-quick patches \
-	lint clean-room clean distclean
+	check-device check-viommu check-amdvi clients run stress diff kconfig-matrix \
+	cross-build bench bench-quick patches lint clean-room clean distclean
 
 help:
 	@echo 'Targets (IMPL=ours, the default; IMPL=intree, the in-tree peer;'
@@ -28,8 +28,11 @@ help:
 	@echo '  make check-mock  only the mock-driver boot (our uAPI tests and the'
 	@echo '                   base tree conformance suites)'
 	@echo '  make check-device only the real-device boots (edu and a test mdev on'
-	@echo '                   emulated VT-d; a second boot with interrupt'
-	@echo '                   remapping off for the unisolated-MSI rules)'
+	@echo '                   emulated VT-d; the same suites behind'
+	@echo '                   virtio-iommu and behind AMD-Vi; a boot with'
+	@echo '                   interrupt remapping off for the unisolated-MSI'
+	@echo '                   rules)'
+	@echo '  make check-viommu, make check-amdvi  one of those boots alone'
 	@echo '  make clients     unmodified legacy VFIO users on the container, from'
 	@echo '                   the host'"'"'s Debian packages: DPDK 22.11 testpmd'
 	@echo '                   forwarding between two e1000e NICs, and QEMU 7.2'
@@ -51,6 +54,10 @@ help:
 	@echo '                   seeds) make check runs against them'
 	@echo '  make kconfig-matrix build every sensible IOMMUFD/VFIO Kconfig'
 	@echo '                   combination (MATRIX=quick: three of them)'
+	@echo '  make cross-build build our iommufd and VFIO glue with W=1 for i386,'
+	@echo '                   arm64, s390 (with vfio-ccw and vfio-ap) and'
+	@echo '                   ppc64le (and check the SPAPR Kconfig rule);'
+	@echo '                   installs Debian'"'"'s cross compilers'
 	@echo '  make bench       ours against the in-tree iommufd and VFIO type1 on a'
 	@echo '                   VT-d domain with edu: build a kernel of each without'
 	@echo '                   the debugging, boot them in turn BENCH_ROUNDS times'
@@ -103,11 +110,14 @@ check: initramfs
 	@[ "$(IMPL)" != ours ] || $(HARNESS)/lint
 	@$(HARNESS)/boot check-mock
 	@$(HARNESS)/boot check-device
+	@$(HARNESS)/boot check-viommu
+	@$(HARNESS)/boot check-amdvi
 	@$(HARNESS)/boot check-msi
 	@$(HARNESS)/boot clients
 	@BENCH_NO_BUILD=1 BENCH_IMPLS=$(IMPL) $(HARNESS)/bench-run quick || true
 	@$(HARNESS)/report $(IMPL) $(LOGS) harness check-mock check-device \
-		check-msi clients bench $(if $(filter type1,$(IMPL)),,bench-mock)
+		check-viommu check-amdvi check-msi clients bench \
+		$(if $(filter type1,$(IMPL)),,bench-mock)
 
 check-fresh:
 	@$(HARNESS)/check-fresh
@@ -118,8 +128,15 @@ check-mock: initramfs
 
 check-device: initramfs
 	@$(HARNESS)/boot check-device
+	@$(HARNESS)/boot check-viommu
+	@$(HARNESS)/boot check-amdvi
 	@$(HARNESS)/boot check-msi
-	@$(HARNESS)/report $(IMPL) $(LOGS) check-device check-msi
+	@$(HARNESS)/report $(IMPL) $(LOGS) check-device check-viommu \
+		check-amdvi check-msi
+
+check-viommu check-amdvi: initramfs
+	@$(HARNESS)/boot $@
+	@$(HARNESS)/report $(IMPL) $(LOGS) $@
 
 clients: initramfs
 	@$(HARNESS)/boot clients
@@ -142,6 +159,9 @@ diff: deps
 
 kconfig-matrix: kernel
 	@$(HARNESS)/kconfig-matrix
+
+cross-build: kernel
+	@$(HARNESS)/cross-build
 
 bench:
 	@$(HARNESS)/bench-run full
