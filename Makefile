@@ -53,7 +53,8 @@ help:
 	@echo '                   peers'"'"' transcripts of the short round (200'
 	@echo '                   seeds) make check runs against them'
 	@echo '  make kconfig-matrix build every sensible IOMMUFD/VFIO Kconfig'
-	@echo '                   combination (MATRIX=quick: three of them)'
+	@echo '                   combination (MATRIX=quick: three of them), and'
+	@echo '                   check the SPAPR rule on ppc64le (cross-build)'
 	@echo '  make cross-build build our iommufd and VFIO glue with W=1 for i386,'
 	@echo '                   arm64, s390 (with vfio-ccw and vfio-ap) and'
 	@echo '                   ppc64le (and check the SPAPR Kconfig rule);'
@@ -159,6 +160,7 @@ diff: deps
 
 kconfig-matrix: kernel
 	@$(HARNESS)/kconfig-matrix
+	@$(HARNESS)/cross-build ppc64le
 
 cross-build: kernel
 	@$(HARNESS)/cross-build

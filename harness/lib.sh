@@ -26,6 +26,21 @@ debug) OUT=$BUILD/$IMPL ;;
 bench) OUT=$BUILD/$IMPL/bench ;;
 *) echo "harness: FLAVOUR must be 'debug' or 'bench', not '$FLAVOUR'" >&2; exit 2 ;;
 esac
+# GUEST_ARCH=arm64 (make check-arm64): the same kernel, cross-built for
+# QEMU's arm64 virt machine with SMMUv3, in $OUT/arm64.
+GUEST_ARCH=${GUEST_ARCH:-x86_64}
+KMAKE_ARCH=()				# ARCH= and CROSS_COMPILE= of kernel makes
+CROSS=					# the prefix of the guest's gcc
+case "$GUEST_ARCH" in
+x86_64) ;;
+arm64)
+	OUT=$OUT/arm64
+	CROSS=aarch64-linux-gnu-
+	KMAKE_ARCH=(ARCH=arm64 CROSS_COMPILE=$CROSS)
+	;;
+*) echo "harness: GUEST_ARCH must be 'x86_64' or 'arm64', not '$GUEST_ARCH'" >&2; exit 2 ;;
+esac
+ARM64_BUSYBOX=$BUILD/arm64-busybox/bin/busybox	# harness/install-deps
 SRC=$BUILD/$IMPL/src			# the tree we build (ours swapped in)
 OBJ=$OUT/obj				# O= object tree
 ROOTFS=$OUT/rootfs			# staging area of the initramfs
@@ -58,8 +73,10 @@ die() { printf '[harness] error: %s\n' "$*" >&2; exit 1; }
 fail() { printf 'FAIL: harness: %s\n' "$*" >&2; exit 1; }
 
 # The program table (harness/tools.txt): "program package" per line.
-# HARNESS_SYSROOT prefixes the table's files (harness/selftest only).
-tool_table() { sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$TOP/harness/tools.txt"; }
+# TOOLS=tools-cross or tools-arm64 names another table (what make
+# cross-build, or the arm64 guest, adds).  HARNESS_SYSROOT prefixes the
+# table's files (harness/selftest only).
+tool_table() { sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$TOP/harness/${TOOLS:-tools}.txt"; }
 tool_packages() { tool_table | awk '{print $2}' | sort -u; }
 
 # check_tools [PROGRAM...]: each program of the table (all by default) is
