@@ -412,7 +412,7 @@ TEST_F(edu_dma, replace_moves_dma_to_the_new_ioas)
 	ret = attach_pt(self->devfd, &pt_id);
 	if (ret && errno == EOPNOTSUPP && self->iommu == EDU_IOMMU_VIRTIO) {
 		munmap(other, BUF_SIZE);
-		SKIP(return, "%s", "virtio-iommu builds domains at their first attach: replacing onto one is EOPNOTSUPP");
+		SKIP(return, "virtio-iommu: a replace onto a new domain is EOPNOTSUPP");
 	}
 	ASSERT_EQ(0, ret);
 	memset(self->buf + EDU_DMA_MAX, 0, EDU_DMA_MAX);
