@@ -5,6 +5,7 @@
  * over scenarios on the mock IOMMU driver, one per area of the uAPI.
  */
 #include "fail_sweep.h"
+#include "mock_device.h"
 
 #define APERTURE ((__u64)MOCK_APERTURE_START)
 #define FAULT_SZ sizeof(struct iommu_hwpt_pgfault)
@@ -12,28 +13,6 @@
 
 /* The memfd of the file-backed scenario; file_va maps it */
 static int file_fd = -1;
-
-struct mock_dev {
-	__u32 stdev_id;
-	__u32 hwpt_id;
-	__u32 idev_id;
-};
-
-/* A mock device made with @flags (MOCK_FLAGS_DEVICE_*), attached to @pt_id */
-static int mock_dev_flags(int fd, __u32 pt_id, __u32 flags,
-			  struct mock_dev *dev)
-{
-	struct iommu_test_cmd cmd = {
-		.size = sizeof(cmd), .op = IOMMU_TEST_OP_MOCK_DOMAIN_FLAGS,
-		.id = pt_id, .mock_domain_flags.dev_flags = flags,
-	};
-	int ret = do_ioctl(fd, IOMMU_TEST_CMD, &cmd);
-
-	dev->stdev_id = cmd.mock_domain_flags.out_stdev_id;
-	dev->hwpt_id = cmd.mock_domain_flags.out_hwpt_id;
-	dev->idev_id = cmd.mock_domain_flags.out_idev_id;
-	return ret;
-}
 
 static int mock_dev(int fd, __u32 pt_id, struct mock_dev *dev)
 {

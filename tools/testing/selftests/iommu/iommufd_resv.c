@@ -24,32 +24,10 @@
 #include <linux/iommufd.h>
 
 #include "kselftest_harness.h"
-#include "../../../../drivers/iommu/iommufd/iommufd_test.h"
-#include "uapi_calls.h"
+#include "mock_device.h"
 
 #define RW (IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_WRITEABLE)
 #define WINDOW_LAST(base) ((__u64)(base) + MOCK_RESV_LENGTH - 1)
-
-struct mock_dev {
-	__u32 stdev_id;
-	__u32 hwpt_id;
-	__u32 idev_id;
-};
-
-/* A mock device made with @flags, bound and attached to @pt_id */
-static int mock_dev(int fd, __u32 pt_id, __u32 flags, struct mock_dev *dev)
-{
-	struct iommu_test_cmd cmd = {
-		.size = sizeof(cmd), .op = IOMMU_TEST_OP_MOCK_DOMAIN_FLAGS,
-		.id = pt_id, .mock_domain_flags.dev_flags = flags,
-	};
-	int ret = do_ioctl(fd, IOMMU_TEST_CMD, &cmd);
-
-	dev->stdev_id = cmd.mock_domain_flags.out_stdev_id;
-	dev->hwpt_id = cmd.mock_domain_flags.out_hwpt_id;
-	dev->idev_id = cmd.mock_domain_flags.out_idev_id;
-	return ret;
-}
 
 /* Move @dev to @pt_id; the HWPT it lands on in dev->hwpt_id */
 static int replace(int fd, struct mock_dev *dev, __u32 pt_id)
@@ -169,8 +147,8 @@ FIXTURE_SETUP(resv)
 	self->fd = open("/dev/iommu", O_RDWR);
 	ASSERT_LE(0, self->fd);
 	ASSERT_EQ(0, ioas_alloc(self->fd, &self->ioas));
-	ret = mock_dev(self->fd, self->ioas, MOCK_FLAGS_DEVICE_RELAXABLE,
-		       &probe);
+	ret = mock_dev_flags(self->fd, self->ioas, MOCK_FLAGS_DEVICE_RELAXABLE,
+			     &probe);
 	if (ret == -ENOTTY || ret == -EOPNOTSUPP)
 		SKIP(return, "no mock IOMMU driver (CONFIG_IOMMUFD_TEST=n)");
 	if (ret == -EINVAL)
@@ -189,8 +167,8 @@ TEST_F(resv, a_sw_msi_window_is_reserved_while_its_device_is_attached)
 {
 	struct mock_dev dev;
 
-	ASSERT_EQ(0, mock_dev(self->fd, self->ioas, MOCK_FLAGS_DEVICE_SW_MSI,
-			      &dev));
+	ASSERT_EQ(0, mock_dev_flags(self->fd, self->ioas, MOCK_FLAGS_DEVICE_SW_MSI,
+				    &dev));
 	EXPECT_FALSE(mappable(_metadata, self->fd, self->ioas, self->page,
 			      MOCK_SW_MSI_BASE));
 	EXPECT_FALSE(mappable(_metadata, self->fd, self->ioas, self->page,
@@ -209,8 +187,8 @@ TEST_F(resv, a_sw_msi_device_gives_its_domain_an_msi_cookie_at_the_window)
 {
 	struct mock_dev dev;
 
-	ASSERT_EQ(0, mock_dev(self->fd, self->ioas, MOCK_FLAGS_DEVICE_SW_MSI,
-			      &dev));
+	ASSERT_EQ(0, mock_dev_flags(self->fd, self->ioas, MOCK_FLAGS_DEVICE_SW_MSI,
+				    &dev));
 	EXPECT_EQ(MOCK_SW_MSI_BASE, msi_cookie(_metadata, self->fd,
 					       dev.hwpt_id));
 }
@@ -219,11 +197,11 @@ TEST_F(resv, a_device_without_a_sw_msi_window_sets_no_cookie)
 {
 	struct mock_dev dev;
 
-	ASSERT_EQ(0, mock_dev(self->fd, self->ioas, 0, &dev));
+	ASSERT_EQ(0, mock_dev_flags(self->fd, self->ioas, 0, &dev));
 	EXPECT_EQ(0, msi_cookie(_metadata, self->fd, dev.hwpt_id));
 	ASSERT_EQ(0, destroy(self->fd, dev.stdev_id));
-	ASSERT_EQ(0, mock_dev(self->fd, self->ioas, MOCK_FLAGS_DEVICE_HW_MSI,
-			      &dev));
+	ASSERT_EQ(0, mock_dev_flags(self->fd, self->ioas, MOCK_FLAGS_DEVICE_HW_MSI,
+				    &dev));
 	EXPECT_EQ(0, msi_cookie(_metadata, self->fd, dev.hwpt_id));
 }
 
@@ -233,16 +211,16 @@ TEST_F(resv, a_mapping_over_the_sw_msi_window_refuses_the_attach)
 
 	ASSERT_EQ(0, map_at(self->fd, self->ioas, self->page, getpagesize(),
 			    MOCK_SW_MSI_BASE + 2 * getpagesize()));
-	EXPECT_EQ(-EADDRINUSE, mock_dev(self->fd, self->ioas,
-					MOCK_FLAGS_DEVICE_SW_MSI, &dev));
+	EXPECT_EQ(-EADDRINUSE, mock_dev_flags(self->fd, self->ioas,
+					      MOCK_FLAGS_DEVICE_SW_MSI, &dev));
 	/* Nothing of the failed attach stays reserved */
 	EXPECT_TRUE(mappable(_metadata, self->fd, self->ioas, self->page,
 			     MOCK_SW_MSI_BASE));
 	ASSERT_EQ(0, unmap(self->fd, self->ioas,
 			   MOCK_SW_MSI_BASE + 2 * getpagesize(),
 			   getpagesize()));
-	ASSERT_EQ(0, mock_dev(self->fd, self->ioas, MOCK_FLAGS_DEVICE_SW_MSI,
-			      &dev));
+	ASSERT_EQ(0, mock_dev_flags(self->fd, self->ioas, MOCK_FLAGS_DEVICE_SW_MSI,
+				    &dev));
 }
 
 TEST_F(resv, a_hwpt_made_without_the_device_gets_the_cookie_at_its_attach)
@@ -250,11 +228,11 @@ TEST_F(resv, a_hwpt_made_without_the_device_gets_the_cookie_at_its_attach)
 	struct mock_dev plain, dev;
 	__u32 hwpt;
 
-	ASSERT_EQ(0, mock_dev(self->fd, self->ioas, 0, &plain));
+	ASSERT_EQ(0, mock_dev_flags(self->fd, self->ioas, 0, &plain));
 	ASSERT_EQ(0, hwpt_alloc(self->fd, 0, plain.idev_id, self->ioas, 0,
 				NULL, 0, &hwpt));
 	EXPECT_EQ(0, msi_cookie(_metadata, self->fd, hwpt));
-	ASSERT_EQ(0, mock_dev(self->fd, hwpt, MOCK_FLAGS_DEVICE_SW_MSI, &dev));
+	ASSERT_EQ(0, mock_dev_flags(self->fd, hwpt, MOCK_FLAGS_DEVICE_SW_MSI, &dev));
 	EXPECT_EQ(hwpt, dev.hwpt_id);
 	EXPECT_EQ(MOCK_SW_MSI_BASE, msi_cookie(_metadata, self->fd, hwpt));
 }
@@ -264,8 +242,8 @@ TEST_F(resv, a_replace_sets_the_cookie_of_the_new_hwpt_first)
 	struct mock_dev dev;
 	__u32 hwpt;
 
-	ASSERT_EQ(0, mock_dev(self->fd, self->ioas, MOCK_FLAGS_DEVICE_SW_MSI,
-			      &dev));
+	ASSERT_EQ(0, mock_dev_flags(self->fd, self->ioas, MOCK_FLAGS_DEVICE_SW_MSI,
+				    &dev));
 	ASSERT_EQ(0, hwpt_alloc(self->fd, 0, dev.idev_id, self->ioas, 0, NULL,
 				0, &hwpt));
 	EXPECT_EQ(0, msi_cookie(_metadata, self->fd, hwpt));
@@ -289,8 +267,8 @@ TEST_F(resv, a_replace_to_another_ioas_moves_the_reservation)
 	__u32 ioas2;
 
 	ASSERT_EQ(0, ioas_alloc(self->fd, &ioas2));
-	ASSERT_EQ(0, mock_dev(self->fd, self->ioas, MOCK_FLAGS_DEVICE_SW_MSI,
-			      &dev));
+	ASSERT_EQ(0, mock_dev_flags(self->fd, self->ioas, MOCK_FLAGS_DEVICE_SW_MSI,
+				    &dev));
 	ASSERT_EQ(0, replace(self->fd, &dev, ioas2));
 	EXPECT_EQ(MOCK_SW_MSI_BASE, msi_cookie(_metadata, self->fd,
 					       dev.hwpt_id));
@@ -310,21 +288,21 @@ TEST_F(resv, a_device_with_its_window_elsewhere_cannot_share_the_domain)
 {
 	struct mock_dev dev, alt;
 
-	ASSERT_EQ(0, mock_dev(self->fd, self->ioas, MOCK_FLAGS_DEVICE_SW_MSI,
-			      &dev));
-	EXPECT_EQ(-EINVAL, mock_dev(self->fd, dev.hwpt_id,
-				    MOCK_FLAGS_DEVICE_SW_MSI_ALT, &alt));
+	ASSERT_EQ(0, mock_dev_flags(self->fd, self->ioas, MOCK_FLAGS_DEVICE_SW_MSI,
+				    &dev));
+	EXPECT_EQ(-EINVAL, mock_dev_flags(self->fd, dev.hwpt_id,
+					  MOCK_FLAGS_DEVICE_SW_MSI_ALT, &alt));
 	/* Attached to the IOAS it gets an automatic HWPT of its own */
-	ASSERT_EQ(0, mock_dev(self->fd, self->ioas,
-			      MOCK_FLAGS_DEVICE_SW_MSI_ALT, &alt));
+	ASSERT_EQ(0, mock_dev_flags(self->fd, self->ioas,
+				    MOCK_FLAGS_DEVICE_SW_MSI_ALT, &alt));
 	EXPECT_NE(dev.hwpt_id, alt.hwpt_id);
 	EXPECT_EQ(MOCK_SW_MSI_ALT_BASE, msi_cookie(_metadata, self->fd,
 						   alt.hwpt_id));
 	EXPECT_EQ(MOCK_SW_MSI_BASE, msi_cookie(_metadata, self->fd,
 					       dev.hwpt_id));
 	/* A device with the same window shares it */
-	ASSERT_EQ(0, mock_dev(self->fd, self->ioas, MOCK_FLAGS_DEVICE_SW_MSI,
-			      &alt));
+	ASSERT_EQ(0, mock_dev_flags(self->fd, self->ioas, MOCK_FLAGS_DEVICE_SW_MSI,
+				    &alt));
 	EXPECT_EQ(dev.hwpt_id, alt.hwpt_id);
 }
 
@@ -332,9 +310,9 @@ TEST_F(resv, two_sw_msi_windows_are_refused)
 {
 	struct mock_dev dev;
 
-	EXPECT_EQ(-EINVAL, mock_dev(self->fd, self->ioas,
-				    MOCK_FLAGS_DEVICE_SW_MSI |
-				    MOCK_FLAGS_DEVICE_SW_MSI_ALT, &dev));
+	EXPECT_EQ(-EINVAL, mock_dev_flags(self->fd, self->ioas,
+					  MOCK_FLAGS_DEVICE_SW_MSI |
+					  MOCK_FLAGS_DEVICE_SW_MSI_ALT, &dev));
 	EXPECT_TRUE(mappable(_metadata, self->fd, self->ioas, self->page,
 			     MOCK_SW_MSI_BASE));
 	EXPECT_TRUE(mappable(_metadata, self->fd, self->ioas, self->page,
@@ -345,9 +323,9 @@ TEST_F(resv, a_sw_msi_window_beside_a_hardware_msi_range_is_refused)
 {
 	struct mock_dev dev;
 
-	EXPECT_EQ(-EINVAL, mock_dev(self->fd, self->ioas,
-				    MOCK_FLAGS_DEVICE_SW_MSI |
-				    MOCK_FLAGS_DEVICE_HW_MSI, &dev));
+	EXPECT_EQ(-EINVAL, mock_dev_flags(self->fd, self->ioas,
+					  MOCK_FLAGS_DEVICE_SW_MSI |
+					  MOCK_FLAGS_DEVICE_HW_MSI, &dev));
 	EXPECT_TRUE(mappable(_metadata, self->fd, self->ioas, self->page,
 			     MOCK_SW_MSI_BASE));
 	EXPECT_TRUE(mappable(_metadata, self->fd, self->ioas, self->page,
@@ -358,9 +336,9 @@ TEST_F(resv, hardware_msi_and_reserved_ranges_are_reserved)
 {
 	struct mock_dev dev;
 
-	ASSERT_EQ(0, mock_dev(self->fd, self->ioas,
-			      MOCK_FLAGS_DEVICE_HW_MSI | MOCK_FLAGS_DEVICE_RESERVED,
-			      &dev));
+	ASSERT_EQ(0, mock_dev_flags(self->fd, self->ioas,
+				    MOCK_FLAGS_DEVICE_HW_MSI | MOCK_FLAGS_DEVICE_RESERVED,
+				    &dev));
 	EXPECT_FALSE(mappable(_metadata, self->fd, self->ioas, self->page,
 			      MOCK_HW_MSI_BASE));
 	EXPECT_FALSE(mappable(_metadata, self->fd, self->ioas, self->page,
@@ -379,8 +357,8 @@ TEST_F(resv, a_relaxable_direct_range_is_not_reserved)
 	/* Guest RAM mapped over it first does not stop the attach */
 	ASSERT_EQ(0, map_at(self->fd, self->ioas, self->page, getpagesize(),
 			    MOCK_RELAXABLE_BASE));
-	ASSERT_EQ(0, mock_dev(self->fd, self->ioas,
-			      MOCK_FLAGS_DEVICE_RELAXABLE, &dev));
+	ASSERT_EQ(0, mock_dev_flags(self->fd, self->ioas,
+				    MOCK_FLAGS_DEVICE_RELAXABLE, &dev));
 	ASSERT_EQ(0, unmap(self->fd, self->ioas, MOCK_RELAXABLE_BASE,
 			   getpagesize()));
 	/* Nor does it stop a mapping made after */
@@ -397,7 +375,7 @@ TEST_F(resv, a_nested_hwpt_gives_its_parent_the_cookie)
 	struct mock_dev plain, dev;
 	__u32 parent, nested;
 
-	ASSERT_EQ(0, mock_dev(self->fd, self->ioas, 0, &plain));
+	ASSERT_EQ(0, mock_dev_flags(self->fd, self->ioas, 0, &plain));
 	ASSERT_EQ(0, hwpt_alloc(self->fd, IOMMU_HWPT_ALLOC_NEST_PARENT,
 				plain.idev_id, self->ioas, 0, NULL, 0,
 				&parent));
@@ -405,8 +383,8 @@ TEST_F(resv, a_nested_hwpt_gives_its_parent_the_cookie)
 				IOMMU_HWPT_DATA_SELFTEST, &data, sizeof(data),
 				&nested));
 	EXPECT_EQ(0, msi_cookie(_metadata, self->fd, parent));
-	ASSERT_EQ(0, mock_dev(self->fd, nested, MOCK_FLAGS_DEVICE_SW_MSI,
-			      &dev));
+	ASSERT_EQ(0, mock_dev_flags(self->fd, nested, MOCK_FLAGS_DEVICE_SW_MSI,
+				    &dev));
 	EXPECT_EQ(MOCK_SW_MSI_BASE, msi_cookie(_metadata, self->fd, parent));
 	EXPECT_FALSE(mappable(_metadata, self->fd, self->ioas, self->page,
 			      MOCK_SW_MSI_BASE));
@@ -417,20 +395,20 @@ TEST_F(resv, the_cookie_is_set_before_the_driver_attaches_and_stays)
 	struct mock_dev plain, dev;
 	__u32 hwpt;
 
-	ASSERT_EQ(0, mock_dev(self->fd, self->ioas, 0, &plain));
+	ASSERT_EQ(0, mock_dev_flags(self->fd, self->ioas, 0, &plain));
 	ASSERT_EQ(0, hwpt_alloc(self->fd, IOMMU_HWPT_ALLOC_DIRTY_TRACKING,
 				plain.idev_id, self->ioas, 0, NULL, 0, &hwpt));
 	/* The mock driver refuses this device on a dirty-tracking domain */
-	EXPECT_EQ(-EINVAL, mock_dev(self->fd, hwpt,
-				    MOCK_FLAGS_DEVICE_SW_MSI |
-				    MOCK_FLAGS_DEVICE_NO_DIRTY, &dev));
+	EXPECT_EQ(-EINVAL, mock_dev_flags(self->fd, hwpt,
+					  MOCK_FLAGS_DEVICE_SW_MSI |
+					  MOCK_FLAGS_DEVICE_NO_DIRTY, &dev));
 	EXPECT_EQ(MOCK_SW_MSI_BASE, msi_cookie(_metadata, self->fd, hwpt));
 	EXPECT_TRUE(mappable(_metadata, self->fd, self->ioas, self->page,
 			     MOCK_SW_MSI_BASE));
 	/* Devices of the same window may still use the domain, others not */
-	EXPECT_EQ(-EINVAL, mock_dev(self->fd, hwpt,
-				    MOCK_FLAGS_DEVICE_SW_MSI_ALT, &dev));
-	ASSERT_EQ(0, mock_dev(self->fd, hwpt, MOCK_FLAGS_DEVICE_SW_MSI, &dev));
+	EXPECT_EQ(-EINVAL, mock_dev_flags(self->fd, hwpt,
+					  MOCK_FLAGS_DEVICE_SW_MSI_ALT, &dev));
+	ASSERT_EQ(0, mock_dev_flags(self->fd, hwpt, MOCK_FLAGS_DEVICE_SW_MSI, &dev));
 }
 
 TEST_HARNESS_MAIN
