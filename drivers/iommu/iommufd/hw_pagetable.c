@@ -185,6 +185,17 @@ iommufd_hwpt_paging_create(struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
 	hwpt->ioas = ioas;
 	hwpt->msi_window = IOMMUFD_NO_MSI;
 
+	/*
+	 * Dirty tracking only where IOMMU_GET_HW_INFO offers it: 6.12's
+	 * arm-smmu-v3 gives a domain dirty ops even without hardware dirty
+	 * bits (HTTU), and its bitmap would never show a device's write.
+	 */
+	if ((flags & IOMMU_HWPT_ALLOC_DIRTY_TRACKING) &&
+	    !device_iommu_capable(idev->dev, IOMMU_CAP_DIRTY_TRACKING)) {
+		ret = -EOPNOTSUPP;
+		goto err_discard;
+	}
+
 	if (ops->domain_alloc_user)
 		domain = ops->domain_alloc_user(idev->dev, flags, NULL, NULL);
 	else if (flags)
