@@ -12,8 +12,9 @@ HARNESS := harness
 LOGS = build/$(IMPL)/logs
 
 .PHONY: help deps selftest kernel tests initramfs check check-fresh check-mock \
-	check-device check-viommu check-amdvi clients run stress diff kconfig-matrix \
-	cross-build bench bench-quick patches lint clean-room clean distclean
+	check-device check-viommu check-amdvi check-arm64 clients run stress diff \
+	kconfig-matrix cross-build bench bench-quick patches lint clean-room clean \
+	distclean
 
 help:
 	@echo 'Targets (IMPL=ours, the default; IMPL=intree, the in-tree peer;'
@@ -33,6 +34,9 @@ help:
 	@echo '                   interrupt remapping off for the unisolated-MSI'
 	@echo '                   rules)'
 	@echo '  make check-viommu, make check-amdvi  one of those boots alone'
+	@echo '  make check-arm64 the kernel and tests cross-built for arm64, booted'
+	@echo '                   on QEMU'"'"'s virt machine: the mock boot, and the'
+	@echo '                   real-device suites behind SMMUv3'
 	@echo '  make clients     unmodified legacy VFIO users on the container, from'
 	@echo '                   the host'"'"'s Debian packages: DPDK 22.11 testpmd'
 	@echo '                   forwarding between two e1000e NICs, and QEMU 7.2'
@@ -138,6 +142,17 @@ check-device: initramfs
 check-viommu check-amdvi: initramfs
 	@$(HARNESS)/boot $@
 	@$(HARNESS)/report $(IMPL) $(LOGS) $@
+
+# The arm64 guest: everything cross-built, booted on QEMU's virt machine
+check-arm64: deps
+	@TOOLS=tools-arm64 $(HARNESS)/install-deps
+	@GUEST_ARCH=arm64 $(HARNESS)/build-kernel
+	@GUEST_ARCH=arm64 $(HARNESS)/build-tests
+	@GUEST_ARCH=arm64 $(HARNESS)/mkinitramfs
+	@GUEST_ARCH=arm64 $(HARNESS)/boot check-mock
+	@GUEST_ARCH=arm64 $(HARNESS)/boot check-device
+	@$(HARNESS)/report $(IMPL) build/$(IMPL)/arm64/logs check-mock \
+		check-device
 
 clients: initramfs
 	@$(HARNESS)/boot clients

@@ -204,8 +204,10 @@ static inline int vfio_open_path(int ret, const char *path)
 /*
  * Does an IOMMU translate the DMA of the PCI device @bdf (is it in an
  * IOMMU group)?  VT-d groups every device at boot; behind virtio-iommu
- * (ACPI VIOT) a device joins its group when a driver binds, and QEMU
- * 7.2's VIOT covers PCI bus 0 only, so a device behind a bridge has none.
+ * (ACPI VIOT) and SMMUv3 (device tree) a device joins its group when a
+ * driver binds.  Behind a PCIe-to-PCI bridge none may: QEMU 7.2's VIOT
+ * covers PCI bus 0 only, and 6.12's arm-smmu-v3 refuses a second device
+ * with the bridge's stream ID.
  */
 static inline bool edu_translated(const char *bdf)
 {

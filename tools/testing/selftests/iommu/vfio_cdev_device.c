@@ -106,7 +106,7 @@ TEST(a_device_whose_group_has_a_kernel_driver_cannot_be_bound)
 		SKIP(return, "no edu behind a bridge in this machine");
 	edu_bind_vfio_pci(bdf);
 	if (!edu_translated(bdf) && edu_machine_iommu() != EDU_IOMMU_VTD)
-		SKIP(return, "no IOMMU translates the edu behind the bridge");
+		SKIP(return, "the edu behind the bridge has no IOMMU group here");
 	ASSERT_TRUE(edu_translated(bdf));
 	devfd = edu_open_cdev(bdf);
 	ASSERT_LE(0, devfd);
@@ -795,7 +795,7 @@ TEST(two_devices_of_one_group_share_its_attachment)
 		SKIP(return, "no edu and virtio device behind a bridge");
 	edu_bind_vfio_pci(edu);
 	if (!edu_translated(edu) && edu_machine_iommu() != EDU_IOMMU_VTD)
-		SKIP(return, "no IOMMU translates the edu behind the bridge");
+		SKIP(return, "the edu behind the bridge has no IOMMU group here");
 	ASSERT_TRUE(edu_translated(edu));
 	ASSERT_EQ(0, edu_bind_vfio_pci(virtio));
 	edufd = edu_open_cdev(edu);
