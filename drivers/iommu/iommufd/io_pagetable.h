@@ -43,13 +43,15 @@ struct user_struct;
 /**
  * struct iopt_owner - whom a page store's pins are charged to
  * @mode: enum iommufd_account_mode
- * @mm: the process memory the pages come from: its pinned_vm, and its
- *	locked_vm in IOMMUFD_ACCOUNT_MM mode
+ * @unlimited: the owner had CAP_IPC_LOCK: charged, never refused
+ * @mm: the process memory the pages come from: its locked_vm is charged
+ *	in IOMMUFD_ACCOUNT_MM mode, its pinned_vm in the others
  * @task: the process's group leader, for RLIMIT_MEMLOCK
  * @user: the user, whose locked_vm IOMMUFD_ACCOUNT_USER mode charges
  */
 struct iopt_owner {
 	u8 mode;
+	bool unlimited;
 	struct mm_struct *mm;
 	struct task_struct *task;
 	struct user_struct *user;

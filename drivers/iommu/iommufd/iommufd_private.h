@@ -41,9 +41,11 @@ struct file;
 
 /**
  * enum iommufd_account_mode - how pinned pages are charged
- * @IOMMUFD_ACCOUNT_NONE: not charged (the pinning process has CAP_IPC_LOCK)
+ * @IOMMUFD_ACCOUNT_NONE: not charged (per user, and the pinning process has
+ *	CAP_IPC_LOCK)
  * @IOMMUFD_ACCOUNT_USER: the user's locked_vm, against RLIMIT_MEMLOCK
- * @IOMMUFD_ACCOUNT_MM: the process's locked_vm, like VFIO type1
+ * @IOMMUFD_ACCOUNT_MM: the process's locked_vm alone, like VFIO type1;
+ *	CAP_IPC_LOCK lifts the limit, not the charge
  */
 enum iommufd_account_mode {
 	IOMMUFD_ACCOUNT_NONE,

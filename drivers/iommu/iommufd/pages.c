@@ -54,17 +54,21 @@
 #include "io_pagetable.h"
 #include "iommufd_private.h"
 
-/* How the calling process's new pins are charged: CAP_IPC_LOCK never is */
-static u8 iopt_caller_mode(u8 mode)
-{
-	return capable(CAP_IPC_LOCK) ? IOMMUFD_ACCOUNT_NONE : mode;
-}
-
-/* The calling process as an owner, charged in @mode; no references */
+/*
+ * The calling process as an owner charged in @mode; no references.  A
+ * process with CAP_IPC_LOCK is exempt from RLIMIT_MEMLOCK: per user it is
+ * not charged at all; per process it is charged but never limited, as
+ * VFIO type1 charges it, so its locked_vm still says what devices hold.
+ */
 static struct iopt_owner iopt_current_owner(u8 mode)
 {
+	bool exempt = capable(CAP_IPC_LOCK);
+
+	if (exempt && mode == IOMMUFD_ACCOUNT_USER)
+		mode = IOMMUFD_ACCOUNT_NONE;
 	return (struct iopt_owner){
 		.mode = mode,
+		.unlimited = exempt,
 		.mm = current->mm,
 		.task = current->group_leader,
 		.user = current_user(),
@@ -93,7 +97,7 @@ static bool iopt_owner_same(const struct iopt_owner *a,
 			    const struct iopt_owner *b)
 {
 	return a->mm == b->mm && a->task == b->task && a->user == b->user &&
-	       a->mode == b->mode;
+	       a->mode == b->mode && a->unlimited == b->unlimited;
 }
 
 /*
@@ -118,7 +122,7 @@ static struct iopt_pages *iopt_pages_new(unsigned long base,
 	pages->nr_pages = last - first + 1;
 	pages->write_ok = writable;
 	pages->users = RB_ROOT_CACHED;
-	me = iopt_current_owner(iopt_caller_mode(charge_mode));
+	me = iopt_current_owner(charge_mode);
 	iopt_owner_hold(&pages->owner, &me);
 	mutex_init(&pages->mutex);
 	kref_init(&pages->kref);
@@ -542,13 +546,15 @@ enum {
 
 /*
  * Charge @npages about to be pinned, or handed over; -ENOMEM beyond
- * RLIMIT_MEMLOCK unless @flags has IOPT_CHARGE_NO_LIMIT (then it cannot
- * fail).
+ * RLIMIT_MEMLOCK unless @flags has IOPT_CHARGE_NO_LIMIT or the owner is
+ * exempt (then it cannot fail).  Per process, the charge is the
+ * process's locked_vm alone, exactly what VFIO type1 charges; otherwise
+ * the pins also show in its pinned_vm (VmPin).
  */
 static int iopt_charge(const struct iopt_owner *owner, unsigned long npages,
 		       unsigned int flags)
 {
-	bool no_limit = flags & IOPT_CHARGE_NO_LIMIT;
+	bool no_limit = (flags & IOPT_CHARGE_NO_LIMIT) || owner->unlimited;
 	unsigned long limit = no_limit ? ULONG_MAX :
 		task_rlimit(owner->task, RLIMIT_MEMLOCK) >> PAGE_SHIFT;
 	unsigned long cur, new;
@@ -569,9 +575,7 @@ static int iopt_charge(const struct iopt_owner *owner, unsigned long npages,
 		ret = __account_locked_vm(owner->mm, npages, true, owner->task,
 					  no_limit);
 		mmap_write_unlock(owner->mm);
-		if (ret)
-			return ret;
-		break;
+		return ret;
 	}
 	atomic64_add(npages, &owner->mm->pinned_vm);
 	return 0;
@@ -589,7 +593,7 @@ static void iopt_uncharge(const struct iopt_owner *owner,
 		__account_locked_vm(owner->mm, npages, false, owner->task,
 				    false);
 		mmap_write_unlock(owner->mm);
-		break;
+		return;
 	}
 	atomic64_sub(npages, &owner->mm->pinned_vm);
 }
@@ -1866,7 +1870,7 @@ static int iopt_pages_move(struct iopt_pages *pages,
 int iopt_pages_change_owner(struct iopt_pages **stores, unsigned int n,
 			    u8 charge_mode)
 {
-	struct iopt_owner to = iopt_current_owner(iopt_caller_mode(charge_mode));
+	struct iopt_owner to = iopt_current_owner(charge_mode);
 	struct iopt_owner *prev, back;
 	unsigned int i, moved;
 	int ret = 0;

@@ -67,13 +67,21 @@ static int map(int fd, __u32 ioas_id, void *va, size_t len)
 	return ioctl(fd, IOMMU_IOAS_MAP, &cmd) ? -errno : 0;
 }
 
+/* Flags of child_maps_field() */
+enum {
+	/* stay root: CAP_IPC_LOCK exempts the child from RLIMIT_MEMLOCK */
+	CHILD_KEEP_CAPS = 1 << 0,
+};
+
 /*
- * In a child: become an unprivileged user with RLIMIT_MEMLOCK = LIMIT,
- * map @len bytes, and exit with 0 if the map's result is @want and VmPin
- * is then @want_pinned_kib.
+ * In a child with RLIMIT_MEMLOCK = LIMIT, unprivileged unless @flags has
+ * CHILD_KEEP_CAPS: map @len bytes, and exit with 0 if the map's result is
+ * @want and the @field line of /proc/self/status (NULL: VmPin plus VmLck)
+ * then says @want_kib.
  */
-static int child_maps(int fd, __u32 ioas_id, size_t len, int want,
-		      long want_pinned_kib)
+static int child_maps_field(int fd, __u32 ioas_id, size_t len, int want,
+			    const char *field, long want_kib,
+			    unsigned int flags)
 {
 	struct rlimit lim = { LIMIT, LIMIT };
 	int status;
@@ -86,18 +94,31 @@ static int child_maps(int fd, __u32 ioas_id, size_t len, int want,
 		void *va = mmap(NULL, len, PROT_READ | PROT_WRITE,
 				MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE,
 				-1, 0);
+		long kib;
 
-		if (va == MAP_FAILED || setrlimit(RLIMIT_MEMLOCK, &lim) ||
-		    setresgid(NOBODY, NOBODY, NOBODY) ||
-		    setresuid(NOBODY, NOBODY, NOBODY))
+		if (va == MAP_FAILED || setrlimit(RLIMIT_MEMLOCK, &lim))
+			_exit(2);
+		if (!(flags & CHILD_KEEP_CAPS) &&
+		    (setresgid(NOBODY, NOBODY, NOBODY) ||
+		     setresuid(NOBODY, NOBODY, NOBODY)))
 			_exit(2);
 		if (map(fd, ioas_id, va, len) != want)
 			_exit(3);
-		_exit(vm_pinned_kib() == want_pinned_kib ? 0 : 4);
+		kib = field ? proc_kib("/proc/self/status", field) :
+			      vm_pinned_kib();
+		_exit(kib == want_kib ? 0 : 4);
 	}
 	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
 		return -1;
 	return WEXITSTATUS(status);
+}
+
+/* As an unprivileged child: map, and expect @want_pinned_kib charged */
+static int child_maps(int fd, __u32 ioas_id, size_t len, int want,
+		      long want_pinned_kib)
+{
+	return child_maps_field(fd, ioas_id, len, want, NULL, want_pinned_kib,
+				0);
 }
 
 TEST_F(pinned, pinning_within_rlimit_memlock_is_charged)
@@ -188,6 +209,59 @@ TEST(per_process_accounting_limits_each_process)
 				3 * LIMIT / 4 / 1024));
 	EXPECT_EQ(0, child_maps(fd, alloc.out_ioas_id, 2 * LIMIT, -ENOMEM,
 				0));
+	close(fd);
+}
+
+/* A new /dev/iommu context in per-process mode with a mock domain */
+static int per_process_context(__u32 *ioas_id)
+{
+	struct iommu_ioas_alloc alloc = { .size = sizeof(alloc) };
+	struct iommu_test_cmd mock = {
+		.size = sizeof(mock), .op = IOMMU_TEST_OP_MOCK_DOMAIN,
+	};
+	int fd = open("/dev/iommu", O_RDWR);
+
+	if (fd < 0)
+		return -1;
+	if (set_rlimit_mode(fd, 1) ||
+	    ioctl(fd, IOMMU_IOAS_ALLOC, &alloc)) {
+		close(fd);
+		return -1;
+	}
+	mock.id = alloc.out_ioas_id;
+	if (ioctl(fd, IOMMU_TEST_CMD, &mock)) {
+		close(fd);
+		return -1;
+	}
+	*ioas_id = alloc.out_ioas_id;
+	return fd;
+}
+
+TEST(per_process_accounting_charges_locked_vm_alone_as_type1)
+{
+	__u32 ioas_id;
+	int fd = per_process_context(&ioas_id);
+
+	if (fd < 0)
+		SKIP(return, "no /dev/iommu or no mock IOMMU driver");
+	/* type1 charges VmLck and nothing else: libvirt sizes for that */
+	EXPECT_EQ(0, child_maps_field(fd, ioas_id, LIMIT / 2, 0, "VmLck",
+				      LIMIT / 2 / 1024, 0));
+	EXPECT_EQ(0, child_maps_field(fd, ioas_id, LIMIT / 2, 0, "VmPin", 0,
+				      0));
+	close(fd);
+}
+
+TEST(per_process_accounting_charges_cap_ipc_lock_without_a_limit)
+{
+	__u32 ioas_id;
+	int fd = per_process_context(&ioas_id);
+
+	if (fd < 0)
+		SKIP(return, "no /dev/iommu or no mock IOMMU driver");
+	/* As type1: past RLIMIT_MEMLOCK, yet every page shows in VmLck */
+	EXPECT_EQ(0, child_maps_field(fd, ioas_id, 2 * LIMIT, 0, "VmLck",
+				      2 * LIMIT / 1024, CHILD_KEEP_CAPS));
 	close(fd);
 }
 

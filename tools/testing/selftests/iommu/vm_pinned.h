@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * What the process has pinned, as the kernel counts it: VmPin in
- * /proc/self/status, which iommufd and the VFIO container charge; and the
- * reader of such "Key: N kB" lines.
+ * What the process has pinned, as the kernel counts it in
+ * /proc/self/status: VmPin, which /dev/iommu charges, plus VmLck, which the
+ * VFIO container (and /dev/iommu's per-process mode) charges as type1
+ * does; and the reader of such "Key: N kB" lines.
  */
 #ifndef __SELFTEST_IOMMU_VM_PINNED_H
 #define __SELFTEST_IOMMU_VM_PINNED_H
@@ -30,9 +31,12 @@ static inline long proc_kib(const char *path, const char *key)
 	return kib;
 }
 
-/* The process's VmPin in KiB, -1 if unreadable */
+/* The process's VmPin plus VmLck in KiB, -1 if unreadable */
 static inline long vm_pinned_kib(void)
 {
-	return proc_kib("/proc/self/status", "VmPin");
+	long pin = proc_kib("/proc/self/status", "VmPin");
+	long lck = proc_kib("/proc/self/status", "VmLck");
+
+	return pin < 0 || lck < 0 ? -1 : pin + lck;
 }
 #endif
