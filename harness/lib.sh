@@ -41,6 +41,10 @@ arm64)
 *) echo "harness: GUEST_ARCH must be 'x86_64' or 'arm64', not '$GUEST_ARCH'" >&2; exit 2 ;;
 esac
 ARM64_BUSYBOX=$BUILD/arm64-busybox/bin/busybox	# harness/install-deps
+# QEMU 10 from bookworm-backports, unpacked beside the system's QEMU 7.2 by
+# harness/install-deps: a client in make clients, never the test VM
+QEMU10=$BUILD/qemu10
+QEMU10_BIN=$QEMU10/usr/bin/qemu-system-x86_64
 SRC=$BUILD/$IMPL/src			# the tree we build (ours swapped in)
 OBJ=$OUT/obj				# O= object tree
 ROOTFS=$OUT/rootfs			# staging area of the initramfs
