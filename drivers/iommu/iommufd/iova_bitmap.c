@@ -31,6 +31,7 @@
 #include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/slab.h>
+#include <linux/uaccess.h>
 
 #define IOVA_BITMAP_WINDOW_PAGES (PAGE_SIZE / sizeof(struct page *))
 
@@ -79,19 +80,29 @@ struct iova_bitmap {
  *
  * Context: Process context.  May sleep.
  * Return: the bitmap, or an ERR_PTR(): -EINVAL for a bad argument,
- * -EOVERFLOW when the range wraps, -ENOMEM.
+ * -EOVERFLOW when the range wraps, -EFAULT when the bitmap
+ * (@length / @page_size bits from @data) is not all user address space,
+ * -ENOMEM.
  */
 struct iova_bitmap *iova_bitmap_alloc(unsigned long iova, size_t length,
 				      unsigned long page_size,
 				      u64 __user *data)
 {
 	struct iova_bitmap *bitmap;
-	unsigned long last;
+	unsigned long last, nbits;
 
 	if (!length || !is_power_of_2(page_size))
 		return ERR_PTR(-EINVAL);
 	if (check_add_overflow(iova, length - 1, &last))
 		return ERR_PTR(-EOVERFLOW);
+	/*
+	 * Every byte the bitmap spans must be user address space, however
+	 * little of it the walk touches: a length whose bitmap cannot exist
+	 * is the caller's error, not a window to walk into.
+	 */
+	nbits = ((length - 1) >> __ffs(page_size)) + 1;
+	if (!access_ok(data, (nbits - 1) / BITS_PER_BYTE + 1))
+		return ERR_PTR(-EFAULT);
 
 	bitmap = kzalloc(sizeof(*bitmap), GFP_KERNEL);
 	if (!bitmap)
@@ -105,7 +116,7 @@ struct iova_bitmap *iova_bitmap_alloc(unsigned long iova, size_t length,
 	bitmap->iova = iova;
 	bitmap->length = length;
 	bitmap->pgshift = __ffs(page_size);
-	bitmap->nbits = ((length - 1) >> bitmap->pgshift) + 1;
+	bitmap->nbits = nbits;
 	return bitmap;
 }
 EXPORT_SYMBOL_NS_GPL(iova_bitmap_alloc, IOMMUFD);

@@ -413,6 +413,43 @@ TEST_F(dirty, a_range_past_the_end_of_the_iova_space_overflows)
 					 0));
 }
 
+/*
+ * Regression, bitmap sizes: a length whose bitmap (length / page_size
+ * bits from the data pointer) cannot be user memory is EFAULT before
+ * anything is read: no bit reported, no dirty bit cleared, however much
+ * of the range the walk could have served.
+ */
+TEST_F(dirty, a_bitmap_larger_than_user_memory_is_efault_and_reads_nothing)
+{
+	/* 2^62 bytes of IOVA: 2^48 bytes of bitmap at 2 KiB a bit */
+	const __u64 lengths[] = { 1ULL << 62, UINT64_MAX - START + 1 -
+					      MOCK_PAGE };
+	const __u64 sizes[] = { MOCK_PAGE, 1 };
+	__u8 all[DIRTY_BUF / MOCK_PAGE / 8], zero[sizeof(self->bits)] = { 0 };
+	unsigned int i, j;
+	__u64 nr;
+
+	ASSERT_EQ(0, set_tracking(self->fd, self->hwpt_id, true));
+	memset(all, 0xff, sizeof(all));
+	ASSERT_EQ(0, mark_dirty(self->fd, self->hwpt_id, START, DIRTY_BUF,
+				MOCK_PAGE, all, &nr));
+	memset(self->bits, 0, sizeof(self->bits));
+	for (i = 0; i < ARRAY_SIZE(lengths); i++) {
+		for (j = 0; j < ARRAY_SIZE(sizes); j++) {
+			__u64 len = lengths[i] & ~(sizes[j] - 1);
+
+			EXPECT_EQ(-EFAULT,
+				  read_dirty(self->fd, self->hwpt_id, START,
+					     len, sizes[j], self->bits, 0));
+		}
+	}
+	EXPECT_EQ(0, memcmp(self->bits, zero, sizeof(zero)));
+	/* Still dirty: a read of the mapping reports every page */
+	ASSERT_EQ(0, read_dirty(self->fd, self->hwpt_id, START, DIRTY_BUF,
+				MOCK_PAGE, self->bits, 0));
+	EXPECT_EQ(0, memcmp(self->bits, all, sizeof(all)));
+}
+
 TEST_F(dirty, a_null_bitmap_pointer_faults)
 {
 	__u64 nr;
