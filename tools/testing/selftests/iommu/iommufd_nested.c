@@ -23,6 +23,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <linux/iommufd.h>
 
 #include "kselftest_harness.h"
@@ -477,6 +478,35 @@ TEST_F(nested, every_entry_of_an_array_is_handled_and_counted)
 	EXPECT_EQ(0, check_iotlbs(self->fd, self->nested_id, want));
 }
 
+/*
+ * Regression, user-supplied counts: an entry_num near U32_MAX over an
+ * array that ends in an unmapped page handles the entries that are there,
+ * counts them, and faults at the first one that is not.
+ */
+TEST_F(nested, an_entry_num_near_u32_max_handles_what_is_there)
+{
+	const __u32 want[IOTLB_ENTRIES] = {
+		0, IOMMU_TEST_IOTLB_DEFAULT, IOMMU_TEST_IOTLB_DEFAULT, 0,
+	};
+	struct iommu_hwpt_invalidate_selftest *inv;
+	long page = sysconf(_SC_PAGESIZE);
+	__u32 num = UINT32_MAX;
+	char *area;
+
+	area = mmap(NULL, 2 * page, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, area);
+	ASSERT_EQ(0, munmap(area + page, page));
+	inv = (void *)(area + page - 2 * sizeof(*inv));
+	memset(inv, 0, 2 * sizeof(*inv));
+	inv[1].iotlb_id = 3;
+
+	EXPECT_EQ(-EFAULT, invalidate(self->fd, self->nested_id, inv, &num));
+	EXPECT_EQ(2, num);
+	EXPECT_EQ(0, check_iotlbs(self->fd, self->nested_id, want));
+	munmap(area, page);
+}
+
 TEST_F(nested, a_paging_hwpt_is_not_found_and_nothing_is_handled)
 {
 	struct iommu_hwpt_invalidate_selftest inv = { .iotlb_id = 0 };
@@ -750,6 +780,55 @@ TEST_F(iopf, reads_must_be_whole_fault_records)
 	ASSERT_EQ(FAULT_SZ, fault_read(self->fault_fd, f, FAULT_SZ));
 	EXPECT_EQ(RESP_SZ, respond(self->fault_fd, f[0].cookie,
 				   IOMMUFD_PAGE_RESP_SUCCESS));
+}
+
+/*
+ * Regression, fault-queue read() counts: a count of 0 reads nothing and
+ * loses nothing; a huge count (a whole number of records) reads only what
+ * is pending; a group that cannot be copied out stays pending.
+ */
+TEST_F(iopf, a_read_of_zero_bytes_takes_no_fault)
+{
+	struct iommu_hwpt_pgfault f;
+
+	ASSERT_EQ(0, trigger_iopf(self->fd, self->dev.dev_id, 0x2));
+	EXPECT_EQ(0, fault_read(self->fault_fd, &f, 0));
+	ASSERT_EQ(FAULT_SZ, fault_read(self->fault_fd, &f, FAULT_SZ));
+	EXPECT_EQ(RESP_SZ, respond(self->fault_fd, f.cookie,
+				   IOMMUFD_PAGE_RESP_SUCCESS));
+}
+
+TEST_F(iopf, a_huge_read_count_takes_only_what_is_pending)
+{
+	/*
+	 * 1 GiB: far more than is pending, yet within user space (read()
+	 * refuses a buffer that is not, before any driver sees it).
+	 * volatile: the compiler must not judge the count against the buffer.
+	 */
+	volatile size_t huge_count = (1UL << 30) / FAULT_SZ * FAULT_SZ;
+	size_t huge = huge_count;
+	long page = sysconf(_SC_PAGESIZE);
+	struct iommu_hwpt_pgfault f, *tail;
+	char *area;
+
+	/* One record's room at the end of a page, an unmapped page after */
+	area = mmap(NULL, 2 * page, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, area);
+	ASSERT_EQ(0, munmap(area + page, page));
+	tail = (void *)(area + page - FAULT_SZ);
+
+	ASSERT_EQ(0, trigger_iopf(self->fd, self->dev.dev_id, 0x2));
+	ASSERT_EQ(0, trigger_iopf(self->fd, self->dev.dev_id, 0x3));
+	/* The second record would land in the hole: it stays pending */
+	EXPECT_EQ(FAULT_SZ, fault_read(self->fault_fd, tail, huge));
+	EXPECT_EQ(RESP_SZ, respond(self->fault_fd, tail->cookie,
+				   IOMMUFD_PAGE_RESP_SUCCESS));
+	ASSERT_EQ(FAULT_SZ, fault_read(self->fault_fd, &f, huge));
+	EXPECT_EQ(RESP_SZ, respond(self->fault_fd, f.cookie,
+				   IOMMUFD_PAGE_RESP_SUCCESS));
+	EXPECT_EQ(0, fault_read(self->fault_fd, &f, huge));
+	munmap(area, page);
 }
 
 TEST_F(iopf, reading_with_nothing_pending_returns_zero)

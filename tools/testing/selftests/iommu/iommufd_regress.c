@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/ioctl.h>
@@ -303,6 +304,125 @@ TEST_F(regress, the_containers_unmap_overflow_is_eoverflow_like_its_map)
 	/* A size of 0 is no range at all: EINVAL, as before */
 	EXPECT_EQ(-EINVAL, vfio_unmap(self->fd, 0, top, 0, NULL));
 	EXPECT_EQ(0, check_refs(self->fd, self->buf, self->len, 0));
+}
+
+/* An array of @n struct iommu_iova_range that ends just before a hole */
+static struct iommu_iova_range *ranges_before_a_hole(unsigned int n)
+{
+	char *area = mmap(NULL, 2 * PAGE, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (area == MAP_FAILED || munmap(area + PAGE, PAGE))
+		return NULL;
+	return (void *)(area + PAGE - n * sizeof(struct iommu_iova_range));
+}
+
+static void ranges_free(struct iommu_iova_range *r)
+{
+	munmap((void *)((uintptr_t)r & ~(PAGE - 1)), PAGE);
+}
+
+/*
+ * Regression, user-supplied counts: IOMMU_IOAS_ALLOW_IOVAS with num_iovas
+ * near U32_MAX reads the ranges that are there, faults at the first that
+ * is not, and changes nothing.
+ */
+TEST_F(regress, allow_iovas_with_a_count_near_u32_max_changes_nothing)
+{
+	struct iommu_iova_range *r = ranges_before_a_hole(2);
+	struct iommu_ioas_allow_iovas allow = {
+		.size = sizeof(allow), .ioas_id = self->ioas_id,
+		.num_iovas = UINT32_MAX,
+	};
+	__u64 iova = START + 64 * PAGE;
+
+	ASSERT_NE(NULL, r);
+	r[0] = (struct iommu_iova_range){ START, START + 16 * PAGE - 1 };
+	r[1] = (struct iommu_iova_range){ START + 32 * PAGE,
+					  START + 48 * PAGE - 1 };
+	allow.allowed_iovas = (uintptr_t)r;
+	EXPECT_EQ(-EFAULT, do_ioctl(self->fd, IOMMU_IOAS_ALLOW_IOVAS, &allow));
+	/* Outside both ranges: still allowed, as before the call */
+	EXPECT_EQ(0, map(self->fd, self->ioas_id, RW | IOMMU_IOAS_MAP_FIXED_IOVA,
+			 (uintptr_t)self->buf, PAGE, &iova));
+	EXPECT_EQ(0, unmap(self->fd, self->ioas_id, iova, PAGE));
+	allow.num_iovas = UINT32_MAX;
+	allow.allowed_iovas = 0;
+	EXPECT_EQ(-EFAULT, do_ioctl(self->fd, IOMMU_IOAS_ALLOW_IOVAS, &allow));
+	ranges_free(r);
+}
+
+/*
+ * ... and IOMMU_IOAS_IOVA_RANGES with room claimed for U32_MAX ranges
+ * writes only the ranges there are, and says how many.
+ */
+TEST_F(regress, iova_ranges_with_a_count_near_u32_max_writes_only_the_ranges)
+{
+	struct iommu_iova_range *r = ranges_before_a_hole(1);
+	struct iommu_ioas_iova_ranges get = {
+		.size = sizeof(get), .ioas_id = self->ioas_id,
+		.num_iovas = UINT32_MAX,
+	};
+
+	ASSERT_NE(NULL, r);
+	get.allowed_iovas = (uintptr_t)r;
+	/* The mock's aperture is one range */
+	EXPECT_EQ(0, do_ioctl(self->fd, IOMMU_IOAS_IOVA_RANGES, &get));
+	EXPECT_EQ(1, get.num_iovas);
+	EXPECT_EQ(START, r[0].start);
+	ranges_free(r);
+}
+
+/*
+ * Regression, the compat info leak: every byte of VFIO_IOMMU_GET_INFO's
+ * reply (the argsz it asks for), capabilities and their padding included,
+ * is written by the kernel: two calls over buffers filled differently
+ * return the same bytes, and each capability's bytes 12 to 15 (implicit
+ * padding, alignment padding or a reserved field in every type1
+ * capability) are zero.
+ */
+TEST_F(regress, get_info_writes_or_zeroes_every_byte_it_returns)
+{
+	struct iommu_vfio_ioas set = {
+		.size = sizeof(set), .op = IOMMU_VFIO_IOAS_SET,
+		.ioas_id = self->ioas_id,
+	};
+	const unsigned char fills[2] = { 0xa5, 0x5a };
+	struct vfio_iommu_type1_info probe = { .argsz = sizeof(probe) };
+	struct vfio_iommu_type1_info *info[2];
+	__u32 need, off, ncaps = 0;
+	const __u8 zero[4] = { 0 };
+	unsigned int i;
+
+	ASSERT_EQ(0, do_ioctl(self->fd, IOMMU_VFIO_IOAS, &set));
+	/* A struct without room for the chain: argsz says what it needs */
+	ASSERT_EQ(0, do_ioctl(self->fd, VFIO_IOMMU_GET_INFO, &probe));
+	need = probe.argsz;
+	ASSERT_LT(sizeof(probe), need);
+	ASSERT_GE(PAGE, need);
+	for (i = 0; i < 2; i++) {
+		info[i] = malloc(need);
+		ASSERT_NE(NULL, info[i]);
+		memset(info[i], fills[i], need);
+		info[i]->argsz = need;
+		ASSERT_EQ(0, do_ioctl(self->fd, VFIO_IOMMU_GET_INFO, info[i]));
+	}
+	ASSERT_TRUE(info[0]->flags & VFIO_IOMMU_INFO_CAPS);
+	EXPECT_EQ(0, memcmp(info[0], info[1], need));
+	EXPECT_EQ(0, info[0]->pad);
+	for (off = info[0]->cap_offset; off && ncaps < 16; ncaps++) {
+		struct vfio_info_cap_header *h = (void *)info[0] + off;
+
+		ASSERT_GE(need, off + 16);
+		EXPECT_EQ(0, memcmp((__u8 *)h + 12, zero, sizeof(zero)))
+			TH_LOG("capability %u at %u: padding not zeroed",
+			       h->id, off);
+		off = h->next;
+	}
+	/* type1's three: migration, mappings available, IOVA ranges */
+	EXPECT_EQ(3, ncaps);
+	free(info[0]);
+	free(info[1]);
 }
 
 TEST_F(regress, a_map_with_neither_read_nor_write_is_einval)
