@@ -800,14 +800,14 @@ TEST_F(iopf, a_read_of_zero_bytes_takes_no_fault)
 
 TEST_F(iopf, a_huge_read_count_takes_only_what_is_pending)
 {
-	/*
-	 * 1 GiB: far more than is pending, yet within user space (read()
-	 * refuses a buffer that is not, before any driver sees it).
-	 * volatile: the compiler must not judge the count against the buffer.
-	 */
-	volatile size_t huge_count = (1UL << 30) / FAULT_SZ * FAULT_SZ;
-	size_t huge = huge_count;
 	long page = sysconf(_SC_PAGESIZE);
+	/*
+	 * 1 GiB (with 4 KiB pages): far more than is pending, yet within
+	 * user space (read() refuses a buffer that is not before any driver
+	 * sees it).  Derived from sysconf(), so that the compiler does not
+	 * judge the count against the buffer.
+	 */
+	size_t huge = ((size_t)page << 18) / FAULT_SZ * FAULT_SZ;
 	struct iommu_hwpt_pgfault f, *tail;
 	char *area;
 
