@@ -15,6 +15,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
 #include <linux/iommufd.h>
 #include <linux/vfio.h>
 
@@ -626,6 +627,60 @@ TEST_F(regress, a_dirty_bitmap_is_written_only_within_its_size)
 	ASSERT_EQ(0, do_ioctl(self->fd, IOMMU_HWPT_GET_DIRTY_BITMAP, &get));
 	EXPECT_EQ(0, memcmp(all, guard + PAGE - 16, 16));
 	munmap(guard, 2 * PAGE);
+}
+
+/*
+ * Regression, IOMMU_IOAS_CHANGE_PROCESS racing IOMMU_IOAS_MAP_FILE: a
+ * handover walks every page store of the context while new file mappings
+ * are setting theirs up (upstream dereferenced a store not yet set up).
+ * A forked child hands the context over again and again while the parent
+ * maps and unmaps fresh areas of a memfd: every handover succeeds, and
+ * closing leaves nothing pinned (the fixture's teardown).
+ */
+TEST_F(regress, change_process_racing_map_file_of_new_areas_is_safe)
+{
+	int *stop = mmap(NULL, sizeof(*stop), PROT_READ | PROT_WRITE,
+			 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	struct iommu_ioas_change_process probe = { .size = sizeof(probe) };
+	int mfd = memfd_create("regress", 0);
+	unsigned int i;
+	int status;
+	pid_t pid;
+
+	ASSERT_NE(MAP_FAILED, stop);
+	ASSERT_LE(0, mfd);
+	ASSERT_EQ(0, ftruncate(mfd, 64 * PAGE));
+	if (do_ioctl(self->fd, IOMMU_IOAS_CHANGE_PROCESS, &probe) == -ENOTTY)
+		SKIP(return, "no IOMMU_IOAS_CHANGE_PROCESS (before 6.13)");
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		struct iommu_ioas_change_process cmd = { .size = sizeof(cmd) };
+		int bad = 0;
+
+		while (!__atomic_load_n(stop, __ATOMIC_ACQUIRE))
+			bad |= do_ioctl(self->fd, IOMMU_IOAS_CHANGE_PROCESS,
+					&cmd);
+		_exit(bad ? 3 : 0);
+	}
+	for (i = 0; i != 2000; i++) {
+		struct iommu_ioas_map_file mapf = {
+			.size = sizeof(mapf), .ioas_id = self->ioas_id,
+			.flags = RW | IOMMU_IOAS_MAP_FIXED_IOVA, .fd = mfd,
+			.start = (i % 16) * 4 * PAGE, .length = 4 * PAGE,
+			.iova = START + (i % 16) * 4 * PAGE,
+		};
+
+		ASSERT_EQ(0, do_ioctl(self->fd, IOMMU_IOAS_MAP_FILE, &mapf));
+		if (i % 16 == 15)
+			ASSERT_EQ(0, unmap(self->fd, self->ioas_id, START,
+					   64 * PAGE));
+	}
+	__atomic_store_n(stop, 1, __ATOMIC_RELEASE);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	close(mfd);
+	munmap(stop, sizeof(*stop));
 }
 
 TEST_F(regress, a_fault_queue_that_gets_no_fd_leaves_nothing_behind)
