@@ -489,22 +489,17 @@ TEST_F(nested, an_entry_num_near_u32_max_handles_what_is_there)
 		0, IOMMU_TEST_IOTLB_DEFAULT, IOMMU_TEST_IOTLB_DEFAULT, 0,
 	};
 	struct iommu_hwpt_invalidate_selftest *inv;
-	long page = sysconf(_SC_PAGESIZE);
 	__u32 num = UINT32_MAX;
-	char *area;
 
-	area = mmap(NULL, 2 * page, PROT_READ | PROT_WRITE,
-		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	ASSERT_NE(MAP_FAILED, area);
-	ASSERT_EQ(0, munmap(area + page, page));
-	inv = (void *)(area + page - 2 * sizeof(*inv));
+	inv = bytes_before_a_hole(2 * sizeof(*inv));
+	ASSERT_NE(NULL, inv);
 	memset(inv, 0, 2 * sizeof(*inv));
 	inv[1].iotlb_id = 3;
 
 	EXPECT_EQ(-EFAULT, invalidate(self->fd, self->nested_id, inv, &num));
 	EXPECT_EQ(2, num);
 	EXPECT_EQ(0, check_iotlbs(self->fd, self->nested_id, want));
-	munmap(area, page);
+	bytes_before_a_hole_free(inv);
 }
 
 TEST_F(nested, a_paging_hwpt_is_not_found_and_nothing_is_handled)
@@ -809,14 +804,10 @@ TEST_F(iopf, a_huge_read_count_takes_only_what_is_pending)
 	 */
 	size_t huge = ((size_t)page << 18) / FAULT_SZ * FAULT_SZ;
 	struct iommu_hwpt_pgfault f, *tail;
-	char *area;
 
-	/* One record's room at the end of a page, an unmapped page after */
-	area = mmap(NULL, 2 * page, PROT_READ | PROT_WRITE,
-		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	ASSERT_NE(MAP_FAILED, area);
-	ASSERT_EQ(0, munmap(area + page, page));
-	tail = (void *)(area + page - FAULT_SZ);
+	/* One record's room, an unmapped page after */
+	tail = bytes_before_a_hole(FAULT_SZ);
+	ASSERT_NE(NULL, tail);
 
 	ASSERT_EQ(0, trigger_iopf(self->fd, self->dev.dev_id, 0x2));
 	ASSERT_EQ(0, trigger_iopf(self->fd, self->dev.dev_id, 0x3));
@@ -828,7 +819,7 @@ TEST_F(iopf, a_huge_read_count_takes_only_what_is_pending)
 	EXPECT_EQ(RESP_SZ, respond(self->fault_fd, f.cookie,
 				   IOMMUFD_PAGE_RESP_SUCCESS));
 	EXPECT_EQ(0, fault_read(self->fault_fd, &f, huge));
-	munmap(area, page);
+	bytes_before_a_hole_free(tail);
 }
 
 TEST_F(iopf, reading_with_nothing_pending_returns_zero)

@@ -307,22 +307,6 @@ TEST_F(regress, the_containers_unmap_overflow_is_eoverflow_like_its_map)
 	EXPECT_EQ(0, check_refs(self->fd, self->buf, self->len, 0));
 }
 
-/* An array of @n struct iommu_iova_range that ends just before a hole */
-static struct iommu_iova_range *ranges_before_a_hole(unsigned int n)
-{
-	char *area = mmap(NULL, 2 * PAGE, PROT_READ | PROT_WRITE,
-			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-
-	if (area == MAP_FAILED || munmap(area + PAGE, PAGE))
-		return NULL;
-	return (void *)(area + PAGE - n * sizeof(struct iommu_iova_range));
-}
-
-static void ranges_free(struct iommu_iova_range *r)
-{
-	munmap((void *)((uintptr_t)r & ~(PAGE - 1)), PAGE);
-}
-
 /*
  * Regression, user-supplied counts: IOMMU_IOAS_ALLOW_IOVAS with num_iovas
  * near U32_MAX reads the ranges that are there, faults at the first that
@@ -330,7 +314,7 @@ static void ranges_free(struct iommu_iova_range *r)
  */
 TEST_F(regress, allow_iovas_with_a_count_near_u32_max_changes_nothing)
 {
-	struct iommu_iova_range *r = ranges_before_a_hole(2);
+	struct iommu_iova_range *r = bytes_before_a_hole(2 * sizeof(*r));
 	struct iommu_ioas_allow_iovas allow = {
 		.size = sizeof(allow), .ioas_id = self->ioas_id,
 		.num_iovas = UINT32_MAX,
@@ -350,7 +334,7 @@ TEST_F(regress, allow_iovas_with_a_count_near_u32_max_changes_nothing)
 	allow.num_iovas = UINT32_MAX;
 	allow.allowed_iovas = 0;
 	EXPECT_EQ(-EFAULT, do_ioctl(self->fd, IOMMU_IOAS_ALLOW_IOVAS, &allow));
-	ranges_free(r);
+	bytes_before_a_hole_free(r);
 }
 
 /*
@@ -359,7 +343,7 @@ TEST_F(regress, allow_iovas_with_a_count_near_u32_max_changes_nothing)
  */
 TEST_F(regress, iova_ranges_with_a_count_near_u32_max_writes_only_the_ranges)
 {
-	struct iommu_iova_range *r = ranges_before_a_hole(1);
+	struct iommu_iova_range *r = bytes_before_a_hole(sizeof(*r));
 	struct iommu_ioas_iova_ranges get = {
 		.size = sizeof(get), .ioas_id = self->ioas_id,
 		.num_iovas = UINT32_MAX,
@@ -371,7 +355,7 @@ TEST_F(regress, iova_ranges_with_a_count_near_u32_max_writes_only_the_ranges)
 	EXPECT_EQ(0, do_ioctl(self->fd, IOMMU_IOAS_IOVA_RANGES, &get));
 	EXPECT_EQ(1, get.num_iovas);
 	EXPECT_EQ(START, r[0].start);
-	ranges_free(r);
+	bytes_before_a_hole_free(r);
 }
 
 /*

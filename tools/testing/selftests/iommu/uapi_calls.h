@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * The plumbing every test program of ours shares: an ioctl's result as 0
- * or a negative errno, the two commands nearly every test issues, and the
- * VFIO container's map and unmap.
+ * or a negative errno, the two commands nearly every test issues, the
+ * VFIO container's map and unmap, and user memory that ends in a hole.
  */
 #ifndef __SELFTEST_IOMMU_UAPI_CALLS_H
 #define __SELFTEST_IOMMU_UAPI_CALLS_H
@@ -10,6 +10,8 @@
 #include <errno.h>
 #include <stdint.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
 #include <linux/iommufd.h>
 #include <linux/vfio.h>
 
@@ -20,6 +22,33 @@
 static inline int do_ioctl(int fd, unsigned long cmd, void *arg)
 {
 	return ioctl(fd, cmd, arg) < 0 ? -errno : 0;
+}
+
+/*
+ * @n bytes of user memory that end where an unmapped page begins: what the
+ * kernel reads or writes past them faults.  NULL if it cannot be made.
+ */
+static inline void *bytes_before_a_hole(size_t n)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	char *area = mmap(NULL, 2 * page, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (area == MAP_FAILED)
+		return NULL;
+	if (munmap(area + page, page)) {
+		munmap(area, 2 * page);
+		return NULL;
+	}
+	return area + page - n;
+}
+
+/* Unmap what bytes_before_a_hole() returned */
+static inline void bytes_before_a_hole_free(void *p)
+{
+	long page = sysconf(_SC_PAGESIZE);
+
+	munmap((void *)((uintptr_t)p & ~(uintptr_t)(page - 1)), page);
 }
 
 /* IOMMU_DESTROY of the object @id */
