@@ -20,11 +20,15 @@ BASE=$BUILD/base			# the pristine base tree, extracted once
 # FLAVOUR=debug (default): KASAN, lockdep and kmemleak, the kernel every
 # test run uses.  FLAVOUR=bench: the same kernel without the debugging,
 # which would otherwise dominate every time make bench measures.
+# FLAVOUR=coverage (make coverage): without the debugging, with gcov
+# profiling our iommufd and VFIO glue only (harness/kernel-coverage.config).
+# FLAVOUR=kcsan (make stress FLAVOUR=kcsan): KCSAN and lockdep instead of
+# KASAN, which KCSAN excludes (harness/kernel-kcsan.config).
 FLAVOUR=${FLAVOUR:-debug}
 case "$FLAVOUR" in
 debug) OUT=$BUILD/$IMPL ;;
-bench) OUT=$BUILD/$IMPL/bench ;;
-*) echo "harness: FLAVOUR must be 'debug' or 'bench', not '$FLAVOUR'" >&2; exit 2 ;;
+bench | coverage | kcsan) OUT=$BUILD/$IMPL/$FLAVOUR ;;
+*) echo "harness: FLAVOUR must be 'debug', 'bench', 'coverage' or 'kcsan', not '$FLAVOUR'" >&2; exit 2 ;;
 esac
 # GUEST_ARCH=arm64 (make check-arm64): the same kernel, cross-built for
 # QEMU's arm64 virt machine with SMMUv3, in $OUT/arm64.
@@ -46,6 +50,9 @@ ARM64_BUSYBOX=$BUILD/arm64-busybox/bin/busybox	# harness/install-deps
 QEMU10=$BUILD/qemu10
 QEMU10_BIN=$QEMU10/usr/bin/qemu-system-x86_64
 SRC=$BUILD/$IMPL/src			# the tree we build (ours swapped in)
+# The coverage kernel's tree has its own copy: its Makefiles switch gcov on
+# for our directories (harness/build-kernel)
+[ "$FLAVOUR" != coverage ] || SRC=$OUT/src
 OBJ=$OUT/obj				# O= object tree
 ROOTFS=$OUT/rootfs			# staging area of the initramfs
 CONFORMANCE=tools/testing/selftests/iommu-base	# base-tree tests, in $SRC
