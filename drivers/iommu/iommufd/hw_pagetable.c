@@ -66,29 +66,6 @@ const struct iommufd_kind_ops iommufd_hwpt_nested_ops = {
 };
 
 /**
- * iommufd_get_hwpt() - look up a HWPT of either kind
- * @ictx: the context
- * @id: the HWPT's id
- *
- * Context: Process context.
- * Return: the HWPT, held (release with iommufd_obj_unref()), or
- * ERR_PTR(-ENOENT) if @id names no HWPT.
- */
-struct iommufd_hwpt *iommufd_get_hwpt(struct iommufd_ctx *ictx, u32 id)
-{
-	struct iommufd_object *obj;
-
-	obj = iommufd_obj_lookup(ictx, id, IOMMUFD_KIND_ANY);
-	if (IS_ERR(obj))
-		return ERR_CAST(obj);
-	if (!iommufd_object_is_hwpt(obj)) {
-		iommufd_obj_unref(ictx, obj);
-		return ERR_PTR(-ENOENT);
-	}
-	return container_of(obj, struct iommufd_hwpt, base);
-}
-
-/**
  * iommufd_get_hwpt_paging() - look up a paging HWPT
  * @ictx: the context
  * @id: the HWPT's id

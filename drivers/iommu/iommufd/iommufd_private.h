@@ -350,7 +350,6 @@ struct iommufd_hwpt_paging *
 iommufd_hwpt_paging_create(struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
 			   struct iommufd_device *idev, u32 flags);
 int iommufd_hwpt_paging_fill(struct iommufd_hwpt_paging *hwpt);
-struct iommufd_hwpt *iommufd_get_hwpt(struct iommufd_ctx *ictx, u32 id);
 struct iommufd_hwpt_paging *iommufd_get_hwpt_paging(struct iommufd_ctx *ictx,
 						    u32 id);
 

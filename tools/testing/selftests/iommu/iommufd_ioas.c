@@ -1000,6 +1000,101 @@ TEST_F(ioas, vfio_ioas_get_without_a_compat_ioas_is_enodev)
 	EXPECT_EQ(-ENODEV, vfio_ioas(self->fd, IOMMU_VFIO_IOAS_GET, &id));
 }
 
+/*
+ * The VFIO calls of /dev/iommu act on the compat IOAS: without one, those
+ * that need it are ENODEV (IOMMU_VFIO_IOAS_SET chooses it).
+ */
+TEST_F(ioas, vfio_calls_without_a_compat_ioas_are_enodev)
+{
+	struct vfio_iommu_type1_dma_map vaddr = {
+		.argsz = sizeof(vaddr), .flags = VFIO_DMA_MAP_FLAG_VADDR,
+		.vaddr = buf(0), .iova = MOCK_APERTURE_START,
+		.size = BUFFER_SIZE,
+	};
+	struct vfio_iommu_type1_dirty_bitmap dirty = {
+		.argsz = sizeof(dirty), .flags = VFIO_IOMMU_DIRTY_PAGES_FLAG_START,
+	};
+
+	EXPECT_EQ(-ENODEV, do_ioctl(self->fd, VFIO_IOMMU_MAP_DMA, &vaddr));
+	EXPECT_EQ(-ENODEV, do_ioctl(self->fd, VFIO_IOMMU_DIRTY_PAGES, &dirty));
+}
+
+/* The mock's emulated device on the fixture's IOAS: its access fd */
+static int access_create(struct _test_data_ioas *self, __u32 flags)
+{
+	struct iommu_test_cmd cmd = {
+		.size = sizeof(cmd), .op = IOMMU_TEST_OP_CREATE_ACCESS,
+		.id = self->ioas_id, .create_access = { .flags = flags },
+	};
+	int ret = do_ioctl(self->fd, IOMMU_TEST_CMD, &cmd);
+
+	return ret ? ret : (int)cmd.create_access.out_access_fd;
+}
+
+static int access_rw(struct _test_data_ioas *self, int access_fd, __u64 iova,
+		     void *data, __u64 length)
+{
+	struct iommu_test_cmd cmd = {
+		.size = sizeof(cmd), .op = IOMMU_TEST_OP_ACCESS_RW,
+		.id = access_fd,
+		.access_rw = { .iova = iova, .length = length,
+			       .uptr = (uintptr_t)data },
+	};
+
+	return do_ioctl(self->fd, IOMMU_TEST_CMD, &cmd);
+}
+
+/* An emulated device pins for writing only what a mapping lets it write */
+TEST_F(ioas, an_access_pinning_a_read_only_mapping_for_writing_is_eperm)
+{
+	struct iommu_test_cmd pin = {
+		.size = sizeof(pin), .op = IOMMU_TEST_OP_ACCESS_PAGES,
+		.access_pages = { .flags = MOCK_FLAGS_ACCESS_WRITE,
+				  .iova = MOCK_APERTURE_START,
+				  .length = BUFFER_SIZE, .uptr = buf(0) },
+	};
+	__u64 iova = MOCK_APERTURE_START;
+	int access_fd;
+
+	ASSERT_EQ(0, ioas_map(self->fd, self->ioas_id,
+			      IOMMU_IOAS_MAP_FIXED_IOVA |
+			      IOMMU_IOAS_MAP_READABLE, buf(0), BUFFER_SIZE,
+			      &iova));
+	access_fd = access_create(self,
+				  MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES);
+	ASSERT_LE(0, access_fd);
+	pin.id = access_fd;
+	EXPECT_EQ(-EPERM, do_ioctl(self->fd, IOMMU_TEST_CMD, &pin));
+	EXPECT_EQ(0, check_refs(self->fd, buf(0), BUFFER_SIZE, 0));
+	/* Reading is what the mapping allows */
+	pin.access_pages.flags = 0;
+	ASSERT_EQ(0, do_ioctl(self->fd, IOMMU_TEST_CMD, &pin));
+	close(access_fd);
+}
+
+/* A failed move of an emulated device leaves it where it was */
+TEST_F(ioas, replacing_an_access_ioas_by_an_unknown_id_keeps_the_old)
+{
+	struct iommu_test_cmd replace = {
+		.size = sizeof(replace), .op = IOMMU_TEST_OP_ACCESS_REPLACE_IOAS,
+		.access_replace_ioas = { .ioas_id = self->ioas_id + 1000 },
+	};
+	char data[16] = { 0 };
+	int access_fd;
+
+	ASSERT_EQ(0, map_fixed(self, MOCK_APERTURE_START, BUFFER_SIZE));
+	memset((void *)(uintptr_t)buf(0), 0x5a, sizeof(data));
+	access_fd = access_create(self, 0);
+	ASSERT_LE(0, access_fd);
+	replace.id = access_fd;
+	EXPECT_EQ(-ENOENT, do_ioctl(self->fd, IOMMU_TEST_CMD, &replace));
+	ASSERT_EQ(0, access_rw(self, access_fd, MOCK_APERTURE_START, data,
+			       sizeof(data)));
+	EXPECT_EQ(0x5a, data[0]);
+	EXPECT_EQ(0x5a, data[sizeof(data) - 1]);
+	close(access_fd);
+}
+
 TEST_F(ioas, vfio_ioas_get_returns_the_ioas_set)
 {
 	__u32 id = self->ioas_id;

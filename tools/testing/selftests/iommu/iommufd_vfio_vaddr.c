@@ -20,6 +20,8 @@
 #include <unistd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
+#include <signal.h>
 #include <linux/iommufd.h>
 #include <linux/vfio.h>
 
@@ -298,6 +300,81 @@ TEST_F(vaddr, a_waiting_emulated_device_learns_of_an_unmap)
 	ASSERT_EQ(0, pthread_join(thread, NULL));
 	EXPECT_EQ(-ENOENT, p.ret);
 	close(p.access_fd);
+}
+
+/* An emulated device reading the first bytes of the mapping */
+static void *read_first_bytes(void *arg)
+{
+	struct pinner *p = arg;
+	char buf[64];
+	struct iommu_test_cmd cmd = {
+		.size = sizeof(cmd), .op = IOMMU_TEST_OP_ACCESS_RW,
+		.id = p->access_fd,
+		.access_rw = { .iova = IOVA, .length = sizeof(buf),
+			       .uptr = (uintptr_t)buf },
+	};
+
+	p->ret = do_ioctl(p->fd, IOMMU_TEST_CMD, &cmd);
+	__atomic_store_n(&p->done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+/*
+ * A process killed while its emulated device waits for the new address:
+ * the wait ends, the process exits, and the container is as before.
+ */
+static void kill_a_waiting_access(struct __test_metadata *_metadata,
+				  FIXTURE_DATA(vaddr) *self,
+				  void *(*use)(void *), __u32 access_flags)
+{
+	struct timespec tick = { 0, 200 * 1000 * 1000 };
+	struct iommu_test_cmd create = {
+		.size = sizeof(create), .op = IOMMU_TEST_OP_CREATE_ACCESS,
+		.id = self->ioas_id,
+		.create_access = { .flags = access_flags },
+	};
+	struct pinner p = { .fd = self->fd, .va = self->new_va };
+	__u32 stdev_id, hwpt_id;
+	__u64 size = BUF_SIZE;
+	int status;
+	pid_t pid;
+
+	ASSERT_EQ(0, invalidate_vaddr(self->fd, 0, IOVA, &size));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		if (do_ioctl(self->fd, IOMMU_TEST_CMD, &create))
+			_exit(1);
+		p.access_fd = create.create_access.out_access_fd;
+		use(&p);
+		/* Only the kill ends the wait */
+		_exit(2);
+	}
+	nanosleep(&tick, NULL);
+	ASSERT_EQ(0, waitpid(pid, &status, WNOHANG));
+	ASSERT_EQ(0, kill(pid, SIGKILL));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFSIGNALED(status));
+	EXPECT_EQ(SIGKILL, WTERMSIG(status));
+	/* The mapping is still there, waiting for its address */
+	EXPECT_EQ(-EBUSY, mock_device(self->fd, self->ioas_id, &stdev_id,
+				      &hwpt_id));
+	ASSERT_EQ(0, update_vaddr(self->fd, self->new_va, IOVA, BUF_SIZE));
+	ASSERT_EQ(0, mock_device(self->fd, self->ioas_id, &stdev_id,
+				 &hwpt_id));
+	EXPECT_EQ(0, check_map(self->fd, hwpt_id, IOVA, self->new_va,
+			       BUF_SIZE));
+}
+
+TEST_F(vaddr, a_process_killed_while_its_device_waits_to_pin_exits)
+{
+	kill_a_waiting_access(_metadata, self, pin_first_page,
+			      MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES);
+}
+
+TEST_F(vaddr, a_process_killed_while_its_device_waits_to_read_exits)
+{
+	kill_a_waiting_access(_metadata, self, read_first_bytes, 0);
 }
 
 TEST_F(vaddr, pinned_memory_serves_an_emulated_device_at_once)

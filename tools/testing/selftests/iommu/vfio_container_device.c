@@ -13,6 +13,7 @@
 #include <time.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <linux/iommufd.h>
 #include <linux/vfio.h>
 
 #include "kselftest_harness.h"
@@ -605,6 +606,42 @@ TEST_F(container, dirty_pages_of_a_v1_container_are_eacces_first)
 	errno = 0;
 	EXPECT_EQ(-1, ioctl(self->container, VFIO_IOMMU_DIRTY_PAGES, &dirty));
 	EXPECT_EQ(variant->type == VFIO_TYPE1_IOMMU ? EACCES : EINVAL, errno);
+}
+
+/*
+ * /dev/vfio/vfio served by iommufd is an iommufd file: IOMMU_VFIO_IOAS
+ * can take the container's IOAS away.  Then every call that needs it is
+ * ENODEV, and nothing is mapped.
+ */
+TEST_F(container, calls_after_the_ioas_is_cleared_are_enodev)
+{
+	struct iommu_vfio_ioas clear = {
+		.size = sizeof(clear), .op = IOMMU_VFIO_IOAS_CLEAR,
+	};
+	struct vfio_iommu_type1_dma_map vaddr = {
+		.argsz = sizeof(vaddr), .flags = VFIO_DMA_MAP_FLAG_VADDR,
+		.vaddr = (uintptr_t)self->buf, .iova = DMA_IOVA,
+		.size = BUF_SIZE,
+	};
+	struct vfio_iommu_type1_dirty_bitmap dirty = {
+		.argsz = sizeof(dirty), .flags = VFIO_IOMMU_DIRTY_PAGES_FLAG_START,
+	};
+
+	if (ioctl(self->container, IOMMU_VFIO_IOAS, &clear))
+		SKIP(return, "the container is not an iommufd file (%s)",
+		     strerror(errno));
+	errno = 0;
+	EXPECT_EQ(-1, dma_map(self->container, self->buf, BUF_SIZE, DMA_IOVA));
+	EXPECT_EQ(ENODEV, errno);
+	errno = 0;
+	EXPECT_EQ(-1, ioctl(self->container, VFIO_IOMMU_MAP_DMA, &vaddr));
+	EXPECT_EQ(ENODEV, errno);
+	if (variant->type == VFIO_TYPE1v2_IOMMU) {
+		errno = 0;
+		EXPECT_EQ(-1, ioctl(self->container, VFIO_IOMMU_DIRTY_PAGES,
+				    &dirty));
+		EXPECT_EQ(ENODEV, errno);
+	}
 }
 
 TEST_HARNESS_MAIN
