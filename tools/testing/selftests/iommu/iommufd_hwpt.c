@@ -139,6 +139,29 @@ TEST_F(mock, hwpt_alloc_argument_errors)
 				      &id));
 }
 
+/*
+ * The HWPT is made before its id is written back: if that write fails the
+ * call is EFAULT and leaves no HWPT (nothing holds the IOAS).
+ */
+TEST_F(mock, an_hwpt_alloc_whose_reply_cannot_be_written_leaves_no_hwpt)
+{
+	struct iommu_hwpt_alloc *cmd;
+	__u32 ioas_id;
+
+	ASSERT_EQ(0, ioas_alloc(self->fd, &ioas_id));
+	cmd = mmap(NULL, getpagesize(), PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, cmd);
+	*cmd = (struct iommu_hwpt_alloc){
+		.size = sizeof(*cmd), .dev_id = self->dev_id, .pt_id = ioas_id,
+	};
+	ASSERT_EQ(0, mprotect(cmd, getpagesize(), PROT_READ));
+	EXPECT_EQ(-EFAULT, do_ioctl(self->fd, IOMMU_HWPT_ALLOC, cmd));
+	EXPECT_EQ(0, cmd->out_hwpt_id);
+	EXPECT_EQ(0, destroy(self->fd, ioas_id));
+	munmap(cmd, getpagesize());
+}
+
 TEST_F(mock, an_allocated_hwpt_can_be_attached_and_then_destroyed)
 {
 	struct iommu_test_cmd replace = {

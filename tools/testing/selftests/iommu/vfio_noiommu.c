@@ -119,6 +119,11 @@ TEST_F(noiommu, the_group_joins_and_only_the_noiommu_type_is_accepted)
 	EXPECT_EQ(ENODEV, errno);
 	ASSERT_EQ(0, ioctl(self->container, VFIO_SET_IOMMU,
 			   VFIO_NOIOMMU_IOMMU));
+	/* Its type chosen, it offers that type alone, as its driver would */
+	EXPECT_EQ(1, ioctl(self->container, VFIO_CHECK_EXTENSION,
+			   VFIO_NOIOMMU_IOMMU));
+	EXPECT_EQ(0, ioctl(self->container, VFIO_CHECK_EXTENSION,
+			   VFIO_TYPE1v2_IOMMU));
 	devfd = ioctl(self->group, VFIO_GROUP_GET_DEVICE_FD, self->bdf);
 	ASSERT_LE(0, devfd);
 	EXPECT_EQ(0, ioctl(devfd, VFIO_DEVICE_GET_INFO, &dinfo));
