@@ -324,7 +324,7 @@ static void *read_first_bytes(void *arg)
  * the wait ends, the process exits, and the container is as before.
  */
 static void kill_a_waiting_access(struct __test_metadata *_metadata,
-				  FIXTURE_DATA(vaddr) *self,
+				  struct _test_data_vaddr *self,
 				  void *(*use)(void *), __u32 access_flags)
 {
 	struct timespec tick = { 0, 200 * 1000 * 1000 };
