@@ -224,6 +224,57 @@ TEST_F(edu_cdev, bind_with_unreadable_argument_is_efault)
 	EXPECT_EQ(EFAULT, errno);
 }
 
+/* A page of @len bytes of @arg that the caller can read but not write */
+static void *read_only_copy(const void *arg, size_t len)
+{
+	void *p = mmap(NULL, getpagesize(), PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		return NULL;
+	memcpy(p, arg, len);
+	if (mprotect(p, getpagesize(), PROT_READ)) {
+		munmap(p, getpagesize());
+		return NULL;
+	}
+	return p;
+}
+
+/*
+ * Bind and attach write their result back last: when that write fails,
+ * the call is EFAULT and undone, and the same call can then succeed.
+ */
+TEST_F(edu_cdev, bind_and_attach_whose_reply_cannot_be_written_are_undone)
+{
+	struct vfio_device_bind_iommufd bind = {
+		.argsz = sizeof(bind), .iommufd = self->iommufd,
+	};
+	struct iommu_ioas_alloc alloc = { .size = sizeof(alloc) };
+	struct vfio_device_attach_iommufd_pt attach = {
+		.argsz = sizeof(attach),
+	};
+	struct iommu_destroy destroy = { .size = sizeof(destroy) };
+	void *ro;
+
+	ro = read_only_copy(&bind, sizeof(bind));
+	ASSERT_NE(NULL, ro);
+	EXPECT_EQ(-1, ioctl(self->devfd, VFIO_DEVICE_BIND_IOMMUFD, ro));
+	EXPECT_EQ(EFAULT, errno);
+	munmap(ro, getpagesize());
+	ASSERT_EQ(0, ioctl(self->devfd, VFIO_DEVICE_BIND_IOMMUFD, &bind));
+
+	ASSERT_EQ(0, ioctl(self->iommufd, IOMMU_IOAS_ALLOC, &alloc));
+	attach.pt_id = alloc.out_ioas_id;
+	ro = read_only_copy(&attach, sizeof(attach));
+	ASSERT_NE(NULL, ro);
+	EXPECT_EQ(-1, ioctl(self->devfd, VFIO_DEVICE_ATTACH_IOMMUFD_PT, ro));
+	EXPECT_EQ(EFAULT, errno);
+	munmap(ro, getpagesize());
+	/* Not attached: nothing holds the IOAS */
+	destroy.id = alloc.out_ioas_id;
+	EXPECT_EQ(0, ioctl(self->iommufd, IOMMU_DESTROY, &destroy));
+}
+
 #define DMA_IOVA 0x200000UL
 #define BUF_SIZE 0x4000UL
 
