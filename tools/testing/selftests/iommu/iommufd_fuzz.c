@@ -144,6 +144,8 @@ static bool plausible(int err)
 	case ERANGE: case ENODEV: case EPERM: case EBADF: case ENXIO:
 	case EMSGSIZE: case EINTR: case EEXIST: case ENOSPC: case ESRCH:
 	case ESPIPE: case EBADFD:
+	/* VFIO_IOMMU_DIRTY_PAGES of a type1 (v1) container, as type1's */
+	case EACCES:
 		return true;
 	default:
 		return false;
