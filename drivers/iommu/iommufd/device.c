@@ -117,6 +117,7 @@ static void iommufd_device_destroy(struct iommufd_object *obj)
 	if (idev->slot) {
 		mutex_lock(&idev->slot->lock);
 		list_del(&idev->slot_link);
+		WRITE_ONCE(idev->slot->nbound, idev->slot->nbound - 1);
 		mutex_unlock(&idev->slot->lock);
 		iommufd_group_put(idev->slot);
 	}
@@ -219,6 +220,7 @@ struct iommufd_device *iommufd_device_bind(struct iommufd_ctx *ictx,
 	iommu_group_put(group);
 	mutex_lock(&idev->slot->lock);
 	list_add_tail(&idev->slot_link, &idev->slot->devices);
+	WRITE_ONCE(idev->slot->nbound, idev->slot->nbound + 1);
 	mutex_unlock(&idev->slot->lock);
 
 	/* The owner's reference, next to the table's */
@@ -261,24 +263,27 @@ EXPORT_SYMBOL_NS_GPL(iommufd_device_unbind, IOMMUFD);
  * @ictx: the context
  * @group: the IOMMU group
  *
- * Context: Process context.
+ * Context: Any context where a spinlock may be taken; takes no mutex, so
+ * callers may hold VFIO's memory_lock.
  * Return: true if a device of the group is bound to the context.
  */
 bool iommufd_ctx_has_group(struct iommufd_ctx *ictx, struct iommu_group *group)
 {
 	struct iommufd_group_slot *slot;
-	bool ret = false;
+	bool ret;
 
 	if (!ictx || !group)
 		return false;
-	mutex_lock(&ictx->lock);
+	/*
+	 * No mutex: VFIO asks while it holds a device's memory_lock, which a
+	 * BAR fault takes under mmap_lock, itself taken under iopt->tree_sem
+	 * and so under the slot and context locks.  The table's spinlock
+	 * keeps the slot alive: iommufd_group_last_put() erases it first.
+	 */
+	xa_lock(&ictx->group_slots);
 	slot = xa_load(&ictx->group_slots, iommu_group_id(group));
-	if (slot) {
-		mutex_lock(&slot->lock);
-		ret = !list_empty(&slot->devices);
-		mutex_unlock(&slot->lock);
-	}
-	mutex_unlock(&ictx->lock);
+	ret = slot && READ_ONCE(slot->nbound);
+	xa_unlock(&ictx->group_slots);
 	return ret;
 }
 EXPORT_SYMBOL_NS_GPL(iommufd_ctx_has_group, IOMMUFD);
