@@ -829,106 +829,116 @@ static void give_back_to_its_driver(const char *bdf)
 }
 
 /*
+ * The bridge's group: its edu and virtio device given to vfio-pci, a cdev
+ * of each open, and an iommufd.  The virtio device goes back to its own
+ * driver after each test.
+ */
+FIXTURE(bridge) {
+	char edu[64];
+	char virtio[64];
+	bool virtio_taken;
+	int edufd;
+	int virtiofd;
+	int iommufd;
+};
+
+FIXTURE_SETUP(bridge)
+{
+	self->edufd = self->virtiofd = self->iommufd = -1;
+	if (edu_find_on(1, 0, self->edu, sizeof(self->edu)) ||
+	    virtio_find_on_bridge(self->virtio, sizeof(self->virtio)))
+		SKIP(return, "no edu and virtio device behind a bridge");
+	edu_bind_vfio_pci(self->edu);
+	if (!edu_translated(self->edu) &&
+	    edu_machine_iommu() != EDU_IOMMU_VTD)
+		SKIP(return, "the edu behind the bridge has no IOMMU group here");
+	ASSERT_TRUE(edu_translated(self->edu));
+	ASSERT_EQ(0, edu_bind_vfio_pci(self->virtio));
+	self->virtio_taken = true;
+	self->edufd = edu_open_cdev(self->edu);
+	ASSERT_LE(0, self->edufd);
+	self->virtiofd = edu_open_cdev(self->virtio);
+	ASSERT_LE(0, self->virtiofd);
+	self->iommufd = open("/dev/iommu", O_RDWR);
+	ASSERT_LE(0, self->iommufd);
+}
+
+FIXTURE_TEARDOWN(bridge)
+{
+	if (self->virtiofd >= 0)
+		close(self->virtiofd);
+	if (self->edufd >= 0)
+		close(self->edufd);
+	if (self->iommufd >= 0)
+		close(self->iommufd);
+	if (self->virtio_taken)
+		give_back_to_its_driver(self->virtio);
+}
+
+/*
  * The IOMMU translates the bridge's group as one: once no kernel driver
  * uses it, both its devices can be bound, and they share one attachment:
  * the second may join the first's HWPT, not use another (EINVAL).
  */
-TEST(two_devices_of_one_group_share_its_attachment)
+TEST_F(bridge, two_devices_of_one_group_share_its_attachment)
 {
 	struct vfio_device_bind_iommufd bind = { .argsz = sizeof(bind) };
 	struct iommu_ioas_alloc alloc = { .size = sizeof(alloc) };
-	char edu[64], virtio[64];
-	int edufd, virtiofd;
 	__u32 ioas_a, ioas_b, pt_id;
 
-	if (edu_find_on(1, 0, edu, sizeof(edu)) ||
-	    virtio_find_on_bridge(virtio, sizeof(virtio)))
-		SKIP(return, "no edu and virtio device behind a bridge");
-	edu_bind_vfio_pci(edu);
-	if (!edu_translated(edu) && edu_machine_iommu() != EDU_IOMMU_VTD)
-		SKIP(return, "the edu behind the bridge has no IOMMU group here");
-	ASSERT_TRUE(edu_translated(edu));
-	ASSERT_EQ(0, edu_bind_vfio_pci(virtio));
-	edufd = edu_open_cdev(edu);
-	ASSERT_LE(0, edufd);
-	virtiofd = edu_open_cdev(virtio);
-	ASSERT_LE(0, virtiofd);
-	bind.iommufd = open("/dev/iommu", O_RDWR);
-	ASSERT_LE(0, bind.iommufd);
+	bind.iommufd = self->iommufd;
 	ASSERT_EQ(0, ioctl(bind.iommufd, IOMMU_IOAS_ALLOC, &alloc));
 	ioas_a = alloc.out_ioas_id;
 	ASSERT_EQ(0, ioctl(bind.iommufd, IOMMU_IOAS_ALLOC, &alloc));
 	ioas_b = alloc.out_ioas_id;
-	ASSERT_EQ(0, ioctl(edufd, VFIO_DEVICE_BIND_IOMMUFD, &bind));
-	ASSERT_EQ(0, ioctl(virtiofd, VFIO_DEVICE_BIND_IOMMUFD, &bind));
+	ASSERT_EQ(0, ioctl(self->edufd, VFIO_DEVICE_BIND_IOMMUFD, &bind));
+	ASSERT_EQ(0, ioctl(self->virtiofd, VFIO_DEVICE_BIND_IOMMUFD, &bind));
 
 	pt_id = ioas_a;
-	ASSERT_EQ(0, attach_pt(edufd, &pt_id));
+	ASSERT_EQ(0, attach_pt(self->edufd, &pt_id));
 	pt_id = ioas_b;
-	EXPECT_EQ(-1, attach_pt(virtiofd, &pt_id));
+	EXPECT_EQ(-1, attach_pt(self->virtiofd, &pt_id));
 	EXPECT_EQ(EINVAL, errno);
 	pt_id = ioas_a;
-	EXPECT_EQ(0, attach_pt(virtiofd, &pt_id));
+	EXPECT_EQ(0, attach_pt(self->virtiofd, &pt_id));
 
-	close(virtiofd);
-	close(edufd);
-	close(bind.iommufd);
-	give_back_to_its_driver(virtio);
 }
 
 /*
  * A replace moves the group's one attachment: a device of the group that
  * is bound but not attached stays so, and may join the new one later.
  */
-TEST(a_replace_leaves_a_bound_but_detached_group_member_detached)
+TEST_F(bridge, a_replace_leaves_a_bound_but_detached_group_member_detached)
 {
 	struct vfio_device_bind_iommufd bind = { .argsz = sizeof(bind) };
 	struct iommu_ioas_alloc alloc = { .size = sizeof(alloc) };
 	struct vfio_device_detach_iommufd_pt detach = {
 		.argsz = sizeof(detach),
 	};
-	char edu[64], virtio[64];
 	__u32 ioas_a, ioas_b, pt_id;
-	int edufd, virtiofd;
 
-	if (edu_find_on(1, 0, edu, sizeof(edu)) ||
-	    virtio_find_on_bridge(virtio, sizeof(virtio)))
-		SKIP(return, "no edu and virtio device behind a bridge");
-	edu_bind_vfio_pci(edu);
-	if (!edu_translated(edu))
-		SKIP(return, "the edu behind the bridge has no IOMMU group here");
-	ASSERT_EQ(0, edu_bind_vfio_pci(virtio));
-	edufd = edu_open_cdev(edu);
-	ASSERT_LE(0, edufd);
-	virtiofd = edu_open_cdev(virtio);
-	ASSERT_LE(0, virtiofd);
-	bind.iommufd = open("/dev/iommu", O_RDWR);
-	ASSERT_LE(0, bind.iommufd);
+	bind.iommufd = self->iommufd;
 	ASSERT_EQ(0, ioctl(bind.iommufd, IOMMU_IOAS_ALLOC, &alloc));
 	ioas_a = alloc.out_ioas_id;
 	ASSERT_EQ(0, ioctl(bind.iommufd, IOMMU_IOAS_ALLOC, &alloc));
 	ioas_b = alloc.out_ioas_id;
-	ASSERT_EQ(0, ioctl(edufd, VFIO_DEVICE_BIND_IOMMUFD, &bind));
-	ASSERT_EQ(0, ioctl(virtiofd, VFIO_DEVICE_BIND_IOMMUFD, &bind));
+	ASSERT_EQ(0, ioctl(self->edufd, VFIO_DEVICE_BIND_IOMMUFD, &bind));
+	ASSERT_EQ(0, ioctl(self->virtiofd, VFIO_DEVICE_BIND_IOMMUFD, &bind));
 
 	pt_id = ioas_a;
-	ASSERT_EQ(0, attach_pt(edufd, &pt_id));
+	ASSERT_EQ(0, attach_pt(self->edufd, &pt_id));
 	/* Attached again: a replace, to the other IOAS */
 	pt_id = ioas_b;
-	ASSERT_EQ(0, attach_pt(edufd, &pt_id));
+	ASSERT_EQ(0, attach_pt(self->edufd, &pt_id));
 	/* The other member was never attached: its detach does nothing */
-	EXPECT_EQ(0, ioctl(virtiofd, VFIO_DEVICE_DETACH_IOMMUFD_PT, &detach));
+	EXPECT_EQ(0, ioctl(self->virtiofd, VFIO_DEVICE_DETACH_IOMMUFD_PT, &detach));
 	/* and it joins only where the group now is */
 	pt_id = ioas_a;
-	EXPECT_EQ(-1, attach_pt(virtiofd, &pt_id));
+	EXPECT_EQ(-1, attach_pt(self->virtiofd, &pt_id));
 	EXPECT_EQ(EINVAL, errno);
 	pt_id = ioas_b;
-	EXPECT_EQ(0, attach_pt(virtiofd, &pt_id));
+	EXPECT_EQ(0, attach_pt(self->virtiofd, &pt_id));
 
-	close(virtiofd);
-	close(edufd);
-	close(bind.iommufd);
-	give_back_to_its_driver(virtio);
 }
 
 /* The dependent device of @info at PCI address @bdf, or NULL */
@@ -956,67 +966,49 @@ dependent_at(struct vfio_pci_hot_reset_info *info, const char *bdf)
  * iommufd holds by VFIO_PCI_DEVID_OWNED; and when it owns every one, the
  * reset needs no group fds (a zero-length array).
  */
-TEST(hot_reset_names_devices_by_dev_id_and_needs_no_group_fds)
+TEST_F(bridge, hot_reset_names_devices_by_dev_id_and_needs_no_group_fds)
 {
 	struct vfio_device_bind_iommufd bind = { .argsz = sizeof(bind) };
 	struct vfio_pci_dependent_device *d;
 	struct vfio_pci_hot_reset_info *info;
 	struct vfio_pci_hot_reset reset = { .argsz = sizeof(reset) };
 	size_t size = sizeof(*info) + 8 * sizeof(info->devices[0]);
-	char edu[64], virtio[64];
-	int edufd, virtiofd;
 	__u32 edu_id;
 
-	if (edu_find_on(1, 0, edu, sizeof(edu)) ||
-	    virtio_find_on_bridge(virtio, sizeof(virtio)))
-		SKIP(return, "no edu and virtio device behind a bridge");
-	edu_bind_vfio_pci(edu);
-	if (!edu_translated(edu))
-		SKIP(return, "the edu behind the bridge has no IOMMU group here");
-	ASSERT_EQ(0, edu_bind_vfio_pci(virtio));
 	info = calloc(1, size);
 	ASSERT_NE(NULL, info);
-	edufd = edu_open_cdev(edu);
-	ASSERT_LE(0, edufd);
-	virtiofd = edu_open_cdev(virtio);
-	ASSERT_LE(0, virtiofd);
-	bind.iommufd = open("/dev/iommu", O_RDWR);
-	ASSERT_LE(0, bind.iommufd);
-	ASSERT_EQ(0, ioctl(edufd, VFIO_DEVICE_BIND_IOMMUFD, &bind));
+	bind.iommufd = self->iommufd;
+	ASSERT_EQ(0, ioctl(self->edufd, VFIO_DEVICE_BIND_IOMMUFD, &bind));
 	edu_id = bind.out_devid;
 
 	/* The virtio device is not bound, but its group is the edu's */
 	info->argsz = size;
-	if (ioctl(edufd, VFIO_DEVICE_GET_PCI_HOT_RESET_INFO, info) &&
+	if (ioctl(self->edufd, VFIO_DEVICE_GET_PCI_HOT_RESET_INFO, info) &&
 	    errno == ENODEV)
 		SKIP(goto out, "the bridge's bus cannot be reset here");
-	ASSERT_EQ(0, ioctl(edufd, VFIO_DEVICE_GET_PCI_HOT_RESET_INFO, info));
+	ASSERT_EQ(0, ioctl(self->edufd, VFIO_DEVICE_GET_PCI_HOT_RESET_INFO, info));
 	EXPECT_EQ(VFIO_PCI_HOT_RESET_FLAG_DEV_ID |
 		  VFIO_PCI_HOT_RESET_FLAG_DEV_ID_OWNED, info->flags);
-	d = dependent_at(info, edu);
+	d = dependent_at(info, self->edu);
 	ASSERT_NE(NULL, d);
 	EXPECT_EQ(edu_id, d->devid);
-	d = dependent_at(info, virtio);
+	d = dependent_at(info, self->virtio);
 	ASSERT_NE(NULL, d);
 	EXPECT_EQ(VFIO_PCI_DEVID_OWNED, d->devid);
-	EXPECT_EQ(0, ioctl(edufd, VFIO_DEVICE_PCI_HOT_RESET, &reset));
+	EXPECT_EQ(0, ioctl(self->edufd, VFIO_DEVICE_PCI_HOT_RESET, &reset));
 
 	/* Bound too, it is named by its own dev id */
-	ASSERT_EQ(0, ioctl(virtiofd, VFIO_DEVICE_BIND_IOMMUFD, &bind));
+	ASSERT_EQ(0, ioctl(self->virtiofd, VFIO_DEVICE_BIND_IOMMUFD, &bind));
 	memset(info, 0, size);
 	info->argsz = size;
-	ASSERT_EQ(0, ioctl(edufd, VFIO_DEVICE_GET_PCI_HOT_RESET_INFO, info));
-	d = dependent_at(info, virtio);
+	ASSERT_EQ(0, ioctl(self->edufd, VFIO_DEVICE_GET_PCI_HOT_RESET_INFO, info));
+	d = dependent_at(info, self->virtio);
 	ASSERT_NE(NULL, d);
 	EXPECT_EQ(bind.out_devid, d->devid);
 	EXPECT_NE(edu_id, d->devid);
-	EXPECT_EQ(0, ioctl(virtiofd, VFIO_DEVICE_PCI_HOT_RESET, &reset));
+	EXPECT_EQ(0, ioctl(self->virtiofd, VFIO_DEVICE_PCI_HOT_RESET, &reset));
 out:
-	close(virtiofd);
-	close(edufd);
-	close(bind.iommufd);
 	free(info);
-	give_back_to_its_driver(virtio);
 }
 
 TEST_HARNESS_MAIN
