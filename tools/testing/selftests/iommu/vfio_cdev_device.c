@@ -844,7 +844,9 @@ FIXTURE(bridge) {
 
 FIXTURE_SETUP(bridge)
 {
-	self->edufd = self->virtiofd = self->iommufd = -1;
+	self->edufd = -1;
+	self->virtiofd = -1;
+	self->iommufd = -1;
 	if (edu_find_on(1, 0, self->edu, sizeof(self->edu)) ||
 	    virtio_find_on_bridge(self->virtio, sizeof(self->virtio)))
 		SKIP(return, "no edu and virtio device behind a bridge");
@@ -901,7 +903,6 @@ TEST_F(bridge, two_devices_of_one_group_share_its_attachment)
 	EXPECT_EQ(EINVAL, errno);
 	pt_id = ioas_a;
 	EXPECT_EQ(0, attach_pt(self->virtiofd, &pt_id));
-
 }
 
 /*
@@ -938,7 +939,6 @@ TEST_F(bridge, a_replace_leaves_a_bound_but_detached_group_member_detached)
 	EXPECT_EQ(EINVAL, errno);
 	pt_id = ioas_b;
 	EXPECT_EQ(0, attach_pt(self->virtiofd, &pt_id));
-
 }
 
 /* The dependent device of @info at PCI address @bdf, or NULL */
