@@ -211,7 +211,8 @@ EXPORT_SYMBOL_NS_GPL(iommufd_access_attach, IOMMUFD);
  * @ioas_id: the new IOAS
  *
  * The access's pins belong to the old IOAS: its unmap callback is asked to
- * release all of them first.
+ * release all of them first.  A move to the IOAS it is on changes nothing,
+ * its pins included (as in 6.12).
  *
  * Context: Process context; sleeps.
  * Return: 0; -EINVAL if not attached; -EBUSY if the owner kept pins; or
@@ -238,10 +239,10 @@ int iommufd_access_replace(struct iommufd_access *access, u32 ioas_id)
 	old_index = access->iopt_index;
 	if (!old) {
 		ret = -EINVAL;
+	} else if (old->base.nr == ioas_id) {
+		ret = 0;	/* staying: its pins stay valid */
 	} else if (!RB_EMPTY_ROOT(&access->pins.rb_root)) {
 		ret = -EBUSY;
-	} else if (old->base.nr == ioas_id) {
-		ret = 0;
 	} else {
 		ret = iommufd_access_attach_locked(access, ioas_id);
 		if (!ret) {

@@ -650,6 +650,15 @@ TEST_F(ioas, copy_without_read_or_write_is_einval)
 				PAGES(4)));
 }
 
+TEST_F(ioas, copy_of_zero_length_is_einval_and_a_wrapping_one_eoverflow)
+{
+	__u64 dst = BASE + PAGES(16);
+
+	ASSERT_EQ(0, map_fixed(self, BASE, PAGES(4)));
+	EXPECT_EQ(-EINVAL, copy(self, FIXED_RDWR, &dst, BASE, 0));
+	EXPECT_EQ(-EOVERFLOW, copy(self, FIXED_RDWR, &dst, BASE, -BASE + 1));
+}
+
 TEST_F(ioas, copy_with_an_unknown_flag_is_eopnotsupp)
 {
 	__u64 dst = BASE + PAGES(16);
@@ -1031,14 +1040,36 @@ static int access_create(struct _test_data_ioas *self, __u32 flags)
 	return ret ? ret : (int)cmd.create_access.out_access_fd;
 }
 
-static int access_rw(struct _test_data_ioas *self, int access_fd, __u64 iova,
-		     void *data, __u64 length)
+/* IOMMU_TEST_OP_ACCESS_RW with MOCK_ACCESS_RW_* @flags */
+static int access_rw_flags(struct _test_data_ioas *self, int access_fd,
+			   __u64 iova, void *data, __u64 length, __u32 flags)
 {
 	struct iommu_test_cmd cmd = {
 		.size = sizeof(cmd), .op = IOMMU_TEST_OP_ACCESS_RW,
 		.id = access_fd,
 		.access_rw = { .iova = iova, .length = length,
-			       .uptr = (uintptr_t)data },
+			       .uptr = (uintptr_t)data, .flags = flags },
+	};
+
+	return do_ioctl(self->fd, IOMMU_TEST_CMD, &cmd);
+}
+
+static int access_rw(struct _test_data_ioas *self, int access_fd, __u64 iova,
+		     void *data, __u64 length)
+{
+	return access_rw_flags(self, access_fd, iova, data, length, 0);
+}
+
+/* IOMMU_TEST_OP_ACCESS_PAGES for reading: 0 or -errno */
+static int access_pin(struct _test_data_ioas *self, int access_fd,
+		      __u64 iova, __u64 length)
+{
+	struct iommu_test_cmd cmd = {
+		.size = sizeof(cmd), .op = IOMMU_TEST_OP_ACCESS_PAGES,
+		.id = access_fd,
+		.access_pages = { .iova = iova, .length = length,
+				  .uptr = buf(0),
+				  .flags = MOCK_FLAGS_ACCESS_SYZ },
 	};
 
 	return do_ioctl(self->fd, IOMMU_TEST_CMD, &cmd);
@@ -1072,6 +1103,84 @@ TEST_F(ioas, an_access_pinning_a_read_only_mapping_for_writing_is_eperm)
 	close(access_fd);
 }
 
+/* A pin is whole pages of IOVA, at least one, that do not wrap */
+TEST_F(ioas, an_access_pin_of_no_length_part_of_a_page_or_wrapping_is_einval)
+{
+	__u64 top = -(__u64)psize;
+	int access_fd;
+
+	ASSERT_EQ(0, map_fixed(self, MOCK_APERTURE_START, BUFFER_SIZE));
+	access_fd = access_create(self,
+				  MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES);
+	ASSERT_LE(0, access_fd);
+	EXPECT_EQ(-EINVAL, access_pin(self, access_fd, MOCK_APERTURE_START,
+				      0));
+	EXPECT_EQ(-EINVAL, access_pin(self, access_fd,
+				      MOCK_APERTURE_START + 1, psize));
+	EXPECT_EQ(-EINVAL, access_pin(self, access_fd, MOCK_APERTURE_START,
+				      psize / 2));
+	EXPECT_EQ(-EINVAL, access_pin(self, access_fd, top, 2 * psize));
+	EXPECT_EQ(0, check_refs(self->fd, buf(0), BUFFER_SIZE, 0));
+	/* The same access pins a page that is mapped */
+	EXPECT_EQ(0, access_pin(self, access_fd, MOCK_APERTURE_START, psize));
+	close(access_fd);
+}
+
+/*
+ * An emulated device reads only what a mapping lets devices read, writes
+ * only what it lets them write, and never a range that wraps.
+ */
+TEST_F(ioas, an_access_rw_follows_the_mapping_permissions)
+{
+	__u64 ro = MOCK_APERTURE_START, wo = MOCK_APERTURE_START + BUFFER_SIZE;
+	char data[16] = { 0 };
+	int access_fd;
+
+	ASSERT_EQ(0, ioas_map(self->fd, self->ioas_id,
+			      IOMMU_IOAS_MAP_FIXED_IOVA |
+			      IOMMU_IOAS_MAP_READABLE, buf(0), BUFFER_SIZE,
+			      &ro));
+	ASSERT_EQ(0, ioas_map(self->fd, self->ioas_id,
+			      IOMMU_IOAS_MAP_FIXED_IOVA |
+			      IOMMU_IOAS_MAP_WRITEABLE, buf(0), BUFFER_SIZE,
+			      &wo));
+	access_fd = access_create(self, 0);
+	ASSERT_LE(0, access_fd);
+	EXPECT_EQ(0, access_rw(self, access_fd, ro, data, sizeof(data)));
+	EXPECT_EQ(-EPERM, access_rw_flags(self, access_fd, ro, data,
+					  sizeof(data), MOCK_ACCESS_RW_WRITE));
+	EXPECT_EQ(-EPERM, access_rw(self, access_fd, wo, data, sizeof(data)));
+	EXPECT_EQ(0, access_rw_flags(self, access_fd, wo, data, sizeof(data),
+				     MOCK_ACCESS_RW_WRITE));
+	EXPECT_EQ(-EINVAL, access_rw(self, access_fd, -8ULL, data,
+				     sizeof(data)));
+	close(access_fd);
+}
+
+/* Memory the process unmapped after mapping it: its reads, writes fault */
+TEST_F(ioas, an_access_rw_of_memory_the_owner_unmapped_is_efault)
+{
+	__u64 iova = MOCK_APERTURE_START;
+	char data[16] = { 0 };
+	int access_fd;
+	void *mem;
+
+	mem = mmap(NULL, psize, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, mem);
+	ASSERT_EQ(0, ioas_map(self->fd, self->ioas_id, FIXED_RDWR,
+			      (uintptr_t)mem, psize, &iova));
+	ASSERT_EQ(0, munmap(mem, psize));
+	access_fd = access_create(self, 0);
+	ASSERT_LE(0, access_fd);
+	EXPECT_EQ(-EFAULT, access_rw(self, access_fd, iova, data,
+				     sizeof(data)));
+	EXPECT_EQ(-EFAULT, access_rw_flags(self, access_fd, iova, data,
+					   sizeof(data),
+					   MOCK_ACCESS_RW_WRITE));
+	close(access_fd);
+}
+
 /* A failed move of an emulated device leaves it where it was */
 TEST_F(ioas, replacing_an_access_ioas_by_an_unknown_id_keeps_the_old)
 {
@@ -1092,6 +1201,38 @@ TEST_F(ioas, replacing_an_access_ioas_by_an_unknown_id_keeps_the_old)
 			       sizeof(data)));
 	EXPECT_EQ(0x5a, data[0]);
 	EXPECT_EQ(0x5a, data[sizeof(data) - 1]);
+	close(access_fd);
+}
+
+/*
+ * Moving an emulated device to the IOAS it is on changes nothing, its pins
+ * included; moving it elsewhere has its driver release them first (the
+ * unmap callback), since they name IOVA of the old IOAS.
+ */
+TEST_F(ioas, replacing_an_access_ioas_keeps_pins_only_when_it_stays)
+{
+	struct iommu_test_cmd replace = {
+		.size = sizeof(replace), .op = IOMMU_TEST_OP_ACCESS_REPLACE_IOAS,
+		.access_replace_ioas = { .ioas_id = self->ioas_id },
+	};
+	__u32 other;
+	int access_fd;
+
+	ASSERT_EQ(0, map_fixed(self, MOCK_APERTURE_START, BUFFER_SIZE));
+	access_fd = access_create(self,
+				  MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES);
+	ASSERT_LE(0, access_fd);
+	ASSERT_EQ(0, access_pin(self, access_fd, MOCK_APERTURE_START, psize));
+	replace.id = access_fd;
+	EXPECT_EQ(0, do_ioctl(self->fd, IOMMU_TEST_CMD, &replace));
+	EXPECT_EQ(0, check_refs(self->fd, buf(0), psize, 1));
+
+	ASSERT_EQ(0, ioas_alloc(self->fd, &other));
+	replace.access_replace_ioas.ioas_id = other;
+	EXPECT_EQ(0, do_ioctl(self->fd, IOMMU_TEST_CMD, &replace));
+	EXPECT_EQ(0, check_refs(self->fd, buf(0), psize, 0));
+	/* The old IOAS has no access left: its mapping goes freely */
+	EXPECT_EQ(BUFFER_SIZE, unmap(self, MOCK_APERTURE_START, BUFFER_SIZE));
 	close(access_fd);
 }
 
