@@ -959,6 +959,7 @@ int iopt_invalidate_vaddr(struct io_pagetable *iopt, unsigned long first,
  * @iova: the area's first IOVA
  * @length: the area's length
  * @vaddr: the new address of its first byte, in the calling process
+ * @charge_mode: how the calling process is to be charged (the context's)
  *
  * The calling process becomes the owner of the area's pages (see
  * iopt_pages_adopt()); waiting accesses resume.
@@ -970,7 +971,7 @@ int iopt_invalidate_vaddr(struct io_pagetable *iopt, unsigned long first,
  * charged.
  */
 int iopt_update_vaddr(struct io_pagetable *iopt, unsigned long iova,
-		      unsigned long length, unsigned long vaddr)
+		      unsigned long length, unsigned long vaddr, u8 charge_mode)
 {
 	unsigned long last, base;
 	struct iopt_area *area;
@@ -995,7 +996,7 @@ int iopt_update_vaddr(struct io_pagetable *iopt, unsigned long iova,
 		ret = -EINVAL;
 		goto out_unlock;
 	}
-	ret = iopt_pages_adopt(area->store, base);
+	ret = iopt_pages_adopt(area->store, base, charge_mode);
 out_unlock:
 	up_write(&iopt->tree_sem);
 	if (!ret)

@@ -358,7 +358,8 @@ struct iopt_pages *iopt_pages_alloc_file(struct file *file,
 void iopt_pages_release(struct kref *kref);
 int iopt_pages_change_owner(struct iopt_pages **stores, unsigned int n,
 			    u8 charge_mode);
-int iopt_pages_adopt(struct iopt_pages *pages, unsigned long uptr);
+int iopt_pages_adopt(struct iopt_pages *pages, unsigned long uptr,
+		     u8 charge_mode);
 
 static inline void iopt_pages_put(struct iopt_pages *pages)
 {
@@ -412,7 +413,7 @@ int iopt_collect_stores(struct io_pagetable *iopt, struct xarray *stores);
 int iopt_invalidate_vaddr(struct io_pagetable *iopt, unsigned long first,
 			  unsigned long last, unsigned long *invalidated);
 int iopt_update_vaddr(struct io_pagetable *iopt, unsigned long iova,
-		      unsigned long length, unsigned long vaddr);
+		      unsigned long length, unsigned long vaddr, u8 charge_mode);
 int iopt_wait_vaddr(struct io_pagetable *iopt, unsigned long first,
 		    unsigned long last);
 int iopt_copy(struct io_pagetable *dst, struct io_pagetable *src,

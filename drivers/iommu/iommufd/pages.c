@@ -1915,22 +1915,24 @@ int iopt_pages_change_owner(struct iopt_pages **stores, unsigned int n,
  * @pages: the store, its address invalidated (VFIO_DMA_UNMAP_FLAG_VADDR)
  * @uptr: the new page-aligned address of page index 0 in the calling
  *	process, which must map the same memory
+ * @charge_mode: how the calling process is to be charged (the context's)
  *
  * The calling process becomes the owner: what the store has pinned is
- * charged to it, in the store's accounting mode, and uncharged from the
- * old owner; a live-updated VMM may be a new process (exec).
+ * charged to it, as @charge_mode and its own CAP_IPC_LOCK say, and
+ * uncharged from the old owner; a live-updated VMM may be a new process
+ * (exec), and the old owner's exemption is not the new one's.
  *
  * Context: Process context; sleeps.  Takes pages->mutex.
  * Return: 0, or -ENOMEM if the caller's RLIMIT_MEMLOCK forbids the charge.
  */
-int iopt_pages_adopt(struct iopt_pages *pages, unsigned long uptr)
+int iopt_pages_adopt(struct iopt_pages *pages, unsigned long uptr,
+		     u8 charge_mode)
 {
 	struct iopt_owner new, old;
 	int ret = 0;
 
 	mutex_lock(&pages->mutex);
-	/* The store's accounting mode stays; only who is charged changes */
-	new = iopt_current_owner(pages->owner.mode);
+	new = iopt_current_owner(charge_mode);
 	if (!iopt_owner_same(&pages->owner, &new)) {
 		ret = iopt_pages_move(pages, &new, &old, 0);
 		if (ret)

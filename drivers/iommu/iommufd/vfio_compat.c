@@ -555,7 +555,8 @@ static int container_update_vaddr(struct iommufd_ctx *ictx,
 	ioas = iommufd_vfio_compat_ioas_get(ictx, 0);
 	if (IS_ERR(ioas))
 		return PTR_ERR(ioas);
-	ret = iopt_update_vaddr(&ioas->table, map->iova, map->size, map->vaddr);
+	ret = iopt_update_vaddr(&ioas->table, map->iova, map->size, map->vaddr,
+				ictx->charge_mode);
 	iommufd_obj_unref(ictx, &ioas->base);
 	return ret;
 }

@@ -20,6 +20,7 @@
 #include <unistd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <signal.h>
 #include <linux/iommufd.h>
@@ -184,6 +185,95 @@ TEST_F(vaddr, invalidate_and_update_argument_errors)
 	EXPECT_EQ(-EINVAL, update_vaddr(self->fd, self->new_va + 8, IOVA,
 					BUF_SIZE));
 	EXPECT_EQ(0, update_vaddr(self->fd, self->new_va, IOVA, BUF_SIZE));
+}
+
+/*
+ * A file mapping (IOMMU_IOAS_MAP_FILE) is reached through its file, not an
+ * address: invalidating it is accepted and changes nothing, as often as it
+ * is asked, and it never takes a new address.
+ */
+TEST_F(vaddr, a_file_mapping_keeps_no_address_to_invalidate_or_update)
+{
+	struct iommu_ioas_map_file map = {
+		.size = sizeof(map), .ioas_id = self->ioas_id,
+		.flags = IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE |
+			 IOMMU_IOAS_MAP_WRITEABLE,
+		.fd = self->mfd, .length = BUF_SIZE, .iova = IOVA + BUF_SIZE,
+	};
+	__u64 size = BUF_SIZE;
+
+	ASSERT_EQ(0, do_ioctl(self->fd, IOMMU_IOAS_MAP_FILE, &map));
+	ASSERT_EQ(0, invalidate_vaddr(self->fd, 0, map.iova, &size));
+	EXPECT_EQ(BUF_SIZE, size);
+	ASSERT_EQ(0, invalidate_vaddr(self->fd, 0, map.iova, &size));
+	EXPECT_EQ(BUF_SIZE, size);
+	EXPECT_EQ(-EINVAL, update_vaddr(self->fd, self->new_va, map.iova,
+					BUF_SIZE));
+	/* Both mappings at once: only the address-backed one is invalid */
+	size = 2 * BUF_SIZE;
+	ASSERT_EQ(0, invalidate_vaddr(self->fd, 0, IOVA, &size));
+	EXPECT_EQ(2 * BUF_SIZE, size);
+	EXPECT_EQ(0, update_vaddr(self->fd, self->new_va, IOVA, BUF_SIZE));
+}
+
+/*
+ * In a child: map the guest RAM and give it as the mapping's new address;
+ * with @nobody, first as user nobody with RLIMIT_MEMLOCK 0, who cannot be
+ * charged for the pinned pages.  The exit status: 0, the update's errno,
+ * or 100 and up for a setup error.
+ */
+static int update_from_a_child(int fd, int mfd, bool nobody)
+{
+	struct rlimit none = {};
+	void *va;
+	int ret;
+
+	if (nobody && (setrlimit(RLIMIT_MEMLOCK, &none) || setuid(65534)))
+		return 100;
+	va = mmap(NULL, BUF_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
+	if (va == MAP_FAILED)
+		return 101;
+	ret = update_vaddr(fd, va, IOVA, BUF_SIZE);
+	return ret < 0 ? -ret : 0;
+}
+
+/* update_from_a_child() in a child: its exit status, or 200 and up */
+static int update_in_a_child(int fd, int mfd, bool nobody)
+{
+	pid_t pid = fork();
+	int status;
+
+	if (pid < 0)
+		return 200;
+	if (!pid)
+		_exit(update_from_a_child(fd, mfd, nobody));
+	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+		return 201;
+	return WEXITSTATUS(status);
+}
+
+/*
+ * The address may come from another process, as after the VMM's exec: that
+ * process becomes the owner of the pages (and is charged for them), and
+ * devices keep their translations.  One that cannot be charged gets
+ * ENOMEM, and the mapping keeps waiting for its address.
+ */
+TEST_F(vaddr, a_new_process_can_give_the_new_address)
+{
+	__u64 size = BUF_SIZE;
+	__u32 stdev_id, hwpt_id;
+
+	ASSERT_EQ(0, mock_device(self->fd, self->ioas_id, &stdev_id,
+				 &hwpt_id));
+	ASSERT_EQ(0, invalidate_vaddr(self->fd, 0, IOVA, &size));
+	/* First a user who may not lock the pages: ENOMEM, no change */
+	EXPECT_EQ(ENOMEM, update_in_a_child(self->fd, self->mfd, true));
+	EXPECT_EQ(0, update_in_a_child(self->fd, self->mfd, false));
+	EXPECT_EQ(0, check_map(self->fd, hwpt_id, IOVA, self->new_va,
+			       BUF_SIZE));
+	/* The mapping is valid again: no second update */
+	EXPECT_EQ(-EINVAL, update_vaddr(self->fd, self->new_va, IOVA,
+					BUF_SIZE));
 }
 
 TEST_F(vaddr, unmap_all_can_invalidate_every_mapping)
