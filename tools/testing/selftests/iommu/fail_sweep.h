@@ -511,11 +511,13 @@ FIXTURE_TEARDOWN(sweep)
 }
 
 /*
- * Run @fn with the n-th injection point failing, n = 1, 2, ..., until a
- * run reaches no injection.  Returns how many points there were.
+ * Run @fn with the n-th injection point failing, for n = 1 to @dense, then
+ * every @stride points (at least IOMMUFD_FAIL_NTH_STEP apart), until a run
+ * reaches no injection.  Returns how many points there were.
  */
-static unsigned long sweep(struct __test_metadata *_metadata, int nth_fd,
-			   int check_fd, scenario_t fn)
+static unsigned long sweep_thinned(struct __test_metadata *_metadata,
+				   int nth_fd, int check_fd, scenario_t fn,
+				   unsigned long dense, unsigned long stride)
 {
 	unsigned long max = env_ulong("IOMMUFD_FAIL_NTH_MAX", DEFAULT_MAX_NTH);
 	unsigned long step = env_ulong("IOMMUFD_FAIL_NTH_STEP", 1);
@@ -525,7 +527,9 @@ static unsigned long sweep(struct __test_metadata *_metadata, int nth_fd,
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	if (!step)
 		step = 1;
-	for (n = 1; n <= max; n += step) {
+	if (stride < step)
+		stride = step;
+	for (n = 1; n <= max; n += n < dense ? step : stride) {
 		long pinned = vm_pinned_kib();
 		struct run r = { .fd = open("/dev/iommu", O_RDWR) };
 		long left;
@@ -552,9 +556,11 @@ static unsigned long sweep(struct __test_metadata *_metadata, int nth_fd,
 			/* The run reached n - left points, none failing */
 			ASSERT_EQ(0, ret)
 				TH_LOG("failed with nothing injected (%lu)", n);
-			ksft_print_msg("%s: %lu injection points, %lu failed %s, %.1f s\n",
+			ksft_print_msg("%s: %lu injection points, %lu failed (%s), %.1f s\n",
 				       _metadata->name, n - left, runs - 1,
-				       "(a run each)", seconds_since(&start));
+				       dense || stride > 1 ? "thinned" :
+							     "a run each",
+				       seconds_since(&start));
 			__atomic_add_fetch(total_points, n - left,
 					   __ATOMIC_RELAXED);
 			return n - left;
@@ -564,6 +570,13 @@ static unsigned long sweep(struct __test_metadata *_metadata, int nth_fd,
 		TH_LOG("more than %lu injection points (IOMMUFD_FAIL_NTH_MAX)",
 		       max);
 	return 0;
+}
+
+/* Every injection point (every IOMMUFD_FAIL_NTH_STEP-th) */
+static unsigned long sweep(struct __test_metadata *_metadata, int nth_fd,
+			   int check_fd, scenario_t fn)
+{
+	return sweep_thinned(_metadata, nth_fd, check_fd, fn, 0, 1);
 }
 
 #define SWEEP_TIMEOUT 600

@@ -138,6 +138,23 @@ static int sc_ioas_map_unmap(struct run *r)
 	return destroy(r->fd, ioas);
 }
 
+/*
+ * WIDE_PAGES small pages faulted in from the last to the first, so that
+ * none continues the one before it: as many runs as pages, more than one
+ * batch of the domain map (io_pagetable.c) takes.  Made before the sweep.
+ */
+#define WIDE_PAGES 24
+#define WIDE_LEN (WIDE_PAGES * psize)
+static char *wide_buf;
+
+/* A new IOAS with a mock device attached to it */
+static int ioas_with_device(struct run *r, __u32 *ioas, struct mock_dev *dev)
+{
+	int ret = ioas_alloc(r->fd, ioas);
+
+	return ret ? ret : mock_dev(r->fd, *ioas, dev);
+}
+
 static int sc_map_with_domain(struct run *r)
 {
 	struct mock_dev dev;
@@ -145,10 +162,7 @@ static int sc_map_with_domain(struct run *r)
 	__u64 iova = 0;
 	int ret;
 
-	ret = ioas_alloc(r->fd, &ioas);
-	if (ret)
-		return ret;
-	ret = mock_dev(r->fd, ioas, &dev);
+	ret = ioas_with_device(r, &ioas, &dev);
 	if (ret)
 		return ret;
 	ret = map_fixed(r->fd, ioas, bufs[0], buf_len, APERTURE);
@@ -159,6 +173,11 @@ static int sc_map_with_domain(struct run *r)
 		return ret;
 	/* A new domain is filled from the areas already mapped */
 	ret = hwpt_alloc(r->fd, 0, dev.idev_id, ioas, 0, NULL, &hwpt);
+	if (ret)
+		return ret;
+	/* A map into both domains at once, in several batches of runs */
+	ret = map_fixed(r->fd, ioas, wide_buf, WIDE_LEN,
+			APERTURE + (1ULL << 28));
 	if (ret)
 		return ret;
 	ret = unmap(r->fd, ioas, APERTURE, buf_len);
@@ -532,7 +551,7 @@ static int sc_iopf(struct run *r)
 	};
 	struct iommu_hwpt_pgfault f;
 	__u32 ioas, parent, nested;
-	struct mock_dev dev;
+	struct mock_dev dev, other;
 	int ret, ffd;
 	ssize_t n;
 
@@ -558,6 +577,10 @@ static int sc_iopf(struct run *r)
 	ret = replace(r->fd, dev.stdev_id, nested);
 	if (ret)
 		return ret;
+	/* A second device attached to it at its creation, not by replace */
+	ret = mock_dev(r->fd, nested, &other);
+	if (ret)
+		return ret;
 	trig.trigger_iopf.dev_id = dev.idev_id;
 	ret = do_ioctl(r->fd, IOMMU_TEST_CMD, &trig);
 	if (ret)
@@ -574,6 +597,9 @@ static int sc_iopf(struct run *r)
 	if (n != RESP_SZ)
 		return -EIO;
 	ret = replace(r->fd, dev.stdev_id, ioas);
+	if (ret)
+		return ret;
+	ret = destroy(r->fd, other.stdev_id);
 	if (ret)
 		return ret;
 	ret = destroy(r->fd, nested);
@@ -878,6 +904,33 @@ static int sc_huge_page_run(struct run *r)
 
 #define SWEEP_TIMEOUT 600
 
+/*
+ * A map large enough to be pinned and mapped into its domain in pieces at
+ * once (pages.c, io_pagetable.c): 160 MiB of scattered small pages, faulted
+ * in before the sweep.  Only the caller's pieces meet an injected failure
+ * (fail-nth is per task): a worker's list page not allocated, the caller's
+ * piece failing while a worker's succeeded.  Thinned (the first points,
+ * then every 97th) and run where the kernel is fast enough, in make stress
+ * and make coverage (IOMMUFD_FAIL_SWEEP_LARGE=1).
+ */
+#define PARALLEL_LEN (160UL << 20)
+static char *parallel_buf;
+
+static int sc_large_parallel_map(struct run *r)
+{
+	struct mock_dev dev;
+	__u32 ioas;
+	int ret;
+
+	ret = ioas_with_device(r, &ioas, &dev);
+	if (ret)
+		return ret;
+	ret = map_fixed(r->fd, ioas, parallel_buf, PARALLEL_LEN, APERTURE);
+	if (ret)
+		return ret;
+	return unmap(r->fd, ioas, APERTURE, PARALLEL_LEN);
+}
+
 TEST_F_TIMEOUT(sweep, ioas_alloc_map_unmap, SWEEP_TIMEOUT)
 {
 	sweep(_metadata, self->nth_fd, self->check_fd,
@@ -886,8 +939,17 @@ TEST_F_TIMEOUT(sweep, ioas_alloc_map_unmap, SWEEP_TIMEOUT)
 
 TEST_F_TIMEOUT(sweep, map_with_a_mock_domain, SWEEP_TIMEOUT)
 {
+	int i;
+
+	wide_buf = mmap(NULL, WIDE_LEN, PROT_READ | PROT_WRITE,
+			MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, wide_buf);
+	madvise(wide_buf, WIDE_LEN, MADV_NOHUGEPAGE);
+	for (i = WIDE_PAGES - 1; i >= 0; i--)
+		wide_buf[i * psize] = (char)i;
 	sweep(_metadata, self->nth_fd, self->check_fd,
 	      sc_map_with_domain);
+	munmap(wide_buf, WIDE_LEN);
 }
 
 TEST_F_TIMEOUT(sweep, copy_between_ioas_with_domains, SWEEP_TIMEOUT)
@@ -1026,6 +1088,26 @@ TEST_F_TIMEOUT(sweep, a_huge_page_run_made_cut_and_refilled, SWEEP_TIMEOUT)
 	memset(huge_buf, 0x77, HUGE_LEN);
 	sweep(_metadata, self->nth_fd, self->check_fd, sc_huge_page_run);
 	munmap(huge_buf, HUGE_LEN);
+}
+
+TEST_F_TIMEOUT(sweep, a_large_map_in_parallel_pieces, SWEEP_TIMEOUT)
+{
+	size_t n = PARALLEL_LEN / psize, i;
+
+	if (env_ulong("IOMMUFD_FAIL_SWEEP_LARGE", 0) != 1)
+		SKIP(return, "runs in make stress and make coverage");
+	/* A thinned sweep: the points are many, the runs are not */
+	setenv("IOMMUFD_FAIL_NTH_MAX", "20000", 1);
+	parallel_buf = mmap(NULL, PARALLEL_LEN, PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, parallel_buf);
+	madvise(parallel_buf, PARALLEL_LEN, MADV_NOHUGEPAGE);
+	/* 7919 is prime: every page once, out of order, so scattered */
+	for (i = 0; i != n; i++)
+		parallel_buf[(i * 7919 % n) * psize] = (char)i;
+	sweep_thinned(_metadata, self->nth_fd, self->check_fd,
+		      sc_large_parallel_map, 16, 97);
+	munmap(parallel_buf, PARALLEL_LEN);
 }
 
 int main(int argc, char **argv)

@@ -322,6 +322,38 @@ TEST_F(file, map_file_argument_errors)
 	close(pipefd[1]);
 }
 
+/*
+ * The file shrank after it was mapped, and only a domain pins it: the
+ * attach that would pin pages past its end fails, pinning nothing, and
+ * leaves the IOAS as it was.  What is left of the file still maps.
+ */
+TEST_F(file, a_file_that_shrank_under_its_mapping_refuses_a_domain)
+{
+	struct iommu_ioas_alloc alloc = { .size = sizeof(alloc) };
+	struct iommu_test_cmd mock = {
+		.size = sizeof(mock), .op = IOMMU_TEST_OP_MOCK_DOMAIN,
+	};
+	void *va;
+
+	ASSERT_EQ(0, do_ioctl(self->fd, IOMMU_IOAS_ALLOC, &alloc));
+	ASSERT_EQ(0, map_file_at(self->fd, alloc.out_ioas_id, self->mfd, 0,
+				 FILE_SIZE, IOVA));
+	ASSERT_EQ(0, ftruncate(self->mfd, FILE_SIZE / 2));
+	mock.id = alloc.out_ioas_id;
+	EXPECT_EQ(-EINVAL, do_ioctl(self->fd, IOMMU_TEST_CMD, &mock));
+	va = mmap(NULL, FILE_SIZE / 2, PROT_READ, MAP_SHARED, self->mfd, 0);
+	ASSERT_NE(MAP_FAILED, va);
+	EXPECT_EQ(0, check_refs(self->fd, va, FILE_SIZE / 2, 0));
+
+	ASSERT_EQ(0, unmap_all(self->fd, alloc.out_ioas_id));
+	ASSERT_EQ(0, map_file_at(self->fd, alloc.out_ioas_id, self->mfd, 0,
+				 FILE_SIZE / 2, IOVA));
+	ASSERT_EQ(0, do_ioctl(self->fd, IOMMU_TEST_CMD, &mock));
+	EXPECT_EQ(0, check_map(self->fd, mock.mock_domain.out_hwpt_id, IOVA,
+			       va, FILE_SIZE / 2));
+	munmap(va, FILE_SIZE / 2);
+}
+
 TEST_F(file, change_process_rejects_a_reserved_field)
 {
 	struct iommu_ioas_change_process cmd = {

@@ -112,6 +112,32 @@ TEST_F(mock, hw_info_into_a_short_buffer_copies_what_fits)
 	EXPECT_EQ(0xbbbbbbbb, first[1]);
 }
 
+/* A blob buffer the kernel cannot write, or zero past the blob, faults */
+TEST_F(mock, hw_info_into_memory_it_cannot_write_is_efault)
+{
+	size_t blob = sizeof(struct iommu_test_hw_info);
+	struct iommu_hw_info cmd = {
+		.size = sizeof(cmd), .dev_id = self->dev_id,
+		.data_len = blob,
+	};
+	char *hole = bytes_before_a_hole(blob);
+
+	ASSERT_NE(NULL, hole);
+	/* The blob itself lands in the hole */
+	cmd.data_uptr = (uintptr_t)(hole + blob);
+	EXPECT_EQ(-EFAULT, do_ioctl(self->fd, IOMMU_GET_HW_INFO, &cmd));
+	/* The blob fits; the zeroes after it do not */
+	cmd.data_uptr = (uintptr_t)hole;
+	cmd.data_len = 2 * blob;
+	EXPECT_EQ(-EFAULT, do_ioctl(self->fd, IOMMU_GET_HW_INFO, &cmd));
+	/* Nothing to copy, nothing to fault on */
+	cmd.data_uptr = (uintptr_t)(hole + blob);
+	cmd.data_len = 0;
+	EXPECT_EQ(0, do_ioctl(self->fd, IOMMU_GET_HW_INFO, &cmd));
+	EXPECT_EQ(blob, cmd.data_len);
+	bytes_before_a_hole_free(hole);
+}
+
 TEST_F(mock, hw_info_errors)
 {
 	struct iommu_hw_info cmd = { .size = sizeof(cmd) };

@@ -941,6 +941,59 @@ TEST_F(iopf, replacing_the_device_away_answers_its_outstanding_faults)
 	EXPECT_EQ(POLLOUT, fault_poll(self->fault_fd));
 }
 
+/* Moving one device away answers its faults, none of another device's */
+TEST_F(iopf, replacing_one_device_away_keeps_the_faults_of_another)
+{
+	struct iommu_hwpt_pgfault mine, theirs, f;
+	struct mock_dev other;
+
+	ASSERT_EQ(0, mock_device(self->fd, self->iopf_id, 0, &other));
+	/* Each device: one group read (awaiting), one not (pending) */
+	ASSERT_EQ(0, trigger_iopf(self->fd, self->dev.dev_id, 1));
+	ASSERT_EQ(FAULT_SZ, fault_read(self->fault_fd, &mine, FAULT_SZ));
+	ASSERT_EQ(0, trigger_iopf(self->fd, other.dev_id, 2));
+	ASSERT_EQ(FAULT_SZ, fault_read(self->fault_fd, &theirs, FAULT_SZ));
+	ASSERT_EQ(0, trigger_iopf(self->fd, other.dev_id, 3));
+	ASSERT_EQ(0, trigger_iopf(self->fd, self->dev.dev_id, 4));
+
+	ASSERT_EQ(0, replace(self->fd, self->dev.stdev_id, self->parent_id));
+	EXPECT_EQ(-EINVAL, respond(self->fault_fd, mine.cookie,
+				   IOMMUFD_PAGE_RESP_SUCCESS));
+	EXPECT_EQ(RESP_SZ, respond(self->fault_fd, theirs.cookie,
+				   IOMMUFD_PAGE_RESP_SUCCESS));
+	ASSERT_EQ(FAULT_SZ, fault_read(self->fault_fd, &f, FAULT_SZ));
+	EXPECT_EQ(other.dev_id, f.dev_id);
+	EXPECT_EQ(3, f.grpid);
+	EXPECT_EQ(RESP_SZ, respond(self->fault_fd, f.cookie,
+				   IOMMUFD_PAGE_RESP_SUCCESS));
+	EXPECT_EQ(0, fault_read(self->fault_fd, &f, FAULT_SZ));
+	EXPECT_EQ(0, destroy(self->fd, other.stdev_id));
+}
+
+/* A fault fd has no file position; a response it cannot read faults */
+TEST_F(iopf, positioned_io_is_espipe_and_an_unreadable_response_efault)
+{
+	struct iommu_hwpt_page_response *resp;
+	struct iommu_hwpt_pgfault f;
+
+	ASSERT_EQ(0, trigger_iopf(self->fd, self->dev.dev_id, 0x2));
+	EXPECT_EQ(-1, pread(self->fault_fd, &f, FAULT_SZ, FAULT_SZ));
+	EXPECT_EQ(ESPIPE, errno);
+	ASSERT_EQ(FAULT_SZ, fault_read(self->fault_fd, &f, FAULT_SZ));
+	resp = bytes_before_a_hole(RESP_SZ);
+	ASSERT_NE(NULL, resp);
+	resp->cookie = f.cookie;
+	resp->code = IOMMUFD_PAGE_RESP_SUCCESS;
+	EXPECT_EQ(-1, pwrite(self->fault_fd, resp, RESP_SZ, RESP_SZ));
+	EXPECT_EQ(ESPIPE, errno);
+	/* Nothing readable: EFAULT.  The first of two readable: one taken */
+	EXPECT_EQ(-EFAULT, fault_write(self->fault_fd, resp + 1, RESP_SZ));
+	EXPECT_EQ(RESP_SZ, fault_write(self->fault_fd, resp, 2 * RESP_SZ));
+	EXPECT_EQ(-EINVAL, respond(self->fault_fd, f.cookie,
+				   IOMMUFD_PAGE_RESP_SUCCESS));
+	bytes_before_a_hole_free(resp);
+}
+
 /* As in 6.12's test ABI, such a fault is dropped and the command is 0 */
 TEST_F(iopf, a_fault_of_a_device_without_a_fault_queue_is_dropped)
 {

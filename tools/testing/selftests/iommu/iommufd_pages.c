@@ -479,6 +479,38 @@ TEST_F(store, lent_huge_pages_copied_to_a_second_ioas_map_right)
 }
 
 /*
+ * Huge pages lent whole keep a bit per chunk, not a PFN: a second domain
+ * of the same IOAS is filled from the lender's runs, chunk after chunk,
+ * and gets every page right, a run beginning mid-chunk included.
+ */
+TEST_F(store, a_second_domain_is_filled_from_lent_huge_page_runs)
+{
+	struct iommu_test_cmd mock = {
+		.size = sizeof(mock), .op = IOMMU_TEST_OP_MOCK_DOMAIN,
+		.id = self->ioas_id,
+	};
+	struct iommu_hwpt_alloc alloc = {
+		.size = sizeof(alloc), .pt_id = self->ioas_id,
+	};
+	char *huge = fresh(LENT + SZ_2M);
+	char *va = huge + 4 * PAGE;
+
+	ASSERT_NE(NULL, huge);
+	madvise(huge, LENT + SZ_2M, MADV_HUGEPAGE);
+	memset(huge, 0x5a, LENT + SZ_2M);
+	ASSERT_EQ(0, map_at(self->fd, self->ioas_id, va, LENT, START));
+	/* A device for the allocation; it joins the fixture's domain */
+	ASSERT_EQ(0, do_ioctl(self->fd, IOMMU_TEST_CMD, &mock));
+	alloc.dev_id = mock.mock_domain.out_idev_id;
+	ASSERT_EQ(0, do_ioctl(self->fd, IOMMU_HWPT_ALLOC, &alloc));
+	EXPECT_EQ(0, check_map(self->fd, alloc.out_hwpt_id, START, va, LENT));
+	EXPECT_EQ(0, check_refs(self->fd, va, LENT, 1));
+	EXPECT_EQ(0, unmap_all(self->fd, self->ioas_id));
+	EXPECT_EQ(0, check_refs(self->fd, va, LENT, 0));
+	EXPECT_EQ(self->pinned, vm_pinned_kib());
+}
+
+/*
  * An access pins lent pages and gets the process's own pages; after it
  * lets go, the unmap unpins every page once.
  */
@@ -541,6 +573,41 @@ TEST_F(store, lent_pages_stay_right_when_the_lending_domain_goes)
 
 	ASSERT_EQ(0, unmap_all(self->fd, ioas_id));
 	EXPECT_EQ(0, check_refs(self->fd, va, LENT, 0));
+	EXPECT_EQ(self->pinned, vm_pinned_kib());
+}
+
+/*
+ * A large lent area whose store has another user (a copy of 2 MiB of it in
+ * a second IOAS) is no longer lent whole: its unmap reads the PFNs back in
+ * spans that begin at chunk starts, in parallel.  Every page but the
+ * copied ones is unpinned, and those stay pinned once and mapped.
+ */
+TEST_F(store, a_large_lent_area_sharing_its_store_unmaps_in_spans_right)
+{
+	struct iommu_ioas_copy copy = {
+		.size = sizeof(copy), .flags = FIXED,
+		.src_ioas_id = self->ioas_id, .length = SZ_2M,
+		.src_iova = START + LARGE / 2 + SZ_2M / 2, .dst_iova = START,
+	};
+	char *va = scattered(LARGE);
+	__u32 ioas2, hwpt2;
+
+	ASSERT_NE(NULL, va);
+	ASSERT_EQ(0, map_at(self->fd, self->ioas_id, va, LARGE, START));
+	ASSERT_EQ(0, ioas_alloc(self->fd, &ioas2));
+	ASSERT_EQ(0, mock_domain(self->fd, ioas2, &hwpt2));
+	copy.dst_ioas_id = ioas2;
+	ASSERT_EQ(0, do_ioctl(self->fd, IOMMU_IOAS_COPY, &copy));
+
+	ASSERT_EQ(0, unmap_all(self->fd, self->ioas_id));
+	EXPECT_EQ(self->pinned + (long)(SZ_2M >> 10), vm_pinned_kib());
+	EXPECT_EQ(0, check_refs(self->fd, va, LARGE / 2 + SZ_2M / 2, 0));
+	EXPECT_EQ(0, check_refs(self->fd, va + LARGE / 2 + SZ_2M / 2, SZ_2M,
+				1));
+	EXPECT_EQ(0, check_map(self->fd, hwpt2, START,
+			       va + LARGE / 2 + SZ_2M / 2, SZ_2M));
+	EXPECT_EQ(0, unmap_all(self->fd, ioas2));
+	EXPECT_EQ(0, check_refs(self->fd, va, LARGE, 0));
 	EXPECT_EQ(self->pinned, vm_pinned_kib());
 }
 

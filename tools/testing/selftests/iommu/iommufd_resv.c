@@ -223,6 +223,28 @@ TEST_F(resv, a_mapping_over_the_sw_msi_window_refuses_the_attach)
 				    &dev));
 }
 
+/*
+ * A device whose reserved range is mapped cannot join the automatic HWPT
+ * already there: EADDRINUSE, not a second HWPT (the mapping would be in
+ * that one too).  Once the mapping goes, it shares the first one.
+ */
+TEST_F(resv, a_device_whose_reserved_range_is_mapped_cannot_join_the_ioas)
+{
+	struct mock_dev first, dev;
+
+	ASSERT_EQ(0, mock_dev_flags(self->fd, self->ioas, 0, &first));
+	ASSERT_EQ(0, map_at(self->fd, self->ioas, self->page, getpagesize(),
+			    MOCK_RESERVED_BASE));
+	EXPECT_EQ(-EADDRINUSE, mock_dev_flags(self->fd, self->ioas,
+					      MOCK_FLAGS_DEVICE_RESERVED,
+					      &dev));
+	ASSERT_EQ(0, unmap(self->fd, self->ioas, MOCK_RESERVED_BASE,
+			   getpagesize()));
+	ASSERT_EQ(0, mock_dev_flags(self->fd, self->ioas,
+				    MOCK_FLAGS_DEVICE_RESERVED, &dev));
+	EXPECT_EQ(first.hwpt_id, dev.hwpt_id);
+}
+
 TEST_F(resv, a_hwpt_made_without_the_device_gets_the_cookie_at_its_attach)
 {
 	struct mock_dev plain, dev;

@@ -245,6 +245,43 @@ TEST_F(container, a_domain_without_dirty_bits_makes_every_mapped_page_dirty)
 	EXPECT_EQ(NPAGES, count_bits(self->bits, 8));
 }
 
+/*
+ * A domain that joins while tracking is on (an HWPT allocated for a second
+ * device) tracks from its first write; one that cannot track makes every
+ * mapped page dirty from then on.
+ */
+TEST_F(container, a_domain_added_while_tracking_is_on_tracks_at_once)
+{
+	struct iommu_test_cmd dev = {
+		.size = sizeof(dev), .op = IOMMU_TEST_OP_MOCK_DOMAIN,
+		.id = self->ioas_id,
+	};
+	struct iommu_hwpt_alloc alloc = {
+		.size = sizeof(alloc), .pt_id = self->ioas_id,
+		.flags = IOMMU_HWPT_ALLOC_DIRTY_TRACKING,
+	};
+	__u32 plain_hwpt;
+
+	ASSERT_EQ(0, dirty_pages(self->fd, VFIO_IOMMU_DIRTY_PAGES_FLAG_START));
+	ASSERT_EQ(0, do_ioctl(self->fd, IOMMU_TEST_CMD, &dev));
+	alloc.dev_id = dev.mock_domain.out_idev_id;
+	ASSERT_EQ(0, do_ioctl(self->fd, IOMMU_HWPT_ALLOC, &alloc));
+	ASSERT_NE(self->hwpt_id, alloc.out_hwpt_id);
+	ASSERT_EQ(0, device_writes(self->fd, alloc.out_hwpt_id,
+				   IOVA + 2 * MOCK_PAGE));
+	ASSERT_EQ(0, get_bitmap(self->fd, IOVA, BUF_SIZE, MOCK_PAGE,
+				self->bits, sizeof(self->bits)));
+	EXPECT_EQ(1ULL << 2, self->bits[0]);
+	EXPECT_EQ(1, count_bits(self->bits, 8));
+
+	ASSERT_EQ(0, mock_device(self->fd, self->ioas_id,
+				 MOCK_FLAGS_DEVICE_NO_DIRTY, &plain_hwpt));
+	memset(self->bits, 0, sizeof(self->bits));
+	ASSERT_EQ(0, get_bitmap(self->fd, IOVA, BUF_SIZE, MOCK_PAGE,
+				self->bits, sizeof(self->bits)));
+	EXPECT_EQ(NPAGES, count_bits(self->bits, 8));
+}
+
 TEST_F(container, unmapped_iova_is_never_dirty)
 {
 	__u64 size = BUF_SIZE;
@@ -280,6 +317,81 @@ TEST_F(container, bitmap_argument_errors)
 				      sizeof(self->bits)));
 }
 
+/* The header, then the range: each read whole or the call fails */
+TEST_F(container, dirty_pages_reads_its_argument_with_its_faults_and_sizes)
+{
+	struct vfio_iommu_type1_dirty_bitmap hdr = {
+		.argsz = 4, .flags = VFIO_IOMMU_DIRTY_PAGES_FLAG_START,
+	};
+	struct vfio_iommu_type1_dirty_bitmap_get *range;
+	struct vfio_iommu_type1_dirty_bitmap *tail;
+	char *hole;
+
+	ASSERT_EQ(0, dirty_pages(self->fd, VFIO_IOMMU_DIRTY_PAGES_FLAG_START));
+	/* argsz shorter than the header */
+	EXPECT_EQ(-EINVAL, do_ioctl(self->fd, VFIO_IOMMU_DIRTY_PAGES, &hdr));
+	/* A header the kernel cannot read */
+	hole = bytes_before_a_hole(sizeof(hdr) + sizeof(*range));
+	ASSERT_NE(NULL, hole);
+	EXPECT_EQ(-EFAULT, do_ioctl(self->fd, VFIO_IOMMU_DIRTY_PAGES,
+				    hole + sizeof(hdr) + sizeof(*range)));
+	/* GET_BITMAP's argsz must cover the range */
+	hdr.argsz = sizeof(hdr);
+	hdr.flags = VFIO_IOMMU_DIRTY_PAGES_FLAG_GET_BITMAP;
+	EXPECT_EQ(-EINVAL, do_ioctl(self->fd, VFIO_IOMMU_DIRTY_PAGES, &hdr));
+	/* ... and the range must be readable */
+	hdr.argsz = sizeof(hdr) + sizeof(*range);
+	tail = (void *)(hole + sizeof(*range));
+	memcpy(tail, &hdr, sizeof(hdr));
+	EXPECT_EQ(-EFAULT, do_ioctl(self->fd, VFIO_IOMMU_DIRTY_PAGES, tail));
+	/* A range that wraps */
+	tail = (void *)hole;
+	range = (void *)(hole + sizeof(hdr));
+	memcpy(tail, &hdr, sizeof(hdr));
+	*range = (struct vfio_iommu_type1_dirty_bitmap_get){
+		.iova = IOVA, .size = -IOVA + MOCK_PAGE,
+		.bitmap = { .pgsize = MOCK_PAGE, .size = sizeof(self->bits),
+			    .data = self->bits },
+	};
+	EXPECT_EQ(-EINVAL, do_ioctl(self->fd, VFIO_IOMMU_DIRTY_PAGES, tail));
+	/* More pages than one bitmap may hold (INT_MAX, as type1) */
+	range->size = ((__u64)INT32_MAX + 1) * MOCK_PAGE;
+	range->bitmap.size = ~0ULL >> 1;
+	EXPECT_EQ(-EINVAL, do_ioctl(self->fd, VFIO_IOMMU_DIRTY_PAGES, tail));
+	/* The same call over what is mapped works */
+	range->size = BUF_SIZE;
+	range->bitmap.size = sizeof(self->bits);
+	EXPECT_EQ(0, do_ioctl(self->fd, VFIO_IOMMU_DIRTY_PAGES, tail));
+	bytes_before_a_hole_free(hole);
+}
+
+/* Of GET_INFO's reply, a part the kernel cannot write fails the call */
+TEST_F(container, get_info_into_memory_it_cannot_write_is_efault)
+{
+	struct vfio_iommu_type1_info info = { .argsz = sizeof(info) };
+	void *ro, *hole;
+	int memfd;
+
+	/* Room for the struct, not for the capability chain after it */
+	info.argsz = 4096;
+	hole = bytes_before_a_hole(sizeof(info));
+	ASSERT_NE(NULL, hole);
+	memcpy(hole, &info, sizeof(info));
+	EXPECT_EQ(-EFAULT, do_ioctl(self->fd, VFIO_IOMMU_GET_INFO, hole));
+	bytes_before_a_hole_free(hole);
+
+	/* A struct the kernel can read but not write */
+	memfd = memfd_create("info", 0);
+	ASSERT_LE(0, memfd);
+	info.argsz = sizeof(info);
+	ASSERT_EQ(sizeof(info), write(memfd, &info, sizeof(info)));
+	ro = mmap(NULL, 4096, PROT_READ, MAP_SHARED, memfd, 0);
+	ASSERT_NE(MAP_FAILED, ro);
+	EXPECT_EQ(-EFAULT, do_ioctl(self->fd, VFIO_IOMMU_GET_INFO, ro));
+	munmap(ro, 4096);
+	close(memfd);
+}
+
 TEST_F(container, unmap_reports_the_dirty_pages_then_unmaps)
 {
 	__u64 size = BUF_SIZE;
@@ -305,6 +417,21 @@ TEST_F(container, unmap_with_a_bitmap_errors)
 	size = 0;
 	EXPECT_EQ(-EINVAL, unmap_dirty(self->fd, VFIO_DMA_UNMAP_FLAG_ALL, 0,
 				       &size, self->bits, sizeof(self->bits)));
+	/* A bitmap description the kernel cannot read */
+	{
+		struct vfio_iommu_type1_dma_unmap unmap = {
+			.argsz = sizeof(unmap) + sizeof(struct vfio_bitmap),
+			.flags = VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP,
+			.iova = IOVA, .size = BUF_SIZE,
+		};
+		void *hole = bytes_before_a_hole(sizeof(unmap));
+
+		ASSERT_NE(NULL, hole);
+		memcpy(hole, &unmap, sizeof(unmap));
+		EXPECT_EQ(-EFAULT,
+			  do_ioctl(self->fd, VFIO_IOMMU_UNMAP_DMA, hole));
+		bytes_before_a_hole_free(hole);
+	}
 	/* Nothing was unmapped by the failures */
 	size = BUF_SIZE;
 	EXPECT_EQ(0, unmap_dirty(self->fd, 0, IOVA, &size, self->bits,

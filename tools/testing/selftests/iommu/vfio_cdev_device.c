@@ -91,6 +91,23 @@ TEST(a_process_without_access_to_the_device_cannot_open_it)
 }
 
 /*
+ * VFIO_DEVICE_BIND_IOMMUFD of @devfd to a new /dev/iommu file, which is
+ * closed again (a bound device holds its context): 0 or the errno
+ */
+static int bind_to_a_new_iommufd(int devfd)
+{
+	struct vfio_device_bind_iommufd bind = { .argsz = sizeof(bind) };
+	int ret;
+
+	bind.iommufd = open("/dev/iommu", O_RDWR);
+	if (bind.iommufd < 0)
+		return errno;
+	ret = ioctl(devfd, VFIO_DEVICE_BIND_IOMMUFD, &bind) ? errno : 0;
+	close(bind.iommufd);
+	return ret;
+}
+
+/*
  * An edu behind a PCIe-to-PCI bridge shares its IOMMU group with the
  * bridge and a virtio device that a kernel driver (virtio-pci) drives.
  * User space may not take the DMA of a group a kernel driver uses: the
@@ -98,7 +115,6 @@ TEST(a_process_without_access_to_the_device_cannot_open_it)
  */
 TEST(a_device_whose_group_has_a_kernel_driver_cannot_be_bound)
 {
-	struct vfio_device_bind_iommufd bind = { .argsz = sizeof(bind) };
 	char bdf[64];
 	int devfd;
 
@@ -110,11 +126,29 @@ TEST(a_device_whose_group_has_a_kernel_driver_cannot_be_bound)
 	ASSERT_TRUE(edu_translated(bdf));
 	devfd = edu_open_cdev(bdf);
 	ASSERT_LE(0, devfd);
-	bind.iommufd = open("/dev/iommu", O_RDWR);
-	ASSERT_LE(0, bind.iommufd);
-	EXPECT_EQ(-1, ioctl(devfd, VFIO_DEVICE_BIND_IOMMUFD, &bind));
-	EXPECT_EQ(EPERM, errno);
-	close(bind.iommufd);
+	EXPECT_EQ(EPERM, bind_to_a_new_iommufd(devfd));
+	close(devfd);
+}
+
+/*
+ * A device is used through its cdev or through its group, never both: while
+ * the group's file is open, the cdev cannot bind (EBUSY); once it closes,
+ * it can.
+ */
+TEST(a_device_whose_group_file_is_open_cannot_bind)
+{
+	char bdf[64];
+	int devfd, group;
+
+	ASSERT_EQ(0, edu_find(0, bdf, sizeof(bdf)));
+	ASSERT_EQ(0, edu_bind_vfio_pci(bdf));
+	devfd = edu_open_cdev(bdf);
+	ASSERT_LE(0, devfd);
+	group = edu_open_group(bdf);
+	ASSERT_LE(0, group);
+	EXPECT_EQ(EBUSY, bind_to_a_new_iommufd(devfd));
+	close(group);
+	EXPECT_EQ(0, bind_to_a_new_iommufd(devfd));
 	close(devfd);
 }
 
@@ -541,6 +575,52 @@ TEST_F(edu_dma, a_detached_device_lets_its_ioas_go)
 	ASSERT_EQ(0, ioctl(self->devfd, VFIO_DEVICE_DETACH_IOMMUFD_PT,
 			   &detach));
 	EXPECT_EQ(0, ioctl(self->iommufd, IOMMU_DESTROY, &destroy));
+}
+
+/*
+ * Without a domain an IOAS maps byte ranges; no IOMMU here maps less than
+ * a page.  Moving the device to an IOAS holding such a mapping, or
+ * attaching it there, is EADDRINUSE and changes nothing: the device keeps
+ * DMA through where it was.  Once the mapping goes, the attach works.  (A
+ * driver that builds its domain at the first attach, virtio-iommu in 6.12,
+ * refuses any replace onto a new domain: EOPNOTSUPP.)
+ */
+TEST_F(edu_dma, an_ioas_holding_part_of_a_page_refuses_the_device)
+{
+	struct vfio_device_detach_iommufd_pt detach = {
+		.argsz = sizeof(detach),
+	};
+	struct iommu_ioas_alloc alloc = { .size = sizeof(alloc) };
+	struct iommu_ioas_unmap unmap = {
+		.size = sizeof(unmap), .iova = DMA_IOVA, .length = 100,
+	};
+	__u32 pt_id;
+
+	ASSERT_EQ(0, ioctl(self->iommufd, IOMMU_IOAS_ALLOC, &alloc));
+	ASSERT_EQ(0, ioas_map_fixed(self->iommufd, alloc.out_ioas_id,
+				    self->buf, 100, DMA_IOVA));
+	ASSERT_EQ(0, ioas_map_fixed(self->iommufd, self->ioas_id, self->buf,
+				    BUF_SIZE, DMA_IOVA));
+	/* A replace (virtio-iommu: refused before the domain is filled) */
+	pt_id = alloc.out_ioas_id;
+	EXPECT_EQ(-1, attach_pt(self->devfd, &pt_id));
+	EXPECT_EQ(self->iommu == EDU_IOMMU_VIRTIO ? EOPNOTSUPP : EADDRINUSE,
+		  errno);
+	EXPECT_EQ(0, round_trip(self, DMA_IOVA));
+
+	ASSERT_EQ(0, ioctl(self->devfd, VFIO_DEVICE_DETACH_IOMMUFD_PT,
+			   &detach));
+	pt_id = alloc.out_ioas_id;
+	EXPECT_EQ(-1, attach_pt(self->devfd, &pt_id));
+	EXPECT_EQ(EADDRINUSE, errno);
+
+	unmap.ioas_id = alloc.out_ioas_id;
+	ASSERT_EQ(0, ioctl(self->iommufd, IOMMU_IOAS_UNMAP, &unmap));
+	ASSERT_EQ(0, ioas_map_fixed(self->iommufd, alloc.out_ioas_id,
+				    self->buf, BUF_SIZE, DMA_IOVA));
+	pt_id = alloc.out_ioas_id;
+	ASSERT_EQ(0, attach_pt(self->devfd, &pt_id));
+	EXPECT_EQ(0, round_trip(self, DMA_IOVA));
 }
 
 /*

@@ -216,6 +216,18 @@ TEST_F(container, the_device_file_outlives_the_container_and_group_files)
 	EXPECT_EQ(0, memcmp(self->buf, self->buf + EDU_DMA_MAX, EDU_DMA_MAX));
 }
 
+/* A device file from VFIO_GROUP_GET_DEVICE_FD uses the container only */
+TEST_F(container, a_device_file_from_its_group_cannot_bind_an_iommufd)
+{
+	struct vfio_device_bind_iommufd bind = { .argsz = sizeof(bind) };
+
+	bind.iommufd = open("/dev/iommu", O_RDWR);
+	ASSERT_LE(0, bind.iommufd);
+	EXPECT_EQ(-1, ioctl(self->devfd, VFIO_DEVICE_BIND_IOMMUFD, &bind));
+	EXPECT_EQ(EINVAL, errno);
+	close(bind.iommufd);
+}
+
 TEST_F(container, unmap_returns_the_size_and_unmap_all_empties)
 {
 	struct vfio_iommu_type1_dma_unmap unmap = {
@@ -477,30 +489,44 @@ TEST(the_mapping_limit_is_set_with_the_iommu_type)
 #define P2P_IOVA 0x40000000UL
 #define EDU_REG_LIVENESS 0x04
 
+/*
+ * The second edu in the fixture's container, its device file in *@devfd
+ * and its BAR0 described in @bar; false if the machine has no second edu.
+ */
+static bool second_edu(struct __test_metadata *_metadata, int container,
+		       int *group, int *devfd, struct vfio_region_info *bar)
+{
+	char bdf[64];
+	__u64 bar0;
+
+	if (edu_find(1, bdf, sizeof(bdf)))
+		return false;
+	ASSERT_EQ(0, edu_bind_vfio_pci(bdf));
+	*group = edu_open_group(bdf);
+	ASSERT_LE(0, *group);
+	ASSERT_EQ(0, ioctl(*group, VFIO_GROUP_SET_CONTAINER, &container));
+	*devfd = ioctl(*group, VFIO_GROUP_GET_DEVICE_FD, bdf);
+	ASSERT_LE(0, *devfd);
+	ASSERT_EQ(0, edu_prepare_dma(*devfd, &bar0));
+	*bar = (struct vfio_region_info){
+		.argsz = sizeof(*bar), .index = VFIO_PCI_BAR0_REGION_INDEX,
+	};
+	ASSERT_EQ(0, ioctl(*devfd, VFIO_DEVICE_GET_REGION_INFO, bar));
+	ASSERT_TRUE(bar->flags & VFIO_REGION_INFO_FLAG_MMAP);
+	return true;
+}
+
 TEST_F(container, a_device_bar_can_be_mapped_for_peer_to_peer_dma)
 {
-	struct vfio_region_info bar = {
-		.argsz = sizeof(bar), .index = VFIO_PCI_BAR0_REGION_INDEX,
-	};
+	struct vfio_region_info bar;
 	const __u32 value = 0x600dcafe;
 	__u32 reg = 0;
 	int group, devfd;
 	void *bar_va;
 	long pinned;
-	char bdf[64];
-	__u64 bar0;
 
-	if (edu_find(1, bdf, sizeof(bdf)))
+	if (!second_edu(_metadata, self->container, &group, &devfd, &bar))
 		SKIP(return, "no second edu device");
-	ASSERT_EQ(0, edu_bind_vfio_pci(bdf));
-	group = edu_open_group(bdf);
-	ASSERT_LE(0, group);
-	ASSERT_EQ(0, ioctl(group, VFIO_GROUP_SET_CONTAINER, &self->container));
-	devfd = ioctl(group, VFIO_GROUP_GET_DEVICE_FD, bdf);
-	ASSERT_LE(0, devfd);
-	ASSERT_EQ(0, edu_prepare_dma(devfd, &bar0));
-	ASSERT_EQ(0, ioctl(devfd, VFIO_DEVICE_GET_REGION_INFO, &bar));
-	ASSERT_TRUE(bar.flags & VFIO_REGION_INFO_FLAG_MMAP);
 	bar_va = mmap(NULL, bar.size, PROT_READ | PROT_WRITE, MAP_SHARED, devfd,
 		      bar.offset);
 	ASSERT_NE(MAP_FAILED, bar_va);
@@ -516,7 +542,7 @@ TEST_F(container, a_device_bar_can_be_mapped_for_peer_to_peer_dma)
 	ASSERT_EQ(0, edu_dma(self->devfd, self->bar0, EDU_BUFFER,
 			     P2P_IOVA + EDU_REG_LIVENESS, sizeof(value),
 			     EDU_DMA_TO_RAM));
-	ASSERT_EQ(4, pread(devfd, &reg, 4, bar0 + EDU_REG_LIVENESS));
+	ASSERT_EQ(4, pread(devfd, &reg, 4, bar.offset + EDU_REG_LIVENESS));
 	EXPECT_EQ(~value, reg);
 
 	EXPECT_EQ(0, ioctl(self->container, VFIO_IOMMU_UNMAP_DMA,
@@ -524,6 +550,82 @@ TEST_F(container, a_device_bar_can_be_mapped_for_peer_to_peer_dma)
 				   .argsz = sizeof(struct vfio_iommu_type1_dma_unmap),
 				   .iova = P2P_IOVA, .size = bar.size }));
 	munmap(bar_va, bar.size);
+	close(devfd);
+	close(group);
+}
+
+/*
+ * One mapping over memory and, right after it, a BAR: each page is mapped
+ * as what it is, the memory pinned, the BAR as MMIO.  The first edu
+ * reads the memory page and writes the second edu's register through the
+ * same mapping.
+ */
+TEST_F(container, a_mapping_over_memory_then_a_bar_maps_each_as_its_kind)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	const __u32 value = 0x5eed1e55;
+	struct vfio_region_info bar;
+	int group, devfd;
+	__u32 reg = 0;
+	char *area;
+
+	if (!second_edu(_metadata, self->container, &group, &devfd, &bar))
+		SKIP(return, "no second edu device");
+	area = mmap(NULL, page + bar.size, PROT_NONE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, area);
+	ASSERT_EQ(area, mmap(area, page, PROT_READ | PROT_WRITE,
+			     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0));
+	ASSERT_EQ(area + page, mmap(area + page, bar.size,
+				    PROT_READ | PROT_WRITE,
+				    MAP_SHARED | MAP_FIXED, devfd, bar.offset));
+	memcpy(area, &value, sizeof(value));
+	ASSERT_EQ(0, dma_map(self->container, area, page + bar.size,
+			     P2P_IOVA));
+	ASSERT_EQ(0, edu_dma(self->devfd, self->bar0, P2P_IOVA, EDU_BUFFER,
+			     sizeof(value), 0));
+	ASSERT_EQ(0, edu_dma(self->devfd, self->bar0, EDU_BUFFER,
+			     P2P_IOVA + page + EDU_REG_LIVENESS, sizeof(value),
+			     EDU_DMA_TO_RAM));
+	ASSERT_EQ(4, pread(devfd, &reg, 4, bar.offset + EDU_REG_LIVENESS));
+	EXPECT_EQ(~value, reg);
+	munmap(area, page + bar.size);
+	close(devfd);
+	close(group);
+}
+
+/*
+ * A BAR is mapped with the permissions of its user mapping: read-only for
+ * devices from a read-only mmap, never writable from one; where nothing is
+ * mapped any more, nothing is mapped for devices either (EFAULT).
+ */
+TEST_F(container, a_device_bar_maps_only_as_its_user_mapping_allows)
+{
+	struct vfio_iommu_type1_dma_map map = {
+		.argsz = sizeof(map), .flags = VFIO_DMA_MAP_FLAG_READ,
+		.iova = P2P_IOVA,
+	};
+	struct vfio_region_info bar;
+	int group, devfd;
+	void *bar_va;
+
+	if (!second_edu(_metadata, self->container, &group, &devfd, &bar))
+		SKIP(return, "no second edu device");
+	bar_va = mmap(NULL, bar.size, PROT_READ, MAP_SHARED, devfd,
+		      bar.offset);
+	ASSERT_NE(MAP_FAILED, bar_va);
+	map.vaddr = (uintptr_t)bar_va;
+	map.size = bar.size;
+	map.flags |= VFIO_DMA_MAP_FLAG_WRITE;
+	EXPECT_EQ(-1, ioctl(self->container, VFIO_IOMMU_MAP_DMA, &map));
+	EXPECT_EQ(EFAULT, errno);
+	map.flags = VFIO_DMA_MAP_FLAG_READ;
+	EXPECT_EQ(0, ioctl(self->container, VFIO_IOMMU_MAP_DMA, &map));
+	ASSERT_EQ(0, munmap(bar_va, bar.size));
+	/* The same address, no longer mapped: not a BAR any more */
+	map.iova += bar.size;
+	EXPECT_EQ(-1, ioctl(self->container, VFIO_IOMMU_MAP_DMA, &map));
+	EXPECT_EQ(EFAULT, errno);
 	close(devfd);
 	close(group);
 }

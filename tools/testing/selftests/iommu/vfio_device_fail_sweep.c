@@ -8,9 +8,10 @@
  *  - the device cdev: VFIO_DEVICE_BIND_IOMMUFD, ATTACH/DETACH_IOMMUFD_PT
  *    to IOASes (automatic HWPTs) and user-allocated HWPTs, two devices
  *    sharing an automatic HWPT, maps and copies while attached;
- *  - the group path: /dev/vfio/vfio as the container, SET_CONTAINER,
- *    SET_IOMMU (type1v2, and type1 with cutting unmaps), maps before and
- *    after the device fd attaches the compat IOAS;
+ *  - the group path: /dev/vfio/vfio (type1v2) or /dev/iommu (type1 with
+ *    cutting unmaps) as the container, SET_CONTAINER, SET_IOMMU, maps
+ *    before and after the device fd attaches the compat IOAS, and of the
+ *    device's own BAR;
  *  - the emulated-device path: the test mdev (mdev_device.h) bound through
  *    its cdev, DMA with vfio_dma_rw(), pins with vfio_pin_pages(), unmap
  *    and replace that make the driver unpin, close with pins held.
@@ -198,12 +199,43 @@ static int sc_cdev(struct run *r)
 	return map_fixed(r->fd, ioas2, bufs[2], buf_len, IOVA_B);
 }
 
-/* The legacy flow up to the device fd, with a map before and after it */
-static int group_start(struct run *r, unsigned long type, int *container)
+/*
+ * The device's own BAR0, mmapped through @devfd, mapped at IOVA_BAR (a
+ * PFN mapping: no pages, the IOPTEs are MMIO); the user mapping goes at
+ * once, the IOMMU's stays.
+ */
+#define IOVA_BAR 0x40000000UL
+
+static int map_own_bar(int devfd, int container)
+{
+	struct vfio_region_info bar = {
+		.argsz = sizeof(bar), .index = VFIO_PCI_BAR0_REGION_INDEX,
+	};
+	void *va;
+	int ret;
+
+	if (ioctl(devfd, VFIO_DEVICE_GET_REGION_INFO, &bar))
+		return -errno;
+	va = mmap(NULL, bar.size, PROT_READ | PROT_WRITE, MAP_SHARED, devfd,
+		  bar.offset);
+	if (va == MAP_FAILED)
+		return -errno;
+	ret = vfio_map(container, va, bar.size, IOVA_BAR);
+	munmap(va, bar.size);
+	return ret;
+}
+
+/*
+ * The legacy flow up to the device fd, with a map before and after it;
+ * the container is @node: /dev/vfio/vfio, or /dev/iommu, which VFIO takes
+ * as a container too (its compat IOAS is made by SET_CONTAINER then)
+ */
+static int group_start(struct run *r, const char *node, unsigned long type,
+		       int *container)
 {
 	int grp, devfd, ret;
 
-	ret = open_run_file(r, "/dev/vfio/vfio", container);
+	ret = open_run_file(r, node, container);
 	if (ret)
 		return ret;
 	ret = open_run_file(r, group, &grp);
@@ -222,7 +254,10 @@ static int group_start(struct run *r, unsigned long type, int *container)
 	if (devfd < 0)
 		return -errno;
 	run_add_fd(r, devfd);
-	return vfio_map(*container, bufs[1], buf_len, IOVA_B);
+	ret = vfio_map(*container, bufs[1], buf_len, IOVA_B);
+	if (ret)
+		return ret;
+	return map_own_bar(devfd, *container);
 }
 
 static int sc_group_type1v2(struct run *r)
@@ -231,7 +266,8 @@ static int sc_group_type1v2(struct run *r)
 	__u64 unmapped;
 	int container, ret;
 
-	ret = group_start(r, VFIO_TYPE1v2_IOMMU, &container);
+	ret = group_start(r, "/dev/vfio/vfio", VFIO_TYPE1v2_IOMMU,
+			  &container);
 	if (ret)
 		return ret;
 	memset(info, 0, 512);
@@ -254,7 +290,7 @@ static int sc_group_type1_cut(struct run *r)
 	__u64 unmapped;
 	int container, ret;
 
-	ret = group_start(r, VFIO_TYPE1_IOMMU, &container);
+	ret = group_start(r, "/dev/iommu", VFIO_TYPE1_IOMMU, &container);
 	if (ret)
 		return ret;
 	/* The two maps are not adjacent: cut the middle out of each */
@@ -369,7 +405,8 @@ TEST_F_TIMEOUT(sweep, group_container_type1v2_map_unmap, SWEEP_TIMEOUT)
 	EXPECT_EQ(0, edu_still_does_dma());
 }
 
-TEST_F_TIMEOUT(sweep, group_container_type1_cutting_unmap, SWEEP_TIMEOUT)
+TEST_F_TIMEOUT(sweep, group_iommufd_container_type1_cutting_unmap,
+	       SWEEP_TIMEOUT)
 {
 	if (edus_ready())
 		SKIP(return, NOT_READY);

@@ -17,11 +17,13 @@
 #include <unistd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <linux/iommufd.h>
 #include <linux/vfio.h>
 
 #include "kselftest_harness.h"
 #include "edu_device.h"
+#include "uapi_calls.h"
 
 #define NOIOMMU_PARAM "/sys/module/vfio/parameters/enable_unsafe_noiommu_mode"
 
@@ -194,6 +196,39 @@ TEST_F(noiommu, a_translating_container_refuses_the_group)
 	ASSERT_EQ(0, ioctl(iommufd, IOMMU_VFIO_IOAS, &set));
 	EXPECT_EQ(-1, ioctl(self->group, VFIO_GROUP_SET_CONTAINER, &iommufd));
 	EXPECT_EQ(EPERM, errno);
+	close(iommufd);
+}
+
+/*
+ * A fresh /dev/iommu file takes the group as a no-IOMMU container; as on
+ * /dev/vfio/vfio, only the no-IOMMU type is accepted, and only from a
+ * process with CAP_SYS_RAWIO.  The file is not VFIO's node: a translated
+ * type is not "no such driver" (ENODEV) but a bad argument (EINVAL).
+ */
+TEST_F(noiommu, an_iommufd_container_takes_the_noiommu_type_with_cap_sys_rawio)
+{
+	int iommufd = open("/dev/iommu", O_RDWR);
+	int status;
+	pid_t pid;
+
+	ASSERT_LE(0, iommufd);
+	ASSERT_EQ(0, ioctl(self->group, VFIO_GROUP_SET_CONTAINER, &iommufd));
+	EXPECT_EQ(-1, ioctl(iommufd, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU));
+	EXPECT_EQ(EINVAL, errno);
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		if (drop_capability(CAP_SYS_RAWIO))
+			_exit(2);
+		if (ioctl(iommufd, VFIO_SET_IOMMU, VFIO_NOIOMMU_IOMMU) != -1)
+			_exit(3);
+		_exit(errno == EPERM ? 0 : 4);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+	EXPECT_EQ(0, ioctl(iommufd, VFIO_SET_IOMMU, VFIO_NOIOMMU_IOMMU));
+	ioctl(self->group, VFIO_GROUP_UNSET_CONTAINER);
 	close(iommufd);
 }
 
