@@ -95,6 +95,18 @@ static int vfio_ioas_set(int fd, __u32 ioas_id)
 	return do_ioctl(fd, IOMMU_VFIO_IOAS, &cmd);
 }
 
+/* The ID of the container's IOAS (IOMMU_VFIO_IOAS_GET) */
+static int vfio_ioas_get(int fd, __u32 *ioas_id)
+{
+	struct iommu_vfio_ioas cmd = {
+		.size = sizeof(cmd), .op = IOMMU_VFIO_IOAS_GET,
+	};
+	int ret = do_ioctl(fd, IOMMU_VFIO_IOAS, &cmd);
+
+	*ioas_id = cmd.ioas_id;
+	return ret;
+}
+
 /* The scenarios: each returns 0 or the first -errno */
 
 static int sc_ioas_map_unmap(struct run *r)
@@ -146,6 +158,20 @@ static int sc_ioas_map_unmap(struct run *r)
 #define WIDE_PAGES 24
 #define WIDE_LEN (WIDE_PAGES * psize)
 static char *wide_buf;
+
+static int make_wide_buf(void)
+{
+	int i;
+
+	wide_buf = mmap(NULL, WIDE_LEN, PROT_READ | PROT_WRITE,
+			MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (wide_buf == MAP_FAILED)
+		return -1;
+	madvise(wide_buf, WIDE_LEN, MADV_NOHUGEPAGE);
+	for (i = WIDE_PAGES - 1; i >= 0; i--)
+		wide_buf[i * psize] = (char)i;
+	return 0;
+}
 
 /* A new IOAS with a mock device attached to it */
 static int ioas_with_device(struct run *r, __u32 *ioas, struct mock_dev *dev)
@@ -679,6 +705,14 @@ static int sc_vfio_type1_cut(struct run *r)
 	ret = vfio_unmap(r->fd, 0, APERTURE + psize, psize, &unmapped);
 	if (ret)
 		return ret;
+	/* A cut whose tail is long enough to pin with a page of PFNs */
+	ret = vfio_map(r->fd, wide_buf, WIDE_LEN, APERTURE + 4 * buf_len);
+	if (ret)
+		return ret;
+	ret = vfio_unmap(r->fd, 0, APERTURE + 4 * buf_len, 2 * psize,
+			 &unmapped);
+	if (ret)
+		return ret;
 	ret = vfio_unmap(r->fd, VFIO_DMA_UNMAP_FLAG_ALL, 0, 0, &unmapped);
 	if (ret)
 		return ret;
@@ -751,7 +785,8 @@ static int sc_vfio_dirty(struct run *r)
 		.iova = APERTURE, .size = buf_len,
 	};
 	char ubuf[sizeof(unmap) + sizeof(bitmap)];
-	struct mock_dev dev;
+	struct mock_dev dev, plain;
+	__u32 ioas;
 	int ret;
 
 	ret = vfio_start(r, VFIO_TYPE1v2_IOMMU, &dev);
@@ -761,6 +796,17 @@ static int sc_vfio_dirty(struct run *r)
 	if (ret)
 		return ret;
 	ret = vfio_dirty(r->fd, VFIO_IOMMU_DIRTY_PAGES_FLAG_START, 0, 0);
+	if (ret)
+		return ret;
+	ret = vfio_dirty(r->fd, VFIO_IOMMU_DIRTY_PAGES_FLAG_GET_BITMAP,
+			 APERTURE, buf_len);
+	if (ret)
+		return ret;
+	/* A domain that cannot track: every mapped page is reported */
+	ret = vfio_ioas_get(r->fd, &ioas);
+	if (ret)
+		return ret;
+	ret = mock_dev_flags(r->fd, ioas, MOCK_FLAGS_DEVICE_NO_DIRTY, &plain);
 	if (ret)
 		return ret;
 	ret = vfio_dirty(r->fd, VFIO_IOMMU_DIRTY_PAGES_FLAG_GET_BITMAP,
@@ -909,22 +955,36 @@ static int sc_huge_page_run(struct run *r)
  * once (pages.c, io_pagetable.c): 160 MiB of scattered small pages, faulted
  * in before the sweep.  Only the caller's pieces meet an injected failure
  * (fail-nth is per task): a worker's list page not allocated, the caller's
- * piece failing while a worker's succeeded.  Thinned (the first points,
- * then every 97th) and run where the kernel is fast enough, in make stress
- * and make coverage (IOMMUFD_FAIL_SWEEP_LARGE=1).
+ * piece failing while a worker's succeeded.  Thinned (the first 200
+ * points of the map, then every 97th) and run where the kernel is fast
+ * enough, in make stress and make coverage (IOMMUFD_FAIL_SWEEP_LARGE=1).
  */
 #define PARALLEL_LEN (160UL << 20)
 static char *parallel_buf;
 
+struct ioas_and_device {
+	__u32 ioas;
+	struct mock_dev dev;
+};
+
+static int make_ioas_and_device(struct run *r, void *arg)
+{
+	struct ioas_and_device *made = arg;
+
+	return ioas_with_device(r, &made->ioas, &made->dev);
+}
+
 static int sc_large_parallel_map(struct run *r)
 {
-	struct mock_dev dev;
+	struct ioas_and_device made;
 	__u32 ioas;
 	int ret;
 
-	ret = ioas_with_device(r, &ioas, &dev);
+	/* The IOAS and the device are swept elsewhere: only the map here */
+	ret = run_unarmed(r, make_ioas_and_device, &made);
 	if (ret)
 		return ret;
+	ioas = made.ioas;
 	ret = map_fixed(r->fd, ioas, parallel_buf, PARALLEL_LEN, APERTURE);
 	if (ret)
 		return ret;
@@ -939,14 +999,7 @@ TEST_F_TIMEOUT(sweep, ioas_alloc_map_unmap, SWEEP_TIMEOUT)
 
 TEST_F_TIMEOUT(sweep, map_with_a_mock_domain, SWEEP_TIMEOUT)
 {
-	int i;
-
-	wide_buf = mmap(NULL, WIDE_LEN, PROT_READ | PROT_WRITE,
-			MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	ASSERT_NE(MAP_FAILED, wide_buf);
-	madvise(wide_buf, WIDE_LEN, MADV_NOHUGEPAGE);
-	for (i = WIDE_PAGES - 1; i >= 0; i--)
-		wide_buf[i * psize] = (char)i;
+	ASSERT_EQ(0, make_wide_buf());
 	sweep(_metadata, self->nth_fd, self->check_fd,
 	      sc_map_with_domain);
 	munmap(wide_buf, WIDE_LEN);
@@ -1033,8 +1086,10 @@ TEST_F_TIMEOUT(sweep, vfio_type1_cutting_unmap, SWEEP_TIMEOUT)
 {
 	if (!vfio_container_served())
 		SKIP(return, "no VFIO container emulation");
+	ASSERT_EQ(0, make_wide_buf());
 	sweep(_metadata, self->nth_fd, self->check_fd,
 	      sc_vfio_type1_cut);
+	munmap(wide_buf, WIDE_LEN);
 }
 
 /* Last: the sum over the tests above that ran */
@@ -1106,7 +1161,7 @@ TEST_F_TIMEOUT(sweep, a_large_map_in_parallel_pieces, SWEEP_TIMEOUT)
 	for (i = 0; i != n; i++)
 		parallel_buf[(i * 7919 % n) * psize] = (char)i;
 	sweep_thinned(_metadata, self->nth_fd, self->check_fd,
-		      sc_large_parallel_map, 16, 97);
+		      sc_large_parallel_map, 200, 97);
 	munmap(parallel_buf, PARALLEL_LEN);
 }
 
