@@ -200,9 +200,11 @@ static int sc_cdev(struct run *r)
 }
 
 /*
- * The device's own BAR0, mmapped through @devfd, mapped at IOVA_BAR (a
- * PFN mapping: no pages, the IOPTEs are MMIO); the user mapping goes at
- * once, the IOMMU's stays.
+ * The first page of the device's own BAR0, mmapped through @devfd, mapped
+ * at IOVA_BAR (a PFN mapping: no pages, the IOPTEs are MMIO); the user
+ * mapping goes at once, the IOMMU's stays.  One page: each page of a BAR
+ * is faulted in on its own, and each injection point costs a device
+ * enable under TCG.
  */
 #define IOVA_BAR 0x40000000UL
 
@@ -220,7 +222,7 @@ static int map_own_bar(int devfd, int container)
 		  bar.offset);
 	if (va == MAP_FAILED)
 		return -errno;
-	ret = vfio_map(container, va, bar.size, IOVA_BAR);
+	ret = vfio_map(container, va, psize, IOVA_BAR);
 	munmap(va, bar.size);
 	return ret;
 }
