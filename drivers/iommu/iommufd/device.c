@@ -117,7 +117,6 @@ static void iommufd_device_destroy(struct iommufd_object *obj)
 	if (idev->slot) {
 		mutex_lock(&idev->slot->lock);
 		list_del(&idev->slot_link);
-		WRITE_ONCE(idev->slot->nbound, idev->slot->nbound - 1);
 		mutex_unlock(&idev->slot->lock);
 		iommufd_group_put(idev->slot);
 	}
@@ -220,7 +219,6 @@ struct iommufd_device *iommufd_device_bind(struct iommufd_ctx *ictx,
 	iommu_group_put(group);
 	mutex_lock(&idev->slot->lock);
 	list_add_tail(&idev->slot_link, &idev->slot->devices);
-	WRITE_ONCE(idev->slot->nbound, idev->slot->nbound + 1);
 	mutex_unlock(&idev->slot->lock);
 
 	/* The owner's reference, next to the table's */
@@ -279,10 +277,12 @@ bool iommufd_ctx_has_group(struct iommufd_ctx *ictx, struct iommu_group *group)
 	 * BAR fault takes under mmap_lock, itself taken under iopt->tree_sem
 	 * and so under the slot and context locks.  The table's spinlock
 	 * keeps the slot alive: iommufd_group_last_put() erases it first.
+	 * list_empty() is a single READ_ONCE() of what list_add() and
+	 * list_del() write with WRITE_ONCE(): a snapshot, as any answer is.
 	 */
 	xa_lock(&ictx->group_slots);
 	slot = xa_load(&ictx->group_slots, iommu_group_id(group));
-	ret = slot && READ_ONCE(slot->nbound);
+	ret = slot && !list_empty(&slot->devices);
 	xa_unlock(&ictx->group_slots);
 	return ret;
 }

@@ -296,14 +296,13 @@ static inline bool iommufd_object_is_hwpt(struct iommufd_object *obj)
 /**
  * struct iommufd_group_slot - a context's view of an IOMMU group
  * @kref: bound devices (each holds one)
- * @lock: protects @cur_hwpt, @devices, @nattached and writes of @nbound
+ * @lock: protects @cur_hwpt, @devices and @nattached (iommufd_ctx_has_group()
+ *	reads whether @devices is empty without it)
  * @ctx: the context
  * @group: the IOMMU group, referenced
  * @cur_hwpt: the HWPT the group is attached to, or NULL
  * @handle: the attach handle of @cur_hwpt when it reports IO page faults
  * @devices: the bound devices of the group
- * @nbound: how many are on @devices; iommufd_ctx_has_group() reads it
- *          under the context's group table spinlock, without @lock
  * @nattached: devices of the group attached to @cur_hwpt
  */
 struct iommufd_group_slot {
@@ -314,7 +313,6 @@ struct iommufd_group_slot {
 	struct iommufd_hwpt *cur_hwpt;
 	struct iommufd_attachment *handle;
 	struct list_head devices;
-	unsigned int nbound;
 	unsigned int nattached;
 };
 
