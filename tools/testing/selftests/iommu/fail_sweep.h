@@ -69,7 +69,7 @@ struct run {
 	int fd;
 	int nfds;
 	int fds[MAX_RUN_FDS];
-	int nth_fd;	/* the armed countdown (run_unarmed()) */
+	int nth_fd;	/* the armed countdown (run_disarm()) */
 };
 
 typedef int (*scenario_t)(struct run *r);
@@ -442,21 +442,19 @@ static long nth_get(int nth_fd)
 }
 
 /*
- * Run @setup(@r, @arg) with no failure injected, the countdown kept for
- * what follows: a scenario's setup whose points are swept elsewhere.
+ * Stop the countdown for a scenario's setup whose points are swept
+ * elsewhere: what was left of it (run_rearm() sets it again), or -1.
  */
-static int run_unarmed(struct run *r, int (*setup)(struct run *r, void *arg),
-		       void *arg)
+static long run_disarm(struct run *r)
 {
 	long left = nth_get(r->nth_fd);
-	int ret;
 
-	if (left <= 0 || nth_set(r->nth_fd, 0))
-		return -EIO;
-	ret = setup(r, arg);
-	if (nth_set(r->nth_fd, left))
-		return -EIO;
-	return ret;
+	return left > 0 && !nth_set(r->nth_fd, 0) ? left : -1;
+}
+
+static int run_rearm(struct run *r, long left)
+{
+	return nth_set(r->nth_fd, left);
 }
 
 static void *alloc_buf(size_t len, int fill)

@@ -95,18 +95,6 @@ static int vfio_ioas_set(int fd, __u32 ioas_id)
 	return do_ioctl(fd, IOMMU_VFIO_IOAS, &cmd);
 }
 
-/* The ID of the container's IOAS (IOMMU_VFIO_IOAS_GET) */
-static int vfio_ioas_get(int fd, __u32 *ioas_id)
-{
-	struct iommu_vfio_ioas cmd = {
-		.size = sizeof(cmd), .op = IOMMU_VFIO_IOAS_GET,
-	};
-	int ret = do_ioctl(fd, IOMMU_VFIO_IOAS, &cmd);
-
-	*ioas_id = cmd.ioas_id;
-	return ret;
-}
-
 /* The scenarios: each returns 0 or the first -errno */
 
 static int sc_ioas_map_unmap(struct run *r)
@@ -634,31 +622,33 @@ static int sc_iopf(struct run *r)
 	return destroy(r->fd, parent);
 }
 
-static int vfio_start(struct run *r, unsigned long type, struct mock_dev *dev)
+/* The container's IOAS, in *@ioas, with a mock device attached */
+static int vfio_start(struct run *r, unsigned long type, __u32 *ioas,
+		      struct mock_dev *dev)
 {
-	__u32 ioas;
 	int ret;
 
-	ret = ioas_alloc(r->fd, &ioas);
+	ret = ioas_alloc(r->fd, ioas);
 	if (ret)
 		return ret;
-	ret = vfio_ioas_set(r->fd, ioas);
+	ret = vfio_ioas_set(r->fd, *ioas);
 	if (ret)
 		return ret;
 	ret = ioctl(r->fd, VFIO_SET_IOMMU, type) < 0 ? -errno : 0;
 	if (ret)
 		return ret;
-	return mock_dev(r->fd, ioas, dev);
+	return mock_dev(r->fd, *ioas, dev);
 }
 
 static int sc_vfio_type1v2(struct run *r)
 {
 	struct vfio_iommu_type1_info *info = scratch;
 	struct mock_dev dev;
+	__u32 ioas;
 	__u64 unmapped;
 	int ret;
 
-	ret = vfio_start(r, VFIO_TYPE1v2_IOMMU, &dev);
+	ret = vfio_start(r, VFIO_TYPE1v2_IOMMU, &ioas, &dev);
 	if (ret)
 		return ret;
 	ret = vfio_map(r->fd, bufs[0], buf_len, APERTURE);
@@ -684,10 +674,11 @@ static int sc_vfio_type1v2(struct run *r)
 static int sc_vfio_type1_cut(struct run *r)
 {
 	struct mock_dev dev;
+	__u32 ioas;
 	__u64 unmapped;
 	int ret;
 
-	ret = vfio_start(r, VFIO_TYPE1_IOMMU, &dev);
+	ret = vfio_start(r, VFIO_TYPE1_IOMMU, &ioas, &dev);
 	if (ret)
 		return ret;
 	ret = vfio_map(r->fd, bufs[0], buf_len, APERTURE);
@@ -789,7 +780,7 @@ static int sc_vfio_dirty(struct run *r)
 	__u32 ioas;
 	int ret;
 
-	ret = vfio_start(r, VFIO_TYPE1v2_IOMMU, &dev);
+	ret = vfio_start(r, VFIO_TYPE1v2_IOMMU, &ioas, &dev);
 	if (ret)
 		return ret;
 	ret = vfio_map(r->fd, bufs[0], buf_len, APERTURE);
@@ -803,9 +794,6 @@ static int sc_vfio_dirty(struct run *r)
 	if (ret)
 		return ret;
 	/* A domain that cannot track: every mapped page is reported */
-	ret = vfio_ioas_get(r->fd, &ioas);
-	if (ret)
-		return ret;
 	ret = mock_dev_flags(r->fd, ioas, MOCK_FLAGS_DEVICE_NO_DIRTY, &plain);
 	if (ret)
 		return ret;
@@ -831,10 +819,11 @@ static int sc_vfio_vaddr(struct run *r)
 		.vaddr = (uintptr_t)bufs[0], .iova = APERTURE, .size = buf_len,
 	};
 	struct mock_dev dev;
+	__u32 ioas;
 	__u64 n;
 	int ret;
 
-	ret = vfio_start(r, VFIO_TYPE1v2_IOMMU, &dev);
+	ret = vfio_start(r, VFIO_TYPE1v2_IOMMU, &ioas, &dev);
 	if (ret)
 		return ret;
 	ret = vfio_map(r->fd, bufs[0], buf_len, APERTURE);
@@ -962,29 +951,22 @@ static int sc_huge_page_run(struct run *r)
 #define PARALLEL_LEN (160UL << 20)
 static char *parallel_buf;
 
-struct ioas_and_device {
-	__u32 ioas;
-	struct mock_dev dev;
-};
-
-static int make_ioas_and_device(struct run *r, void *arg)
-{
-	struct ioas_and_device *made = arg;
-
-	return ioas_with_device(r, &made->ioas, &made->dev);
-}
-
 static int sc_large_parallel_map(struct run *r)
 {
-	struct ioas_and_device made;
+	struct mock_dev dev;
+	long left;
 	__u32 ioas;
 	int ret;
 
 	/* The IOAS and the device are swept elsewhere: only the map here */
-	ret = run_unarmed(r, make_ioas_and_device, &made);
+	left = run_disarm(r);
+	if (left <= 0)
+		return -EIO;
+	ret = ioas_with_device(r, &ioas, &dev);
+	if (run_rearm(r, left))
+		return -EIO;
 	if (ret)
 		return ret;
-	ioas = made.ioas;
 	ret = map_fixed(r->fd, ioas, parallel_buf, PARALLEL_LEN, APERTURE);
 	if (ret)
 		return ret;

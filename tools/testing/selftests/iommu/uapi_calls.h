@@ -2,8 +2,7 @@
 /*
  * The plumbing every test program of ours shares: an ioctl's result as 0
  * or a negative errno, the two commands nearly every test issues, the
- * VFIO container's map and unmap, user memory that ends in a hole, and a
- * capability given up.
+ * VFIO container's map and unmap, and user memory that ends in a hole.
  */
 #ifndef __SELFTEST_IOMMU_UAPI_CALLS_H
 #define __SELFTEST_IOMMU_UAPI_CALLS_H
@@ -12,9 +11,7 @@
 #include <stdint.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
-#include <sys/syscall.h>
 #include <unistd.h>
-#include <linux/capability.h>
 #include <linux/iommufd.h>
 #include <linux/vfio.h>
 
@@ -52,20 +49,6 @@ static inline void bytes_before_a_hole_free(void *p)
 	long page = sysconf(_SC_PAGESIZE);
 
 	munmap((void *)((uintptr_t)p & ~(uintptr_t)(page - 1)), page);
-}
-
-/* Drop @cap from this process's effective set: 0, or -1 with errno */
-static inline int drop_capability(int cap)
-{
-	struct __user_cap_header_struct hdr = {
-		.version = _LINUX_CAPABILITY_VERSION_3,
-	};
-	struct __user_cap_data_struct data[2];
-
-	if (syscall(SYS_capget, &hdr, data))
-		return -1;
-	data[cap / 32].effective &= ~(1U << (cap % 32));
-	return syscall(SYS_capset, &hdr, data);
 }
 
 /* IOMMU_DESTROY of the object @id */

@@ -17,13 +17,14 @@
 #include <unistd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
+#include <linux/capability.h>
 #include <linux/iommufd.h>
 #include <linux/vfio.h>
 
 #include "kselftest_harness.h"
 #include "edu_device.h"
-#include "uapi_calls.h"
 
 #define NOIOMMU_PARAM "/sys/module/vfio/parameters/enable_unsafe_noiommu_mode"
 
@@ -197,6 +198,20 @@ TEST_F(noiommu, a_translating_container_refuses_the_group)
 	EXPECT_EQ(-1, ioctl(self->group, VFIO_GROUP_SET_CONTAINER, &iommufd));
 	EXPECT_EQ(EPERM, errno);
 	close(iommufd);
+}
+
+/* Drop @cap from this process's effective set: 0, or -1 with errno */
+static int drop_capability(int cap)
+{
+	struct __user_cap_header_struct hdr = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+	};
+	struct __user_cap_data_struct data[2];
+
+	if (syscall(SYS_capget, &hdr, data))
+		return -1;
+	data[cap / 32].effective &= ~(1U << (cap % 32));
+	return syscall(SYS_capset, &hdr, data);
 }
 
 /*
