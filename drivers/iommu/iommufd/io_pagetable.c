@@ -102,6 +102,15 @@ static bool iopt_area_run_is_pfnmap(struct iopt_area *area,
  * is allocated only when a range has more runs (and its allocation
  * failing only means smaller batches).  The area's pin keeps the PFNs in
  * place, so this needs no lock of the store: pin workers call it too.
+ *
+ * With large pages off (VFIO type1 v1), a later unmap may cut any page out
+ * of an area, and every domain must take the cut exactly.  Restricting a
+ * domain's page sizes is not enough for that: VT-d builds superpages from
+ * the length of one map call whatever page size it is given, and
+ * virtio-iommu keeps one mapping per map call and unmaps only whole ones.
+ * So then a page that continues the one before it physically goes to the
+ * IOMMU in a map call of its own (iommu_map_sg() would join the two);
+ * scattered pages still share batches.
  */
 static int iopt_area_map_range(struct iopt_area *area,
 			       struct iommu_domain *domain,
@@ -113,6 +122,7 @@ static int iopt_area_map_range(struct iopt_area *area,
 	unsigned int cap = ARRAY_SIZE(stack_sgl);
 	unsigned long first = offset, start = iova;
 	struct iopt_pages *pages = area->store;
+	bool per_page = area->owner->small_pages_only;
 	int ret = 0;
 
 	while (offset != end) {
@@ -143,6 +153,8 @@ static int iopt_area_map_range(struct iopt_area *area,
 							   offset >> PAGE_SHIFT);
 
 			batch = iopt_area_run(area, offset, end);
+			if (per_page)
+				batch = min(batch, PAGE_SIZE);
 			ret = iommu_map(domain, iova,
 					PFN_PHYS(pfn) + offset_in_page(offset),
 					batch, area->ioprot | IOMMU_MMIO,
@@ -160,6 +172,13 @@ static int iopt_area_map_range(struct iopt_area *area,
 			struct page *page = pfn_to_page(iopt_pages_pfn(pages,
 							offset >> PAGE_SHIFT));
 
+			if (per_page) {
+				/* Areas are page aligned with large pages off */
+				len = min(len, PAGE_SIZE);
+				if (n && sg_phys(&sgl[n - 1]) +
+					 sgl[n - 1].length == page_to_phys(page))
+					break;
+			}
 			sg_set_page(&sgl[n++], page, len, offset_in_page(offset));
 			offset += len;
 			batch += len;

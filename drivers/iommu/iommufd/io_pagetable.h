@@ -151,7 +151,9 @@ struct iopt_area {
  * @allow_tree: ranges automatic IOVA may use; empty means everything
  * @resv_tree: ranges nothing may map (struct iopt_resv)
  * @align_min: every area's IOVA and length are aligned to it
- * @small_pages_only: map domains with PAGE_SIZE entries only
+ * @small_pages_only: map domains with PAGE_SIZE entries only, each in a
+ *	map call of its own where it continues the page before it (so that
+ *	any page can be cut out of any driver's domain)
  * @accesses: the attached in-kernel accesses, under @dom_sem
  * @page_accesses: attached accesses that pin pages: they need PAGE_SIZE
  *	alignment
