@@ -351,17 +351,6 @@ static int attach_pt(int devfd, __u32 *pt_id)
 	return ret;
 }
 
-static void kernel_log_marker(const char *text)
-{
-	int fd = open("/dev/kmsg", O_WRONLY);
-
-	if (fd >= 0) {
-		if (write(fd, text, strlen(text)) < 0)
-			perror("/dev/kmsg");
-		close(fd);
-	}
-}
-
 FIXTURE_SETUP(edu_dma)
 {
 	struct vfio_device_bind_iommufd bind = { .argsz = sizeof(bind) };

@@ -327,6 +327,60 @@ TEST_F(container, type1_unmap_can_cut_a_mapping_type1v2_cannot)
 	}
 }
 
+#define HUGE_IOVA 0x40000000UL
+#define HUGE_SIZE 0x200000UL
+
+/*
+ * A type1 (v1) unmap may take any page out of a mapping, whatever the
+ * IOMMU: even in a huge page, whose pages are one physical run, the cut
+ * page no longer reaches memory while the pages either side still do.
+ * (virtio-iommu unmaps only whole MAP requests, so a v1 mapping must not
+ * give it one run as one request.)
+ */
+TEST_F(container, a_type1_cut_inside_a_huge_page_unmaps_exactly_that_page)
+{
+	struct vfio_iommu_type1_dma_unmap unmap = {
+		.argsz = sizeof(unmap), .iova = HUGE_IOVA + 4 * 4096,
+		.size = 4096,
+	};
+	struct timespec settle = { 1, 0 };
+	unsigned char *huge, *cut;
+	unsigned int i;
+
+	if (variant->type != VFIO_TYPE1_IOMMU)
+		SKIP(return, "only a type1 (v1) unmap cuts a mapping");
+	huge = mmap(NULL, HUGE_SIZE, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
+	if (huge == MAP_FAILED)
+		SKIP(return, "no 2 MiB hugepage");
+	for (i = 0; i != HUGE_SIZE; i++)
+		huge[i] = (unsigned char)(i * 7 + 3);
+	ASSERT_EQ(0, dma_map(self->container, huge, HUGE_SIZE, HUGE_IOVA));
+	ASSERT_EQ(0, ioctl(self->container, VFIO_IOMMU_UNMAP_DMA, &unmap));
+	EXPECT_EQ(4096, unmap.size);
+
+	/* The pages before and after the cut: read one, write the other */
+	ASSERT_EQ(0, edu_dma(self->devfd, self->bar0, HUGE_IOVA + 3 * 4096,
+			     EDU_BUFFER, EDU_DMA_MAX, 0));
+	ASSERT_EQ(0, edu_dma(self->devfd, self->bar0, EDU_BUFFER,
+			     HUGE_IOVA + 5 * 4096, EDU_DMA_MAX,
+			     EDU_DMA_TO_RAM));
+	EXPECT_EQ(0, memcmp(huge + 3 * 4096, huge + 5 * 4096, EDU_DMA_MAX));
+
+	/* The cut page: the device's write is blocked and reported */
+	cut = huge + 4 * 4096;
+	memset(cut, 0x5a, 4096);
+	kernel_log_marker("harness: expect-fault begin\n");
+	ASSERT_EQ(0, edu_dma(self->devfd, self->bar0, EDU_BUFFER,
+			     HUGE_IOVA + 4 * 4096, EDU_DMA_MAX,
+			     EDU_DMA_TO_RAM));
+	nanosleep(&settle, NULL);
+	kernel_log_marker("harness: expect-fault end\n");
+	for (i = 0; i != 4096; i++)
+		ASSERT_EQ(0x5a, cut[i]);
+	munmap(huge, HUGE_SIZE);
+}
+
 static int dirty_pages(int container, __u32 flags, __u64 iova, __u64 size,
 		       __u64 *bits)
 {
