@@ -165,20 +165,24 @@ static int iopt_area_map_range(struct iopt_area *area,
 			iova += batch;
 			continue;
 		}
-		sg_init_table(sgl, cap);
+		/* Entries are cleared as they are used: batches may be short */
 		while (offset != end && n != cap &&
 		       !iopt_area_run_is_pfnmap(area, offset)) {
-			unsigned long len = iopt_area_run(area, offset, end);
 			struct page *page = pfn_to_page(iopt_pages_pfn(pages,
 							offset >> PAGE_SHIFT));
+			unsigned long len;
 
 			if (per_page) {
-				/* Areas are page aligned with large pages off */
-				len = min(len, PAGE_SIZE);
 				if (n && sg_phys(&sgl[n - 1]) +
-					 sgl[n - 1].length == page_to_phys(page))
+					 sgl[n - 1].length ==
+					 page_to_phys(page) + offset_in_page(offset))
 					break;
+				len = min(PAGE_SIZE - offset_in_page(offset),
+					  end - offset);
+			} else {
+				len = iopt_area_run(area, offset, end);
 			}
+			memset(&sgl[n], 0, sizeof(*sgl));
 			sg_set_page(&sgl[n++], page, len, offset_in_page(offset));
 			offset += len;
 			batch += len;
