@@ -33,6 +33,7 @@ enum {
 /* Operations of our own, numbered apart from the base tree's */
 enum {
 	IOMMU_TEST_OP_MD_MSI_COOKIE = 0x100,
+	IOMMU_TEST_OP_MD_REFUSE_MAP,
 };
 
 /* The IOVA aperture of a mock paging domain */
@@ -193,6 +194,13 @@ struct iommu_test_cmd {
 			__u32 __reserved;
 			__aligned_u64 out_iova;
 		} msi_cookie;
+		/*
+		 * IOMMU_TEST_OP_MD_REFUSE_MAP of paging HWPT @id: its next
+		 * map call covering @iova fails with -ENOMEM (once)
+		 */
+		struct {
+			__aligned_u64 iova;
+		} refuse_map;
 	};
 	__u32 last;
 };

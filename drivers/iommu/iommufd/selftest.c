@@ -150,10 +150,17 @@ struct mock_device {
 #define MOCK_PTE_HUGE 1UL
 #define MOCK_PTE_DIRTY XA_MARK_0
 
+/*
+ * @refuse_iova: with @refuse_armed, the next map call that covers this IOVA
+ *	fails with -ENOMEM (IOMMU_TEST_OP_MD_REFUSE_MAP), as a driver's page
+ *	table allocation may; map calls run on several CPUs at once
+ */
 struct mock_domain {
 	struct iommu_domain domain;
 	struct xarray pfns;
 	bool dirty_tracking;
+	bool refuse_armed;
+	unsigned long refuse_iova;
 };
 
 /* A mock nested domain: a fake IOTLB that invalidations clear */
@@ -334,10 +341,16 @@ static int mock_map_range(struct iommu_domain *dom,
 				 size_t page_size, size_t npages, int prot,
 				 gfp_t gfp, size_t *done)
 {
-	struct xarray *ptes = &to_mock_domain(dom)->pfns;
+	struct mock_domain *mock = to_mock_domain(dom);
+	struct xarray *ptes = &mock->pfns;
 	unsigned long tag = 0, idx, count, k;
 	unsigned long frame = phys / MOCK_IO_PAGE_SIZE;
 
+	/* Paired with the release in mock_cmd_refuse_map() */
+	if (smp_load_acquire(&mock->refuse_armed) &&
+	    mock->refuse_iova - iova < page_size * npages &&
+	    xchg(&mock->refuse_armed, false))
+		return -ENOMEM;
 	if (page_size == MOCK_HUGE_IO_PAGE_SIZE)
 		tag = MOCK_PTE_HUGE;
 	mock_io_pages(iova, page_size * npages, &idx, &count);
@@ -882,6 +895,33 @@ static int mock_cmd_msi_cookie(struct iommufd_call *call,
 	return ret;
 }
 
+/*
+ * IOMMU_TEST_OP_MD_REFUSE_MAP: the next map call of paging HWPT @id's
+ * mock domain that covers refuse_map.iova fails
+ */
+static int mock_cmd_refuse_map(struct iommufd_call *call,
+			       struct iommu_test_cmd *cmd)
+{
+	struct iommufd_hwpt_paging *hwpt;
+	struct mock_domain *mock;
+	int ret = 0;
+
+	hwpt = iommufd_get_hwpt_paging(call->ctx, cmd->id);
+	if (IS_ERR(hwpt))
+		return PTR_ERR(hwpt);
+	if (hwpt->core.domain->ops != &mock_domain_ops) {
+		ret = -EINVAL;
+		goto out_put;
+	}
+	mock = to_mock_domain(hwpt->core.domain);
+	WRITE_ONCE(mock->refuse_iova, cmd->refuse_map.iova);
+	/* A map call that sees the arming sees the IOVA (mock_map_range()) */
+	smp_store_release(&mock->refuse_armed, true);
+out_put:
+	iommufd_obj_unref(call->ctx, &hwpt->core.base);
+	return ret;
+}
+
 /* IOMMU_TEST_OP_TRIGGER_IOPF: the mock device takes one IO page fault */
 static int mock_cmd_trigger_iopf(struct iommufd_call *call,
 				 struct iommu_test_cmd *cmd)
@@ -1280,6 +1320,8 @@ int iommufd_test(struct iommufd_call *call)
 		return mock_cmd_trigger_iopf(call, cmd);
 	case IOMMU_TEST_OP_MD_MSI_COOKIE:
 		return mock_cmd_msi_cookie(call, cmd);
+	case IOMMU_TEST_OP_MD_REFUSE_MAP:
+		return mock_cmd_refuse_map(call, cmd);
 	/* In-kernel accesses */
 	case IOMMU_TEST_OP_CREATE_ACCESS:
 		return mock_cmd_create_access(call, cmd);

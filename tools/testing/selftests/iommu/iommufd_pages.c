@@ -114,6 +114,17 @@ static int access_pin(int fd, int access_fd, __u64 iova, __u64 len,
 	return do_ioctl(fd, IOMMU_TEST_CMD, &cmd);
 }
 
+/* The next map call of @hwpt_id's mock domain that covers @iova fails */
+static int refuse_map(int fd, __u32 hwpt_id, __u64 iova)
+{
+	struct iommu_test_cmd cmd = {
+		.size = sizeof(cmd), .op = IOMMU_TEST_OP_MD_REFUSE_MAP,
+		.id = hwpt_id, .refuse_map = { .iova = iova },
+	};
+
+	return do_ioctl(fd, IOMMU_TEST_CMD, &cmd);
+}
+
 /* The PFN behind @va (root reads them from /proc/self/pagemap), or 0 */
 static __u64 pfn_of(void *va)
 {
@@ -641,6 +652,104 @@ TEST_F(store, cutting_a_lent_area_keeps_each_part_pinned_right)
 	ASSERT_EQ(0, vfio_unmap(self->fd, 0, START, LENT, NULL));
 	EXPECT_EQ(0, check_refs(self->fd, va, LENT, 0));
 	EXPECT_EQ(self->pinned, vm_pinned_kib());
+}
+
+/*
+ * A map that one domain refuses part of (@refusing's page table
+ * allocation failing at IOVA START + @at) is ENOMEM and leaves nothing
+ * behind: no mapping in the IOAS, no page pinned, nothing in a domain;
+ * the same map then succeeds in every domain (@hwpt_id's and @refusing's).
+ */
+struct refusal {
+	__u32 hwpt_id;
+	__u32 refusing;
+	char *va;
+	__u64 len;
+	__u64 at;
+};
+
+static void refused_then_mapped(struct __test_metadata *_metadata, int fd,
+				__u32 ioas_id, long pinned,
+				const struct refusal *r)
+{
+	ASSERT_NE(NULL, r->va);
+	ASSERT_EQ(0, refuse_map(fd, r->refusing, START + r->at));
+	ASSERT_EQ(-ENOMEM, map_at(fd, ioas_id, r->va, r->len, START));
+	EXPECT_EQ(pinned, vm_pinned_kib());
+	EXPECT_EQ(0, check_refs(fd, r->va, r->len, 0));
+	/* The domains translate neither end (the mock translates to 0) */
+	EXPECT_EQ(-EINVAL, check_map(fd, r->hwpt_id, START, r->va, PAGE));
+	EXPECT_EQ(-EINVAL, check_map(fd, r->hwpt_id, START + r->len - PAGE,
+				     r->va + r->len - PAGE, PAGE));
+
+	/* A fixed map would find a mapping left behind: EEXIST */
+	ASSERT_EQ(0, map_at(fd, ioas_id, r->va, r->len, START));
+	EXPECT_EQ(0, check_map(fd, r->hwpt_id, START, r->va, r->len));
+	EXPECT_EQ(0, check_map(fd, r->refusing, START, r->va, r->len));
+	EXPECT_EQ(0, check_refs(fd, r->va, r->len, 1));
+	EXPECT_EQ(0, unmap_all(fd, ioas_id));
+}
+
+/* A large map is mapped in pieces: the caller maps the first itself */
+TEST_F(store, a_map_refused_in_the_callers_piece_unmaps_the_other_pieces)
+{
+	const struct refusal r = {
+		self->hwpt_id, self->hwpt_id, scattered(LARGE), LARGE, 0,
+	};
+
+	refused_then_mapped(_metadata, self->fd, self->ioas_id, self->pinned,
+			    &r);
+}
+
+TEST_F(store, a_map_refused_in_a_workers_piece_unmaps_the_other_pieces)
+{
+	const struct refusal r = {
+		self->hwpt_id, self->hwpt_id, scattered(LARGE), LARGE,
+		LARGE - PAGE,
+	};
+
+	refused_then_mapped(_metadata, self->fd, self->ioas_id, self->pinned,
+			    &r);
+}
+
+/* Scattered pages go to the domain in batches: the first few, then more */
+TEST_F(store, a_map_refused_in_a_later_batch_unmaps_the_batches_before)
+{
+	const struct refusal r = {
+		self->hwpt_id, self->hwpt_id, scattered(64 * PAGE), 64 * PAGE,
+		40 * PAGE,
+	};
+
+	refused_then_mapped(_metadata, self->fd, self->ioas_id, self->pinned,
+			    &r);
+}
+
+/* Large pages off: contiguous pages go one per map call */
+TEST_F(store, a_map_of_small_pages_refused_midway_unmaps_the_pages_before)
+{
+	struct iommu_option off = {
+		.size = sizeof(off), .option_id = IOMMU_OPTION_HUGE_PAGES,
+		.op = IOMMU_OPTION_OP_SET, .object_id = self->ioas_id,
+	};
+	const struct refusal r = {
+		self->hwpt_id, self->hwpt_id, fresh(SZ_2M), SZ_2M, 300 * PAGE,
+	};
+
+	ASSERT_EQ(0, do_ioctl(self->fd, IOMMU_OPTION, &off));
+	refused_then_mapped(_metadata, self->fd, self->ioas_id, self->pinned,
+			    &r);
+}
+
+/* A map goes into each domain in turn: the second refusing it */
+TEST_F(store, a_map_the_second_domain_refuses_is_unmapped_from_the_first)
+{
+	struct refusal r = {
+		self->hwpt_id, 0, scattered(16 * PAGE), 16 * PAGE, 0,
+	};
+
+	ASSERT_EQ(0, mock_domain(self->fd, self->ioas_id, &r.refusing));
+	refused_then_mapped(_metadata, self->fd, self->ioas_id, self->pinned,
+			    &r);
 }
 
 TEST_HARNESS_MAIN
