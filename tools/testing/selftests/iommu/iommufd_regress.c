@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -682,6 +683,55 @@ TEST_F(regress, a_fault_queue_that_gets_no_fd_leaves_nothing_behind)
 					    IOMMU_FAULT_QUEUE_ALLOC, &cmd));
 		ASSERT_EQ(0, setrlimit(RLIMIT_NOFILE, &lim));
 	}
+	ASSERT_EQ(0, do_ioctl(self->fd, IOMMU_FAULT_QUEUE_ALLOC, &cmd));
+	close(cmd.out_fault_fd);
+	destroy.id = cmd.out_fault_id;
+	EXPECT_EQ(0, do_ioctl(self->fd, IOMMU_DESTROY, &destroy));
+}
+
+/*
+ * With the system's file table full (fs.file-max reached, which only
+ * CAP_SYS_ADMIN passes), a fault queue gets no file: ENFILE, and the
+ * queue object is dropped with it.
+ */
+TEST_F(regress, a_fault_queue_that_gets_no_file_is_enfile)
+{
+	struct iommu_fault_alloc cmd = { .size = sizeof(cmd) };
+	struct iommu_destroy destroy = { .size = sizeof(destroy) };
+	char was[32] = "";
+	int max_fd, status;
+	ssize_t len;
+	pid_t pid;
+
+	max_fd = open("/proc/sys/fs/file-max", O_RDWR);
+	ASSERT_LE(0, max_fd);
+	len = read(max_fd, was, sizeof(was) - 1);
+	ASSERT_LT(0, len);
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		if (drop_capability(CAP_SYS_ADMIN))
+			_exit(255);
+		/* The parent lowers the limit once this process is ready */
+		raise(SIGSTOP);
+		/* The errno it got, or 0 for a queue it should not have */
+		_exit(-do_ioctl(self->fd, IOMMU_FAULT_QUEUE_ALLOC, &cmd));
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, WUNTRACED));
+	ASSERT_TRUE(WIFSTOPPED(status));
+	/*
+	 * 0: the check reads an approximate count of open files, which can
+	 * be 0 on a small system.  Restored before any assertion can end
+	 * the test.
+	 */
+	EXPECT_EQ(1, pwrite(max_fd, "0", 1, 0));
+	kill(pid, SIGCONT);
+	waitpid(pid, &status, 0);
+	EXPECT_EQ(len, pwrite(max_fd, was, len, 0));
+	close(max_fd);
+	EXPECT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(ENFILE, WEXITSTATUS(status));
+
 	ASSERT_EQ(0, do_ioctl(self->fd, IOMMU_FAULT_QUEUE_ALLOC, &cmd));
 	close(cmd.out_fault_fd);
 	destroy.id = cmd.out_fault_id;

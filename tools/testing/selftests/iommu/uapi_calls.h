@@ -2,7 +2,8 @@
 /*
  * The plumbing every test program of ours shares: an ioctl's result as 0
  * or a negative errno, the two commands nearly every test issues, the
- * VFIO container's map and unmap, and user memory that ends in a hole.
+ * VFIO container's map and unmap, user memory that ends in a hole, and
+ * dropping a capability.
  */
 #ifndef __SELFTEST_IOMMU_UAPI_CALLS_H
 #define __SELFTEST_IOMMU_UAPI_CALLS_H
@@ -11,7 +12,9 @@
 #include <stdint.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+#include <linux/capability.h>
 #include <linux/iommufd.h>
 #include <linux/vfio.h>
 
@@ -22,6 +25,20 @@
 static inline int do_ioctl(int fd, unsigned long cmd, void *arg)
 {
 	return ioctl(fd, cmd, arg) < 0 ? -errno : 0;
+}
+
+/* Drop @cap from the calling thread's effective set; 0 or -1 */
+static inline int drop_capability(int cap)
+{
+	struct __user_cap_header_struct hdr = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+	};
+	struct __user_cap_data_struct data[2];
+
+	if (syscall(SYS_capget, &hdr, data))
+		return -1;
+	data[cap / 32].effective &= ~(1U << (cap % 32));
+	return syscall(SYS_capset, &hdr, data);
 }
 
 /*

@@ -25,6 +25,7 @@
 
 #include "kselftest_harness.h"
 #include "edu_device.h"
+#include "uapi_calls.h"
 
 #define NOIOMMU_PARAM "/sys/module/vfio/parameters/enable_unsafe_noiommu_mode"
 
@@ -201,19 +202,6 @@ TEST_F(noiommu, a_translating_container_refuses_the_group)
 }
 
 /* Drop @cap from this process's effective set: 0, or -1 with errno */
-static int drop_capability(int cap)
-{
-	struct __user_cap_header_struct hdr = {
-		.version = _LINUX_CAPABILITY_VERSION_3,
-	};
-	struct __user_cap_data_struct data[2];
-
-	if (syscall(SYS_capget, &hdr, data))
-		return -1;
-	data[cap / 32].effective &= ~(1U << (cap % 32));
-	return syscall(SYS_capset, &hdr, data);
-}
-
 /*
  * A fresh /dev/iommu file takes the group as a no-IOMMU container; as on
  * /dev/vfio/vfio, only the no-IOMMU type is accepted, and only from a
