@@ -740,14 +740,29 @@ TEST_F(store, a_map_of_small_pages_refused_midway_unmaps_the_pages_before)
 			    &r);
 }
 
-/* A map goes into each domain in turn: the second refusing it */
+/*
+ * A map goes into each domain in turn: the second refusing it.  (A second
+ * mock device would share the first one's automatic HWPT: the second
+ * domain is a HWPT allocated on the IOAS.)
+ */
 TEST_F(store, a_map_the_second_domain_refuses_is_unmapped_from_the_first)
 {
+	struct iommu_test_cmd dev = {
+		.size = sizeof(dev), .op = IOMMU_TEST_OP_MOCK_DOMAIN,
+		.id = self->ioas_id,
+	};
+	struct iommu_hwpt_alloc alloc = {
+		.size = sizeof(alloc), .pt_id = self->ioas_id,
+	};
 	struct refusal r = {
 		self->hwpt_id, 0, scattered(16 * PAGE), 16 * PAGE, 0,
 	};
 
-	ASSERT_EQ(0, mock_domain(self->fd, self->ioas_id, &r.refusing));
+	ASSERT_EQ(0, do_ioctl(self->fd, IOMMU_TEST_CMD, &dev));
+	alloc.dev_id = dev.mock_domain.out_idev_id;
+	ASSERT_EQ(0, do_ioctl(self->fd, IOMMU_HWPT_ALLOC, &alloc));
+	r.refusing = alloc.out_hwpt_id;
+	ASSERT_NE(self->hwpt_id, r.refusing);
 	refused_then_mapped(_metadata, self->fd, self->ioas_id, self->pinned,
 			    &r);
 }
