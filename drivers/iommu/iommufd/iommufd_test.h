@@ -76,6 +76,8 @@ enum {
 	MOCK_FLAGS_DEVICE_HW_MSI = 1 << 10,	/* IOMMU_RESV_MSI */
 	MOCK_FLAGS_DEVICE_RESERVED = 1 << 11,	/* IOMMU_RESV_RESERVED */
 	MOCK_FLAGS_DEVICE_RELAXABLE = 1 << 12,	/* IOMMU_RESV_DIRECT_RELAXABLE */
+	/* Enabling IO page faults fails (-ENODEV), as on a device without PRI */
+	MOCK_FLAGS_DEVICE_NO_IOPF = 1 << 13,
 };
 
 /* Where those regions are, inside the mock aperture */

@@ -49,7 +49,8 @@
 	 MOCK_FLAGS_DEVICE_RELAXABLE)
 #define MOCK_DEV_FLAGS                                                       \
 	(MOCK_FLAGS_DEVICE_NO_DIRTY | MOCK_FLAGS_DEVICE_HUGE_IOVA |           \
-	 MOCK_FLAGS_DEVICE_PASID | MOCK_DEV_RESV_FLAGS)
+	 MOCK_FLAGS_DEVICE_PASID | MOCK_FLAGS_DEVICE_NO_IOPF |                 \
+	 MOCK_DEV_RESV_FLAGS)
 
 static DECLARE_FAULT_ATTR(fail_iommufd);
 static struct dentry *fail_iommufd_dir;
@@ -573,6 +574,8 @@ static int mock_feature_on(struct device *dev, enum iommu_dev_features f)
 {
 	if (f != IOMMU_DEV_FEAT_IOPF)
 		return -EINVAL;
+	if (to_mock_dev(dev)->caps & MOCK_FLAGS_DEVICE_NO_IOPF)
+		return -ENODEV;
 	return iopf_queue_add_device(mock_iopf_queue, dev);
 }
 

@@ -700,6 +700,31 @@ FIXTURE_TEARDOWN(iopf)
 	close(self->fd);
 }
 
+/*
+ * A device that cannot take IO page faults (enabling them fails) cannot
+ * move onto a HWPT that reports them: the replace fails with the driver's
+ * errno, whether the device was on a HWPT without faults or alone on one
+ * with them, and it stays where it was, able to move elsewhere.
+ */
+TEST_F(iopf, a_device_without_iopf_cannot_move_onto_a_reporting_hwpt)
+{
+	struct mock_dev weak;
+	__u32 iopf_id;
+
+	ASSERT_EQ(0, mock_device(self->fd, self->ioas_id,
+				 MOCK_FLAGS_DEVICE_NO_IOPF, &weak));
+	ASSERT_EQ(0, nested_alloc(self->fd, IOMMU_HWPT_FAULT_ID_VALID,
+				  weak.dev_id, self->parent_id,
+				  self->fault_id, IOMMU_TEST_IOTLB_DEFAULT,
+				  &iopf_id));
+	EXPECT_EQ(-ENODEV, replace(self->fd, weak.stdev_id, iopf_id));
+	EXPECT_EQ(-ENODEV, replace(self->fd, weak.stdev_id, self->iopf_id));
+	/* Still attached: it moves to a HWPT without faults */
+	EXPECT_EQ(0, replace(self->fd, weak.stdev_id, self->parent_id));
+	EXPECT_EQ(-ENODEV, replace(self->fd, weak.stdev_id, iopf_id));
+	EXPECT_EQ(0, replace(self->fd, weak.stdev_id, self->ioas_id));
+}
+
 TEST_F(iopf, a_fault_queue_takes_no_flags)
 {
 	__u32 id;
