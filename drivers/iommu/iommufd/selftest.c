@@ -349,7 +349,7 @@ static int mock_map_range(struct iommu_domain *dom,
 
 	/* Paired with the release in mock_cmd_refuse_map() */
 	if (smp_load_acquire(&mock->refuse_armed) &&
-	    mock->refuse_iova - iova < page_size * npages &&
+	    READ_ONCE(mock->refuse_iova) - iova < page_size * npages &&
 	    xchg(&mock->refuse_armed, false))
 		return -ENOMEM;
 	if (page_size == MOCK_HUGE_IO_PAGE_SIZE)
@@ -752,6 +752,28 @@ static int mock_cmd_domain_replace(struct iommufd_call *call,
 	return ret;
 }
 
+/*
+ * The mock domain of paging HWPT @id, its HWPT held in *@hwpt (the caller
+ * drops it with iommufd_obj_unref()).  Return: the domain, or
+ * ERR_PTR(-ENOENT) for no paging HWPT and ERR_PTR(-EINVAL) for one whose
+ * domain is not the mock's.
+ */
+static struct mock_domain *mock_get_domain(struct iommufd_call *call, u32 id,
+					   struct iommufd_hwpt_paging **hwpt)
+{
+	struct iommufd_hwpt_paging *paging;
+
+	paging = iommufd_get_hwpt_paging(call->ctx, id);
+	if (IS_ERR(paging))
+		return ERR_CAST(paging);
+	if (paging->core.domain->ops != &mock_domain_ops) {
+		iommufd_obj_unref(call->ctx, &paging->core.base);
+		return ERR_PTR(-EINVAL);
+	}
+	*hwpt = paging;
+	return to_mock_domain(paging->core.domain);
+}
+
 /* Does the mock HWPT @id map [iova, iova + length) to the user's memory? */
 static int mock_cmd_check_map(struct iommufd_call *call,
 			      struct iommu_test_cmd *cmd)
@@ -765,14 +787,9 @@ static int mock_cmd_check_map(struct iommufd_call *call,
 
 	if ((iova | uptr | length) % MOCK_IO_PAGE_SIZE)
 		return -EINVAL;
-	hwpt = iommufd_get_hwpt_paging(call->ctx, cmd->id);
-	if (IS_ERR(hwpt))
-		return PTR_ERR(hwpt);
-	if (hwpt->core.domain->ops != &mock_domain_ops) {
-		ret = -EINVAL;
-		goto out_put;
-	}
-	mock = to_mock_domain(hwpt->core.domain);
+	mock = mock_get_domain(call, cmd->id, &hwpt);
+	if (IS_ERR(mock))
+		return PTR_ERR(mock);
 	for (; length; length -= MOCK_IO_PAGE_SIZE, iova += MOCK_IO_PAGE_SIZE,
 	     uptr += MOCK_IO_PAGE_SIZE) {
 		struct page *page;
@@ -790,7 +807,6 @@ static int mock_cmd_check_map(struct iommufd_call *call,
 			break;
 		}
 	}
-out_put:
 	iommufd_obj_unref(call->ctx, &hwpt->core.base);
 	return ret;
 }
@@ -817,15 +833,13 @@ static int mock_cmd_dirty(struct iommufd_call *call,
 		return -EINVAL;
 	nbits = cmd->dirty.length / page_size;
 	uptr = u64_to_user_ptr(cmd->dirty.uptr);
-	hwpt = iommufd_get_hwpt_paging(call->ctx, cmd->id);
-	if (IS_ERR(hwpt))
-		return PTR_ERR(hwpt);
-	if (hwpt->core.domain->ops != &mock_domain_ops ||
-	    !hwpt->core.domain->dirty_ops) {
+	mock = mock_get_domain(call, cmd->id, &hwpt);
+	if (IS_ERR(mock))
+		return PTR_ERR(mock);
+	if (!mock->domain.dirty_ops) {
 		ret = -EINVAL;
 		goto out_put;
 	}
-	mock = to_mock_domain(hwpt->core.domain);
 	for (i = 0; i < nbits; i++) {
 		unsigned long head, index;
 
@@ -907,22 +921,15 @@ static int mock_cmd_refuse_map(struct iommufd_call *call,
 {
 	struct iommufd_hwpt_paging *hwpt;
 	struct mock_domain *mock;
-	int ret = 0;
 
-	hwpt = iommufd_get_hwpt_paging(call->ctx, cmd->id);
-	if (IS_ERR(hwpt))
-		return PTR_ERR(hwpt);
-	if (hwpt->core.domain->ops != &mock_domain_ops) {
-		ret = -EINVAL;
-		goto out_put;
-	}
-	mock = to_mock_domain(hwpt->core.domain);
+	mock = mock_get_domain(call, cmd->id, &hwpt);
+	if (IS_ERR(mock))
+		return PTR_ERR(mock);
 	WRITE_ONCE(mock->refuse_iova, cmd->refuse_map.iova);
 	/* A map call that sees the arming sees the IOVA (mock_map_range()) */
 	smp_store_release(&mock->refuse_armed, true);
-out_put:
 	iommufd_obj_unref(call->ctx, &hwpt->core.base);
-	return ret;
+	return 0;
 }
 
 /* IOMMU_TEST_OP_TRIGGER_IOPF: the mock device takes one IO page fault */

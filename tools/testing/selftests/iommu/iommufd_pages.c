@@ -64,6 +64,29 @@ static int mock_domain(int fd, __u32 ioas_id, __u32 *hwpt_id)
 	return ret;
 }
 
+/*
+ * A second domain on @ioas_id: a HWPT allocated for a new mock device (the
+ * device itself joins the IOAS's automatic HWPT, as a second device would)
+ */
+static int second_domain(int fd, __u32 ioas_id, __u32 *hwpt_id)
+{
+	struct iommu_test_cmd dev = {
+		.size = sizeof(dev), .op = IOMMU_TEST_OP_MOCK_DOMAIN,
+		.id = ioas_id,
+	};
+	struct iommu_hwpt_alloc alloc = {
+		.size = sizeof(alloc), .pt_id = ioas_id,
+	};
+	int ret = do_ioctl(fd, IOMMU_TEST_CMD, &dev);
+
+	if (ret)
+		return ret;
+	alloc.dev_id = dev.mock_domain.out_idev_id;
+	ret = do_ioctl(fd, IOMMU_HWPT_ALLOC, &alloc);
+	*hwpt_id = alloc.out_hwpt_id;
+	return ret;
+}
+
 static int check_map(int fd, __u32 hwpt_id, __u64 iova, void *va, __u64 len)
 {
 	struct iommu_test_cmd cmd = {
@@ -496,13 +519,7 @@ TEST_F(store, lent_huge_pages_copied_to_a_second_ioas_map_right)
  */
 TEST_F(store, a_second_domain_is_filled_from_lent_huge_page_runs)
 {
-	struct iommu_test_cmd mock = {
-		.size = sizeof(mock), .op = IOMMU_TEST_OP_MOCK_DOMAIN,
-		.id = self->ioas_id,
-	};
-	struct iommu_hwpt_alloc alloc = {
-		.size = sizeof(alloc), .pt_id = self->ioas_id,
-	};
+	__u32 second;
 	char *huge = fresh(LENT + SZ_2M);
 	char *va = huge + 4 * PAGE;
 
@@ -510,11 +527,8 @@ TEST_F(store, a_second_domain_is_filled_from_lent_huge_page_runs)
 	madvise(huge, LENT + SZ_2M, MADV_HUGEPAGE);
 	memset(huge, 0x5a, LENT + SZ_2M);
 	ASSERT_EQ(0, map_at(self->fd, self->ioas_id, va, LENT, START));
-	/* A device for the allocation; it joins the fixture's domain */
-	ASSERT_EQ(0, do_ioctl(self->fd, IOMMU_TEST_CMD, &mock));
-	alloc.dev_id = mock.mock_domain.out_idev_id;
-	ASSERT_EQ(0, do_ioctl(self->fd, IOMMU_HWPT_ALLOC, &alloc));
-	EXPECT_EQ(0, check_map(self->fd, alloc.out_hwpt_id, START, va, LENT));
+	ASSERT_EQ(0, second_domain(self->fd, self->ioas_id, &second));
+	EXPECT_EQ(0, check_map(self->fd, second, START, va, LENT));
 	EXPECT_EQ(0, check_refs(self->fd, va, LENT, 1));
 	EXPECT_EQ(0, unmap_all(self->fd, self->ioas_id));
 	EXPECT_EQ(0, check_refs(self->fd, va, LENT, 0));
@@ -740,28 +754,14 @@ TEST_F(store, a_map_of_small_pages_refused_midway_unmaps_the_pages_before)
 			    &r);
 }
 
-/*
- * A map goes into each domain in turn: the second refusing it.  (A second
- * mock device would share the first one's automatic HWPT: the second
- * domain is a HWPT allocated on the IOAS.)
- */
+/* A map goes into each domain in turn: the second refusing it */
 TEST_F(store, a_map_the_second_domain_refuses_is_unmapped_from_the_first)
 {
-	struct iommu_test_cmd dev = {
-		.size = sizeof(dev), .op = IOMMU_TEST_OP_MOCK_DOMAIN,
-		.id = self->ioas_id,
-	};
-	struct iommu_hwpt_alloc alloc = {
-		.size = sizeof(alloc), .pt_id = self->ioas_id,
-	};
 	struct refusal r = {
 		self->hwpt_id, 0, scattered(16 * PAGE), 16 * PAGE, 0,
 	};
 
-	ASSERT_EQ(0, do_ioctl(self->fd, IOMMU_TEST_CMD, &dev));
-	alloc.dev_id = dev.mock_domain.out_idev_id;
-	ASSERT_EQ(0, do_ioctl(self->fd, IOMMU_HWPT_ALLOC, &alloc));
-	r.refusing = alloc.out_hwpt_id;
+	ASSERT_EQ(0, second_domain(self->fd, self->ioas_id, &r.refusing));
 	ASSERT_NE(self->hwpt_id, r.refusing);
 	refused_then_mapped(_metadata, self->fd, self->ioas_id, self->pinned,
 			    &r);
