@@ -34,6 +34,7 @@ enum {
 enum {
 	IOMMU_TEST_OP_MD_MSI_COOKIE = 0x100,
 	IOMMU_TEST_OP_MD_REFUSE_MAP,
+	IOMMU_TEST_OP_IOVA_BITMAP,
 };
 
 /* The IOVA aperture of a mock paging domain */
@@ -203,11 +204,36 @@ struct iommu_test_cmd {
 		struct {
 			__aligned_u64 iova;
 		} refuse_map;
+		/*
+		 * IOMMU_TEST_OP_IOVA_BITMAP: a walk of the user bitmap at
+		 * @uptr over [@iova, @iova + @length) in pages of
+		 * @page_size, as a driver's dirty report walks it.  In every
+		 * window the walker sets the same @nranges ranges (struct
+		 * iommu_test_bitmap_range at @ranges), and fails with -EIO
+		 * in window number @fail_window (from 1; 0: never).
+		 */
+		struct {
+			__aligned_u64 iova;
+			__aligned_u64 length;
+			__aligned_u64 page_size;
+			__aligned_u64 uptr;
+			__aligned_u64 ranges;
+			__u32 nranges;
+			__u32 fail_window;
+		} iova_bitmap;
 	};
 	__u32 last;
 };
 
 #define IOMMU_TEST_CMD _IO(IOMMUFD_TYPE, IOMMUFD_CMD_BASE + 32)
+
+/* One dirty range of IOMMU_TEST_OP_IOVA_BITMAP; at most 4 per walk */
+struct iommu_test_bitmap_range {
+	__aligned_u64 iova;
+	__aligned_u64 length;
+};
+
+#define MOCK_BITMAP_RANGES 4
 
 /* Width of the PASID space of a MOCK_FLAGS_DEVICE_PASID device */
 #define MOCK_PASID_WIDTH 20

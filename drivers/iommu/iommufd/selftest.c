@@ -33,6 +33,7 @@
 #include <linux/fault-inject.h>
 #include <linux/file.h>
 #include <linux/iommufd.h>
+#include <linux/iova_bitmap.h>
 #include <linux/mm.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
@@ -932,6 +933,59 @@ static int mock_cmd_refuse_map(struct iommufd_call *call,
 	return 0;
 }
 
+/* The state of an IOMMU_TEST_OP_IOVA_BITMAP walk */
+struct mock_bitmap_walk {
+	struct iommu_test_bitmap_range ranges[MOCK_BITMAP_RANGES];
+	unsigned int nranges;
+	unsigned int window;
+	unsigned int fail_window;
+};
+
+/* One window of the walk: every range is set again, as a driver might */
+static int mock_bitmap_window(struct iova_bitmap *bitmap, unsigned long iova,
+			      size_t length, void *opaque)
+{
+	struct mock_bitmap_walk *walk = opaque;
+	unsigned int i;
+
+	if (++walk->window == walk->fail_window)
+		return -EIO;
+	for (i = 0; i != walk->nranges; i++)
+		iova_bitmap_set(bitmap, walk->ranges[i].iova,
+				walk->ranges[i].length);
+	return 0;
+}
+
+/*
+ * IOMMU_TEST_OP_IOVA_BITMAP: the iova_bitmap API driven with the user's
+ * arguments as they are, which no ioctl of ours passes unchecked
+ */
+static int mock_cmd_iova_bitmap(struct iommu_test_cmd *cmd)
+{
+	struct mock_bitmap_walk walk = {
+		.nranges = cmd->iova_bitmap.nranges,
+		.fail_window = cmd->iova_bitmap.fail_window,
+	};
+	struct iova_bitmap *bitmap;
+	int ret;
+
+	if (walk.nranges > ARRAY_SIZE(walk.ranges))
+		return -EINVAL;
+	if (copy_from_user(walk.ranges,
+			   u64_to_user_ptr(cmd->iova_bitmap.ranges),
+			   walk.nranges * sizeof(walk.ranges[0])))
+		return -EFAULT;
+	bitmap = iova_bitmap_alloc(cmd->iova_bitmap.iova,
+				   cmd->iova_bitmap.length,
+				   cmd->iova_bitmap.page_size,
+				   u64_to_user_ptr(cmd->iova_bitmap.uptr));
+	if (IS_ERR(bitmap))
+		return PTR_ERR(bitmap);
+	ret = iova_bitmap_for_each(bitmap, &walk, mock_bitmap_window);
+	iova_bitmap_free(bitmap);
+	return ret;
+}
+
 /* IOMMU_TEST_OP_TRIGGER_IOPF: the mock device takes one IO page fault */
 static int mock_cmd_trigger_iopf(struct iommufd_call *call,
 				 struct iommu_test_cmd *cmd)
@@ -1332,6 +1386,8 @@ int iommufd_test(struct iommufd_call *call)
 		return mock_cmd_msi_cookie(call, cmd);
 	case IOMMU_TEST_OP_MD_REFUSE_MAP:
 		return mock_cmd_refuse_map(call, cmd);
+	case IOMMU_TEST_OP_IOVA_BITMAP:
+		return mock_cmd_iova_bitmap(cmd);
 	/* In-kernel accesses */
 	case IOMMU_TEST_OP_CREATE_ACCESS:
 		return mock_cmd_create_access(call, cmd);

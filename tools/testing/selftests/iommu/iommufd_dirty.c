@@ -1071,4 +1071,183 @@ TEST_F(huge_off, a_huge_page_is_mapped_with_small_ioptes_only)
 	munmap(bits, psize);
 }
 
+/*
+ * The bitmap walk itself (IOMMU_TEST_OP_IOVA_BITMAP), with arguments no
+ * ioctl passes it unchecked.  The walk pins a window of 512 pages of the
+ * bitmap at a time (2 MiB, 2^24 bits); @bits holds three windows, so a
+ * range set in every window crosses two window ends.
+ */
+#define WALK_PAGE 4096UL
+#define WALK_WINDOW_BITS (512UL * 4096 * 8)
+#define WALK_BITS (3 * WALK_WINDOW_BITS)
+#define WALK_IOVA (1024UL << 30)	/* 1 TiB */
+#define WALK_LENGTH (WALK_BITS * WALK_PAGE)
+
+FIXTURE(bitmap_walk) {
+	int fd;
+	__u8 *bits;
+};
+
+static int bitmap_walk(int fd, __u64 iova, __u64 length, __u64 page_size,
+		       void *bits, const struct iommu_test_bitmap_range *ranges,
+		       __u32 nranges, __u32 fail_window)
+{
+	struct iommu_test_cmd cmd = {
+		.size = sizeof(cmd), .op = IOMMU_TEST_OP_IOVA_BITMAP,
+		.iova_bitmap = {
+			.iova = iova, .length = length,
+			.page_size = page_size,
+			.uptr = (uintptr_t)bits, .ranges = (uintptr_t)ranges,
+			.nranges = nranges, .fail_window = fail_window,
+		},
+	};
+
+	return do_ioctl(fd, IOMMU_TEST_CMD, &cmd);
+}
+
+/* Are bits [@first, @last] of @bits set, and no other of its @nbits? */
+static bool only_bits_set(const __u8 *bits, unsigned long nbits,
+			  unsigned long first, unsigned long last)
+{
+	unsigned long byte;
+
+	for (byte = 0; byte != nbits / 8; byte++) {
+		unsigned long lo = byte * 8, hi = lo + 7;
+		__u8 want = 0;
+		unsigned int b;
+
+		if (hi < first || lo > last)
+			want = 0;
+		else if (lo >= first && hi <= last)
+			want = 0xff;
+		else
+			for (b = 0; b != 8; b++)
+				if (lo + b >= first && lo + b <= last)
+					want |= 1 << b;
+		if (bits[byte] != want)
+			return false;
+	}
+	return true;
+}
+
+FIXTURE_SETUP(bitmap_walk)
+{
+	struct iommu_test_bitmap_range none[MOCK_BITMAP_RANGES + 1] = {};
+
+	self->fd = open("/dev/iommu", O_RDWR);
+	if (self->fd < 0 && errno == ENOENT)
+		SKIP(return, "no /dev/iommu");
+	ASSERT_LE(0, self->fd);
+	if (bitmap_walk(self->fd, WALK_IOVA, WALK_PAGE, WALK_PAGE, NULL, none,
+			MOCK_BITMAP_RANGES + 1, 0) != -EINVAL)
+		SKIP(return, "no IOMMU_TEST_OP_IOVA_BITMAP (CONFIG_IOMMUFD_TEST=n?)");
+	self->bits = mmap(NULL, WALK_BITS / 8, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, self->bits);
+}
+
+FIXTURE_TEARDOWN(bitmap_walk)
+{
+	close(self->fd);
+	munmap(self->bits, WALK_BITS / 8);
+}
+
+TEST_F(bitmap_walk, a_walk_of_no_length_is_einval)
+{
+	EXPECT_EQ(-EINVAL, bitmap_walk(self->fd, WALK_IOVA, 0, WALK_PAGE,
+				       self->bits, NULL, 0, 0));
+}
+
+TEST_F(bitmap_walk, a_page_size_that_is_not_a_power_of_two_is_einval)
+{
+	EXPECT_EQ(-EINVAL, bitmap_walk(self->fd, WALK_IOVA, WALK_LENGTH,
+				       3 * WALK_PAGE, self->bits, NULL, 0, 0));
+	EXPECT_EQ(-EINVAL, bitmap_walk(self->fd, WALK_IOVA, WALK_LENGTH, 0,
+				       self->bits, NULL, 0, 0));
+}
+
+TEST_F(bitmap_walk, a_range_past_the_top_of_the_iova_space_is_eoverflow)
+{
+	EXPECT_EQ(-EOVERFLOW, bitmap_walk(self->fd, -WALK_PAGE, 2 * WALK_PAGE,
+					  WALK_PAGE, self->bits, NULL, 0, 0));
+}
+
+TEST_F(bitmap_walk, a_bitmap_that_is_not_user_memory_is_efault)
+{
+	/* The kernel's half of the address space: access_ok() refuses it */
+	EXPECT_EQ(-EFAULT, bitmap_walk(self->fd, WALK_IOVA, WALK_LENGTH,
+				       WALK_PAGE, (void *)(~0UL << 47),
+				       NULL, 0, 0));
+}
+
+TEST_F(bitmap_walk, a_read_only_bitmap_is_efault)
+{
+	const struct iommu_test_bitmap_range all = { WALK_IOVA, WALK_PAGE };
+
+	ASSERT_EQ(0, mprotect(self->bits, WALK_BITS / 8, PROT_READ));
+	EXPECT_EQ(-EFAULT, bitmap_walk(self->fd, WALK_IOVA, WALK_LENGTH,
+				       WALK_PAGE, self->bits, &all, 1, 0));
+}
+
+TEST_F(bitmap_walk, a_range_across_windows_sets_every_bit_of_it)
+{
+	/* From 100 pages in to 100 pages before the end of the third window */
+	const struct iommu_test_bitmap_range r[] = {
+		{ WALK_IOVA + 100 * WALK_PAGE,
+		  (WALK_BITS - 200) * WALK_PAGE },
+		/* set again, overlapping: the pending tail grows, no more */
+		{ WALK_IOVA + WALK_WINDOW_BITS * WALK_PAGE, WALK_PAGE },
+	};
+
+	ASSERT_EQ(0, bitmap_walk(self->fd, WALK_IOVA, WALK_LENGTH, WALK_PAGE,
+				 self->bits, r, 2, 0));
+	EXPECT_TRUE(only_bits_set(self->bits, WALK_BITS, 100,
+				  WALK_BITS - 101));
+}
+
+TEST_F(bitmap_walk, ranges_outside_the_bitmap_or_empty_set_nothing)
+{
+	const struct iommu_test_bitmap_range r[] = {
+		{ WALK_IOVA - WALK_PAGE, WALK_PAGE },	/* just before it */
+		{ WALK_IOVA + WALK_LENGTH, WALK_PAGE },	/* just after it */
+		{ WALK_IOVA + WALK_PAGE, 0 },		/* empty */
+	};
+	unsigned long i;
+
+	ASSERT_EQ(0, bitmap_walk(self->fd, WALK_IOVA, WALK_LENGTH, WALK_PAGE,
+				 self->bits, r, 3, 0));
+	for (i = 0; i != WALK_BITS / 8; i++)
+		if (self->bits[i])
+			break;
+	EXPECT_EQ(WALK_BITS / 8, i);
+}
+
+TEST_F(bitmap_walk, a_range_that_wraps_is_clipped_at_the_bitmap_end)
+{
+	/* iova + length - 1 wraps past the top: up to the end it is */
+	const struct iommu_test_bitmap_range r = {
+		WALK_IOVA + WALK_LENGTH - WALK_PAGE, ~0ULL
+	};
+
+	ASSERT_EQ(0, bitmap_walk(self->fd, WALK_IOVA, WALK_LENGTH, WALK_PAGE,
+				 self->bits, &r, 1, 0));
+	EXPECT_TRUE(only_bits_set(self->bits, WALK_BITS, WALK_BITS - 1,
+				  WALK_BITS - 1));
+}
+
+TEST_F(bitmap_walk, a_failing_window_ends_the_walk_with_its_error)
+{
+	const struct iommu_test_bitmap_range all = { WALK_IOVA, WALK_LENGTH };
+
+	/*
+	 * The first window's call set the whole range: its own part then,
+	 * the second window's part once that window was pinned, before its
+	 * call failed.  The third window was never reached.
+	 */
+	EXPECT_EQ(-EIO, bitmap_walk(self->fd, WALK_IOVA, WALK_LENGTH,
+				    WALK_PAGE, self->bits, &all, 1, 2));
+	EXPECT_TRUE(only_bits_set(self->bits, WALK_BITS, 0,
+				  2 * WALK_WINDOW_BITS - 1));
+}
+
 TEST_HARNESS_MAIN
