@@ -279,6 +279,17 @@ TEST_F(file, hugetlbfs_memfds_map_too)
 	close(hfd);
 }
 
+/* No start, length or IOVA of 2^64 - 1 fits an unsigned long range */
+TEST_F(file, a_start_length_or_iova_of_all_ones_is_eoverflow)
+{
+	EXPECT_EQ(-EOVERFLOW, map_file_at(self->fd, self->ioas_id, self->mfd,
+					  UINT64_MAX, FILE_SIZE, IOVA));
+	EXPECT_EQ(-EOVERFLOW, map_file_at(self->fd, self->ioas_id, self->mfd,
+					  0, UINT64_MAX, IOVA));
+	EXPECT_EQ(-EOVERFLOW, map_file_at(self->fd, self->ioas_id, self->mfd,
+					  0, FILE_SIZE, UINT64_MAX));
+}
+
 TEST_F(file, map_file_argument_errors)
 {
 	int pipefd[2], ro, zero = open("/dev/zero", O_RDWR);

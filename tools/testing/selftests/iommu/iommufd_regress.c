@@ -411,6 +411,27 @@ TEST_F(regress, get_info_writes_or_zeroes_every_byte_it_returns)
 	free(info[1]);
 }
 
+/* Capabilities the kernel cannot write back are EFAULT, not dropped */
+TEST_F(regress, get_info_whose_capabilities_cannot_be_written_is_efault)
+{
+	struct iommu_vfio_ioas set = {
+		.size = sizeof(set), .op = IOMMU_VFIO_IOAS_SET,
+		.ioas_id = self->ioas_id,
+	};
+	struct vfio_iommu_type1_info probe = { .argsz = sizeof(probe) };
+	struct vfio_iommu_type1_info *info;
+
+	ASSERT_EQ(0, do_ioctl(self->fd, IOMMU_VFIO_IOAS, &set));
+	ASSERT_EQ(0, do_ioctl(self->fd, VFIO_IOMMU_GET_INFO, &probe));
+	ASSERT_LT(sizeof(probe), probe.argsz);
+	/* Room for the struct, then no memory where the chain goes */
+	info = bytes_before_a_hole(sizeof(*info));
+	ASSERT_NE(NULL, info);
+	info->argsz = probe.argsz;
+	EXPECT_EQ(-EFAULT, do_ioctl(self->fd, VFIO_IOMMU_GET_INFO, info));
+	bytes_before_a_hole_free(info);
+}
+
 TEST_F(regress, a_map_with_neither_read_nor_write_is_einval)
 {
 	__u64 iova = START;

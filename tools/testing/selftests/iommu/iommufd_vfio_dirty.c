@@ -417,6 +417,11 @@ TEST_F(container, unmap_with_a_bitmap_errors)
 	size = 0;
 	EXPECT_EQ(-EINVAL, unmap_dirty(self->fd, VFIO_DMA_UNMAP_FLAG_ALL, 0,
 				       &size, self->bits, sizeof(self->bits)));
+	/* Nor with a change of vaddr */
+	size = BUF_SIZE;
+	EXPECT_EQ(-EINVAL, unmap_dirty(self->fd, VFIO_DMA_UNMAP_FLAG_VADDR,
+				       IOVA, &size, self->bits,
+				       sizeof(self->bits)));
 	/* A bitmap description the kernel cannot read */
 	{
 		struct vfio_iommu_type1_dma_unmap unmap = {
