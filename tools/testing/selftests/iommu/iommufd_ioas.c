@@ -1157,6 +1157,40 @@ TEST_F(ioas, an_access_rw_follows_the_mapping_permissions)
 	close(access_fd);
 }
 
+/*
+ * A write over a read-only mapping that a hole follows: the mapping's
+ * permission is found first (EPERM), as 6.12 walks the range, for a pin and
+ * for a copy alike
+ */
+TEST_F(ioas, a_write_over_a_read_only_mapping_then_a_hole_is_eperm)
+{
+	struct iommu_test_cmd pin = {
+		.size = sizeof(pin), .op = IOMMU_TEST_OP_ACCESS_PAGES,
+		.access_pages = { .flags = MOCK_FLAGS_ACCESS_WRITE,
+				  .iova = MOCK_APERTURE_START,
+				  .length = 2 * psize, .uptr = buf(0) },
+	};
+	__u64 iova = MOCK_APERTURE_START;
+	static char data[2 * 65536];
+	int access_fd;
+
+	ASSERT_GE(sizeof(data), 2 * psize);
+	ASSERT_EQ(0, ioas_map(self->fd, self->ioas_id,
+			      IOMMU_IOAS_MAP_FIXED_IOVA |
+			      IOMMU_IOAS_MAP_READABLE, buf(0), psize, &iova));
+	access_fd = access_create(self,
+				  MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES);
+	ASSERT_LE(0, access_fd);
+	EXPECT_EQ(-EPERM, access_rw_flags(self, access_fd, iova, data,
+					  2 * psize, MOCK_ACCESS_RW_WRITE));
+	pin.id = access_fd;
+	EXPECT_EQ(-EPERM, do_ioctl(self->fd, IOMMU_TEST_CMD, &pin));
+	/* Reading stops at the hole */
+	EXPECT_EQ(-ENOENT, access_rw(self, access_fd, iova, data, 2 * psize));
+	EXPECT_EQ(0, check_refs(self->fd, buf(0), psize, 0));
+	close(access_fd);
+}
+
 /* Memory the process unmapped after mapping it: its reads, writes fault */
 TEST_F(ioas, an_access_rw_of_memory_the_owner_unmapped_is_efault)
 {
