@@ -278,6 +278,67 @@ static void *read_only_copy(const void *arg, size_t len)
  * Bind and attach write their result back last: when that write fails,
  * the call is EFAULT and undone, and the same call can then succeed.
  */
+/* A device file binds once: the second bind, to any iommufd, is EINVAL */
+TEST_F(edu_cdev, a_device_file_binds_only_once)
+{
+	struct vfio_device_bind_iommufd bind = {
+		.argsz = sizeof(bind), .iommufd = self->iommufd,
+	};
+	int other = open("/dev/iommu", O_RDWR);
+
+	ASSERT_LE(0, other);
+	ASSERT_EQ(0, ioctl(self->devfd, VFIO_DEVICE_BIND_IOMMUFD, &bind));
+	EXPECT_EQ(-1, ioctl(self->devfd, VFIO_DEVICE_BIND_IOMMUFD, &bind));
+	EXPECT_EQ(EINVAL, errno);
+	bind.iommufd = other;
+	EXPECT_EQ(-1, ioctl(self->devfd, VFIO_DEVICE_BIND_IOMMUFD, &bind));
+	EXPECT_EQ(EINVAL, errno);
+	close(other);
+}
+
+/* Attach and detach check their argsz and flags once bound, as bind does */
+TEST_F(edu_cdev, attach_and_detach_with_short_argsz_or_flags_are_einval)
+{
+	struct vfio_device_bind_iommufd bind = {
+		.argsz = sizeof(bind), .iommufd = self->iommufd,
+	};
+	struct iommu_ioas_alloc alloc = { .size = sizeof(alloc) };
+	struct vfio_device_attach_iommufd_pt attach = {
+		.argsz = sizeof(attach) - 1,
+	};
+	struct vfio_device_detach_iommufd_pt detach = {
+		.argsz = sizeof(detach) - 1,
+	};
+
+	ASSERT_EQ(0, ioctl(self->devfd, VFIO_DEVICE_BIND_IOMMUFD, &bind));
+	ASSERT_EQ(0, ioctl(self->iommufd, IOMMU_IOAS_ALLOC, &alloc));
+	attach.pt_id = alloc.out_ioas_id;
+	EXPECT_EQ(-1, ioctl(self->devfd, VFIO_DEVICE_ATTACH_IOMMUFD_PT,
+			    &attach));
+	EXPECT_EQ(EINVAL, errno);
+	attach.argsz = sizeof(attach);
+	attach.flags = 1;
+	EXPECT_EQ(-1, ioctl(self->devfd, VFIO_DEVICE_ATTACH_IOMMUFD_PT,
+			    &attach));
+	EXPECT_EQ(EINVAL, errno);
+	/* Neither call attached; a proper one does */
+	attach.flags = 0;
+	ASSERT_EQ(0, ioctl(self->devfd, VFIO_DEVICE_ATTACH_IOMMUFD_PT,
+			   &attach));
+	EXPECT_EQ(-1, ioctl(self->devfd, VFIO_DEVICE_DETACH_IOMMUFD_PT,
+			    &detach));
+	EXPECT_EQ(EINVAL, errno);
+	detach.argsz = sizeof(detach);
+	detach.flags = 1;
+	EXPECT_EQ(-1, ioctl(self->devfd, VFIO_DEVICE_DETACH_IOMMUFD_PT,
+			    &detach));
+	EXPECT_EQ(EINVAL, errno);
+	/* Still attached after both: a proper detach works */
+	detach.flags = 0;
+	EXPECT_EQ(0, ioctl(self->devfd, VFIO_DEVICE_DETACH_IOMMUFD_PT,
+			   &detach));
+}
+
 TEST_F(edu_cdev, bind_and_attach_whose_reply_cannot_be_written_are_undone)
 {
 	struct vfio_device_bind_iommufd bind = {
