@@ -385,6 +385,9 @@ out_put_idev:
 	return ret;
 }
 
+/* The most entries one IOMMU_HWPT_INVALIDATE takes (6.12's bound) */
+#define IOMMUFD_INVALIDATE_MAX_ENTRIES (512U * 1024)
+
 /* Hand the user's invalidation entries to the nested HWPT's driver */
 static int iommufd_hwpt_do_invalidate(struct iommufd_call *call,
 				      u32 *handled)
@@ -397,7 +400,14 @@ static int iommufd_hwpt_do_invalidate(struct iommufd_call *call,
 
 	if (cmd->__reserved)
 		return -EOPNOTSUPP;
-	if (cmd->entry_num && (!cmd->entry_len || !cmd->data_uptr))
+	/*
+	 * As in 6.12: one call handles at most IOMMUFD_INVALIDATE_MAX_ENTRIES
+	 * entries of at most a page each, so it cannot hold the CPU for long
+	 */
+	if (cmd->entry_num &&
+	    (!cmd->entry_len || !cmd->data_uptr ||
+	     cmd->entry_len > PAGE_SIZE ||
+	     cmd->entry_num > IOMMUFD_INVALIDATE_MAX_ENTRIES))
 		return -EINVAL;
 	nested = iommufd_get_typed(call->ctx, cmd->hwpt_id,
 				   IOMMUFD_KIND_HWPT_NESTED,
@@ -431,8 +441,9 @@ int iommufd_hwpt_invalidate(struct iommufd_call *call)
 
 	ret = iommufd_hwpt_do_invalidate(call, &handled);
 	cmd->entry_num = handled;
-	if (iommufd_call_reply(call, sizeof(*cmd)) && !ret)
-		ret = -EFAULT;
+	/* As in 6.12: a count that cannot go back is EFAULT, whatever else */
+	if (iommufd_call_reply(call, sizeof(*cmd)))
+		return -EFAULT;
 	return ret;
 }
 

@@ -479,17 +479,21 @@ TEST_F(nested, every_entry_of_an_array_is_handled_and_counted)
 }
 
 /*
- * Regression, user-supplied counts: an entry_num near U32_MAX over an
- * array that ends in an unmapped page handles the entries that are there,
- * counts them, and faults at the first one that is not.
+ * Regression, user-supplied counts: as in 6.12, one call takes at most
+ * 2^19 entries of at most a page each.  At the limit, over an array that
+ * ends in an unmapped page, the entries that are there are handled and
+ * counted and the first one that is not faults; beyond it, or with a
+ * longer entry, nothing is handled (EINVAL, a count of 0).
  */
-TEST_F(nested, an_entry_num_near_u32_max_handles_what_is_there)
+#define INVALIDATE_MAX_ENTRIES (512U * 1024)
+
+TEST_F(nested, an_entry_num_at_its_limit_handles_what_is_there)
 {
 	const __u32 want[IOTLB_ENTRIES] = {
 		0, IOMMU_TEST_IOTLB_DEFAULT, IOMMU_TEST_IOTLB_DEFAULT, 0,
 	};
 	struct iommu_hwpt_invalidate_selftest *inv;
-	__u32 num = UINT32_MAX;
+	__u32 num = INVALIDATE_MAX_ENTRIES;
 
 	inv = bytes_before_a_hole(2 * sizeof(*inv));
 	ASSERT_NE(NULL, inv);
@@ -500,6 +504,46 @@ TEST_F(nested, an_entry_num_near_u32_max_handles_what_is_there)
 	EXPECT_EQ(2, num);
 	EXPECT_EQ(0, check_iotlbs(self->fd, self->nested_id, want));
 	bytes_before_a_hole_free(inv);
+}
+
+TEST_F(nested, an_entry_num_or_entry_len_beyond_its_limit_is_einval)
+{
+	static struct iommu_hwpt_invalidate_selftest inv[2];
+	__u32 num = INVALIDATE_MAX_ENTRIES + 1;
+
+	EXPECT_EQ(-EINVAL, invalidate(self->fd, self->nested_id, inv, &num));
+	EXPECT_EQ(0, num);
+	num = UINT32_MAX;
+	EXPECT_EQ(-EINVAL, invalidate(self->fd, self->nested_id, inv, &num));
+	EXPECT_EQ(0, num);
+	num = 1;
+	EXPECT_EQ(-EINVAL, invalidate_full(self->fd, self->nested_id, inv,
+					   IOMMU_HWPT_INVALIDATE_DATA_SELFTEST,
+					   getpagesize() + 1, &num, 0));
+	EXPECT_EQ(0, num);
+	EXPECT_EQ(0, check_iotlbs(self->fd, self->nested_id, all_default));
+}
+
+/* As in 6.12: a count that cannot be written back is EFAULT, first */
+TEST_F(nested, an_invalidate_whose_count_cannot_go_back_is_efault)
+{
+	static struct iommu_hwpt_invalidate_selftest inv[2];
+	struct iommu_hwpt_invalidate *cmd;
+
+	cmd = mmap(NULL, getpagesize(), PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, cmd);
+	*cmd = (struct iommu_hwpt_invalidate){
+		.size = sizeof(*cmd), .hwpt_id = self->nested_id,
+		.data_uptr = (uintptr_t)inv,
+		.data_type = IOMMU_HWPT_INVALIDATE_DATA_SELFTEST,
+		.entry_len = sizeof(inv[0]),
+		.entry_num = INVALIDATE_MAX_ENTRIES + 1,
+	};
+	ASSERT_EQ(0, mprotect(cmd, getpagesize(), PROT_READ));
+	/* Refused (EINVAL) and its count of 0 not written: EFAULT */
+	EXPECT_EQ(-EFAULT, do_ioctl(self->fd, IOMMU_HWPT_INVALIDATE, cmd));
+	munmap(cmd, getpagesize());
 }
 
 TEST_F(nested, a_paging_hwpt_is_not_found_and_nothing_is_handled)
