@@ -26,6 +26,7 @@
 
 #include "kselftest_harness.h"
 #include "edu_device.h"
+#include "uapi_calls.h"
 #include "vm_pinned.h"
 
 /* Given to vfio-pci, both edus are translated: each sits in a group */
@@ -287,12 +288,12 @@ TEST_F(edu_cdev, a_device_file_binds_only_once)
 	int other = open("/dev/iommu", O_RDWR);
 
 	ASSERT_LE(0, other);
-	ASSERT_EQ(0, ioctl(self->devfd, VFIO_DEVICE_BIND_IOMMUFD, &bind));
-	EXPECT_EQ(-1, ioctl(self->devfd, VFIO_DEVICE_BIND_IOMMUFD, &bind));
-	EXPECT_EQ(EINVAL, errno);
+	ASSERT_EQ(0, do_ioctl(self->devfd, VFIO_DEVICE_BIND_IOMMUFD, &bind));
+	EXPECT_EQ(-EINVAL,
+		  do_ioctl(self->devfd, VFIO_DEVICE_BIND_IOMMUFD, &bind));
 	bind.iommufd = other;
-	EXPECT_EQ(-1, ioctl(self->devfd, VFIO_DEVICE_BIND_IOMMUFD, &bind));
-	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-EINVAL,
+		  do_ioctl(self->devfd, VFIO_DEVICE_BIND_IOMMUFD, &bind));
 	close(other);
 }
 
@@ -309,34 +310,26 @@ TEST_F(edu_cdev, attach_and_detach_with_short_argsz_or_flags_are_einval)
 	struct vfio_device_detach_iommufd_pt detach = {
 		.argsz = sizeof(detach) - 1,
 	};
+	const unsigned long at = VFIO_DEVICE_ATTACH_IOMMUFD_PT;
+	const unsigned long dt = VFIO_DEVICE_DETACH_IOMMUFD_PT;
 
-	ASSERT_EQ(0, ioctl(self->devfd, VFIO_DEVICE_BIND_IOMMUFD, &bind));
-	ASSERT_EQ(0, ioctl(self->iommufd, IOMMU_IOAS_ALLOC, &alloc));
+	ASSERT_EQ(0, do_ioctl(self->devfd, VFIO_DEVICE_BIND_IOMMUFD, &bind));
+	ASSERT_EQ(0, do_ioctl(self->iommufd, IOMMU_IOAS_ALLOC, &alloc));
 	attach.pt_id = alloc.out_ioas_id;
-	EXPECT_EQ(-1, ioctl(self->devfd, VFIO_DEVICE_ATTACH_IOMMUFD_PT,
-			    &attach));
-	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-EINVAL, do_ioctl(self->devfd, at, &attach));
 	attach.argsz = sizeof(attach);
 	attach.flags = 1;
-	EXPECT_EQ(-1, ioctl(self->devfd, VFIO_DEVICE_ATTACH_IOMMUFD_PT,
-			    &attach));
-	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-EINVAL, do_ioctl(self->devfd, at, &attach));
 	/* Neither call attached; a proper one does */
 	attach.flags = 0;
-	ASSERT_EQ(0, ioctl(self->devfd, VFIO_DEVICE_ATTACH_IOMMUFD_PT,
-			   &attach));
-	EXPECT_EQ(-1, ioctl(self->devfd, VFIO_DEVICE_DETACH_IOMMUFD_PT,
-			    &detach));
-	EXPECT_EQ(EINVAL, errno);
+	ASSERT_EQ(0, do_ioctl(self->devfd, at, &attach));
+	EXPECT_EQ(-EINVAL, do_ioctl(self->devfd, dt, &detach));
 	detach.argsz = sizeof(detach);
 	detach.flags = 1;
-	EXPECT_EQ(-1, ioctl(self->devfd, VFIO_DEVICE_DETACH_IOMMUFD_PT,
-			    &detach));
-	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-EINVAL, do_ioctl(self->devfd, dt, &detach));
 	/* Still attached after both: a proper detach works */
 	detach.flags = 0;
-	EXPECT_EQ(0, ioctl(self->devfd, VFIO_DEVICE_DETACH_IOMMUFD_PT,
-			   &detach));
+	EXPECT_EQ(0, do_ioctl(self->devfd, dt, &detach));
 }
 
 TEST_F(edu_cdev, bind_and_attach_whose_reply_cannot_be_written_are_undone)
