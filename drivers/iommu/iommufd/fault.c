@@ -9,7 +9,8 @@
  * read()s it, each fault as a struct iommu_hwpt_pgfault carrying the
  * group's cookie; then it waits in @awaiting until user space write()s a
  * struct iommu_hwpt_page_response with that cookie, which answers the
- * device.  A group is read whole or not at all.
+ * device.  A group is read whole or not at all; a read with no room for
+ * the first pending group is EINVAL.
  *
  * Rules, stated once:
  *  - Every group the core hands over is answered exactly once: by user
@@ -188,8 +189,16 @@ static ssize_t iommufd_fq_read(struct file *filep, char __user *buf,
 	while (!list_empty(&fault->pending)) {
 		group = list_first_entry(&fault->pending, struct iopf_group,
 					 node);
-		if (group->fault_count * fault_size > count - done)
+		if (group->fault_count * fault_size > count - done) {
+			/*
+			 * A read too small for even the first group (0 bytes
+			 * included) is the caller's mistake, not an empty
+			 * queue: EINVAL, as 6.12 returns.
+			 */
+			if (!done)
+				ret = -EINVAL;
 			break;
+		}
 		ret = xa_alloc(&fault->awaiting, &group->cookie, group,
 			       xa_limit_32b, GFP_KERNEL_ACCOUNT);
 		if (ret)

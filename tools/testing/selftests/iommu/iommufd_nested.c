@@ -847,16 +847,17 @@ TEST_F(iopf, reads_must_be_whole_fault_records)
 }
 
 /*
- * Regression, fault-queue read() counts: a count of 0 reads nothing and
- * loses nothing; a huge count (a whole number of records) reads only what
- * is pending; a group that cannot be copied out stays pending.
+ * Regression, fault-queue read() counts: a count of 0 with a fault pending
+ * is EINVAL (no room for the first group, as 6.12) and loses nothing; a
+ * huge count (a whole number of records) reads only what is pending; a
+ * group that cannot be copied out stays pending.
  */
-TEST_F(iopf, a_read_of_zero_bytes_takes_no_fault)
+TEST_F(iopf, a_read_of_zero_bytes_is_einval_and_takes_no_fault)
 {
 	struct iommu_hwpt_pgfault f;
 
 	ASSERT_EQ(0, trigger_iopf(self->fd, self->dev.dev_id, 0x2));
-	EXPECT_EQ(0, fault_read(self->fault_fd, &f, 0));
+	EXPECT_EQ(-EINVAL, fault_read(self->fault_fd, &f, 0));
 	ASSERT_EQ(FAULT_SZ, fault_read(self->fault_fd, &f, FAULT_SZ));
 	EXPECT_EQ(RESP_SZ, respond(self->fault_fd, f.cookie,
 				   IOMMUFD_PAGE_RESP_SUCCESS));
