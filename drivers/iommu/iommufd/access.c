@@ -215,8 +215,8 @@ EXPORT_SYMBOL_NS_GPL(iommufd_access_attach, IOMMUFD);
  * its pins included (as in 6.12).
  *
  * Context: Process context; sleeps.
- * Return: 0; -EINVAL if not attached; -EBUSY if the owner kept pins; or
- * as iommufd_access_attach().  On error the old attachment stays.
+ * Return: 0; -ENOENT if not attached (as 6.12); -EBUSY if the owner kept
+ * pins; or as iommufd_access_attach().  On error the old attachment stays.
  */
 int iommufd_access_replace(struct iommufd_access *access, u32 ioas_id)
 {
@@ -238,7 +238,7 @@ int iommufd_access_replace(struct iommufd_access *access, u32 ioas_id)
 	old = access->ioas;
 	old_index = access->iopt_index;
 	if (!old) {
-		ret = -EINVAL;
+		ret = -ENOENT;
 	} else if (old->base.nr == ioas_id) {
 		ret = 0;	/* staying: its pins stay valid */
 	} else if (!RB_EMPTY_ROOT(&access->pins.rb_root)) {
@@ -340,7 +340,7 @@ static int iommufd_access_wait_vaddr(struct iommufd_access *access,
 		refcount_inc(&ioas->base.refcnt);
 	mutex_unlock(&access->lock);
 	if (!ioas)
-		return -EINVAL;
+		return -ENOENT;
 	ret = iopt_wait_vaddr(&ioas->table, iova, iova + length - 1);
 	iommufd_obj_unref(access->ctx, &ioas->base);
 	return ret;
@@ -379,13 +379,14 @@ static int iommufd_access_try_pin(struct iommufd_access *access,
 	int ret;
 
 	if (!access->ops->needs_pin_pages || !length ||
-	    !PAGE_ALIGNED(iova) || !PAGE_ALIGNED(length) ||
-	    check_add_overflow(iova, length - 1, &last))
+	    !PAGE_ALIGNED(iova) || !PAGE_ALIGNED(length))
 		return -EINVAL;
+	if (check_add_overflow(iova, length - 1, &last))
+		return -EOVERFLOW;
 
 	mutex_lock(&access->lock);
 	if (!access->ioas) {
-		ret = -EINVAL;
+		ret = -ENOENT;
 		goto out_unlock;
 	}
 	iopt = &access->ioas->table;
@@ -466,7 +467,8 @@ out_unlock:
  *
  * Context: Process context; sleeps.
  * Return: 0; -EINVAL for a bad range or an access that may not pin;
- * -ENOENT if the range is not fully mapped; -EPERM for a pin for writing
+ * -EOVERFLOW for a range past the end of the IOVA space; -ENOENT if the
+ * range is not fully mapped or the access is not attached; -EPERM for a pin for writing
  * of a read-only mapping or for reading of a write-only one; -EINTR if
  * killed while waiting for an address; or an
  * error of pinning.
@@ -574,12 +576,14 @@ static int iommufd_access_try_rw(struct iommufd_access *access,
 	unsigned long last;
 	int ret = 0;
 
-	if (!len || check_add_overflow(iova, len - 1, &last))
+	if (!len)
 		return -EINVAL;
+	if (check_add_overflow(iova, len - 1, &last))
+		return -EOVERFLOW;
 	mutex_lock(&access->lock);
 	if (!access->ioas) {
 		mutex_unlock(&access->lock);
-		return -EINVAL;
+		return -ENOENT;
 	}
 	iopt = &access->ioas->table;
 	down_read(&iopt->tree_sem);
@@ -631,7 +635,9 @@ static int iommufd_access_try_rw(struct iommufd_access *access,
  * replaced.
  *
  * Context: Process context; sleeps.
- * Return: 0; -EINVAL; -ENOENT if the range is not fully mapped; -EPERM for
+ * Return: 0; -EINVAL for no length; -EOVERFLOW for a range past the end
+ * of the IOVA space; -ENOENT if the range is not fully mapped or the access
+ * is not attached; -EPERM for
  * a write to a read-only mapping or a read of a write-only one; -EFAULT if
  * the memory is gone; -EINTR if killed while waiting for an address.
  */

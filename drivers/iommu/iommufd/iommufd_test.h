@@ -35,7 +35,19 @@ enum {
 	IOMMU_TEST_OP_MD_MSI_COOKIE = 0x100,
 	IOMMU_TEST_OP_MD_REFUSE_MAP,
 	IOMMU_TEST_OP_IOVA_BITMAP,
+	IOMMU_TEST_OP_ACCESS_CALL,
 };
+
+/* access_call.call: the exported access function to call */
+enum {
+	MOCK_ACCESS_CALL_PIN,
+	MOCK_ACCESS_CALL_RW,
+	MOCK_ACCESS_CALL_ATTACH,
+	MOCK_ACCESS_CALL_DETACH,
+};
+
+/* Most pages an access_call of MOCK_ACCESS_CALL_PIN may pin */
+#define MOCK_ACCESS_CALL_PAGES 16
 
 /* The IOVA aperture of a mock paging domain */
 enum {
@@ -79,6 +91,11 @@ enum {
 	MOCK_FLAGS_DEVICE_RELAXABLE = 1 << 12,	/* IOMMU_RESV_DIRECT_RELAXABLE */
 	/* Enabling IO page faults fails (-ENODEV), as on a device without PRI */
 	MOCK_FLAGS_DEVICE_NO_IOPF = 1 << 13,
+	/*
+	 * Its DMA can be made to snoop (IOMMU_CAP_ENFORCE_CACHE_COHERENCY):
+	 * a paging domain allocated for it enforces coherency
+	 */
+	MOCK_FLAGS_DEVICE_COHERENT = 1 << 14,
 };
 
 /* Where those regions are, inside the mock aperture */
@@ -221,6 +238,19 @@ struct iommu_test_cmd {
 			__u32 nranges;
 			__u32 fail_window;
 		} iova_bitmap;
+		/*
+		 * IOMMU_TEST_OP_ACCESS_CALL on the access whose descriptor is
+		 * @id: one of the exported access functions (@call) with
+		 * the user's arguments as they are, which the other access
+		 * operations check first.  A pin that succeeds is undone at
+		 * once; a detach first drops the access's pins.
+		 */
+		struct {
+			__u32 call;
+			__u32 ioas_id;
+			__aligned_u64 iova;
+			__aligned_u64 length;
+		} access_call;
 	};
 	__u32 last;
 };

@@ -51,7 +51,7 @@
 #define MOCK_DEV_FLAGS                                                       \
 	(MOCK_FLAGS_DEVICE_NO_DIRTY | MOCK_FLAGS_DEVICE_HUGE_IOVA |           \
 	 MOCK_FLAGS_DEVICE_PASID | MOCK_FLAGS_DEVICE_NO_IOPF |                 \
-	 MOCK_DEV_RESV_FLAGS)
+	 MOCK_FLAGS_DEVICE_COHERENT | MOCK_DEV_RESV_FLAGS)
 
 static DECLARE_FAULT_ATTR(fail_iommufd);
 static struct dentry *fail_iommufd_dir;
@@ -383,12 +383,23 @@ static phys_addr_t mock_translate(struct iommu_domain *domain,
 			     iova % MOCK_IO_PAGE_SIZE : 0;
 }
 
+/*
+ * Every mock paging domain can make its DMA snoop: there is no DMA to
+ * change.  The driver then leaves refusing a device that cannot snoop to
+ * the core, which must.
+ */
+static bool mock_enforce_snoop(struct iommu_domain *domain)
+{
+	return true;
+}
+
 static const struct iommu_domain_ops mock_domain_ops = {
 	.free = mock_domain_release,
 	.attach_dev = mock_domain_attach,
 	.map_pages = mock_map_range,
 	.unmap_pages = mock_unmap_range,
 	.iova_to_phys = mock_translate,
+	.enforce_cache_coherency = mock_enforce_snoop,
 };
 
 /*
@@ -520,6 +531,8 @@ static bool mock_capable(struct device *dev, enum iommu_cap cap)
 	switch (cap) {
 	case IOMMU_CAP_CACHE_COHERENCY:
 		return true;
+	case IOMMU_CAP_ENFORCE_CACHE_COHERENCY:
+		return to_mock_dev(dev)->caps & MOCK_FLAGS_DEVICE_COHERENT;
 	case IOMMU_CAP_DIRTY_TRACKING:
 		return !(to_mock_dev(dev)->caps & MOCK_FLAGS_DEVICE_NO_DIRTY);
 	default:
@@ -1355,6 +1368,67 @@ static int mock_cmd_access_replace_ioas(struct iommu_test_cmd *cmd)
 	return ret;
 }
 
+/* IOMMU_TEST_OP_ACCESS_CALL: see iommufd_test.h */
+static int mock_cmd_access_call(struct iommu_test_cmd *cmd)
+{
+	unsigned long iova = cmd->access_call.iova;
+	size_t length = cmd->access_call.length;
+	struct mock_access_pin *item, *next;
+	struct page **pages = NULL;
+	struct mock_accessor *acc;
+	struct file *file;
+	void *buf = NULL;
+	int ret;
+
+	acc = mock_accessor_from_fd(cmd->id, &file);
+	if (IS_ERR(acc))
+		return PTR_ERR(acc);
+	mutex_lock(&acc->lock);
+	switch (cmd->access_call.call) {
+	case MOCK_ACCESS_CALL_PIN:
+		ret = -ENOMEM;
+		if (length > MOCK_ACCESS_CALL_PAGES * PAGE_SIZE)
+			break;
+		pages = kcalloc(MOCK_ACCESS_CALL_PAGES, sizeof(*pages),
+				GFP_KERNEL);
+		if (!pages)
+			break;
+		ret = iommufd_access_pin_pages(acc->access, iova, length,
+					       pages, 0);
+		if (!ret)
+			iommufd_access_unpin_pages(acc->access, iova, length);
+		break;
+	case MOCK_ACCESS_CALL_RW:
+		ret = -ENOMEM;
+		if (length > SZ_16M)
+			break;
+		buf = kvzalloc(max_t(size_t, length, 1), GFP_KERNEL_ACCOUNT);
+		if (!buf)
+			break;
+		ret = iommufd_access_rw(acc->access, iova, buf, length, 0);
+		break;
+	case MOCK_ACCESS_CALL_ATTACH:
+		ret = iommufd_access_attach(acc->access,
+					    cmd->access_call.ioas_id);
+		break;
+	case MOCK_ACCESS_CALL_DETACH:
+		/* The owner's part of the contract: no pin outlives it */
+		list_for_each_entry_safe(item, next, &acc->items, link)
+			mock_accessor_drop_pin(acc, item);
+		iommufd_access_detach(acc->access);
+		ret = 0;
+		break;
+	default:
+		ret = -EOPNOTSUPP;
+		break;
+	}
+	mutex_unlock(&acc->lock);
+	kvfree(buf);
+	kfree(pages);
+	fput(file);
+	return ret;
+}
+
 /**
  * iommufd_test() - ioctl(IOMMU_TEST_CMD)
  * @call: the command
@@ -1399,6 +1473,8 @@ int iommufd_test(struct iommufd_call *call)
 		return mock_cmd_unpin_access_pages(cmd);
 	case IOMMU_TEST_OP_ACCESS_RW:
 		return mock_cmd_access_rw(cmd);
+	case IOMMU_TEST_OP_ACCESS_CALL:
+		return mock_cmd_access_call(cmd);
 	/* The IOAS and the page store */
 	case IOMMU_TEST_OP_ADD_RESERVED:
 		return mock_cmd_add_reserved(call, cmd);

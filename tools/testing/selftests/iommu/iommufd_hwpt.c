@@ -4,7 +4,8 @@
  * IOMMU_GET_HW_INFO reports, how IOMMU_HWPT_ALLOC checks its arguments,
  * how automatic HWPTs come and go with their devices, and what attached
  * objects may not be destroyed.  Only 6.12's uAPI is used, so the same
- * tests run against the in-tree implementation.
+ * tests run against the in-tree implementation (a test needing a mock
+ * device flag of our own skips there).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -18,6 +19,7 @@
 #include "kselftest_harness.h"
 #include "../../../../drivers/iommu/iommufd/iommufd_test.h"
 #include "uapi_calls.h"
+#include "mock_device.h"
 
 FIXTURE(mock) {
 	int fd;
@@ -259,6 +261,41 @@ TEST_F(mock, the_domain_maps_what_the_ioas_maps)
 	/* Outside the mock aperture nothing can be mapped */
 	map.iova = 0;
 	EXPECT_EQ(-EINVAL, do_ioctl(self->fd, IOMMU_IOAS_MAP, &map));
+}
+
+/*
+ * A paging HWPT allocated for a device whose DMA can be made to snoop
+ * enforces coherency (the no-snoop bit is ignored), so a device that cannot
+ * snoop may neither attach to it nor be moved there (EINVAL); on the same
+ * IOAS it gets an automatic HWPT of its own.
+ */
+TEST_F(mock, a_hwpt_enforcing_coherency_refuses_a_device_that_cannot_snoop)
+{
+	struct iommu_test_cmd replace = {
+		.size = sizeof(replace), .op = IOMMU_TEST_OP_MOCK_DOMAIN_REPLACE,
+		.id = self->stdev_id,
+	};
+	__u32 ioas_id, stdev_id, hwpt_id, dev_id;
+	struct mock_dev snoop;
+	int ret;
+
+	ASSERT_EQ(0, ioas_alloc(self->fd, &ioas_id));
+	ret = mock_dev_flags(self->fd, ioas_id,
+			     MOCK_FLAGS_DEVICE_COHERENT, &snoop);
+	if (ret == -EOPNOTSUPP)
+		SKIP(return, "no MOCK_FLAGS_DEVICE_COHERENT");
+	ASSERT_EQ(0, ret);
+
+	EXPECT_EQ(-EINVAL, mock_device(self->fd, snoop.hwpt_id, &stdev_id,
+				       &hwpt_id, &dev_id));
+	replace.mock_domain_replace.pt_id = snoop.hwpt_id;
+	EXPECT_EQ(-EINVAL, do_ioctl(self->fd, IOMMU_TEST_CMD, &replace));
+	/* The refused move left the device where it was */
+	EXPECT_EQ(-EBUSY, destroy(self->fd, self->hwpt_id));
+
+	ASSERT_EQ(0, mock_device(self->fd, ioas_id, &stdev_id, &hwpt_id,
+				 &dev_id));
+	EXPECT_NE(snoop.hwpt_id, hwpt_id);
 }
 
 TEST_HARNESS_MAIN

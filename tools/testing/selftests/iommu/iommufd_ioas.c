@@ -1103,8 +1103,11 @@ TEST_F(ioas, an_access_pinning_a_read_only_mapping_for_writing_is_eperm)
 	close(access_fd);
 }
 
-/* A pin is whole pages of IOVA, at least one, that do not wrap */
-TEST_F(ioas, an_access_pin_of_no_length_part_of_a_page_or_wrapping_is_einval)
+/*
+ * A pin is whole pages of IOVA, at least one (EINVAL), that do not wrap
+ * (EOVERFLOW, as 6.12)
+ */
+TEST_F(ioas, an_access_pin_not_whole_pages_is_einval_wrapping_eoverflow)
 {
 	__u64 top = -(__u64)psize;
 	int access_fd;
@@ -1119,7 +1122,7 @@ TEST_F(ioas, an_access_pin_of_no_length_part_of_a_page_or_wrapping_is_einval)
 				      MOCK_APERTURE_START + 1, psize));
 	EXPECT_EQ(-EINVAL, access_pin(self, access_fd, MOCK_APERTURE_START,
 				      psize / 2));
-	EXPECT_EQ(-EINVAL, access_pin(self, access_fd, top, 2 * psize));
+	EXPECT_EQ(-EOVERFLOW, access_pin(self, access_fd, top, 2 * psize));
 	EXPECT_EQ(0, check_refs(self->fd, buf(0), BUFFER_SIZE, 0));
 	/* The same access pins a page that is mapped */
 	EXPECT_EQ(0, access_pin(self, access_fd, MOCK_APERTURE_START, psize));
@@ -1152,8 +1155,9 @@ TEST_F(ioas, an_access_rw_follows_the_mapping_permissions)
 	EXPECT_EQ(-EPERM, access_rw(self, access_fd, wo, data, sizeof(data)));
 	EXPECT_EQ(0, access_rw_flags(self, access_fd, wo, data, sizeof(data),
 				     MOCK_ACCESS_RW_WRITE));
-	EXPECT_EQ(-EINVAL, access_rw(self, access_fd, -8ULL, data,
-				     sizeof(data)));
+	/* A range that wraps: EOVERFLOW, as 6.12 */
+	EXPECT_EQ(-EOVERFLOW, access_rw(self, access_fd, -8ULL, data,
+					sizeof(data)));
 	close(access_fd);
 }
 
@@ -1267,6 +1271,104 @@ TEST_F(ioas, replacing_an_access_ioas_keeps_pins_only_when_it_stays)
 	EXPECT_EQ(0, check_refs(self->fd, buf(0), psize, 0));
 	/* The old IOAS has no access left: its mapping goes freely */
 	EXPECT_EQ(BUFFER_SIZE, unmap(self, MOCK_APERTURE_START, BUFFER_SIZE));
+	close(access_fd);
+}
+
+/*
+ * IOMMU_TEST_OP_ACCESS_CALL: @call of the exported access API, with the
+ * arguments as they are; -EOPNOTSUPP where the operation does not exist
+ */
+static int access_call(struct _test_data_ioas *self, int access_fd,
+		       __u32 call, __u32 ioas_id, __u64 iova, __u64 length)
+{
+	struct iommu_test_cmd cmd = {
+		.size = sizeof(cmd), .op = IOMMU_TEST_OP_ACCESS_CALL,
+		.id = access_fd,
+		.access_call = { .call = call, .ioas_id = ioas_id,
+				 .iova = iova, .length = length },
+	};
+
+	return do_ioctl(self->fd, IOMMU_TEST_CMD, &cmd);
+}
+
+/*
+ * A detached access (iommufd_access_detach(), which VFIO calls when an
+ * emulated device detaches) pins, copies and moves nothing: ENOENT, as
+ * 6.12.  Attached anew it works again, and attaching it twice is EINVAL.
+ */
+TEST_F(ioas, a_detached_access_pins_copies_and_moves_nothing_enoent)
+{
+	struct iommu_test_cmd replace = {
+		.size = sizeof(replace), .op = IOMMU_TEST_OP_ACCESS_REPLACE_IOAS,
+	};
+	char data[16] = { 0 };
+	int access_fd, ret;
+
+	ASSERT_EQ(0, map_fixed(self, MOCK_APERTURE_START, BUFFER_SIZE));
+	access_fd = access_create(self,
+				  MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES);
+	ASSERT_LE(0, access_fd);
+	ASSERT_EQ(0, access_pin(self, access_fd, MOCK_APERTURE_START, psize));
+	/* Its owner drops its pins, then detaches */
+	ret = access_call(self, access_fd, MOCK_ACCESS_CALL_DETACH, 0, 0, 0);
+	if (ret == -EOPNOTSUPP) {
+		close(access_fd);
+		SKIP(return, "no IOMMU_TEST_OP_ACCESS_CALL");
+	}
+	ASSERT_EQ(0, ret);
+	EXPECT_EQ(0, check_refs(self->fd, buf(0), BUFFER_SIZE, 0));
+
+	EXPECT_EQ(-ENOENT, access_pin(self, access_fd, MOCK_APERTURE_START,
+				      psize));
+	EXPECT_EQ(-ENOENT, access_rw(self, access_fd, MOCK_APERTURE_START,
+				     data, sizeof(data)));
+	replace.id = access_fd;
+	ASSERT_EQ(0, ioas_alloc(self->fd, &replace.access_replace_ioas.ioas_id));
+	EXPECT_EQ(-ENOENT, do_ioctl(self->fd, IOMMU_TEST_CMD, &replace));
+	EXPECT_EQ(0, check_refs(self->fd, buf(0), BUFFER_SIZE, 0));
+
+	ASSERT_EQ(0, access_call(self, access_fd, MOCK_ACCESS_CALL_ATTACH,
+				 self->ioas_id, 0, 0));
+	EXPECT_EQ(-EINVAL, access_call(self, access_fd,
+				       MOCK_ACCESS_CALL_ATTACH, self->ioas_id,
+				       0, 0));
+	EXPECT_EQ(0, access_pin(self, access_fd, MOCK_APERTURE_START, psize));
+	EXPECT_EQ(0, check_refs(self->fd, buf(0), psize, 1));
+	close(access_fd);
+}
+
+/*
+ * iommufd_access_pin_pages() refuses an access whose driver said it never
+ * pins (no needs_pin_pages: it has nothing to answer an unmap with), and
+ * iommufd_access_rw() a copy of no length: EINVAL, and nothing is pinned
+ */
+TEST_F(ioas, an_access_may_pin_only_if_made_to_and_copy_only_some_bytes)
+{
+	int access_fd, ret;
+
+	ASSERT_EQ(0, map_fixed(self, MOCK_APERTURE_START, BUFFER_SIZE));
+	access_fd = access_create(self, 0);
+	ASSERT_LE(0, access_fd);
+	ret = access_call(self, access_fd, MOCK_ACCESS_CALL_PIN, 0,
+			  MOCK_APERTURE_START, psize);
+	if (ret == -EOPNOTSUPP) {
+		close(access_fd);
+		SKIP(return, "no IOMMU_TEST_OP_ACCESS_CALL");
+	}
+	EXPECT_EQ(-EINVAL, ret);
+	EXPECT_EQ(-EINVAL, access_call(self, access_fd, MOCK_ACCESS_CALL_RW,
+				       0, MOCK_APERTURE_START, 0));
+	EXPECT_EQ(0, check_refs(self->fd, buf(0), BUFFER_SIZE, 0));
+	/* The same calls within the rules succeed */
+	EXPECT_EQ(0, access_call(self, access_fd, MOCK_ACCESS_CALL_RW, 0,
+				 MOCK_APERTURE_START, 16));
+	close(access_fd);
+	access_fd = access_create(self,
+				  MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES);
+	ASSERT_LE(0, access_fd);
+	EXPECT_EQ(0, access_call(self, access_fd, MOCK_ACCESS_CALL_PIN, 0,
+				 MOCK_APERTURE_START, psize));
+	EXPECT_EQ(0, check_refs(self->fd, buf(0), BUFFER_SIZE, 0));
 	close(access_fd);
 }
 
