@@ -738,6 +738,9 @@ static int iopt_area_cut(struct iopt_area *area, unsigned long iova)
 	int ret;
 
 	lockdep_assert_held_write(&iopt->tree_sem);
+	/* A domain may hold large IOPTEs unless large pages are off */
+	if (!iopt->small_pages_only)
+		return -EINVAL;
 	if (area->naccess_pins)
 		return -EBUSY;
 	if ((iova - iopt_area_start(area)) & (iopt->align_min - 1))
@@ -824,7 +827,7 @@ static int iopt_unmap_range_locked(struct io_pagetable *iopt,
  * @unmapped: output: bytes unmapped; may be NULL
  * @flags: IOPT_UNMAP_ALLOW_EMPTY: finding nothing to unmap is success, not
  *	-ENOENT; IOPT_UNMAP_CUT: cut areas that cross either end (VFIO type1
- *	v1, only with large pages disabled) instead of failing
+ *	v1) instead of failing, which needs large pages disabled (-EINVAL)
  *
  * Without IOPT_UNMAP_CUT an area that crosses either end fails the whole
  * call and nothing is unmapped.  iopt_unmap_range(iopt, 0, ULONG_MAX, x,
@@ -847,11 +850,8 @@ int iopt_unmap_range(struct io_pagetable *iopt, unsigned long start,
 	for (;;) {
 		down_read(&iopt->dom_sem);
 		down_write(&iopt->tree_sem);
-		if ((flags & IOPT_UNMAP_CUT) && !iopt->small_pages_only)
-			ret = -EINVAL;	/* a large IOPTE cannot be cut */
-		else
-			ret = iopt_unmap_range_locked(iopt, start, last,
-						      unmapped, flags);
+		ret = iopt_unmap_range_locked(iopt, start, last, unmapped,
+					      flags);
 		up_write(&iopt->tree_sem);
 		up_read(&iopt->dom_sem);
 		/*

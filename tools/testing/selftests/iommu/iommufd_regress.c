@@ -544,6 +544,56 @@ TEST_F(regress, a_type1_cut_through_an_access_pin_makes_it_let_go)
 	close(afd);
 }
 
+/*
+ * A v1 container cuts mappings because its IOAS maps only small pages.  If
+ * user space gives the IOAS huge pages back (IOMMU_OPTION_HUGE_PAGES 1 on
+ * /dev/iommu), a domain may hold IOPTEs a cut would split: the cut is
+ * EINVAL and unmaps nothing, while whole mappings still unmap.
+ */
+TEST_F(regress, a_type1_cut_after_huge_pages_are_allowed_again_is_einval)
+{
+	struct iommu_ioas_alloc alloc = { .size = sizeof(alloc) };
+	struct iommu_vfio_ioas set = {
+		.size = sizeof(set), .op = IOMMU_VFIO_IOAS_SET,
+	};
+	struct iommu_option huge = {
+		.size = sizeof(huge), .option_id = IOMMU_OPTION_HUGE_PAGES,
+		.op = IOMMU_OPTION_OP_SET, .val64 = 1,
+	};
+	struct vfio_iommu_type1_dma_map vmap = {
+		.argsz = sizeof(vmap),
+		.flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE,
+		.vaddr = (uintptr_t)self->buf, .iova = START,
+		.size = self->len,
+	};
+	struct vfio_iommu_type1_dma_unmap vunmap = {
+		.argsz = sizeof(vunmap), .iova = START + 2 * PAGE,
+		.size = 4 * PAGE,
+	};
+	struct iommu_test_cmd mock = {
+		.size = sizeof(mock), .op = IOMMU_TEST_OP_MOCK_DOMAIN,
+	};
+
+	ASSERT_EQ(0, do_ioctl(self->fd, IOMMU_IOAS_ALLOC, &alloc));
+	set.ioas_id = alloc.out_ioas_id;
+	ASSERT_EQ(0, do_ioctl(self->fd, IOMMU_VFIO_IOAS, &set));
+	ASSERT_EQ(0, ioctl(self->fd, VFIO_SET_IOMMU, VFIO_TYPE1_IOMMU));
+	/* A device, so that the mapping is pinned */
+	mock.id = alloc.out_ioas_id;
+	ASSERT_EQ(0, do_ioctl(self->fd, IOMMU_TEST_CMD, &mock));
+	ASSERT_EQ(0, do_ioctl(self->fd, VFIO_IOMMU_MAP_DMA, &vmap));
+	huge.object_id = alloc.out_ioas_id;
+	ASSERT_EQ(0, do_ioctl(self->fd, IOMMU_OPTION, &huge));
+
+	EXPECT_EQ(-EINVAL, do_ioctl(self->fd, VFIO_IOMMU_UNMAP_DMA, &vunmap));
+	EXPECT_EQ(0, check_refs(self->fd, self->buf, self->len, 1));
+	vunmap.iova = START;
+	vunmap.size = self->len;
+	ASSERT_EQ(0, do_ioctl(self->fd, VFIO_IOMMU_UNMAP_DMA, &vunmap));
+	EXPECT_EQ(self->len, vunmap.size);
+	EXPECT_EQ(0, check_refs(self->fd, self->buf, self->len, 0));
+}
+
 struct racer {
 	int fd;
 	__u32 id;
