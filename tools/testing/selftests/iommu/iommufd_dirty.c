@@ -396,6 +396,24 @@ TEST_F(dirty, iova_and_length_must_be_multiples_of_the_page_size)
 				      4 * MOCK_PAGE, self->bits, 0));
 }
 
+/*
+ * A page_size below the IOMMU's smallest IO page is allowed, but the range
+ * must still be whole IO pages: IOVA and length aligned to the page_size
+ * alone are EINVAL
+ */
+TEST_F(dirty, a_range_of_less_than_whole_io_pages_is_einval)
+{
+	ASSERT_EQ(0, set_tracking(self->fd, self->hwpt_id, true));
+	EXPECT_EQ(-EINVAL, read_dirty(self->fd, self->hwpt_id,
+				      START + MOCK_PAGE / 2, MOCK_PAGE / 2,
+				      MOCK_PAGE / 2, self->bits, 0));
+	EXPECT_EQ(-EINVAL, read_dirty(self->fd, self->hwpt_id, START,
+				      MOCK_PAGE / 2, MOCK_PAGE / 2,
+				      self->bits, 0));
+	EXPECT_EQ(0, read_dirty(self->fd, self->hwpt_id, START, MOCK_PAGE,
+				MOCK_PAGE / 2, self->bits, 0));
+}
+
 TEST_F(dirty, an_empty_range_is_rejected)
 {
 	ASSERT_EQ(0, set_tracking(self->fd, self->hwpt_id, true));

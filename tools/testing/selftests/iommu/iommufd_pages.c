@@ -637,6 +637,146 @@ TEST_F(store, a_large_lent_area_sharing_its_store_unmaps_in_spans_right)
 }
 
 /*
+ * Page allocations of this thread fail while armed: fail_page_alloc fires
+ * for tasks with make-it-fail set, only this one (its other settings are
+ * kept and given back).  The make-it-fail file is opened beforehand, since
+ * opening a file may need a page.
+ */
+#define FAIL_PAGE_ALLOC "/sys/kernel/debug/fail_page_alloc/"
+
+static const char *const page_alloc_failure[][2] = {
+	{ "probability", "100" }, { "interval", "1" }, { "times", "-1" },
+	{ "space", "0" }, { "verbose", "0" }, { "task-filter", "Y" },
+	{ "ignore-gfp-wait", "N" }, { "ignore-gfp-highmem", "N" },
+	{ "min-order", "0" },
+};
+
+struct page_alloc_failure {
+	char saved[ARRAY_SIZE(page_alloc_failure)][32];
+	int make_it_fail;
+};
+
+static int attr_io(const char *name, char *val, size_t len, bool store)
+{
+	char path[128];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), FAIL_PAGE_ALLOC "%s", name);
+	fd = open(path, store ? O_WRONLY : O_RDONLY);
+	if (fd < 0)
+		return -1;
+	n = store ? write(fd, val, strlen(val)) : read(fd, val, len - 1);
+	close(fd);
+	if (n < 0)
+		return -1;
+	if (!store) {
+		val[n] = 0;
+		val[strcspn(val, "\n")] = 0;
+	}
+	return 0;
+}
+
+/* Set up (disarmed); Return: 0, or -1 if the kernel cannot inject them */
+static int page_alloc_failure_setup(struct page_alloc_failure *f)
+{
+	size_t i;
+
+	for (i = 0; i != ARRAY_SIZE(page_alloc_failure); i++) {
+		if (attr_io(page_alloc_failure[i][0], f->saved[i],
+			    sizeof(f->saved[i]), false))
+			return -1;
+		attr_io(page_alloc_failure[i][0],
+			(char *)page_alloc_failure[i][1], 0, true);
+	}
+	f->make_it_fail = open("/proc/thread-self/make-it-fail", O_WRONLY);
+	return f->make_it_fail < 0 ? -1 : 0;
+}
+
+static void page_alloc_failure_arm(struct page_alloc_failure *f, bool on)
+{
+	pwrite(f->make_it_fail, on ? "1" : "0", 1, 0);
+}
+
+static void page_alloc_failure_teardown(struct page_alloc_failure *f)
+{
+	size_t i;
+
+	page_alloc_failure_arm(f, false);
+	close(f->make_it_fail);
+	for (i = 0; i != ARRAY_SIZE(page_alloc_failure); i++)
+		attr_io(page_alloc_failure[i][0], f->saved[i], 0, true);
+}
+
+/*
+ * Unmapping a lender never fails: with no page for its table of runs, it
+ * unmaps in pieces of the few runs its stack holds.  A piece may begin
+ * only where the PFN does not continue the page before; here the store is
+ * not lent whole (a second IOAS copies part of it), so huge-page chunks
+ * between scattered ones are kept as runs, not lent, and the walk meets
+ * pieces that begin after them.  The mapping begins @skip pages into its
+ * first 2 MiB, for every @skip of a stack table's length, so that a full
+ * table meets each kind of page.  Every page is unpinned but the copied
+ * ones, which stay pinned once and mapped.
+ */
+TEST_F(store, a_lender_unmapped_without_memory_for_its_table_unpins_all)
+{
+	struct iommu_ioas_copy copy = {
+		.size = sizeof(copy), .flags = FIXED, .length = SZ_2M / 2,
+		.src_ioas_id = self->ioas_id, .dst_iova = START,
+	};
+	struct page_alloc_failure f;
+	size_t len = 4 * SZ_2M, n = 2 * SZ_2M / PAGE, i;
+	char *base = fresh(len);
+	__u32 ioas2, hwpt2;
+	unsigned int skip;
+
+	ASSERT_NE(NULL, base);
+	/* Chunks 0 and 2 scattered small pages, 1 and 3 huge pages */
+	for (i = 0; i != 4; i++)
+		madvise(base + i * SZ_2M, SZ_2M,
+			i % 2 ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
+	memset(base + SZ_2M, 0x5a, SZ_2M);
+	memset(base + 3 * SZ_2M, 0x5a, SZ_2M);
+	for (i = 0; i != n; i++) {
+		size_t page = i * 7919 % n;
+
+		base[(page / (SZ_2M / PAGE) * 2) * SZ_2M +
+		     page % (SZ_2M / PAGE) * PAGE] = (char)i;
+	}
+	ASSERT_EQ(0, ioas_alloc(self->fd, &ioas2));
+	ASSERT_EQ(0, mock_domain(self->fd, ioas2, &hwpt2));
+	copy.dst_ioas_id = ioas2;
+	if (page_alloc_failure_setup(&f))
+		SKIP(return, "no fail_page_alloc");
+
+	for (skip = 0; skip != 16; skip++) {
+		char *va = base + skip * PAGE;
+		__u64 size = len - skip * PAGE;
+
+		ASSERT_EQ(0, map_at(self->fd, self->ioas_id, va, size, START));
+		/* Half of the last huge page, in the second IOAS */
+		copy.src_iova = START + size - SZ_2M / 2;
+		ASSERT_EQ(0, do_ioctl(self->fd, IOMMU_IOAS_COPY, &copy));
+
+		page_alloc_failure_arm(&f, true);
+		i = unmap_all(self->fd, self->ioas_id);
+		page_alloc_failure_arm(&f, false);
+		ASSERT_EQ(0, i);
+		EXPECT_EQ(0, check_refs(self->fd, va, size - SZ_2M / 2, 0));
+		EXPECT_EQ(0, check_refs(self->fd, va + size - SZ_2M / 2,
+					SZ_2M / 2, 1));
+		EXPECT_EQ(0, check_map(self->fd, hwpt2, START,
+				       va + size - SZ_2M / 2, SZ_2M / 2));
+		EXPECT_EQ(self->pinned + (long)(SZ_2M / 2 >> 10),
+			  vm_pinned_kib());
+		ASSERT_EQ(0, unmap_all(self->fd, ioas2));
+		EXPECT_EQ(self->pinned, vm_pinned_kib());
+	}
+	page_alloc_failure_teardown(&f);
+}
+
+/*
  * VFIO type1 v1 unmaps part of a mapping by cutting its area: the pages
  * of the part unmapped are unpinned, the others stay pinned and mapped,
  * and go with the rest.
