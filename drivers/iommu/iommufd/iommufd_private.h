@@ -140,7 +140,8 @@ struct iommufd_object {
 /**
  * struct iommufd_kind_ops - what differs between object types
  * @release: release everything the object holds, but not the object's
- *	memory; must cope with an object discarded half built
+ *	memory; must cope with an object discarded half built.  Every type
+ *	has one.
  */
 struct iommufd_kind_ops {
 	void (*release)(struct iommufd_object *obj);

@@ -194,12 +194,8 @@ void iommufd_object_publish(struct iommufd_ctx *ictx,
 /* The object's type lets go of what it holds; then the memory goes */
 static void iommufd_object_free(struct iommufd_object *obj)
 {
-	void (*destroy)(struct iommufd_object *obj) = NULL;
-
-	if (iommufd_type_ops[obj->kind])
-		destroy = iommufd_type_ops[obj->kind]->release;
-	if (destroy)
-		destroy(obj);
+	/* Every kind an object can have is in the table, with its release */
+	iommufd_type_ops[obj->kind]->release(obj);
 	kfree(obj);
 }
 

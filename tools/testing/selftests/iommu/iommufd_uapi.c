@@ -117,6 +117,20 @@ TEST_F(iommufd_file, unknown_command_of_the_table_reads_its_size_first)
 	EXPECT_EQ(ENOTTY, errno);
 }
 
+/*
+ * The numbers between two commands (0x90 and 0x91: newer kernels' vIOMMU
+ * objects) are unknown commands too
+ */
+TEST_F(iommufd_file, a_number_between_two_commands_is_enotty)
+{
+	__u32 size = 0;
+
+	EXPECT_EQ(-1, ioctl(self->fd, _IO(IOMMUFD_TYPE, 0x90), &size));
+	EXPECT_EQ(ENOTTY, errno);
+	EXPECT_EQ(-1, ioctl(self->fd, _IO(IOMMUFD_TYPE, 0x91), &size));
+	EXPECT_EQ(ENOTTY, errno);
+}
+
 TEST_F(iommufd_file, command_with_direction_bits_is_enotty)
 {
 	struct iommu_destroy cmd = { .size = sizeof(cmd) };
