@@ -809,6 +809,50 @@ TEST_F(store, cutting_a_lent_area_keeps_each_part_pinned_right)
 }
 
 /*
+ * A cut needs memory (the new part's bookkeeping, and room to read its
+ * PFNs): with no page to be had, a type1 v1 unmap through the middle of a
+ * mapping fails with ENOMEM and changes nothing, every page still pinned
+ * once and mapped; with memory again, the same unmap cuts.
+ */
+TEST_F(store, a_cut_without_memory_is_enomem_and_changes_nothing)
+{
+	struct iommu_vfio_ioas set = {
+		.size = sizeof(set), .op = IOMMU_VFIO_IOAS_SET,
+		.ioas_id = self->ioas_id,
+	};
+	size_t len = 64 * PAGE;
+	char *va = scattered(len);
+	struct page_alloc_failure f;
+	__u64 unmapped = 0;
+	int ret;
+
+	ASSERT_NE(NULL, va);
+	ASSERT_EQ(0, do_ioctl(self->fd, IOMMU_VFIO_IOAS, &set));
+	ASSERT_EQ(0, ioctl(self->fd, VFIO_SET_IOMMU, VFIO_TYPE1_IOMMU));
+	ASSERT_EQ(0, vfio_map(self->fd, va, len, START));
+	if (page_alloc_failure_setup(&f))
+		SKIP(return, "no fail_page_alloc");
+
+	page_alloc_failure_arm(&f, true);
+	ret = vfio_unmap(self->fd, 0, START + 2 * PAGE, 2 * PAGE, &unmapped);
+	page_alloc_failure_arm(&f, false);
+	page_alloc_failure_teardown(&f);
+	EXPECT_EQ(-ENOMEM, ret);
+	EXPECT_EQ(0, check_refs(self->fd, va, len, 1));
+	EXPECT_EQ(0, check_map(self->fd, self->hwpt_id, START, va, len));
+	EXPECT_EQ(self->pinned + (long)(len >> 10), vm_pinned_kib());
+
+	ASSERT_EQ(0, vfio_unmap(self->fd, 0, START + 2 * PAGE, 2 * PAGE,
+				&unmapped));
+	EXPECT_EQ(2 * PAGE, unmapped);
+	EXPECT_EQ(0, check_refs(self->fd, va + 2 * PAGE, 2 * PAGE, 0));
+	EXPECT_EQ(0, check_map(self->fd, self->hwpt_id, START + 4 * PAGE,
+			       va + 4 * PAGE, len - 4 * PAGE));
+	ASSERT_EQ(0, vfio_unmap(self->fd, 0, START, len, NULL));
+	EXPECT_EQ(self->pinned, vm_pinned_kib());
+}
+
+/*
  * A map that one domain refuses part of (@refusing's page table
  * allocation failing at IOVA START + @at) is ENOMEM and leaves nothing
  * behind: no mapping in the IOAS, no page pinned, nothing in a domain;

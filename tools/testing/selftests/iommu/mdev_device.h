@@ -54,8 +54,12 @@ static inline long long mdev_cmd(int devfd, __u64 cmd, __u64 iova, __u64 len)
 	return (long long)mdev_reg_read(devfd, REG_RESULT);
 }
 
-/* Create the mediated device @uuid; 0, or -1 if its parent is missing */
-static inline int mdev_create(const char *uuid)
+/*
+ * Create the mediated device @uuid of the type whose name ends in @type
+ * ("-dma", or "-rw": no dma_unmap, so it cannot pin); 0, or -1 if its
+ * parent or the type is missing
+ */
+static inline int mdev_create_type(const char *uuid, const char *type)
 {
 	char path[512];
 	struct dirent *d;
@@ -66,10 +70,10 @@ static inline int mdev_create(const char *uuid)
 	if (!dir)
 		return -1;
 	while ((d = readdir(dir))) {
-		size_t n = strlen(d->d_name);
+		size_t n = strlen(d->d_name), t = strlen(type);
 		int fd;
 
-		if (n < 4 || strcmp(d->d_name + n - 4, "-dma"))
+		if (n < t || strcmp(d->d_name + n - t, type))
 			continue;
 		snprintf(path, sizeof(path),
 			 MDEV_PARENT "/mdev_supported_types/%s/create",
@@ -84,6 +88,12 @@ static inline int mdev_create(const char *uuid)
 	}
 	closedir(dir);
 	return ret;
+}
+
+/* Create the mediated device @uuid, a DMA engine that pins */
+static inline int mdev_create(const char *uuid)
+{
+	return mdev_create_type(uuid, "-dma");
 }
 
 static inline void mdev_remove(const char *uuid)

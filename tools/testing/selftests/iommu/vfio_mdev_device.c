@@ -222,6 +222,43 @@ TEST_F(mdev_cdev, unmapping_pinned_iova_has_the_driver_unpin_first)
 	EXPECT_GT(0, mdev_cmd(self->devfd, CMD_READ, IOVA, 64));
 }
 
+/*
+ * An unmap of pinned IOVA tells every emulated device on the IOAS to let
+ * go; a device whose driver has no dma_unmap (it cannot pin: VFIO refuses)
+ * is passed over, and both go on copying through what is still mapped.
+ */
+TEST_F(mdev_cdev, an_unmap_revoking_pins_passes_over_a_device_that_cannot_pin)
+{
+	struct vfio_device_bind_iommufd bind = { .argsz = sizeof(bind) };
+	const char *uuid = "6f3a1c2e-0d4b-4e5f-8a9b-0000000000ff";
+	int rwfd;
+
+	if (mdev_create_type(uuid, "-rw"))
+		SKIP(return, "no rw type of iommufd_test_mdev");
+	rwfd = mdev_open_cdev(uuid);
+	ASSERT_LE(0, rwfd);
+	bind.iommufd = self->iommufd;
+	ASSERT_EQ(0, ioctl(rwfd, VFIO_DEVICE_BIND_IOMMUFD, &bind));
+	ASSERT_EQ(0, attach(rwfd, self->ioas));
+	ASSERT_EQ(0, attach(self->devfd, self->ioas));
+	ASSERT_EQ(0, ioas_map(self->iommufd, self->ioas, self->buf, BUF_SIZE,
+			      IOVA));
+	ASSERT_EQ(0, ioas_map(self->iommufd, self->ioas, self->buf, BUF_SIZE,
+			      IOVA + 0x100000));
+	EXPECT_EQ(-EINVAL, mdev_cmd(rwfd, CMD_PIN, IOVA, 0x1000));
+	ASSERT_EQ(0, mdev_cmd(self->devfd, CMD_PIN, IOVA, 0x3000));
+
+	ASSERT_EQ(0, ioas_unmap(self->iommufd, self->ioas, IOVA, BUF_SIZE));
+	EXPECT_EQ(1, mdev_reg_read(self->devfd, REG_UNMAPS));
+	EXPECT_EQ(0, mdev_reg_read(self->devfd, REG_PINNED));
+	EXPECT_EQ(0, unpinned(self->buf, BUF_SIZE) ? errno : 0);
+	EXPECT_EQ(0, mdev_cmd(rwfd, CMD_READ, IOVA + 0x100000, 64));
+	EXPECT_EQ(0, mdev_cmd(self->devfd, CMD_READ, IOVA + 0x100000, 64));
+	EXPECT_GT(0, mdev_cmd(rwfd, CMD_READ, IOVA, 64));
+	close(rwfd);
+	mdev_remove(uuid);
+}
+
 TEST_F(mdev_cdev, a_second_attach_moves_dma_and_drops_the_pins_first)
 {
 	struct iommu_ioas_alloc alloc = { .size = sizeof(alloc) };

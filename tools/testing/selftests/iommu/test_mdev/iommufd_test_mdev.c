@@ -23,6 +23,8 @@
  *
  * The driver keeps the emulated-device contract: when the IOVA of pinned
  * pages is unmapped, its dma_unmap callback unpins them before returning.
+ * Its second type, "rw", has no dma_unmap, as a driver that only copies
+ * (vfio_dma_rw()) may: VFIO refuses its pins.
  *
  * Locking: cmd_lock serialises commands and covers xfer; lock covers the
  * registers, the buffer and the pins' bookkeeping.  lock is never held
@@ -395,6 +397,35 @@ static const struct vfio_device_ops tmdev_ops = {
 	.detach_ioas = vfio_iommufd_emulated_detach_ioas,
 };
 
+/* The "rw" type: the same device without dma_unmap */
+static const struct vfio_device_ops tmdev_rw_ops = {
+	.name = TMDEV_NAME,
+	.init = tmdev_init_dev,
+	.release = tmdev_release_dev,
+	.close_device = tmdev_close_device,
+	.read = tmdev_read,
+	.write = tmdev_write,
+	.ioctl = tmdev_ioctl,
+	.bind_iommufd = vfio_iommufd_emulated_bind,
+	.unbind_iommufd = vfio_iommufd_emulated_unbind,
+	.attach_ioas = vfio_iommufd_emulated_attach_ioas,
+	.detach_ioas = vfio_iommufd_emulated_detach_ioas,
+};
+
+static struct mdev_type tmdev_dma_type = {
+	.sysfs_name = "dma",
+	.pretty_name = "iommufd test DMA engine",
+};
+
+static struct mdev_type tmdev_rw_type = {
+	.sysfs_name = "rw",
+	.pretty_name = "iommufd test DMA engine that never pins",
+};
+
+static struct mdev_type *tmdev_type_list[] = {
+	&tmdev_dma_type, &tmdev_rw_type,
+};
+
 /*
  * Each mdev made on the parent is one tmdev_state.  It is published as the
  * mdev's driver data before it is registered, so that it is there from the
@@ -405,7 +436,9 @@ static int tmdev_create(struct mdev_device *mdev)
 	struct tmdev_state *st;
 	int err;
 
-	st = vfio_alloc_device(tmdev_state, vdev, &mdev->dev, &tmdev_ops);
+	st = vfio_alloc_device(tmdev_state, vdev, &mdev->dev,
+			       mdev->type == &tmdev_rw_type ? &tmdev_rw_ops :
+							     &tmdev_ops);
 	if (IS_ERR(st))
 		return PTR_ERR(st);
 	dev_set_drvdata(&mdev->dev, st);
@@ -425,13 +458,6 @@ static void tmdev_destroy(struct mdev_device *mdev)
 	dev_set_drvdata(&mdev->dev, NULL);
 	vfio_put_device(&st->vdev);
 }
-
-static struct mdev_type tmdev_dma_type = {
-	.sysfs_name = "dma",
-	.pretty_name = "iommufd test DMA engine",
-};
-
-static struct mdev_type *tmdev_type_list[] = { &tmdev_dma_type };
 
 /* .owner: VFIO holds this module while one of its devices is open */
 static struct mdev_driver tmdev_mdev_driver = {
