@@ -748,7 +748,8 @@ FIXTURE_TEARDOWN(iopf)
  * A device that cannot take IO page faults (enabling them fails) cannot
  * move onto a HWPT that reports them: the replace fails with the driver's
  * errno, whether the device was on a HWPT without faults or alone on one
- * with them, and it stays where it was, able to move elsewhere.
+ * with them, and it stays where it was, able to move elsewhere.  Nor can
+ * it attach to one.
  */
 TEST_F(iopf, a_device_without_iopf_cannot_move_onto_a_reporting_hwpt)
 {
@@ -767,6 +768,9 @@ TEST_F(iopf, a_device_without_iopf_cannot_move_onto_a_reporting_hwpt)
 	EXPECT_EQ(0, replace(self->fd, weak.stdev_id, self->parent_id));
 	EXPECT_EQ(-ENODEV, replace(self->fd, weak.stdev_id, iopf_id));
 	EXPECT_EQ(0, replace(self->fd, weak.stdev_id, self->ioas_id));
+	/* Nor can such a device be attached there in the first place */
+	EXPECT_EQ(-ENODEV, mock_device(self->fd, self->iopf_id,
+				       MOCK_FLAGS_DEVICE_NO_IOPF, &weak));
 }
 
 TEST_F(iopf, a_fault_queue_takes_no_flags)

@@ -306,6 +306,25 @@ TEST_F(mdev_cdev, detach_stops_dma)
 	EXPECT_EQ(0, mdev_cmd(self->devfd, CMD_READ, IOVA, 64));
 }
 
+/*
+ * A device bound but never attached has nothing to detach: the detach
+ * succeeds and changes nothing, and the device still attaches afterwards
+ */
+TEST_F(mdev_cdev, detaching_a_device_never_attached_does_nothing)
+{
+	struct vfio_device_detach_iommufd_pt detach = {
+		.argsz = sizeof(detach),
+	};
+
+	ASSERT_EQ(0, ioas_map(self->iommufd, self->ioas, self->buf, BUF_SIZE,
+			      IOVA));
+	EXPECT_EQ(0, ioctl(self->devfd, VFIO_DEVICE_DETACH_IOMMUFD_PT,
+			   &detach));
+	EXPECT_GT(0, mdev_cmd(self->devfd, CMD_READ, IOVA, 64));
+	ASSERT_EQ(0, attach(self->devfd, self->ioas));
+	EXPECT_EQ(0, mdev_cmd(self->devfd, CMD_READ, IOVA, 64));
+}
+
 TEST_F(mdev_cdev, closing_with_pins_held_leaves_nothing_pinned)
 {
 	ASSERT_EQ(0, attach(self->devfd, self->ioas));
