@@ -282,7 +282,8 @@ TEST_F(mock, a_hwpt_enforcing_coherency_refuses_a_device_that_cannot_snoop)
 	ASSERT_EQ(0, ioas_alloc(self->fd, &ioas_id));
 	ret = mock_dev_flags(self->fd, ioas_id,
 			     MOCK_FLAGS_DEVICE_COHERENT, &snoop);
-	if (ret == -EOPNOTSUPP)
+	/* The in-tree mock refuses a flag it does not know: EINVAL */
+	if (ret == -EINVAL || ret == -EOPNOTSUPP)
 		SKIP(return, "no MOCK_FLAGS_DEVICE_COHERENT");
 	ASSERT_EQ(0, ret);
 
