@@ -449,6 +449,24 @@ out_unlock:
 	return ret;
 }
 
+#ifdef CONFIG_IOMMUFD_TEST
+/*
+ * The test ABI's syzkaller IOVA @value in the IOAS @access is attached to
+ * (see iommufd_test_syz_iova()); 0 when detached
+ */
+unsigned long iommufd_access_syz_iova(struct iommufd_access *access,
+				      u64 value)
+{
+	unsigned long iova = 0;
+
+	mutex_lock(&access->lock);
+	if (access->ioas)
+		iova = iommufd_test_syz_iova(&access->ioas->table, value);
+	mutex_unlock(&access->lock);
+	return iova;
+}
+#endif
+
 /**
  * iommufd_access_pin_pages() - pin the pages behind a range of IOVA
  * @access: the access; its ops must say needs_pin_pages

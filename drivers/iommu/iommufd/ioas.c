@@ -264,11 +264,13 @@ out_put:
 int iommufd_ioas_copy(struct iommufd_call *call)
 {
 	struct iommu_ioas_copy *cmd = call->kbuf;
-	int prot = iommufd_map_flags_prot(cmd->flags);
 	unsigned long iova = cmd->dst_iova;
 	struct iommufd_ioas *from, *to;
-	int ret;
+	int prot, ret;
 
+	/* The test ABI's syzkaller source IOVA, before the flags are judged */
+	iommufd_test_syz_copy_source(call->ctx, cmd);
+	prot = iommufd_map_flags_prot(cmd->flags);
 	if (prot < 0)
 		return prot;
 	if (cmd->src_iova >= ULONG_MAX || cmd->dst_iova >= ULONG_MAX ||

@@ -456,6 +456,12 @@ int iommufd_mock_init(void);
 void iommufd_mock_exit(void);
 bool iommufd_inject_fail(void);
 bool iommufd_dev_is_mock(struct device *dev);
+unsigned long iommufd_test_syz_iova(struct io_pagetable *iopt, u64 value);
+void iommufd_test_syz_copy_source(struct iommufd_ctx *ictx,
+				  struct iommu_ioas_copy *cmd);
+struct iommufd_access;
+unsigned long iommufd_access_syz_iova(struct iommufd_access *access,
+				      u64 value);
 
 /* Pages pinned per GUP call; the tests shrink it to exercise batching */
 static inline unsigned long iommufd_pin_batch(void)
@@ -481,6 +487,11 @@ static inline bool iommufd_inject_fail(void)
 static inline bool iommufd_dev_is_mock(struct device *dev)
 {
 	return false;
+}
+
+static inline void iommufd_test_syz_copy_source(struct iommufd_ctx *ictx,
+						struct iommu_ioas_copy *cmd)
+{
 }
 
 static inline unsigned long iommufd_pin_batch(void)

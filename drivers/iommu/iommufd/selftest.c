@@ -73,6 +73,60 @@ bool iommufd_inject_fail(void)
 	return should_fail(&fail_iommufd, 1);
 }
 
+/**
+ * iommufd_test_syz_iova() - the IOVA a syzkaller IOVA of the test ABI names
+ * @iopt: the IO address space
+ * @value: with MOCK_FLAGS_ACCESS_SYZ, an IOVA is two u32s as they lie in
+ *	the u64's memory: the index of a mapping in IOVA order, then an offset
+ *	into it (a fuzzer cannot guess IOVAs, it can count mappings)
+ *
+ * Context: Process context; takes @iopt's tree_sem for reading.
+ * Return: the mapping's start plus the offset, or 0 with no such mapping.
+ */
+unsigned long iommufd_test_syz_iova(struct io_pagetable *iopt, u64 value)
+{
+	struct {
+		u32 index;
+		u32 offset;
+	} syz;
+	struct iopt_area *area;
+	unsigned long iova = 0;
+	u32 seen = 0;
+
+	BUILD_BUG_ON(sizeof(syz) != sizeof(value));
+	memcpy(&syz, &value, sizeof(syz));
+	down_read(&iopt->tree_sem);
+	for (area = iopt_area_first(iopt, 0, ULONG_MAX); area;
+	     area = iopt_area_next(area, 0, ULONG_MAX), seen++) {
+		if (seen == syz.index) {
+			iova = iopt_area_start(area) + syz.offset;
+			break;
+		}
+	}
+	up_read(&iopt->tree_sem);
+	return iova;
+}
+
+/*
+ * IOMMU_IOAS_COPY with MOCK_FLAGS_ACCESS_SYZ in its flags: the flag goes,
+ * and the source IOVA is a syzkaller IOVA of the source IOAS (0 if that is
+ * not an IOAS)
+ */
+void iommufd_test_syz_copy_source(struct iommufd_ctx *ictx,
+				  struct iommu_ioas_copy *cmd)
+{
+	struct iommufd_ioas *ioas;
+
+	if (!(cmd->flags & MOCK_FLAGS_ACCESS_SYZ))
+		return;
+	cmd->flags &= ~MOCK_FLAGS_ACCESS_SYZ;
+	ioas = iommufd_ioas_lookup(ictx, cmd->src_ioas_id);
+	if (IS_ERR(ioas))
+		return;
+	cmd->src_iova = iommufd_test_syz_iova(&ioas->table, cmd->src_iova);
+	iommufd_obj_unref(ictx, &ioas->base);
+}
+
 static int mock_cmd_add_reserved(struct iommufd_call *call,
 				 struct iommu_test_cmd *cmd)
 {
@@ -1212,6 +1266,7 @@ static int mock_cmd_access_pages(struct iommufd_call *call,
 				 struct iommu_test_cmd *cmd)
 {
 	unsigned long npages = cmd->access_pages.length >> PAGE_SHIFT;
+	unsigned long iova = cmd->access_pages.iova;
 	struct mock_access_pin *item;
 	struct mock_accessor *acc;
 	struct page **pages;
@@ -1231,6 +1286,8 @@ static int mock_cmd_access_pages(struct iommufd_call *call,
 		fput(file);
 		return -EOPNOTSUPP;
 	}
+	if (cmd->access_pages.flags & MOCK_FLAGS_ACCESS_SYZ)
+		iova = iommufd_access_syz_iova(acc->access, iova);
 	pages = kvcalloc(max(npages, 1UL), sizeof(*pages),
 			 GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
 	item = kzalloc(sizeof(*item), GFP_KERNEL_ACCOUNT);
@@ -1240,19 +1297,19 @@ static int mock_cmd_access_pages(struct iommufd_call *call,
 	}
 
 	mutex_lock(&acc->lock);
-	ret = iommufd_access_pin_pages(acc->access,
-				       cmd->access_pages.iova,
+	ret = iommufd_access_pin_pages(acc->access, iova,
 				       cmd->access_pages.length, pages,
 				       (cmd->access_pages.flags &
 					MOCK_FLAGS_ACCESS_WRITE) ?
 					       IOMMUFD_ACCESS_RW_WRITE : 0);
 	if (ret)
 		goto out_unlock;
-	item->iova = cmd->access_pages.iova;
+	item->iova = iova;
 	item->length = cmd->access_pages.length;
 	item->id = ++acc->next_id;
 	list_add_tail(&item->link, &acc->items);
-	if (!(cmd->access_pages.flags & MOCK_FLAGS_ACCESS_SYZ))
+	/* The test ABI: no user address, no comparison (for syzkaller) */
+	if (cmd->access_pages.uptr)
 		ret = mock_check_pages(pages, npages,
 				       cmd->access_pages.uptr);
 	if (!ret) {
@@ -1305,6 +1362,7 @@ static int mock_cmd_unpin_access_pages(struct iommu_test_cmd *cmd)
 
 static int mock_cmd_access_rw(struct iommu_test_cmd *cmd)
 {
+	unsigned long iova = cmd->access_rw.iova;
 	unsigned int flags = 0;
 	struct mock_accessor *acc;
 	struct file *file;
@@ -1315,7 +1373,8 @@ static int mock_cmd_access_rw(struct iommu_test_cmd *cmd)
 	if (cmd->access_rw.length > SZ_16M)
 		return -ENOMEM;
 	if (cmd->access_rw.flags &
-	    ~(MOCK_ACCESS_RW_WRITE | MOCK_ACCESS_RW_SLOW_PATH))
+	    ~(MOCK_ACCESS_RW_WRITE | MOCK_ACCESS_RW_SLOW_PATH |
+	      MOCK_FLAGS_ACCESS_SYZ))
 		return -EOPNOTSUPP;
 	if (cmd->access_rw.flags & MOCK_ACCESS_RW_WRITE)
 		flags |= IOMMUFD_ACCESS_RW_WRITE;
@@ -1328,6 +1387,8 @@ static int mock_cmd_access_rw(struct iommu_test_cmd *cmd)
 		ret = -EINVAL;
 		goto out_put;
 	}
+	if (cmd->access_rw.flags & MOCK_FLAGS_ACCESS_SYZ)
+		iova = iommufd_access_syz_iova(acc->access, iova);
 	buf = kvzalloc(cmd->access_rw.length, GFP_KERNEL_ACCOUNT);
 	if (!buf) {
 		ret = -ENOMEM;
@@ -1337,12 +1398,11 @@ static int mock_cmd_access_rw(struct iommu_test_cmd *cmd)
 		ret = copy_from_user(buf, u64_to_user_ptr(cmd->access_rw.uptr),
 				     cmd->access_rw.length) ? -EFAULT : 0;
 		if (!ret)
-			ret = iommufd_access_rw(acc->access,
-						cmd->access_rw.iova, buf,
+			ret = iommufd_access_rw(acc->access, iova, buf,
 						cmd->access_rw.length, flags);
 	} else {
-		ret = iommufd_access_rw(acc->access, cmd->access_rw.iova,
-					buf, cmd->access_rw.length, flags);
+		ret = iommufd_access_rw(acc->access, iova, buf,
+					cmd->access_rw.length, flags);
 		if (!ret && copy_to_user(u64_to_user_ptr(cmd->access_rw.uptr),
 					 buf, cmd->access_rw.length))
 			ret = -EFAULT;

@@ -1060,16 +1060,17 @@ static int access_rw(struct _test_data_ioas *self, int access_fd, __u64 iova,
 	return access_rw_flags(self, access_fd, iova, data, length, 0);
 }
 
-/* IOMMU_TEST_OP_ACCESS_PAGES for reading: 0 or -errno */
+/*
+ * IOMMU_TEST_OP_ACCESS_PAGES for reading: 0 or -errno.  No user address,
+ * so the test ABI does not compare the pages.
+ */
 static int access_pin(struct _test_data_ioas *self, int access_fd,
 		      __u64 iova, __u64 length)
 {
 	struct iommu_test_cmd cmd = {
 		.size = sizeof(cmd), .op = IOMMU_TEST_OP_ACCESS_PAGES,
 		.id = access_fd,
-		.access_pages = { .iova = iova, .length = length,
-				  .uptr = buf(0),
-				  .flags = MOCK_FLAGS_ACCESS_SYZ },
+		.access_pages = { .iova = iova, .length = length },
 	};
 
 	return do_ioctl(self->fd, IOMMU_TEST_CMD, &cmd);
@@ -1369,6 +1370,80 @@ TEST_F(ioas, an_access_may_pin_only_if_made_to_and_copy_only_some_bytes)
 	EXPECT_EQ(0, access_call(self, access_fd, MOCK_ACCESS_CALL_PIN, 0,
 				 MOCK_APERTURE_START, psize));
 	EXPECT_EQ(0, check_refs(self->fd, buf(0), BUFFER_SIZE, 0));
+	close(access_fd);
+}
+
+/*
+ * The test ABI's syzkaller IOVAs (MOCK_FLAGS_ACCESS_SYZ), as in 6.12: the
+ * u64 holds, as two u32s in its memory, the index of a mapping in IOVA
+ * order and an offset into it, for a copy through an access (ACCESS_RW),
+ * a pin (ACCESS_PAGES) and IOMMU_IOAS_COPY's source.  An index past the
+ * last mapping names IOVA 0, which nothing maps here.
+ */
+TEST_F(ioas, a_syzkaller_iova_names_the_nth_mapping_and_an_offset)
+{
+	struct { __u32 index, offset; } syz = { 1, psize + 8 };
+	struct iommu_test_cmd rw = {
+		.size = sizeof(rw), .op = IOMMU_TEST_OP_ACCESS_RW,
+		.access_rw = { .length = 8, .flags = MOCK_FLAGS_ACCESS_SYZ },
+	};
+	struct iommu_test_cmd pin = {
+		.size = sizeof(pin), .op = IOMMU_TEST_OP_ACCESS_PAGES,
+		.access_pages = { .length = psize,
+				  .flags = MOCK_FLAGS_ACCESS_SYZ },
+	};
+	struct iommu_ioas_copy copy = {
+		.size = sizeof(copy), .length = psize,
+		.flags = FIXED_RDWR | MOCK_FLAGS_ACCESS_SYZ,
+		.src_ioas_id = self->ioas_id, .dst_ioas_id = self->ioas_id,
+		.dst_iova = MOCK_APERTURE_START + 64 * psize,
+	};
+	__u64 second = MOCK_APERTURE_START + 16 * psize, value;
+	char data[8];
+	int access_fd;
+
+	ASSERT_EQ(0, ioas_map(self->fd, self->ioas_id, FIXED_RDWR, buf(0),
+			      PAGES(4), &(__u64){ MOCK_APERTURE_START }));
+	ASSERT_EQ(0, ioas_map(self->fd, self->ioas_id, FIXED_RDWR,
+			      buf(PAGES(8)), PAGES(4), &second));
+	memcpy((void *)(uintptr_t)buf(PAGES(9) + 8), "syz-iova", 8);
+	access_fd = access_create(self,
+				  MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES);
+	ASSERT_LE(0, access_fd);
+	memcpy(&value, &syz, sizeof(value));
+
+	rw.id = access_fd;
+	rw.access_rw.iova = value;
+	rw.access_rw.uptr = (uintptr_t)data;
+	ASSERT_EQ(0, do_ioctl(self->fd, IOMMU_TEST_CMD, &rw));
+	EXPECT_EQ(0, memcmp(data, "syz-iova", 8));
+
+	/* The second mapping's second page, whose user page is buf(9 pages) */
+	syz.offset = psize;
+	memcpy(&value, &syz, sizeof(value));
+	pin.id = access_fd;
+	pin.access_pages.iova = value;
+	pin.access_pages.uptr = buf(PAGES(9));
+	EXPECT_EQ(0, do_ioctl(self->fd, IOMMU_TEST_CMD, &pin));
+	EXPECT_EQ(0, check_refs(self->fd, buf(PAGES(9)), psize, 1));
+	close(access_fd);
+
+	copy.src_iova = value;
+	ASSERT_EQ(0, do_ioctl(self->fd, IOMMU_IOAS_COPY, &copy));
+	access_fd = access_create(self, 0);
+	ASSERT_LE(0, access_fd);
+	rw.id = access_fd;
+	rw.access_rw.flags = 0;
+	rw.access_rw.iova = copy.dst_iova + 8;
+	memset(data, 0, sizeof(data));
+	ASSERT_EQ(0, do_ioctl(self->fd, IOMMU_TEST_CMD, &rw));
+	EXPECT_EQ(0, memcmp(data, "syz-iova", 8));
+
+	syz.index = 3;
+	memcpy(&value, &syz, sizeof(value));
+	rw.access_rw.flags = MOCK_FLAGS_ACCESS_SYZ;
+	rw.access_rw.iova = value;
+	EXPECT_EQ(-ENOENT, do_ioctl(self->fd, IOMMU_TEST_CMD, &rw));
 	close(access_fd);
 }
 
