@@ -498,7 +498,13 @@ TEST_F(regress, an_unmap_under_an_access_pin_makes_the_access_let_go)
 	close(afd);
 }
 
-TEST_F(regress, a_type1_cut_through_an_access_pin_makes_it_let_go)
+/*
+ * A type1 (v1) container of its own on the fixture's file, with a mock
+ * device, the buffer mapped at START; its IOAS in @ioas_id, the device's
+ * HWPT in @hwpt_id.  0 or -errno.
+ */
+static int type1_v1_with_a_mapping(struct _test_data_regress *self,
+				   __u32 *ioas_id, __u32 *hwpt_id)
 {
 	struct iommu_ioas_alloc alloc = { .size = sizeof(alloc) };
 	struct iommu_vfio_ioas set = {
@@ -513,21 +519,34 @@ TEST_F(regress, a_type1_cut_through_an_access_pin_makes_it_let_go)
 		.vaddr = (uintptr_t)self->buf, .iova = START,
 		.size = self->len,
 	};
+	int ret;
+
+	ret = do_ioctl(self->fd, IOMMU_IOAS_ALLOC, &alloc);
+	if (ret)
+		return ret;
+	*ioas_id = alloc.out_ioas_id;
+	set.ioas_id = alloc.out_ioas_id;
+	mock.id = alloc.out_ioas_id;
+	ret = do_ioctl(self->fd, IOMMU_VFIO_IOAS, &set);
+	if (!ret && ioctl(self->fd, VFIO_SET_IOMMU, VFIO_TYPE1_IOMMU))
+		ret = -errno;
+	if (!ret)
+		ret = do_ioctl(self->fd, IOMMU_TEST_CMD, &mock);
+	*hwpt_id = mock.mock_domain.out_hwpt_id;
+	return ret ?: do_ioctl(self->fd, VFIO_IOMMU_MAP_DMA, &vmap);
+}
+
+TEST_F(regress, a_type1_cut_through_an_access_pin_makes_it_let_go)
+{
 	struct vfio_iommu_type1_dma_unmap vunmap = {
 		.argsz = sizeof(vunmap), .iova = START + 2 * PAGE,
 		.size = 4 * PAGE,
 	};
+	__u32 ioas_id, hwpt_id;
 	int afd;
 
-	/* A type1 (v1) container of its own, with a device */
-	ASSERT_EQ(0, do_ioctl(self->fd, IOMMU_IOAS_ALLOC, &alloc));
-	set.ioas_id = alloc.out_ioas_id;
-	ASSERT_EQ(0, do_ioctl(self->fd, IOMMU_VFIO_IOAS, &set));
-	ASSERT_EQ(0, ioctl(self->fd, VFIO_SET_IOMMU, VFIO_TYPE1_IOMMU));
-	mock.id = alloc.out_ioas_id;
-	ASSERT_EQ(0, do_ioctl(self->fd, IOMMU_TEST_CMD, &mock));
-	ASSERT_EQ(0, do_ioctl(self->fd, VFIO_IOMMU_MAP_DMA, &vmap));
-	afd = create_access(self->fd, alloc.out_ioas_id);
+	ASSERT_EQ(0, type1_v1_with_a_mapping(self, &ioas_id, &hwpt_id));
+	afd = create_access(self->fd, ioas_id);
 	ASSERT_LE(0, afd);
 	ASSERT_EQ(0, access_pin(self->fd, afd, START + 3 * PAGE, PAGE,
 				self->buf + 3 * PAGE));
@@ -535,9 +554,9 @@ TEST_F(regress, a_type1_cut_through_an_access_pin_makes_it_let_go)
 	ASSERT_EQ(0, do_ioctl(self->fd, VFIO_IOMMU_UNMAP_DMA, &vunmap));
 	EXPECT_EQ(4 * PAGE, vunmap.size);
 	/* The pieces either side still map their pages */
-	EXPECT_EQ(0, check_map(self->fd, mock.mock_domain.out_hwpt_id, START,
+	EXPECT_EQ(0, check_map(self->fd, hwpt_id, START,
 			       self->buf, 2 * PAGE));
-	EXPECT_EQ(0, check_map(self->fd, mock.mock_domain.out_hwpt_id,
+	EXPECT_EQ(0, check_map(self->fd, hwpt_id,
 			       START + 6 * PAGE, self->buf + 6 * PAGE,
 			       self->len - 6 * PAGE));
 	EXPECT_EQ(0, check_refs(self->fd, self->buf + 2 * PAGE, 4 * PAGE, 0));
@@ -552,37 +571,18 @@ TEST_F(regress, a_type1_cut_through_an_access_pin_makes_it_let_go)
  */
 TEST_F(regress, a_type1_cut_after_huge_pages_are_allowed_again_is_einval)
 {
-	struct iommu_ioas_alloc alloc = { .size = sizeof(alloc) };
-	struct iommu_vfio_ioas set = {
-		.size = sizeof(set), .op = IOMMU_VFIO_IOAS_SET,
-	};
 	struct iommu_option huge = {
 		.size = sizeof(huge), .option_id = IOMMU_OPTION_HUGE_PAGES,
 		.op = IOMMU_OPTION_OP_SET, .val64 = 1,
-	};
-	struct vfio_iommu_type1_dma_map vmap = {
-		.argsz = sizeof(vmap),
-		.flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE,
-		.vaddr = (uintptr_t)self->buf, .iova = START,
-		.size = self->len,
 	};
 	struct vfio_iommu_type1_dma_unmap vunmap = {
 		.argsz = sizeof(vunmap), .iova = START + 2 * PAGE,
 		.size = 4 * PAGE,
 	};
-	struct iommu_test_cmd mock = {
-		.size = sizeof(mock), .op = IOMMU_TEST_OP_MOCK_DOMAIN,
-	};
+	__u32 hwpt_id;
 
-	ASSERT_EQ(0, do_ioctl(self->fd, IOMMU_IOAS_ALLOC, &alloc));
-	set.ioas_id = alloc.out_ioas_id;
-	ASSERT_EQ(0, do_ioctl(self->fd, IOMMU_VFIO_IOAS, &set));
-	ASSERT_EQ(0, ioctl(self->fd, VFIO_SET_IOMMU, VFIO_TYPE1_IOMMU));
-	/* A device, so that the mapping is pinned */
-	mock.id = alloc.out_ioas_id;
-	ASSERT_EQ(0, do_ioctl(self->fd, IOMMU_TEST_CMD, &mock));
-	ASSERT_EQ(0, do_ioctl(self->fd, VFIO_IOMMU_MAP_DMA, &vmap));
-	huge.object_id = alloc.out_ioas_id;
+	/* The device pins the mapping */
+	ASSERT_EQ(0, type1_v1_with_a_mapping(self, &huge.object_id, &hwpt_id));
 	ASSERT_EQ(0, do_ioctl(self->fd, IOMMU_OPTION, &huge));
 
 	EXPECT_EQ(-EINVAL, do_ioctl(self->fd, VFIO_IOMMU_UNMAP_DMA, &vunmap));

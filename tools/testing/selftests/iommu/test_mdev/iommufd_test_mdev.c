@@ -382,34 +382,28 @@ static void tmdev_release_dev(struct vfio_device *vdev)
 	mutex_destroy(&st->cmd_lock);
 }
 
+/* What both types' operations share */
+#define TMDEV_OPS_COMMON						\
+	.name = TMDEV_NAME,						\
+	.init = tmdev_init_dev,						\
+	.release = tmdev_release_dev,					\
+	.close_device = tmdev_close_device,				\
+	.read = tmdev_read,						\
+	.write = tmdev_write,						\
+	.ioctl = tmdev_ioctl,						\
+	.bind_iommufd = vfio_iommufd_emulated_bind,			\
+	.unbind_iommufd = vfio_iommufd_emulated_unbind,			\
+	.attach_ioas = vfio_iommufd_emulated_attach_ioas,		\
+	.detach_ioas = vfio_iommufd_emulated_detach_ioas
+
 static const struct vfio_device_ops tmdev_ops = {
-	.name = TMDEV_NAME,
-	.init = tmdev_init_dev,
-	.release = tmdev_release_dev,
-	.close_device = tmdev_close_device,
-	.read = tmdev_read,
-	.write = tmdev_write,
-	.ioctl = tmdev_ioctl,
+	TMDEV_OPS_COMMON,
 	.dma_unmap = tmdev_dma_unmap,
-	.bind_iommufd = vfio_iommufd_emulated_bind,
-	.unbind_iommufd = vfio_iommufd_emulated_unbind,
-	.attach_ioas = vfio_iommufd_emulated_attach_ioas,
-	.detach_ioas = vfio_iommufd_emulated_detach_ioas,
 };
 
 /* The "rw" type: the same device without dma_unmap */
 static const struct vfio_device_ops tmdev_rw_ops = {
-	.name = TMDEV_NAME,
-	.init = tmdev_init_dev,
-	.release = tmdev_release_dev,
-	.close_device = tmdev_close_device,
-	.read = tmdev_read,
-	.write = tmdev_write,
-	.ioctl = tmdev_ioctl,
-	.bind_iommufd = vfio_iommufd_emulated_bind,
-	.unbind_iommufd = vfio_iommufd_emulated_unbind,
-	.attach_ioas = vfio_iommufd_emulated_attach_ioas,
-	.detach_ioas = vfio_iommufd_emulated_detach_ioas,
+	TMDEV_OPS_COMMON,
 };
 
 static struct mdev_type tmdev_dma_type = {
